@@ -1,0 +1,17 @@
+import { defineConfig } from 'tsup';
+
+export default defineConfig({
+  entry: {
+    index: 'src/index.ts',
+    errors: 'src/errors.ts',
+    cli: 'src/cli/main.ts',
+  },
+  format: ['esm'],
+  target: 'node20',
+  platform: 'node',
+  dts: { entry: { index: 'src/index.ts', errors: 'src/errors.ts' } },
+  splitting: true,
+  sourcemap: true,
+  clean: true,
+  treeshake: true,
+});
