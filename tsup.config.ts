@@ -4,12 +4,15 @@ export default defineConfig({
   entry: {
     index: 'src/index.ts',
     errors: 'src/errors.ts',
+    quarantine: 'src/quarantine/index.ts',
     cli: 'src/cli/main.ts',
   },
   format: ['esm'],
   target: 'node20',
   platform: 'node',
-  dts: { entry: { index: 'src/index.ts', errors: 'src/errors.ts' } },
+  dts: {
+    entry: { index: 'src/index.ts', errors: 'src/errors.ts', quarantine: 'src/quarantine/index.ts' },
+  },
   splitting: true,
   sourcemap: true,
   clean: true,
