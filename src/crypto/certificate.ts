@@ -1,0 +1,77 @@
+/**
+ * X.509 certificates as containers of public keys plus Notary's leaf policy
+ * (`trustpinning/certs.go` + `tuf/utils/x509.go`, spec §6 step 3 and §7.8.5).
+ */
+import { X509Certificate, type KeyObject } from 'node:crypto';
+import { readCertFacts } from './der.js';
+
+export interface Certificate {
+  der: Uint8Array;
+  x509: X509Certificate;
+  isCA: boolean;
+  commonName: string;
+  notBefore: Date;
+  notAfter: Date;
+  signatureAlgorithm: string;
+  publicKey: KeyObject;
+}
+
+/** Parses a DER certificate; `undefined` when it does not parse. */
+export function parseCertificate(der: Uint8Array): Certificate | undefined {
+  try {
+    const x509 = new X509Certificate(der);
+    const facts = readCertFacts(der);
+    return { der, x509, isCA: x509.ca, publicKey: x509.publicKey, ...facts };
+  } catch {
+    return undefined;
+  }
+}
+
+// Go's x509 SHA-1 signature algorithms, refused by Notary; MD2/MD5 refused by us as well
+// (stricter than Notary, which does not list them).
+const WEAK_SIGNATURE_ALGORITHMS = new Set([
+  '1.2.840.113549.1.1.5', // sha1WithRSAEncryption
+  '1.2.840.10040.4.3', // dsa-with-sha1
+  '1.2.840.10045.4.1', // ecdsa-with-SHA1
+  '1.3.14.3.2.29', // sha1WithRSA (OIW)
+  '1.2.840.113549.1.1.4', // md5WithRSAEncryption
+  '1.2.840.113549.1.1.2', // md2WithRSAEncryption
+]);
+
+export const NOT_BEFORE_LEEWAY_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * The checks every Notary certificate policy shares: validity window ordered, no SHA-1
+ * signature, RSA keys of at least 2048 bits. Returns the reason it fails, or undefined.
+ */
+export function weakCertProblem(cert: Certificate): string | undefined {
+  if (cert.notBefore.getTime() > cert.notAfter.getTime()) return 'NotBefore is after NotAfter';
+  if (WEAK_SIGNATURE_ALGORITHMS.has(cert.signatureAlgorithm)) {
+    return `signed with a weak algorithm (${cert.signatureAlgorithm})`;
+  }
+  if (cert.publicKey.asymmetricKeyType === 'rsa') {
+    const bits = cert.publicKey.asymmetricKeyDetails?.modulusLength ?? 0;
+    if (bits < 2048) return `RSA key of ${bits} bits is shorter than 2048`;
+  }
+  return undefined;
+}
+
+/**
+ * Validity as Notary checks root certificates: `now <= NotAfter` and
+ * `NotBefore <= now + 1 day` (one day of leeway for clocks; spec §6 step 3).
+ */
+export function validityProblem(cert: Certificate, now: Date): string | undefined {
+  const t = now.getTime();
+  if (t > cert.notAfter.getTime()) return `certificate expired at ${cert.notAfter.toISOString()}`;
+  if (cert.notBefore.getTime() > t + NOT_BEFORE_LEEWAY_MS) {
+    return `certificate is not valid before ${cert.notBefore.toISOString()}`;
+  }
+  return undefined;
+}
+
+/** Notary's CN rule: equal to the GUN, or a `*`-suffixed prefix of it (spec §6 step 3). */
+export function commonNameMatchesGun(cn: string, gun: string): boolean {
+  if (cn === gun) return true;
+  if (!cn.endsWith('*')) return false;
+  return gun.startsWith(cn.replace(/\*+$/, ''));
+}

@@ -1,0 +1,105 @@
+/**
+ * The one place signatures are checked (node:crypto, native OpenSSL). Mirrors Notary's verifier
+ * table (`tuf/signed/verifiers.go`, spec §4.2). A verifier answers true or false and never
+ * throws: the caller turns "not enough valid signatures" into one typed error.
+ */
+import { constants, createPublicKey, verify, type KeyObject } from 'node:crypto';
+import { decodePemBlocks } from './pem.js';
+import { parseCertificate } from './certificate.js';
+
+export type KeyType = 'ecdsa' | 'ecdsa-x509' | 'rsa' | 'rsa-x509' | 'ed25519';
+export const KEY_TYPES: readonly KeyType[] = ['ecdsa', 'ecdsa-x509', 'rsa', 'rsa-x509', 'ed25519'];
+
+export type SignatureMethod = 'ecdsa' | 'rsapss' | 'rsapkcs1v15' | 'eddsa';
+
+/** Which key types each signature method may use (spec §4.2). */
+export const METHOD_KEY_TYPES: Readonly<Record<SignatureMethod, readonly KeyType[]>> = {
+  ecdsa: ['ecdsa', 'ecdsa-x509'],
+  rsapss: ['rsa', 'rsa-x509'],
+  rsapkcs1v15: ['rsa', 'rsa-x509'],
+  eddsa: ['ed25519'],
+};
+
+const CURVE_BYTES: Readonly<Record<string, number>> = {
+  prime256v1: 32,
+  secp384r1: 48,
+  secp521r1: 66,
+  secp224r1: 28,
+};
+
+/**
+ * Turns `keyval.public` (already base64-decoded) into a native public key, or undefined when it
+ * is not a usable key of that type. x509 types use the certificate in the first PEM block.
+ */
+export function decodePublicKey(keytype: string, raw: Uint8Array): KeyObject | undefined {
+  try {
+    switch (keytype) {
+      case 'ecdsa':
+      case 'rsa': {
+        const k = createPublicKey({ key: Buffer.from(raw), format: 'der', type: 'spki' });
+        return k.asymmetricKeyType === (keytype === 'ecdsa' ? 'ec' : 'rsa') ? k : undefined;
+      }
+      case 'ecdsa-x509':
+      case 'rsa-x509': {
+        const block = decodePemBlocks(Buffer.from(raw).toString('latin1'))[0];
+        if (!block) return undefined;
+        const cert = parseCertificate(block.der);
+        const want = keytype === 'ecdsa-x509' ? 'ec' : 'rsa';
+        return cert?.publicKey.asymmetricKeyType === want ? cert.publicKey : undefined;
+      }
+      case 'ed25519':
+        if (raw.length !== 32) return undefined;
+        return createPublicKey({
+          key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(raw).toString('base64url') },
+          format: 'jwk',
+        });
+      default:
+        return undefined;
+    }
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Checks one signature. `method` is already lower-cased. Returns false for an unknown method,
+ * a method/key-type mismatch, a wrong signature length, a short RSA key or a bad signature.
+ */
+export function verifySignature(
+  method: string,
+  keytype: string,
+  key: KeyObject,
+  message: Uint8Array,
+  sig: Uint8Array,
+): boolean {
+  const allowed = (METHOD_KEY_TYPES as Record<string, readonly string[] | undefined>)[method];
+  if (!allowed?.includes(keytype)) return false;
+  try {
+    switch (method as SignatureMethod) {
+      case 'ecdsa': {
+        // Raw r‖s over SHA-256 for every curve; high S accepted (Go does not require low S).
+        const n = CURVE_BYTES[key.asymmetricKeyDetails?.namedCurve ?? ''];
+        if (n === undefined || sig.length !== 2 * n) return false;
+        return verify('sha256', message, { key, dsaEncoding: 'ieee-p1363' }, sig);
+      }
+      case 'rsapss':
+      case 'rsapkcs1v15': {
+        if ((key.asymmetricKeyDetails?.modulusLength ?? 0) < 2048) return false;
+        const pss = method === 'rsapss';
+        return verify(
+          'sha256',
+          message,
+          pss
+            ? { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 }
+            : { key, padding: constants.RSA_PKCS1_PADDING },
+          sig,
+        );
+      }
+      case 'eddsa':
+        return sig.length === 64 && verify(null, message, key, sig);
+    }
+  } catch {
+    return false;
+  }
+  return false;
+}

@@ -1,0 +1,262 @@
+/**
+ * A strict JSON parser for metadata bytes.
+ *
+ * `JSON.parse` cannot see what makes Notary metadata dangerous: a repeated member name is
+ * merged by Go's typed decoder but "last wins" in the signature check (spec §14.1), invalid
+ * UTF-8 decodes differently in Go and JS (§14.6), and nesting is unbounded (§14.8). This
+ * parser refuses all of those in one pass, and also refuses a BOM, non-integer numbers and
+ * integers beyond 2^53 (Notary's canonical form has integers only, §5.1).
+ *
+ * Objects are created without a prototype so that a member named `__proto__` is plain data.
+ */
+import { TrustError } from '../errors.js';
+
+export type JsonValue = null | boolean | number | string | JsonValue[] | JsonObject;
+export interface JsonObject {
+  [key: string]: JsonValue;
+}
+
+export interface ParseLimits {
+  /** Deepest allowed nesting of arrays and objects. */
+  maxDepth: number;
+}
+
+export const DEFAULT_PARSE_LIMITS: ParseLimits = { maxDepth: 64 };
+
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/** Decodes UTF-8 strictly: any invalid byte sequence is an error (spec §14.6). */
+export function decodeUtf8(bytes: Uint8Array, what: string): string {
+  if (bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) {
+    throw malformed(`${what} starts with a byte order mark`, what);
+  }
+  try {
+    return utf8.decode(bytes);
+  } catch (cause) {
+    throw new TrustError('ERR_METADATA_MALFORMED', `${what} is not valid UTF-8`, { path: what, cause });
+  }
+}
+
+function malformed(message: string, what: string): TrustError {
+  return new TrustError('ERR_METADATA_MALFORMED', message, { path: what, check: 'json syntax' });
+}
+
+/**
+ * Parses metadata bytes. `what` names the file in error messages.
+ * @throws {TrustError} `ERR_METADATA_MALFORMED`
+ */
+export function parseStrictJson(
+  bytes: Uint8Array,
+  what: string,
+  limits: ParseLimits = DEFAULT_PARSE_LIMITS,
+): JsonValue {
+  return parseStrictJsonText(decodeUtf8(bytes, what), what, limits);
+}
+
+/** As {@link parseStrictJson}, for text already decoded. */
+export function parseStrictJsonText(
+  text: string,
+  what: string,
+  limits: ParseLimits = DEFAULT_PARSE_LIMITS,
+): JsonValue {
+  const p = new Parser(text, what, limits.maxDepth);
+  p.skipWs();
+  const v = p.value(0);
+  p.skipWs();
+  if (p.i !== text.length) throw p.fail('unexpected data after the JSON value');
+  return v;
+}
+
+const NUMBER_RE = /-?(?:0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?/y;
+
+class Parser {
+  i = 0;
+  readonly s: string;
+  readonly what: string;
+  readonly maxDepth: number;
+  constructor(s: string, what: string, maxDepth: number) {
+    this.s = s;
+    this.what = what;
+    this.maxDepth = maxDepth;
+  }
+
+  fail(msg: string): TrustError {
+    return malformed(`${this.what}: ${msg} at offset ${this.i}`, this.what);
+  }
+
+  skipWs(): void {
+    const s = this.s;
+    let i = this.i;
+    for (;;) {
+      const c = s.charCodeAt(i);
+      if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) i++;
+      else break;
+    }
+    this.i = i;
+  }
+
+  value(depth: number): JsonValue {
+    const c = this.s.charCodeAt(this.i);
+    switch (c) {
+      case 0x7b /* { */:
+        return this.object(depth + 1);
+      case 0x5b /* [ */:
+        return this.array(depth + 1);
+      case 0x22 /* " */:
+        return this.string();
+      case 0x74 /* t */:
+        return this.literal('true', true);
+      case 0x66 /* f */:
+        return this.literal('false', false);
+      case 0x6e /* n */:
+        return this.literal('null', null);
+      default:
+        if (c === 0x2d || (c >= 0x30 && c <= 0x39)) return this.number();
+        throw this.fail(Number.isNaN(c) ? 'unexpected end of data' : 'unexpected character');
+    }
+  }
+
+  literal<T>(word: string, v: T): T {
+    if (!this.s.startsWith(word, this.i)) throw this.fail('unexpected character');
+    this.i += word.length;
+    return v;
+  }
+
+  number(): number {
+    NUMBER_RE.lastIndex = this.i;
+    const m = NUMBER_RE.exec(this.s);
+    if (!m) throw this.fail('invalid number');
+    if (m[1] !== undefined || m[2] !== undefined) {
+      throw this.fail(`non-integer number ${m[0]} (Notary's canonical JSON allows integers only)`);
+    }
+    const n = Number(m[0]);
+    if (!Number.isSafeInteger(n)) throw this.fail(`integer ${m[0]} is beyond 2^53`);
+    this.i += m[0].length;
+    return n === 0 ? 0 : n; // -0 is written as 0 by Notary's encoder
+  }
+
+  string(): string {
+    const s = this.s;
+    let i = this.i + 1;
+    let start = i;
+    let out = '';
+    for (;;) {
+      const c = s.charCodeAt(i);
+      if (c === 0x22) {
+        out += s.slice(start, i);
+        this.i = i + 1;
+        return out;
+      }
+      if (c === 0x5c) {
+        out += s.slice(start, i);
+        const e = s.charCodeAt(i + 1);
+        i += 2;
+        switch (e) {
+          case 0x22: out += '"'; break;
+          case 0x5c: out += '\\'; break;
+          case 0x2f: out += '/'; break;
+          case 0x62: out += '\b'; break;
+          case 0x66: out += '\f'; break;
+          case 0x6e: out += '\n'; break;
+          case 0x72: out += '\r'; break;
+          case 0x74: out += '\t'; break;
+          case 0x75: {
+            const hex = s.slice(i, i + 4);
+            if (!/^[0-9a-fA-F]{4}$/.test(hex)) {
+              this.i = i;
+              throw this.fail('invalid \\u escape');
+            }
+            const u = parseInt(hex, 16);
+            i += 4;
+            if (u >= 0xd800 && u <= 0xdbff) {
+              const lo = /^\\u([dD][c-fC-F][0-9a-fA-F]{2})$/.exec(s.slice(i, i + 6));
+              if (!lo?.[1]) {
+                this.i = i;
+                throw this.fail('unpaired surrogate escape');
+              }
+              out += String.fromCharCode(u, parseInt(lo[1], 16));
+              i += 6;
+            } else if (u >= 0xdc00 && u <= 0xdfff) {
+              this.i = i;
+              throw this.fail('unpaired surrogate escape');
+            } else {
+              out += String.fromCharCode(u);
+            }
+            break;
+          }
+          default:
+            this.i = i - 1;
+            throw this.fail('invalid escape');
+        }
+        start = i;
+        continue;
+      }
+      if (Number.isNaN(c)) {
+        this.i = i;
+        throw this.fail('unterminated string');
+      }
+      if (c < 0x20) {
+        this.i = i;
+        throw this.fail('raw control character in string');
+      }
+      i++;
+    }
+  }
+
+  array(depth: number): JsonValue[] {
+    if (depth > this.maxDepth) throw this.fail(`nesting deeper than ${this.maxDepth}`);
+    this.i++;
+    const out: JsonValue[] = [];
+    this.skipWs();
+    if (this.s.charCodeAt(this.i) === 0x5d) {
+      this.i++;
+      return out;
+    }
+    for (;;) {
+      this.skipWs();
+      out.push(this.value(depth));
+      this.skipWs();
+      const c = this.s.charCodeAt(this.i++);
+      if (c === 0x5d) return out;
+      if (c !== 0x2c) {
+        this.i--;
+        throw this.fail("expected ',' or ']'");
+      }
+    }
+  }
+
+  object(depth: number): JsonObject {
+    if (depth > this.maxDepth) throw this.fail(`nesting deeper than ${this.maxDepth}`);
+    this.i++;
+    const out = Object.create(null) as JsonObject;
+    this.skipWs();
+    if (this.s.charCodeAt(this.i) === 0x7d) {
+      this.i++;
+      return out;
+    }
+    for (;;) {
+      this.skipWs();
+      if (this.s.charCodeAt(this.i) !== 0x22) throw this.fail('expected a member name');
+      const keyAt = this.i;
+      const key = this.string();
+      if (Object.hasOwn(out, key)) {
+        this.i = keyAt;
+        throw this.fail(`duplicate member ${JSON.stringify(key)}`);
+      }
+      this.skipWs();
+      if (this.s.charCodeAt(this.i++) !== 0x3a) {
+        this.i--;
+        throw this.fail("expected ':'");
+      }
+      this.skipWs();
+      out[key] = this.value(depth);
+      this.skipWs();
+      const c = this.s.charCodeAt(this.i++);
+      if (c === 0x7d) return out;
+      if (c !== 0x2c) {
+        this.i--;
+        throw this.fail("expected ',' or '}'");
+      }
+    }
+  }
+}

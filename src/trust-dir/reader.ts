@@ -1,0 +1,129 @@
+/**
+ * The only file-system code of the verifier: reads `<trust dir>/tuf/<GUN>/metadata/<role>.json`
+ * (spec §1) with the size cap the chain gives, refusing anything that resolves outside the GUN's
+ * metadata directory (Notary follows symlinks anywhere; we do not — spec §14.8).
+ */
+import { closeSync, fstatSync, openSync, readSync, realpathSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join, sep } from 'node:path';
+import { TrustError } from '../errors.js';
+import { BASE_ROLES, isDelegationName } from '../tuf/roles.js';
+import { verifyRepository } from '../verify/repository.js';
+import type { MetadataSource, VerifiedRepository, VerifyOptions } from '../verify/types.js';
+
+/** docker's trust directory: `$DOCKER_CONFIG/trust`, else `~/.docker/trust`. */
+export function defaultTrustDir(env: Readonly<Record<string, string | undefined>> = process.env): string {
+  const config = env['DOCKER_CONFIG'];
+  return join(config !== undefined && config !== '' ? config : join(homedir(), '.docker'), 'trust');
+}
+
+/** A GUN used as a path must not climb out of `tuf/` or smuggle separators Notary never writes. */
+function checkGunPath(gun: string): void {
+  const ok =
+    gun.length > 0 &&
+    gun.length < 512 &&
+    !gun.startsWith('/') &&
+    !/[\\\0]/.test(gun) &&
+    gun.split('/').every((s) => s !== '' && s !== '.' && s !== '..');
+  if (!ok) throw new TrustError('ERR_INVALID_ARGUMENT', `GUN ${JSON.stringify(gun)} cannot name a trust directory`);
+}
+
+function errno(e: unknown): string | undefined {
+  return (e as NodeJS.ErrnoException | undefined)?.code;
+}
+
+/**
+ * A {@link MetadataSource} over one GUN of a trust directory. Files are read lazily, each at
+ * most once per call, never beyond `maxBytes + 1` bytes.
+ *
+ * @example
+ * ```ts
+ * const source = trustDirSource(defaultTrustDir(), 'docker.io/library/alpine');
+ * ```
+ */
+export function trustDirSource(trustDir: string, gun: string): MetadataSource {
+  checkGunPath(gun);
+  const metadataDir = join(trustDir, 'tuf', ...gun.split('/'), 'metadata');
+  let realDir: string | null | undefined;
+  const resolveDir = (): string | null => {
+    if (realDir !== undefined) return realDir;
+    try {
+      realDir = realpathSync(metadataDir);
+    } catch (e) {
+      if (errno(e) === 'ENOENT' || errno(e) === 'ENOTDIR') realDir = null;
+      else throw new TrustError('ERR_TRUST_DIR_UNREADABLE', `cannot read ${metadataDir}: ${(e as Error).message}`, { path: metadataDir, cause: e });
+    }
+    return realDir;
+  };
+
+  return (role, maxBytes) => {
+    if (!(BASE_ROLES as readonly string[]).includes(role) && !isDelegationName(role)) {
+      throw new TrustError('ERR_ROLE_INVALID', `refusing to read metadata for role ${JSON.stringify(role)}`, { role });
+    }
+    const dir = resolveDir();
+    if (dir === null) return undefined;
+    const file = join(metadataDir, ...role.split('/')) + '.json';
+    let real: string;
+    try {
+      real = realpathSync(file);
+    } catch (e) {
+      if (errno(e) === 'ENOENT' || errno(e) === 'ENOTDIR') return undefined;
+      throw new TrustError('ERR_TRUST_DIR_UNREADABLE', `cannot read ${role}.json: ${(e as Error).message}`, { role, path: file, cause: e });
+    }
+    if (!real.startsWith(dir + sep)) {
+      throw new TrustError('ERR_UNSAFE_PATH', `${role}.json resolves to ${real}, outside ${dir}`, { role, path: `${role}.json`, check: 'path containment' });
+    }
+    let fd: number | undefined;
+    try {
+      fd = openSync(real, 'r');
+      const st = fstatSync(fd);
+      if (!st.isFile()) {
+        throw new TrustError('ERR_UNSAFE_PATH', `${role}.json is not a regular file`, { role, path: `${role}.json` });
+      }
+      if (st.size > maxBytes) {
+        throw new TrustError('ERR_METADATA_TOO_LARGE', `${role}.json is ${st.size} bytes, over the ${maxBytes}-byte limit`, {
+          role,
+          check: 'size limit',
+          expected: maxBytes,
+          actual: st.size,
+          path: `${role}.json`,
+        });
+      }
+      // Read at most one byte more than allowed, so a file growing under us is still caught.
+      const buf = Buffer.allocUnsafe(Math.min(st.size, maxBytes) + 1);
+      let n = 0;
+      for (;;) {
+        const r = readSync(fd, buf, n, buf.length - n, null);
+        if (r === 0) break;
+        n += r;
+        if (n === buf.length) break;
+      }
+      return new Uint8Array(buf.buffer, buf.byteOffset, n);
+    } catch (e) {
+      if (e instanceof TrustError) throw e;
+      throw new TrustError('ERR_TRUST_DIR_UNREADABLE', `cannot read ${role}.json: ${(e as Error).message}`, { role, path: file, cause: e });
+    } finally {
+      if (fd !== undefined) closeSync(fd);
+    }
+  };
+}
+
+export type VerifyTrustDirOptions = Omit<VerifyOptions, 'source'> & {
+  /** Defaults to {@link defaultTrustDir}. */
+  trustDir?: string;
+};
+
+/**
+ * Verifies one GUN of a docker / notary trust directory.
+ *
+ * @example
+ * ```ts
+ * import { verifyTrustDir, lookupTarget } from 'trustgate';
+ * const repo = verifyTrustDir({ gun: 'docker.io/library/alpine', now: new Date() });
+ * console.log(lookupTarget(repo, 'latest').digest);
+ * ```
+ */
+export function verifyTrustDir(opts: VerifyTrustDirOptions): VerifiedRepository {
+  const { trustDir, ...rest } = opts;
+  return verifyRepository({ ...rest, source: trustDirSource(trustDir ?? defaultTrustDir(), opts.gun) });
+}

@@ -1,0 +1,112 @@
+/**
+ * One metadata file read once: strict parse, envelope, and the canonical message computed at
+ * most once (spec §4.1 — the message is the canonical JSON of the parsed `signed` value, never
+ * the raw bytes, which Notary stores HTML-escaped).
+ */
+import { TrustError } from '../errors.js';
+import { canonicalBytes } from '../json/canonical.js';
+import { parseStrictJson, type ParseLimits } from '../json/strict-parse.js';
+import { parseEnvelope, type Envelope } from './schema.js';
+import { isExpired, parseRfc3339 } from './time.js';
+
+export interface MetadataDocument {
+  role: string;
+  /** File name relative to the metadata directory, for messages. */
+  file: string;
+  bytes: Uint8Array;
+  envelope: Envelope;
+  /** Canonical bytes of `signed`. */
+  message(): Uint8Array;
+}
+
+export function readDocument(bytes: Uint8Array, role: string, limits?: ParseLimits): MetadataDocument {
+  const file = `${role}.json`;
+  let doc;
+  try {
+    doc = parseStrictJson(bytes, file, limits);
+  } catch (e) {
+    if (e instanceof TrustError) {
+      throw new TrustError(e.code, e.message, { role, check: 'json syntax', path: file, cause: e });
+    }
+    throw e;
+  }
+  const envelope = parseEnvelope(doc, file, role);
+  let message: Uint8Array | undefined;
+  return {
+    role,
+    file,
+    bytes,
+    envelope,
+    message() {
+      if (!message) {
+        try {
+          message = canonicalBytes(envelope.signed);
+        } catch (e) {
+          throw new TrustError('ERR_METADATA_MALFORMED', `${file}: ${(e as Error).message}`, {
+            role,
+            check: 'canonical json',
+            cause: e,
+          });
+        }
+      }
+      return message;
+    },
+  };
+}
+
+const TYPE_OF: Readonly<Record<string, string>> = {
+  root: 'Root',
+  targets: 'Targets',
+  snapshot: 'Snapshot',
+  timestamp: 'Timestamp',
+};
+
+/** `_type` must be exactly `Root`, `Targets`, `Snapshot` or `Timestamp` (delegations: `Targets`). */
+export function checkType(actual: string, role: string): void {
+  const expected = TYPE_OF[role] ?? 'Targets';
+  if (actual !== expected) {
+    throw new TrustError('ERR_METADATA_INVALID', `${role}: _type is ${JSON.stringify(actual)}, expected ${JSON.stringify(expected)}`, {
+      role,
+      check: '_type',
+      expected,
+      actual,
+    });
+  }
+}
+
+/** `version` must be at least 1 (spec §2.2). */
+export function checkVersion(version: number, role: string): void {
+  if (version < 1) {
+    throw new TrustError('ERR_METADATA_INVALID', `${role}: version ${version} is less than 1`, {
+      role,
+      check: 'version',
+      expected: 1,
+      actual: version,
+    });
+  }
+}
+
+/** Parses `expires` strictly; malformed dates are invalid metadata. */
+export function parseExpires(expires: string, role: string): number {
+  const ms = parseRfc3339(expires);
+  if (ms === undefined) {
+    throw new TrustError('ERR_METADATA_INVALID', `${role}: expires ${JSON.stringify(expires)} is not an RFC 3339 time`, {
+      role,
+      check: 'expires format',
+      actual: expires,
+    });
+  }
+  return ms;
+}
+
+/** `expires < now` is expired; equal is still valid; no skew (spec §7.11). */
+export function checkExpiry(expiresMs: number, expires: string, role: string, now: Date): void {
+  if (isExpired(expiresMs, now)) {
+    throw new TrustError('ERR_METADATA_EXPIRED', `${role} expired at ${expires} (now is ${now.toISOString()})`, {
+      role,
+      check: 'expiry',
+      expected: `not before ${now.toISOString()}`,
+      actual: expires,
+    });
+  }
+}

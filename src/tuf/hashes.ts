@@ -1,0 +1,64 @@
+/**
+ * Checks a file's raw bytes against the entry that refers to it (spec §7.4, §7.5).
+ */
+import { TrustError } from '../errors.js';
+import { bytesEqual, digest, HASH_LENGTH, SUPPORTED_HASHES } from '../crypto/hash.js';
+import { decodeBase64 } from './base64.js';
+import type { FileMetaJson } from './schema.js';
+
+/**
+ * `length` is a size cap, never an exact size: a larger file is refused (spec §7.4). Every
+ * listed sha256/sha512 must match; other names are ignored; none at all is an error (§7.5).
+ * @throws {TrustError} `ERR_METADATA_TOO_LARGE`, `ERR_MISSING_HASHES`, `ERR_HASH_MISMATCH`
+ */
+export function checkFileAgainstMeta(bytes: Uint8Array, meta: FileMetaJson, role: string, referrer: string): void {
+  if (bytes.length > meta.length) {
+    throw new TrustError(
+      'ERR_METADATA_TOO_LARGE',
+      `${role} is ${bytes.length} bytes, larger than the ${meta.length} bytes ${referrer} allows`,
+      { role, check: `size cap from ${referrer}`, expected: meta.length, actual: bytes.length },
+    );
+  }
+  let checked = 0;
+  for (const alg of SUPPORTED_HASHES) {
+    if (!Object.hasOwn(meta.hashes, alg)) continue;
+    const want = decodeBase64(meta.hashes[alg] as string);
+    const got = digest(alg, bytes);
+    if (!bytesEqual(want, got)) {
+      throw new TrustError(
+        'ERR_HASH_MISMATCH',
+        `${alg} of ${role} does not match ${referrer}: expected ${Buffer.from(want).toString('hex')}, got ${Buffer.from(got).toString('hex')}`,
+        {
+          role,
+          check: `${alg} hash from ${referrer}`,
+          expected: Buffer.from(want).toString('hex'),
+          actual: Buffer.from(got).toString('hex'),
+        },
+      );
+    }
+    checked++;
+  }
+  if (checked === 0) {
+    throw new TrustError('ERR_MISSING_HASHES', `${referrer} lists no sha256 or sha512 hash for ${role}`, {
+      role,
+      check: `hashes from ${referrer}`,
+    });
+  }
+}
+
+/**
+ * Snapshot and timestamp structure (`IsValidSnapshotStructure`, `IsValidTimestampStructure`):
+ * the named entries must carry a sha256, and every sha256/sha512 present must have the right
+ * length. Returns the problem, or undefined.
+ */
+export function metaEntryProblem(meta: Readonly<Record<string, FileMetaJson>>, name: string): string | undefined {
+  if (!Object.hasOwn(meta, name)) return `no entry for ${name}`;
+  const entry = meta[name] as FileMetaJson;
+  if (!Object.hasOwn(entry.hashes, 'sha256')) return `entry for ${name} has no sha256 hash`;
+  for (const alg of SUPPORTED_HASHES) {
+    if (!Object.hasOwn(entry.hashes, alg)) continue;
+    const n = decodeBase64(entry.hashes[alg] as string).length;
+    if (n !== HASH_LENGTH[alg]) return `${alg} hash for ${name} is ${n} bytes, expected ${HASH_LENGTH[alg]}`;
+  }
+  return undefined;
+}

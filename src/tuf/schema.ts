@@ -1,0 +1,199 @@
+/**
+ * zod schemas for Notary's metadata shapes (spec §2) — types only. Notary's structural rules
+ * (`isValidRootStructure`, `isValidTargetsStructure`, …) are applied in `structure.ts` so that
+ * each broken rule gets its own message and code.
+ */
+import { z } from 'zod';
+import { TrustError } from '../errors.js';
+import type { JsonObject, JsonValue } from '../json/strict-parse.js';
+import { isCanonicalBase64 } from './base64.js';
+
+const base64 = z.string().refine(isCanonicalBase64, 'expected canonical standard base64');
+/** Go decodes these into int / int64: plain integer literals only (the parser already refuses others). */
+const int = z.int();
+
+export const keySchema = z.object({
+  keytype: z.string(),
+  keyval: z.object({
+    // Key IDs are computed with `"private":null`; a key object carrying private material
+    // is not something Notary writes into metadata.
+    private: z.null(),
+    public: base64,
+  }),
+});
+export type TufKeyJson = z.infer<typeof keySchema>;
+
+export const fileMetaSchema = z.object({
+  length: int.min(0),
+  hashes: z.record(z.string(), base64),
+  custom: z.unknown().optional(),
+});
+export type FileMetaJson = z.infer<typeof fileMetaSchema>;
+
+const common = {
+  expires: z.string(),
+  version: int,
+};
+
+export const rootSignedSchema = z.object({
+  _type: z.string(),
+  ...common,
+  consistent_snapshot: z.boolean().optional(),
+  keys: z.record(z.string(), keySchema),
+  roles: z.record(z.string(), z.object({ keyids: z.array(z.string()), threshold: int }).nullable()),
+});
+export type RootSigned = z.infer<typeof rootSignedSchema>;
+
+export const delegationRoleSchema = z.object({
+  name: z.string(),
+  keyids: z.array(z.string()),
+  threshold: int,
+  // Notary removed `path_hash_prefixes` in 2016 and ignores it (spec §2.4): accepted, unused.
+  paths: z.array(z.string()).nullable().optional(),
+});
+export type DelegationRoleJson = z.infer<typeof delegationRoleSchema>;
+
+export const targetsSignedSchema = z.object({
+  _type: z.string(),
+  ...common,
+  targets: z.record(z.string(), fileMetaSchema),
+  delegations: z
+    .object({
+      keys: z.record(z.string(), keySchema),
+      roles: z.array(delegationRoleSchema),
+    })
+    .optional(),
+});
+export type TargetsSigned = z.infer<typeof targetsSignedSchema>;
+
+export const snapshotSignedSchema = z.object({
+  _type: z.string(),
+  ...common,
+  meta: z.record(z.string(), fileMetaSchema),
+});
+export type SnapshotSigned = z.infer<typeof snapshotSignedSchema>;
+
+export const timestampSignedSchema = snapshotSignedSchema;
+export type TimestampSigned = SnapshotSigned;
+
+export const signatureSchema = z.object({
+  keyid: z.string(),
+  method: z.string(),
+  sig: base64,
+});
+
+export const envelopeSchema = z.object({
+  signed: z.record(z.string(), z.unknown()),
+  signatures: z.array(signatureSchema).nullable(),
+});
+
+export interface Envelope {
+  /** The parsed `signed` value, exactly as it will be canonicalized. */
+  signed: JsonObject;
+  signatures: { keyid: string; method: string; sig: string }[];
+}
+
+/** Field names per object kind, for the case-variant check below. */
+const KNOWN_FIELDS: Readonly<Record<string, readonly string[]>> = {
+  envelope: ['signed', 'signatures'],
+  signature: ['keyid', 'method', 'sig'],
+  root: ['_type', 'expires', 'version', 'consistent_snapshot', 'keys', 'roles'],
+  targets: ['_type', 'expires', 'version', 'targets', 'delegations'],
+  snapshot: ['_type', 'expires', 'version', 'meta'],
+  key: ['keytype', 'keyval'],
+  keyval: ['private', 'public'],
+  rootRole: ['keyids', 'threshold'],
+  delegations: ['keys', 'roles'],
+  delegationRole: ['name', 'keyids', 'threshold', 'paths', 'path_hash_prefixes'],
+  fileMeta: ['length', 'hashes', 'custom'],
+};
+
+/**
+ * Go matches struct fields case-insensitively, so `"Targets"` beside `"targets"` is merged into
+ * the same field by the typed decoder while the signature covers both (spec §14.1). Refuse any
+ * member whose name is a case variant of a known field.
+ */
+function rejectCaseVariants(obj: unknown, kind: string, where: string): void {
+  if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) return;
+  const known = KNOWN_FIELDS[kind] ?? [];
+  for (const k of Object.keys(obj)) {
+    if (known.includes(k)) continue;
+    const lower = k.toLowerCase();
+    const hit = known.find((f) => f.toLowerCase() === lower);
+    if (hit !== undefined) {
+      throw new TrustError(
+        'ERR_METADATA_MALFORMED',
+        `${where}: member ${JSON.stringify(k)} is a case variant of ${JSON.stringify(hit)}, which Go's decoder would merge into it`,
+        { check: 'json members' },
+      );
+    }
+  }
+}
+
+function each(obj: unknown, f: (v: unknown) => void): void {
+  if (obj !== null && typeof obj === 'object') for (const v of Object.values(obj)) f(v);
+}
+
+function checkKeyMap(keys: unknown, where: string): void {
+  each(keys, (k) => {
+    rejectCaseVariants(k, 'key', where);
+    if (k && typeof k === 'object') rejectCaseVariants((k as Record<string, unknown>)['keyval'], 'keyval', where);
+  });
+}
+
+function checkMetaMap(meta: unknown, where: string): void {
+  each(meta, (m) => rejectCaseVariants(m, 'fileMeta', where));
+}
+
+/** Applies the case-variant rule to every struct-like object of a `signed` value. */
+export function rejectCaseVariantsIn(signed: JsonObject, kind: 'root' | 'targets' | 'snapshot', where: string): void {
+  rejectCaseVariants(signed, kind, where);
+  if (kind === 'root') {
+    checkKeyMap(signed['keys'], where);
+    each(signed['roles'], (r) => rejectCaseVariants(r, 'rootRole', where));
+  } else if (kind === 'targets') {
+    checkMetaMap(signed['targets'], where);
+    const d = signed['delegations'];
+    rejectCaseVariants(d, 'delegations', where);
+    if (d && typeof d === 'object' && !Array.isArray(d)) {
+      checkKeyMap(d['keys'], where);
+      const roles = d['roles'];
+      if (Array.isArray(roles)) for (const r of roles) rejectCaseVariants(r, 'delegationRole', where);
+    }
+  } else {
+    checkMetaMap(signed['meta'], where);
+  }
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  const at = issue.path.length > 0 ? issue.path.map(String).join('.') : '(top level)';
+  return `${at}: ${issue.message}`;
+}
+
+/**
+ * Validates `value` against `schema`; a mismatch is `ERR_METADATA_MALFORMED` naming the first
+ * offending field. Returns the input itself, not zod's copy: the parser's objects have no
+ * prototype, so a target named `__proto__` stays data (no schema here transforms values).
+ */
+export function parseWith<T>(schema: z.ZodType<T>, value: unknown, where: string, role: string): T {
+  const r = schema.safeParse(value);
+  if (r.success) return value as T;
+  const first = r.error.issues[0];
+  throw new TrustError(
+    'ERR_METADATA_MALFORMED',
+    `${where}: ${first ? describeIssue(first) : 'does not have the expected shape'}`,
+    { role, check: 'metadata types' },
+  );
+}
+
+/** Reads the `{signed, signatures}` envelope of a parsed file. */
+export function parseEnvelope(doc: JsonValue, where: string, role: string): Envelope {
+  rejectCaseVariants(doc, 'envelope', where);
+  const env = parseWith(envelopeSchema, doc, where, role);
+  for (const s of env.signatures ?? []) rejectCaseVariants(s, 'signature', where);
+  return {
+    signed: env.signed as unknown as JsonObject,
+    // Notary lower-cases `method` when it parses a signature (Signature.UnmarshalJSON).
+    signatures: (env.signatures ?? []).map((s) => ({ ...s, method: s.method.toLowerCase() })),
+  };
+}

@@ -1,0 +1,388 @@
+/**
+ * The offline verification chain of one GUN's cached metadata — Notary's client with an
+ * unreachable server (spec §7.10): root → timestamp → snapshot → targets → delegations.
+ * Pure: bytes come from the injected source, time from the injected clock.
+ */
+import { TrustError } from '../errors.js';
+import { checkFileAgainstMeta, metaEntryProblem } from '../tuf/hashes.js';
+import { checkExpiry, checkType, checkVersion, parseExpires, readDocument, type MetadataDocument } from '../tuf/document.js';
+import { KeyCache } from '../tuf/keys.js';
+import { parseCertificate, weakCertProblem } from '../crypto/certificate.js';
+import { decodePemBlocks } from '../crypto/pem.js';
+import { decodeBase64 } from '../tuf/base64.js';
+import { readTrustedRoot, validateRoot, type ValidatedRoot } from '../tuf/root.js';
+import { isDelegationName, parentRole, restrictPaths } from '../tuf/roles.js';
+import {
+  parseWith,
+  rejectCaseVariantsIn,
+  snapshotSignedSchema,
+  targetsSignedSchema,
+  type FileMetaJson,
+  type SnapshotSigned,
+  type TargetsSigned,
+  type TufKeyJson,
+} from '../tuf/schema.js';
+import { verifyThreshold } from '../tuf/threshold.js';
+import {
+  DEFAULT_LIMITS,
+  type FailurePolicy,
+  type RoleSummary,
+  type SkippedRole,
+  type VerifiedRepository,
+  type VerifiedRole,
+  type VerifyLimits,
+  type VerifyOptions,
+} from './types.js';
+
+interface Context {
+  gun: string;
+  now: Date;
+  mode: FailurePolicy;
+  limits: VerifyLimits;
+  cache: KeyCache;
+  source: VerifyOptions['source'];
+  trustedVersions: Readonly<Record<string, number>>;
+}
+
+function fetchFile(ctx: Context, role: string, maxBytes: number): Uint8Array {
+  const bytes = ctx.source(role, maxBytes);
+  if (bytes === undefined) {
+    throw new TrustError('ERR_METADATA_NOT_FOUND', `${role}.json is not in the trust cache of ${ctx.gun}`, {
+      role,
+      check: 'file present',
+      path: `${role}.json`,
+    });
+  }
+  if (bytes.length > maxBytes) {
+    throw new TrustError('ERR_METADATA_TOO_LARGE', `${role}.json is ${bytes.length} bytes, over the ${maxBytes}-byte limit`, {
+      role,
+      check: 'size limit',
+      expected: maxBytes,
+      actual: bytes.length,
+      path: `${role}.json`,
+    });
+  }
+  return bytes;
+}
+
+function checkNotRolledBack(ctx: Context, role: string, version: number): void {
+  const floor = ctx.trustedVersions[role];
+  if (floor !== undefined && version < floor) {
+    throw new TrustError(
+      'ERR_VERSION_ROLLBACK',
+      `${role} version ${version} is lower than version ${floor}, which was trusted before`,
+      { role, check: 'version floor from trusted state', expected: floor, actual: version },
+    );
+  }
+}
+
+function summary(name: string, signed: { version: number; expires: string }, signedBy: readonly string[]): RoleSummary {
+  return { name, version: signed.version, expires: signed.expires, signedBy };
+}
+
+/** Root: the cached root validated alone (TOFU or pinned), or as a rotation from trusted state. */
+function verifyRoot(ctx: Context, opts: VerifyOptions): ValidatedRoot {
+  const bytes = fetchFile(ctx, 'root', ctx.limits.maxRootBytes);
+  const parseLimits = { maxDepth: ctx.limits.maxJsonDepth };
+  const doc = readDocument(bytes, 'root', parseLimits);
+  let prev: ValidatedRoot | undefined;
+  const trusted = opts.trustedState;
+  if (trusted && !Buffer.from(trusted.root, 'utf8').equals(bytes)) {
+    prev = readTrustedRoot(readDocument(Buffer.from(trusted.root, 'utf8'), 'root', parseLimits));
+    const chain = (opts.intermediateRoots ?? [])
+      .map((b) => readDocument(b, 'root', parseLimits))
+      .map((d) => ({ d, v: readTrustedRoot(d).version }))
+      .filter((x) => x.v > (prev as ValidatedRoot).version)
+      .sort((a, b) => a.v - b.v);
+    for (const { d, v } of chain) {
+      if (v <= prev.version) continue;
+      prev = validateRoot(d, { gun: ctx.gun, now: ctx.now, cache: ctx.cache, prev });
+    }
+  }
+  const root = validateRoot(doc, { gun: ctx.gun, now: ctx.now, cache: ctx.cache, ...(prev ? { prev } : {}), ...(opts.pins ? { pins: opts.pins } : {}) });
+  if (trusted) {
+    const floor = readTrustedRoot(readDocument(Buffer.from(trusted.root, 'utf8'), 'root', parseLimits)).version;
+    if (root.version < floor) {
+      throw new TrustError('ERR_VERSION_ROLLBACK', `root version ${root.version} is lower than the trusted root version ${floor}`, {
+        role: 'root',
+        check: 'version floor from trusted state',
+        expected: floor,
+        actual: root.version,
+      });
+    }
+    if (root.version === floor && prev) {
+      throw new TrustError(
+        'ERR_TRUSTED_STATE_MISMATCH',
+        `the cached root has the trusted root's version ${floor} but different content`,
+        { role: 'root', check: 'trusted root', expected: floor, actual: root.version },
+      );
+    }
+  }
+  checkNotRolledBack(ctx, 'root', root.version);
+  checkExpiry(root.expiresMs, root.signed.expires, 'root', ctx.now);
+  return root;
+}
+
+function baseRoleKeys(root: ValidatedRoot, role: string) {
+  const r = root.signed.roles[role] as { keyids: string[]; threshold: number };
+  return { role, keyIds: r.keyids, keys: root.signed.keys, threshold: r.threshold };
+}
+
+/** Timestamp and snapshot share one shape; the structure rules differ only in the entries required. */
+function checkMetaStructure(signed: SnapshotSigned, role: 'timestamp' | 'snapshot'): void {
+  checkType(signed._type, role);
+  checkVersion(signed.version, role);
+  for (const name of role === 'timestamp' ? ['snapshot'] : ['root', 'targets']) {
+    const problem = metaEntryProblem(signed.meta, name);
+    if (problem !== undefined) {
+      throw new TrustError('ERR_METADATA_INVALID', `${role}: ${problem}`, { role, check: `${role} meta` });
+    }
+  }
+}
+
+function verifyMetaRole(
+  ctx: Context,
+  root: ValidatedRoot,
+  role: 'timestamp' | 'snapshot',
+  doc: MetadataDocument,
+): { signed: SnapshotSigned; signedBy: string[] } {
+  const signedBy = verifyThreshold(doc.envelope, doc.message(), baseRoleKeys(root, role), ctx.cache);
+  rejectCaseVariantsIn(doc.envelope.signed, 'snapshot', doc.file);
+  const signed = parseWith(snapshotSignedSchema, doc.envelope.signed, doc.file, role);
+  checkMetaStructure(signed, role);
+  checkNotRolledBack(ctx, role, signed.version);
+  checkExpiry(parseExpires(signed.expires, role), signed.expires, role, ctx.now);
+  return { signed, signedBy };
+}
+
+/** `isValidTargetsStructure` applied with the name the file is loaded as (spec §2.4). */
+function checkTargetsStructure(signed: TargetsSigned, role: string): void {
+  checkType(signed._type, role);
+  checkVersion(signed.version, role);
+  const d = signed.delegations;
+  if (!d) return;
+  for (const entry of d.roles) {
+    if (!isDelegationName(entry.name) || parentRole(entry.name) !== role) {
+      throw new TrustError(
+        'ERR_ROLE_INVALID',
+        `${role} delegates to ${JSON.stringify(entry.name)}, which is not a valid direct child role name of ${role}`,
+        { role, check: 'delegation name', actual: entry.name },
+      );
+    }
+    if (entry.threshold < 1) {
+      throw new TrustError('ERR_METADATA_INVALID', `${role}: delegation ${entry.name} has threshold ${entry.threshold}`, {
+        role,
+        check: 'delegation threshold',
+        actual: entry.threshold,
+      });
+    }
+    for (const id of entry.keyids) {
+      if (!Object.hasOwn(d.keys, id)) {
+        throw new TrustError('ERR_METADATA_INVALID', `${role}: delegation ${entry.name} lists key ${id}, which is not in delegations.keys`, {
+          role,
+          check: 'delegation keys',
+          actual: id,
+        });
+      }
+    }
+  }
+}
+
+/**
+ * Delegation keys that are certificates get Notary's weak checks — no expiry, no CN
+ * (spec §7.8.5): an expired delegation certificate is fine, a SHA-1 one is not.
+ */
+function checkDelegationCerts(role: string, keyIds: readonly string[], keys: Readonly<Record<string, TufKeyJson>>): void {
+  for (const id of keyIds) {
+    const k = keys[id];
+    if (!k || !k.keytype.endsWith('-x509')) continue;
+    const block = decodePemBlocks(Buffer.from(decodeBase64(k.keyval.public)).toString('latin1'))[0];
+    const cert = block ? parseCertificate(block.der) : undefined;
+    if (!cert) continue;
+    const problem = weakCertProblem(cert);
+    if (problem !== undefined) {
+      throw new TrustError('ERR_DELEGATION_CERT_INVALID', `${role}: the certificate of key ${id} is not acceptable: ${problem}`, {
+        role,
+        check: 'delegation certificate',
+        keyIds: [id],
+      });
+    }
+  }
+}
+
+interface PendingRole {
+  name: string;
+  /** Effective paths, already restricted by the parent. */
+  paths: string[];
+  keyIds: readonly string[];
+  keys: Readonly<Record<string, TufKeyJson>>;
+  threshold: number;
+}
+
+function loadTargetsRole(ctx: Context, pending: PendingRole, meta: FileMetaJson): VerifiedRole {
+  const { name } = pending;
+  if (name !== 'targets') checkDelegationCerts(name, pending.keyIds, pending.keys);
+  const bytes = fetchFile(ctx, name, meta.length);
+  checkFileAgainstMeta(bytes, meta, name, 'snapshot');
+  const doc = readDocument(bytes, name, { maxDepth: ctx.limits.maxJsonDepth });
+  const roleKeys = { role: name, keyIds: pending.keyIds, keys: pending.keys, threshold: pending.threshold };
+  let signedBy: string[] = [];
+  // Notary checks the top-level targets role's signatures before its structure, and a
+  // delegation's structure and version before its signatures (spec §7.1).
+  if (name === 'targets') signedBy = verifyThreshold(doc.envelope, doc.message(), roleKeys, ctx.cache);
+  rejectCaseVariantsIn(doc.envelope.signed, 'targets', doc.file);
+  const signed = parseWith(targetsSignedSchema, doc.envelope.signed, doc.file, name);
+  checkTargetsStructure(signed, name);
+  checkNotRolledBack(ctx, name, signed.version);
+  if (name !== 'targets') signedBy = verifyThreshold(doc.envelope, doc.message(), roleKeys, ctx.cache);
+  checkExpiry(parseExpires(signed.expires, name), signed.expires, name, ctx.now);
+  return {
+    name,
+    version: signed.version,
+    expires: signed.expires,
+    signedBy,
+    keys: Object.fromEntries(pending.keyIds.filter((id) => Object.hasOwn(pending.keys, id)).map((id) => [id, pending.keys[id] as TufKeyJson])),
+    threshold: pending.threshold,
+    paths: pending.paths,
+    targets: signed.targets,
+    delegations: signed.delegations?.roles ?? [],
+    delegationKeys: signed.delegations?.keys ?? {},
+  };
+}
+
+/** A snapshot entry with neither hashes nor a length means "checksum unknown": Notary skips the role. */
+function knownMeta(snapshot: SnapshotSigned, role: string): FileMetaJson | undefined {
+  if (!Object.hasOwn(snapshot.meta, role)) return undefined;
+  const m = snapshot.meta[role] as FileMetaJson;
+  return Object.keys(m.hashes).length === 0 && m.length === 0 ? undefined : m;
+}
+
+function childrenOf(role: VerifiedRole): PendingRole[] {
+  return role.delegations.map((d) => ({
+    name: d.name,
+    paths: restrictPaths(role.paths, d.paths ?? []),
+    keyIds: d.keyids,
+    keys: role.delegationKeys,
+    threshold: d.threshold,
+  }));
+}
+
+/**
+ * Targets tree, pre-order depth-first from `targets` (spec §7.8.3): roles missing from the
+ * snapshot are skipped with their subtree; in `online-equivalent` mode a delegation failing only
+ * on expiry or threshold is dropped with its subtree (§7.8.4).
+ */
+function verifyTargetsTree(ctx: Context, root: ValidatedRoot, snapshot: SnapshotSigned) {
+  const roles = new Map<string, VerifiedRole>();
+  const skipped: SkippedRole[] = [];
+  const top = baseRoleKeys(root, 'targets');
+  const stack: PendingRole[] = [{ name: 'targets', paths: [''], keyIds: top.keyIds, keys: top.keys, threshold: top.threshold }];
+  while (stack.length > 0) {
+    const pending = stack.shift() as PendingRole;
+    const meta = pending.name === 'targets' ? (snapshot.meta['targets'] as FileMetaJson) : knownMeta(snapshot, pending.name);
+    if (!meta || roles.has(pending.name)) continue;
+    if (roles.size > ctx.limits.maxDelegations) {
+      throw new TrustError('ERR_METADATA_TOO_LARGE', `more than ${ctx.limits.maxDelegations} delegated roles`, {
+        role: pending.name,
+        check: 'delegation count',
+        expected: ctx.limits.maxDelegations,
+      });
+    }
+    let loaded: VerifiedRole;
+    try {
+      loaded = loadTargetsRole(ctx, pending, meta);
+    } catch (e) {
+      const droppable =
+        ctx.mode === 'online-equivalent' &&
+        pending.name !== 'targets' &&
+        e instanceof TrustError &&
+        (e.code === 'ERR_METADATA_EXPIRED' || e.code === 'ERR_THRESHOLD_NOT_MET');
+      if (!droppable) throw e;
+      skipped.push({ role: pending.name, error: e });
+      continue;
+    }
+    roles.set(loaded.name, loaded);
+    stack.unshift(...childrenOf(loaded));
+  }
+  return { roles, skipped };
+}
+
+/**
+ * Verifies the cached Notary metadata of one GUN, completely and offline, and returns what was
+ * proven. Every failure is a {@link TrustError} naming the role and the check.
+ *
+ * @example
+ * ```ts
+ * import { verifyRepository, lookupTarget } from 'trustgate';
+ * const repo = verifyRepository({ gun: 'docker.io/acme/app', source: (role) => files[role], now: new Date() });
+ * const t = lookupTarget(repo, 'v1'); // { digest: 'sha256:…', role: 'targets', signers: [...] }
+ * ```
+ * @throws {TrustError} any `ERR_*` verification code; `ERR_INVALID_ARGUMENT` for bad options.
+ */
+export function verifyRepository(opts: VerifyOptions): VerifiedRepository {
+  if (typeof opts.gun !== 'string' || opts.gun.length === 0) {
+    throw new TrustError('ERR_INVALID_ARGUMENT', 'gun must be a non-empty string');
+  }
+  if (!(opts.now instanceof Date) || Number.isNaN(opts.now.getTime())) {
+    throw new TrustError('ERR_INVALID_ARGUMENT', 'now must be a valid Date');
+  }
+  if (typeof opts.source !== 'function') {
+    throw new TrustError('ERR_INVALID_ARGUMENT', 'source must be a function (role, maxBytes) => bytes | undefined');
+  }
+  const mode = opts.mode ?? 'strict';
+  if (mode !== 'strict' && mode !== 'online-equivalent') {
+    throw new TrustError('ERR_INVALID_ARGUMENT', `mode must be strict or online-equivalent, got ${String(mode)}`);
+  }
+  if (opts.trustedState && opts.trustedState.gun !== opts.gun) {
+    throw new TrustError('ERR_INVALID_ARGUMENT', `trusted state is for ${opts.trustedState.gun}, not ${opts.gun}`);
+  }
+  const ctx: Context = {
+    gun: opts.gun,
+    now: new Date(opts.now.getTime()),
+    mode,
+    limits: { ...DEFAULT_LIMITS, ...opts.limits },
+    cache: new KeyCache(),
+    source: opts.source,
+    trustedVersions: opts.trustedState?.versions ?? {},
+  };
+  const parseLimits = { maxDepth: ctx.limits.maxJsonDepth };
+
+  const root = verifyRoot(ctx, opts);
+
+  const tsDoc = readDocument(fetchFile(ctx, 'timestamp', ctx.limits.maxTimestampBytes), 'timestamp', parseLimits);
+  const timestamp = verifyMetaRole(ctx, root, 'timestamp', tsDoc);
+
+  const snapMeta = timestamp.signed.meta['snapshot'] as FileMetaJson;
+  const snapBytes = fetchFile(ctx, 'snapshot', snapMeta.length);
+  checkFileAgainstMeta(snapBytes, snapMeta, 'snapshot', 'timestamp');
+  const snapshot = verifyMetaRole(ctx, root, 'snapshot', readDocument(snapBytes, 'snapshot', parseLimits));
+  // Offline, a cached root that the cached snapshot does not describe is fatal (spec §7.5).
+  checkFileAgainstMeta(root.doc.bytes, snapshot.signed.meta['root'] as FileMetaJson, 'root', 'snapshot');
+
+  const { roles, skipped } = verifyTargetsTree(ctx, root, snapshot.signed);
+
+  const versions: Record<string, number> = { ...ctx.trustedVersions };
+  const bump = (role: string, v: number) => {
+    versions[role] = Math.max(versions[role] ?? 0, v);
+  };
+  bump('root', root.version);
+  bump('timestamp', timestamp.signed.version);
+  bump('snapshot', snapshot.signed.version);
+  for (const r of roles.values()) bump(r.name, r.version);
+
+  return {
+    gun: ctx.gun,
+    verifiedAt: ctx.now,
+    mode,
+    root: {
+      ...summary('root', root.signed, root.signedBy),
+      keys: root.signed.keys,
+      roles: root.signed.roles as Record<string, { keyids: string[]; threshold: number }>,
+    },
+    timestamp: summary('timestamp', timestamp.signed, timestamp.signedBy),
+    snapshot: summary('snapshot', snapshot.signed, snapshot.signedBy),
+    roles,
+    skipped,
+    trustedState: { gun: ctx.gun, root: Buffer.from(root.doc.bytes).toString('utf8'), versions },
+  };
+}
