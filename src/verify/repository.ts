@@ -80,44 +80,45 @@ function summary(name: string, signed: { version: number; expires: string }, sig
   return { name, version: signed.version, expires: signed.expires, signedBy };
 }
 
-/** Root: the cached root validated alone (TOFU or pinned), or as a rotation from trusted state. */
+/**
+ * Root: the cached root validated alone (TOFU, or against pins), or — when the caller holds a
+ * trusted root that differs — as a rotation from it through any intermediate versions, each
+ * signed to the previous root's threshold (spec §6 step 4, §7.6).
+ */
 function verifyRoot(ctx: Context, opts: VerifyOptions): ValidatedRoot {
-  const bytes = fetchFile(ctx, 'root', ctx.limits.maxRootBytes);
   const parseLimits = { maxDepth: ctx.limits.maxJsonDepth };
-  const doc = readDocument(bytes, 'root', parseLimits);
+  const doc = readDocument(fetchFile(ctx, 'root', ctx.limits.maxRootBytes), 'root', parseLimits);
+  const trustedBytes = opts.trustedState ? Buffer.from(opts.trustedState.root, 'utf8') : undefined;
   let prev: ValidatedRoot | undefined;
-  const trusted = opts.trustedState;
-  if (trusted && !Buffer.from(trusted.root, 'utf8').equals(bytes)) {
-    prev = readTrustedRoot(readDocument(Buffer.from(trusted.root, 'utf8'), 'root', parseLimits));
-    const chain = (opts.intermediateRoots ?? [])
-      .map((b) => readDocument(b, 'root', parseLimits))
-      .map((d) => ({ d, v: readTrustedRoot(d).version }))
-      .filter((x) => x.v > (prev as ValidatedRoot).version)
-      .sort((a, b) => a.v - b.v);
-    for (const { d, v } of chain) {
-      if (v <= prev.version) continue;
-      prev = validateRoot(d, { gun: ctx.gun, now: ctx.now, cache: ctx.cache, prev });
-    }
-  }
-  const root = validateRoot(doc, { gun: ctx.gun, now: ctx.now, cache: ctx.cache, ...(prev ? { prev } : {}), ...(opts.pins ? { pins: opts.pins } : {}) });
-  if (trusted) {
-    const floor = readTrustedRoot(readDocument(Buffer.from(trusted.root, 'utf8'), 'root', parseLimits)).version;
-    if (root.version < floor) {
-      throw new TrustError('ERR_VERSION_ROLLBACK', `root version ${root.version} is lower than the trusted root version ${floor}`, {
-        role: 'root',
-        check: 'version floor from trusted state',
-        expected: floor,
-        actual: root.version,
-      });
-    }
-    if (root.version === floor && prev) {
+  if (trustedBytes && !trustedBytes.equals(doc.bytes)) {
+    prev = readTrustedRoot(readDocument(trustedBytes, 'root', parseLimits));
+    const cachedVersion = readTrustedRoot(doc).version;
+    if (cachedVersion <= prev.version) {
+      const rollback = cachedVersion < prev.version;
       throw new TrustError(
-        'ERR_TRUSTED_STATE_MISMATCH',
-        `the cached root has the trusted root's version ${floor} but different content`,
-        { role: 'root', check: 'trusted root', expected: floor, actual: root.version },
+        rollback ? 'ERR_VERSION_ROLLBACK' : 'ERR_TRUSTED_STATE_MISMATCH',
+        rollback
+          ? `root version ${cachedVersion} is lower than the trusted root version ${prev.version}`
+          : `the cached root has the trusted root's version ${prev.version} but different content`,
+        { role: 'root', check: 'trusted root', expected: prev.version, actual: cachedVersion },
       );
     }
+    const steps = (opts.intermediateRoots ?? [])
+      .map((b) => readDocument(b, 'root', parseLimits))
+      .map((d) => ({ d, version: readTrustedRoot(d).version }))
+      .filter((x) => x.version > (prev as ValidatedRoot).version && x.version < cachedVersion)
+      .sort((a, b) => a.version - b.version);
+    for (const { d, version } of steps) {
+      if (version > prev.version) prev = validateRoot(d, { gun: ctx.gun, now: ctx.now, cache: ctx.cache, prev });
+    }
   }
+  const root = validateRoot(doc, {
+    gun: ctx.gun,
+    now: ctx.now,
+    cache: ctx.cache,
+    ...(prev ? { prev } : {}),
+    ...(opts.pins ? { pins: opts.pins } : {}),
+  });
   checkNotRolledBack(ctx, 'root', root.version);
   checkExpiry(root.expiresMs, root.signed.expires, 'root', ctx.now);
   return root;

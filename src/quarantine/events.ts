@@ -1,0 +1,170 @@
+/**
+ * Event and audit record shapes, and the ACR-compatible webhook payloads.
+ *
+ * ACR's `quarantine` payload (spec §1.6) is reproduced field for field; `push` uses the same shape
+ * and is emitted only when a digest becomes visible (spec §1.2, Q21).
+ *
+ * @module
+ */
+import { createHash } from 'node:crypto';
+import type { TrustErrorCode } from '../errors.js';
+import type { DigestRecord, EventType, PrincipalKind, QuarantineState } from './types.js';
+
+/**
+ * The body of an ACR webhook (`quarantine` or `push` action).
+ *
+ * @example
+ * ```ts
+ * const p: AcrWebhookPayload = { id: '…', timestamp: '2026-01-01T00:00:00.000Z', action: 'push',
+ *   target: { digest: 'sha256:ab', repository: 'app', tag: 'v1' } };
+ * ```
+ */
+export interface AcrWebhookPayload {
+  readonly id: string;
+  readonly timestamp: string;
+  readonly action: 'quarantine' | 'push';
+  readonly target: {
+    readonly mediaType?: string;
+    readonly size?: number;
+    readonly digest: string;
+    readonly length?: number;
+    readonly repository: string;
+    readonly tag?: string;
+  };
+}
+
+/**
+ * One outbox event. `id` is a deterministic UUID of `(repository, digest, sequence)` so that
+ * consumers can deduplicate at-least-once deliveries.
+ *
+ * @example
+ * ```ts
+ * declare const e: QuarantineEvent;
+ * if (e.type === 'push') forward(e.acr);
+ * ```
+ */
+export interface QuarantineEvent {
+  readonly id: string;
+  readonly type: EventType;
+  readonly repository: string;
+  readonly digest: string;
+  /** Per-digest, strictly increasing, no gaps (Q21). */
+  readonly sequence: number;
+  readonly generation: number;
+  readonly state: QuarantineState;
+  readonly from: QuarantineState | undefined;
+  /** Epoch milliseconds. */
+  readonly at: number;
+  readonly tag: string | undefined;
+  readonly actor: string | undefined;
+  readonly reason: string | undefined;
+  /** Present for the ACR-compatible `quarantine` and `push` types. */
+  readonly acr: AcrWebhookPayload | undefined;
+}
+
+/**
+ * An audit record before the store numbers it.
+ *
+ * @example
+ * ```ts
+ * declare const a: AuditDraft;
+ * a.outcome === 'rejected' && console.warn(a.code, a.reason);
+ * ```
+ */
+export interface AuditDraft {
+  readonly at: number;
+  readonly actor: string;
+  readonly principalKind: PrincipalKind;
+  readonly command: string;
+  readonly outcome: 'applied' | 'rejected';
+  readonly repository: string | undefined;
+  readonly digest: string | undefined;
+  readonly tag: string | undefined;
+  readonly from: QuarantineState | undefined;
+  readonly to: QuarantineState | undefined;
+  readonly generation: number | undefined;
+  readonly policyVersion: string;
+  readonly reason: string | undefined;
+  readonly code: TrustErrorCode | undefined;
+}
+
+/**
+ * An audit record as stored: numbered, append-only (Q22).
+ *
+ * @example
+ * ```ts
+ * declare const log: readonly AuditEntry[];
+ * log.filter((a) => a.outcome === 'rejected');
+ * ```
+ */
+export interface AuditEntry extends AuditDraft {
+  readonly seq: number;
+}
+
+/**
+ * A deterministic RFC 9562 version-8 UUID derived from a string.
+ *
+ * @example
+ * ```ts
+ * import { deterministicUuid } from 'trustgate/quarantine';
+ * deterministicUuid('app@sha256:ab#1') === deterministicUuid('app@sha256:ab#1'); // true
+ * ```
+ */
+export function deterministicUuid(key: string): string {
+  const h = createHash('sha256').update(key, 'utf8').digest();
+  h[6] = ((h[6] ?? 0) & 0x0f) | 0x80;
+  h[8] = ((h[8] ?? 0) & 0x3f) | 0x80;
+  const x = h.subarray(0, 16).toString('hex');
+  return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20, 32)}`;
+}
+
+/** Extra facts attached to an event. */
+export interface EventExtras {
+  readonly tag?: string | undefined;
+  readonly actor?: string | undefined;
+  readonly reason?: string | undefined;
+  readonly from?: QuarantineState | undefined;
+}
+
+/**
+ * Builds the event numbered `rec.sequence` (the caller has already advanced it).
+ *
+ * @example
+ * ```ts
+ * declare const rec: DigestRecord;
+ * buildEvent(rec, 'quarantine.passed', Date.now(), {}).sequence === rec.sequence; // true
+ * ```
+ */
+export function buildEvent(rec: DigestRecord, type: EventType, at: number, extras: EventExtras): QuarantineEvent {
+  const id = deterministicUuid(`${rec.repository}@${rec.digest}#${rec.sequence}`);
+  let acr: AcrWebhookPayload | undefined;
+  if (type === 'quarantine' || type === 'push') {
+    acr = {
+      id,
+      timestamp: new Date(at).toISOString(),
+      action: type,
+      target: {
+        ...(rec.mediaType !== undefined ? { mediaType: rec.mediaType } : {}),
+        ...(rec.size !== undefined ? { size: rec.size, length: rec.size } : {}),
+        digest: rec.digest,
+        repository: rec.repository,
+        ...(extras.tag !== undefined ? { tag: extras.tag } : {}),
+      },
+    };
+  }
+  return {
+    id,
+    type,
+    repository: rec.repository,
+    digest: rec.digest,
+    sequence: rec.sequence,
+    generation: rec.generation,
+    state: rec.state,
+    from: extras.from,
+    at,
+    tag: extras.tag,
+    actor: extras.actor,
+    reason: extras.reason,
+    acr,
+  };
+}
