@@ -207,7 +207,7 @@ export interface ValidateRootOptions {
  */
 export function validateRoot(doc: MetadataDocument, opts: ValidateRootOptions): ValidatedRoot {
   const { gun, now, cache } = opts;
-  rejectCaseVariantsIn(doc.envelope.signed, 'root', doc.file);
+  rejectCaseVariantsIn(doc.envelope.signed, 'root', doc.file, 'root');
   const signed = parseWith(rootSignedSchema, doc.envelope.signed, doc.file, 'root');
   checkRootStructure(signed);
   const expiresMs = parseExpires(signed.expires, 'root');
@@ -275,7 +275,7 @@ export function validateRoot(doc: MetadataDocument, opts: ValidateRootOptions): 
  * so only its structure and certificates are read: they are what a rotation must satisfy.
  */
 export function readTrustedRoot(doc: MetadataDocument): ValidatedRoot {
-  rejectCaseVariantsIn(doc.envelope.signed, 'root', doc.file);
+  rejectCaseVariantsIn(doc.envelope.signed, 'root', doc.file, 'root');
   const signed = parseWith(rootSignedSchema, doc.envelope.signed, doc.file, 'root');
   checkRootStructure(signed);
   const { certKeys } = collectCertKeys(signed);

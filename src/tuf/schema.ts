@@ -113,7 +113,7 @@ const KNOWN_FIELDS: Readonly<Record<string, readonly string[]>> = {
  * the same field by the typed decoder while the signature covers both (spec §14.1). Refuse any
  * member whose name is a case variant of a known field.
  */
-function rejectCaseVariants(obj: unknown, kind: string, where: string): void {
+function rejectCaseVariants(obj: unknown, kind: string, where: string, role: string): void {
   if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) return;
   const known = KNOWN_FIELDS[kind] ?? [];
   for (const k of Object.keys(obj)) {
@@ -124,7 +124,7 @@ function rejectCaseVariants(obj: unknown, kind: string, where: string): void {
       throw new TrustError(
         'ERR_METADATA_MALFORMED',
         `${where}: member ${JSON.stringify(k)} is a case variant of ${JSON.stringify(hit)}, which Go's decoder would merge into it`,
-        { check: 'json members' },
+        { role, check: 'json members' },
       );
     }
   }
@@ -134,34 +134,34 @@ function each(obj: unknown, f: (v: unknown) => void): void {
   if (obj !== null && typeof obj === 'object') for (const v of Object.values(obj)) f(v);
 }
 
-function checkKeyMap(keys: unknown, where: string): void {
+function checkKeyMap(keys: unknown, where: string, role: string): void {
   each(keys, (k) => {
-    rejectCaseVariants(k, 'key', where);
-    if (k && typeof k === 'object') rejectCaseVariants((k as Record<string, unknown>)['keyval'], 'keyval', where);
+    rejectCaseVariants(k, 'key', where, role);
+    if (k && typeof k === 'object') rejectCaseVariants((k as Record<string, unknown>)['keyval'], 'keyval', where, role);
   });
 }
 
-function checkMetaMap(meta: unknown, where: string): void {
-  each(meta, (m) => rejectCaseVariants(m, 'fileMeta', where));
+function checkMetaMap(meta: unknown, where: string, role: string): void {
+  each(meta, (m) => rejectCaseVariants(m, 'fileMeta', where, role));
 }
 
 /** Applies the case-variant rule to every struct-like object of a `signed` value. */
-export function rejectCaseVariantsIn(signed: JsonObject, kind: 'root' | 'targets' | 'snapshot', where: string): void {
-  rejectCaseVariants(signed, kind, where);
+export function rejectCaseVariantsIn(signed: JsonObject, kind: 'root' | 'targets' | 'snapshot', where: string, role: string): void {
+  rejectCaseVariants(signed, kind, where, role);
   if (kind === 'root') {
-    checkKeyMap(signed['keys'], where);
-    each(signed['roles'], (r) => rejectCaseVariants(r, 'rootRole', where));
+    checkKeyMap(signed['keys'], where, role);
+    each(signed['roles'], (r) => rejectCaseVariants(r, 'rootRole', where, role));
   } else if (kind === 'targets') {
-    checkMetaMap(signed['targets'], where);
+    checkMetaMap(signed['targets'], where, role);
     const d = signed['delegations'];
-    rejectCaseVariants(d, 'delegations', where);
+    rejectCaseVariants(d, 'delegations', where, role);
     if (d && typeof d === 'object' && !Array.isArray(d)) {
-      checkKeyMap(d['keys'], where);
+      checkKeyMap(d['keys'], where, role);
       const roles = d['roles'];
-      if (Array.isArray(roles)) for (const r of roles) rejectCaseVariants(r, 'delegationRole', where);
+      if (Array.isArray(roles)) for (const r of roles) rejectCaseVariants(r, 'delegationRole', where, role);
     }
   } else {
-    checkMetaMap(signed['meta'], where);
+    checkMetaMap(signed['meta'], where, role);
   }
 }
 
@@ -188,9 +188,9 @@ export function parseWith<T>(schema: z.ZodType<T>, value: unknown, where: string
 
 /** Reads the `{signed, signatures}` envelope of a parsed file. */
 export function parseEnvelope(doc: JsonValue, where: string, role: string): Envelope {
-  rejectCaseVariants(doc, 'envelope', where);
+  rejectCaseVariants(doc, 'envelope', where, role);
   const env = parseWith(envelopeSchema, doc, where, role);
-  for (const s of env.signatures ?? []) rejectCaseVariants(s, 'signature', where);
+  for (const s of env.signatures ?? []) rejectCaseVariants(s, 'signature', where, role);
   return {
     signed: env.signed as unknown as JsonObject,
     // Notary lower-cases `method` when it parses a signature (Signature.UnmarshalJSON).

@@ -148,7 +148,7 @@ function verifyMetaRole(
   doc: MetadataDocument,
 ): { signed: SnapshotSigned; signedBy: string[] } {
   const signedBy = verifyThreshold(doc.envelope, doc.message(), baseRoleKeys(root, role), ctx.cache);
-  rejectCaseVariantsIn(doc.envelope.signed, 'snapshot', doc.file);
+  rejectCaseVariantsIn(doc.envelope.signed, 'snapshot', doc.file, role);
   const signed = parseWith(snapshotSignedSchema, doc.envelope.signed, doc.file, role);
   checkMetaStructure(signed, role);
   checkNotRolledBack(ctx, role, signed.version);
@@ -231,7 +231,7 @@ function loadTargetsRole(ctx: Context, pending: PendingRole, meta: FileMetaJson)
   // Notary checks the top-level targets role's signatures before its structure, and a
   // delegation's structure and version before its signatures (spec §7.1).
   if (name === 'targets') signedBy = verifyThreshold(doc.envelope, doc.message(), roleKeys, ctx.cache);
-  rejectCaseVariantsIn(doc.envelope.signed, 'targets', doc.file);
+  rejectCaseVariantsIn(doc.envelope.signed, 'targets', doc.file, name);
   const signed = parseWith(targetsSignedSchema, doc.envelope.signed, doc.file, name);
   checkTargetsStructure(signed, name);
   checkNotRolledBack(ctx, name, signed.version);

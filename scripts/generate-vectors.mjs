@@ -1,0 +1,840 @@
+#!/usr/bin/env node
+// Generates vectors/generated/: one folder per case, each a Notary-format metadata directory
+// plus case.json saying what a correct verifier must answer. Keys are fixed (derived from
+// names, or the committed RSA PEMs) and every signature is deterministic (RFC 6979 ECDSA,
+// Ed25519, RSA PKCS#1 v1.5), so regeneration reproduces the committed bytes:
+//   npm run vectors:generate             write the cases
+//   npm run vectors:generate -- --check  fail if the committed bytes differ from a fresh run
+import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign as nodeSign } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { p256 } from '@noble/curves/nist.js';
+import * as ed from '@noble/ed25519';
+import { sha512 } from '@noble/hashes/sha2.js';
+import { canonicalBytes, tufKeyId } from '../dist/index.js';
+
+ed.hashes.sha512 = sha512;
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', 'vectors', 'generated');
+const CHECK = process.argv.includes('--check');
+
+const GUN = 'example.com/trustgate/repo';
+const NOW = '2030-01-01T00:00:00Z';
+const FAR = '2035-01-01T00:00:00Z';
+
+// ---------- bytes and encodings ----------
+const sha = (alg, b) => createHash(alg).update(b).digest();
+const b64 = (b) => Buffer.from(b).toString('base64');
+const canonical = (v) => Buffer.from(canonicalBytes(v)).toString('utf8');
+
+/** Notary's file form: canonical `signed`, HTML-escaped as Go's compact(escape=true) writes it. */
+function escapeForFile(text) {
+  return text.replace(/[<>&\u2028\u2029\u0000-\u001f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+function fileBytes(signedText, signatures) {
+  return Buffer.from(`{"signed":${signedText},"signatures":${JSON.stringify(signatures)}}`, 'utf8');
+}
+
+// ---------- DER, enough to build X.509 certificates ----------
+function derLen(n) {
+  if (n < 0x80) return Buffer.from([n]);
+  const bytes = [];
+  while (n > 0) {
+    bytes.unshift(n & 0xff);
+    n >>= 8;
+  }
+  return Buffer.from([0x80 | bytes.length, ...bytes]);
+}
+const tlv = (tag, ...parts) => {
+  const body = Buffer.concat(parts.map((p) => Buffer.from(p)));
+  return Buffer.concat([Buffer.from([tag]), derLen(body.length), body]);
+};
+const seq = (...p) => tlv(0x30, ...p);
+const set = (...p) => tlv(0x31, ...p);
+function oid(s) {
+  const [a, b, ...rest] = s.split('.').map(Number);
+  const out = [a * 40 + b];
+  for (const v of rest) {
+    const chunk = [v & 0x7f];
+    let x = v >> 7;
+    while (x > 0) {
+      chunk.unshift((x & 0x7f) | 0x80);
+      x >>= 7;
+    }
+    out.push(...chunk);
+  }
+  return tlv(0x06, Buffer.from(out));
+}
+const int = (buf) => tlv(0x02, buf[0] & 0x80 ? Buffer.concat([Buffer.from([0]), buf]) : buf);
+const utf8str = (s) => tlv(0x0c, Buffer.from(s, 'utf8'));
+const bool = (v) => tlv(0x01, Buffer.from([v ? 0xff : 0]));
+const octet = (b) => tlv(0x04, b);
+const bitString = (b) => tlv(0x03, Buffer.from([0]), b);
+function time(iso) {
+  const d = new Date(iso);
+  const p = (n, w = 2) => String(n).padStart(w, '0');
+  const y = d.getUTCFullYear();
+  const rest = `${p(d.getUTCMonth() + 1)}${p(d.getUTCDate())}${p(d.getUTCHours())}${p(d.getUTCMinutes())}${p(d.getUTCSeconds())}Z`;
+  return y >= 1950 && y < 2050 ? tlv(0x17, Buffer.from(`${p(y % 100)}${rest}`)) : tlv(0x18, Buffer.from(`${p(y, 4)}${rest}`));
+}
+const name = (cn) => seq(set(seq(oid('2.5.4.3'), utf8str(cn))));
+const SIG_ALGS = {
+  'ecdsa-sha256': seq(oid('1.2.840.10045.4.3.2')),
+  'ecdsa-sha1': seq(oid('1.2.840.10045.4.1')),
+  'rsa-sha256': seq(oid('1.2.840.113549.1.1.11'), tlv(0x05)),
+};
+
+/**
+ * A certificate for `subjectKey`, signed by `issuerKey` (self-signed by default). Root certs as
+ * `notary init` makes them: KeyUsage digitalSignature+keyEncipherment, EKU codeSigning, CA:FALSE.
+ */
+function makeCert({ cn, subjectKey, issuerKey = subjectKey, issuerCn = cn, notBefore = '2020-01-01T00:00:00Z', notAfter = '2040-01-01T00:00:00Z', ca = false, alg, serial = 1 }) {
+  const algName = alg ?? (issuerKey.kind === 'rsa' ? 'rsa-sha256' : 'ecdsa-sha256');
+  const exts = [
+    seq(oid('2.5.29.15'), bool(true), octet(bitString(Buffer.from(ca ? [0x06] : [0xa0])))),
+    seq(oid('2.5.29.19'), bool(true), octet(ca ? seq(bool(true)) : seq())),
+  ];
+  if (!ca) exts.push(seq(oid('2.5.29.37'), octet(seq(oid('1.3.6.1.5.5.7.3.3')))));
+  const tbs = seq(
+    tlv(0xa0, int(Buffer.from([2]))),
+    int(Buffer.from([serial])),
+    SIG_ALGS[algName],
+    name(issuerCn),
+    seq(time(notBefore), time(notAfter)),
+    name(cn),
+    subjectKey.spki,
+    tlv(0xa3, seq(...exts)),
+  );
+  let sig;
+  if (algName === 'rsa-sha256') sig = nodeSign('sha256', tbs, issuerKey.privateKey);
+  else {
+    const digestAlg = algName === 'ecdsa-sha1' ? 'sha1' : 'sha256';
+    sig = Buffer.from(p256.sign(sha(digestAlg, tbs), issuerKey.priv, { prehash: false, format: 'der' }));
+  }
+  return seq(tbs, SIG_ALGS[algName], bitString(sig));
+}
+const reorder = (v) =>
+  Array.isArray(v) ? v.map(reorder) : v && typeof v === 'object' ? Object.fromEntries(Object.keys(v).reverse().map((k) => [k, reorder(v[k])])) : v;
+const pem = (der, eol = '\n') => {
+  const body = b64(der).match(/.{1,64}/g).join(eol);
+  return `-----BEGIN CERTIFICATE-----${eol}${body}${eol}-----END CERTIFICATE-----${eol}`;
+};
+
+// ---------- fixed keys ----------
+const N_P256 = p256.Point.CURVE().n;
+function ecKey(label) {
+  const d = (BigInt(`0x${sha('sha256', `trustgate vector key ${label}`).toString('hex')}`) % (N_P256 - 1n)) + 1n;
+  const priv = Buffer.from(d.toString(16).padStart(64, '0'), 'hex');
+  const point = Buffer.from(p256.getPublicKey(priv, false));
+  const spki = Buffer.concat([Buffer.from('3059301306072a8648ce3d020106082a8648ce3d030107034200', 'hex'), point]);
+  return { kind: 'ec', label, priv, spki, json: { keytype: 'ecdsa', keyval: { private: null, public: b64(spki) } } };
+}
+function edKey(label) {
+  const seed = sha('sha256', `trustgate vector key ${label}`);
+  const pub = Buffer.from(ed.getPublicKey(seed));
+  return { kind: 'ed', label, seed, json: { keytype: 'ed25519', keyval: { private: null, public: b64(pub) } } };
+}
+function rsaKey(bits) {
+  const dir = join(ROOT, 'keys');
+  const file = join(dir, `rsa-${bits}.pem`);
+  if (!existsSync(file)) {
+    mkdirSync(dir, { recursive: true });
+    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: bits });
+    writeFileSync(file, privateKey.export({ type: 'pkcs8', format: 'pem' }));
+  }
+  const privateKey = createPrivateKey(readFileSync(file));
+  const spki = createPublicKey(privateKey).export({ type: 'spki', format: 'der' });
+  return { kind: 'rsa', label: `rsa-${bits}`, privateKey, spki, json: { keytype: 'rsa', keyval: { private: null, public: b64(spki) } } };
+}
+/** Wraps a key in a certificate: an `ecdsa-x509` / `rsa-x509` key object. */
+function x509Key(key, certOpts = {}, eol = '\n') {
+  const der = makeCert({ cn: GUN, subjectKey: key, ...certOpts });
+  const text = (certOpts.extraPem ?? '') + pem(der, eol);
+  return { ...key, certDer: der, json: { keytype: key.kind === 'rsa' ? 'rsa-x509' : 'ecdsa-x509', keyval: { private: null, public: b64(Buffer.from(text)) } } };
+}
+const keyId = (k) => tufKeyId(k.json.keytype, k.json.keyval.public);
+
+function signWith(key, msg, { method, highS = false, der = false } = {}) {
+  if (key.kind === 'ec') {
+    const sig = p256.sign(msg, key.priv, { prehash: true, lowS: true });
+    let compact = Buffer.from(sig);
+    if (highS) {
+      const r = compact.subarray(0, 32);
+      const s = BigInt(`0x${compact.subarray(32).toString('hex')}`);
+      compact = Buffer.concat([r, Buffer.from((N_P256 - s).toString(16).padStart(64, '0'), 'hex')]);
+    }
+    if (der) compact = Buffer.from(p256.Signature.fromBytes(compact, 'compact').toBytes('der'));
+    return { method: method ?? 'ecdsa', sig: b64(compact) };
+  }
+  if (key.kind === 'ed') return { method: method ?? 'eddsa', sig: b64(ed.sign(msg, key.seed)) };
+  return { method: method ?? 'rsapkcs1v15', sig: b64(nodeSign('sha256', msg, key.privateKey)) };
+}
+
+// ---------- the base repository model ----------
+const K = {
+  root: x509Key(ecKey('root')),
+  targets: ecKey('targets'),
+  snapshot: ecKey('snapshot'),
+  timestamp: edKey('timestamp'),
+  releases: ecKey('releases'),
+  a: ecKey('delegation-a'),
+  ab: ecKey('delegation-a-b'),
+  c: ecKey('delegation-c'),
+  other: ecKey('someone-else'),
+};
+const fileMeta = (content) => ({ hashes: { sha256: b64(sha('sha256', content)) }, length: Buffer.byteLength(content) });
+const digestOf = (content) => `sha256:${sha('sha256', content).toString('hex')}`;
+
+function baseModel() {
+  const role = (key, extra = {}) => ({ keyids: [keyId(key)], threshold: 1, ...extra });
+  return {
+    gun: GUN,
+    root: {
+      signed: {
+        _type: 'Root',
+        consistent_snapshot: false,
+        expires: FAR,
+        keys: Object.fromEntries([K.root, K.targets, K.snapshot, K.timestamp].map((k) => [keyId(k), k.json])),
+        roles: { root: role(K.root), snapshot: role(K.snapshot), targets: role(K.targets), timestamp: role(K.timestamp) },
+        version: 1,
+      },
+      signers: [K.root],
+    },
+    targets: {
+      signed: {
+        _type: 'Targets',
+        delegations: {
+          keys: Object.fromEntries([K.releases, K.a, K.c].map((k) => [keyId(k), k.json])),
+          roles: [
+            { keyids: [keyId(K.releases)], name: 'targets/releases', paths: [''], threshold: 1 },
+            { keyids: [keyId(K.a)], name: 'targets/a', paths: ['foo', 'deep'], threshold: 1 },
+            { keyids: [keyId(K.c)], name: 'targets/c', paths: [''], threshold: 1 },
+          ],
+        },
+        expires: FAR,
+        targets: { latest: fileMeta('latest in targets'), v1: fileMeta('v1 in targets') },
+        version: 2,
+      },
+      signers: [K.targets],
+    },
+    'targets/releases': {
+      signed: { _type: 'Targets', delegations: { keys: {}, roles: [] }, expires: FAR, targets: { latest: fileMeta('latest in releases'), v2: fileMeta('v2 in releases') }, version: 1 },
+      signers: [K.releases],
+    },
+    'targets/a': {
+      signed: {
+        _type: 'Targets',
+        delegations: { keys: { [keyId(K.ab)]: K.ab.json }, roles: [{ keyids: [keyId(K.ab)], name: 'targets/a/b', paths: ['foobar', 'bar', '', 'deep'], threshold: 1 }] },
+        expires: FAR,
+        targets: { foo1: fileMeta('foo1 in a'), x1: fileMeta('x1 in a') },
+        version: 1,
+      },
+      signers: [K.a],
+    },
+    'targets/a/b': {
+      signed: { _type: 'Targets', delegations: { keys: {}, roles: [] }, expires: FAR, targets: { foobar1: fileMeta('foobar1 in a/b'), bar1: fileMeta('bar1 in a/b'), foo2: fileMeta('foo2 in a/b'), deep: fileMeta('deep in a/b') }, version: 1 },
+      signers: [K.ab],
+    },
+    'targets/c': {
+      signed: { _type: 'Targets', delegations: { keys: {}, roles: [] }, expires: FAR, targets: { deep: fileMeta('deep in c') }, version: 1 },
+      signers: [K.c],
+    },
+    snapshot: { signed: { _type: 'Snapshot', expires: FAR, meta: {}, version: 3 }, signers: [K.snapshot] },
+    timestamp: { signed: { _type: 'Timestamp', expires: FAR, meta: {}, version: 4 }, signers: [K.timestamp] },
+  };
+}
+
+const ORDER_TARGETS = (m) => Object.keys(m).filter((r) => r === 'targets' || r.startsWith('targets/'));
+
+/**
+ * Serialises a model into files. Hooks let a case break exactly one thing:
+ * - `edit(model)` before anything is signed;
+ * - `signatures(role, sigs, msg)` to replace a role's signature list;
+ * - `signedText(role, text)` to change the stored form of `signed` after signing;
+ * - `bytes(role, buf)` after serialisation, before hashes are taken;
+ * - `snapshotMeta(meta, files)` / `timestampMeta(meta, files)` to edit the hash entries.
+ */
+function build(hooks = {}) {
+  const m = baseModel();
+  hooks.edit?.(m);
+  const files = {};
+  const write = (role) => {
+    const entry = m[role];
+    const msg = canonicalBytes(entry.signed);
+    let sigs = entry.signers.map((k) => ({ keyid: keyId(k), ...signWith(k, msg, entry.signOpts ?? {}) }));
+    if (hooks.signatures) sigs = hooks.signatures(role, sigs, msg) ?? sigs;
+    let text = escapeForFile(canonical(entry.signed));
+    if (hooks.signedText) text = hooks.signedText(role, text) ?? text;
+    let buf = entry.rawFile ?? fileBytes(text, sigs);
+    if (hooks.bytes) buf = hooks.bytes(role, buf) ?? buf;
+    files[role] = buf;
+  };
+  write('root');
+  for (const r of ORDER_TARGETS(m)) write(r);
+  const meta = {};
+  for (const r of ['root', ...ORDER_TARGETS(m)]) {
+    meta[r] = { hashes: { sha256: b64(sha('sha256', files[r])), sha512: b64(sha('sha512', files[r])) }, length: files[r].length };
+  }
+  m.snapshot.signed.meta = hooks.snapshotMeta?.(meta, files, m) ?? meta;
+  write('snapshot');
+  const tmeta = { snapshot: { hashes: { sha256: b64(sha('sha256', files.snapshot)), sha512: b64(sha('sha512', files.snapshot)) }, length: files.snapshot.length } };
+  m.timestamp.signed.meta = hooks.timestampMeta?.(tmeta, files, m) ?? tmeta;
+  write('timestamp');
+  for (const r of hooks.omit ?? []) delete files[r];
+  hooks.after?.(files);
+  return files;
+}
+
+// ---------- the cases ----------
+const ok = (lookups = {}, extra = {}) => ({ ok: true, lookups, ...extra });
+const fail = (code, role) => ({ error: { code, role } });
+const BASE_LOOKUPS = {
+  docker: { latest: { role: 'targets/releases', digest: digestOf('latest in releases') }, v1: { role: 'targets', digest: digestOf('v1 in targets') }, foobar1: null },
+  notary: {
+    latest: { role: 'targets', digest: digestOf('latest in targets') },
+    foobar1: { role: 'targets/a/b', digest: digestOf('foobar1 in a/b') },
+    foo1: { role: 'targets/a', digest: digestOf('foo1 in a') },
+    // Dropped, not intersected: a/b's "bar" and "" are outside a's ["foo","deep"] (spec §7.8.2).
+    bar1: null,
+    foo2: null,
+    // Listed in targets/a but outside its own paths: never resolved (yet trust inspect lists it, §8.4).
+    x1: null,
+    // Breadth first: targets/c (a sibling of targets/a) is visited before targets/a/b (spec §8.1).
+    deep: { role: 'targets/c', digest: digestOf('deep in c') },
+  },
+};
+
+const ID_WITHOUT_PRIVATE = sha('sha256', canonical({ keytype: K.targets.json.keytype, keyval: { public: K.targets.json.keyval.public } })).toString('hex');
+const setKeyIdOnly = (role, newId, key) => (m) => {
+  // The role lists `key` under `newId` and signs with that ID.
+  const r = m.root.signed.roles[role];
+  delete m.root.signed.keys[r.keyids[0]];
+  m.root.signed.keys[newId] = key.json;
+  r.keyids = [newId];
+};
+
+const cases = {
+  'base-valid': {
+    description: 'the base repository: ecdsa-x509 root, ecdsa targets/snapshot, ed25519 timestamp, delegations releases, a ⊃ a/b, c',
+    spec: '§7.10',
+    expect: ok(BASE_LOOKUPS, {
+      roles: ['targets', 'targets/releases', 'targets/a', 'targets/a/b', 'targets/c'],
+      // GetAllTargetMetadataByName(""): every target of every role, roles breadth first, no path checks (§8.4); names sorted within a role.
+      inspect: [
+        'targets latest', 'targets v1', 'targets/releases latest', 'targets/releases v2', 'targets/a foo1', 'targets/a x1',
+        'targets/c deep', 'targets/a/b bar1', 'targets/a/b deep', 'targets/a/b foo2', 'targets/a/b foobar1',
+      ],
+    }),
+  },
+  ...rotationCases(),
+  // §13.1
+  'html-escaped-signed': {
+    description: 'target name with <, >, & and U+2028 stored HTML-escaped as Notary writes it; the signature covers the raw form',
+    spec: '§2.1, §13.1',
+    hooks: { edit: (m) => (m.targets.signed.targets['a<b>&c\u2028d'] = fileMeta('escaped')) },
+    expect: ok({ notary: { 'a<b>&c\u2028d': { role: 'targets', digest: digestOf('escaped') } } }),
+  },
+  'stored-signed-not-canonical': {
+    description: 'signed stored pretty-printed with keys in another order: still verifies (the parsed value is re-canonicalized)',
+    spec: '§4.1, §13.1',
+    hooks: { signedText: (role, text) => (role === 'targets' ? JSON.stringify(reorder(JSON.parse(text)), null, 2) : undefined) },
+    expect: ok({ docker: { v1: { role: 'targets', digest: digestOf('v1 in targets') } } }),
+  },
+  // §13.2
+  'code-point-key-order': {
+    description: 'targets "ﬁ" (U+FB01) and "😀" (U+1F600) in one role: canonical order is by code point, not UTF-16 (JCS would differ)',
+    spec: '§5.3, §13.2',
+    hooks: { edit: (m) => Object.assign(m.targets.signed.targets, { '\ufb01': fileMeta('fi'), '\u{1f600}': fileMeta('grin') }) },
+    expect: ok({ notary: { '\ufb01': { role: 'targets', digest: digestOf('fi') }, '\u{1f600}': { role: 'targets', digest: digestOf('grin') } } }),
+  },
+  'control-character-raw-in-canonical-form': {
+    description: 'a target name with U+0001 and a tab: canonical JSON writes them raw (JCS would escape), the signature verifies',
+    spec: '§5.1, §14.4',
+    hooks: { edit: (m) => (m.targets.signed.targets['a\u0001b\tc'] = fileMeta('ctl')) },
+    expect: ok({ notary: { 'a\u0001b\tc': { role: 'targets', digest: digestOf('ctl') } } }),
+  },
+  'float-in-signed': {
+    description: 'a custom value 1.5 inside signed: Notary cannot canonicalize non-integers',
+    spec: '§4.1, §5.1',
+    hooks: { signedText: (role, text) => (role === 'targets' ? text.replace('"length":13', '"custom":{"a":1.5},"length":13') : undefined) },
+    expect: fail('ERR_METADATA_MALFORMED', 'targets'),
+  },
+  // §13.3
+  'hex-hashes-in-snapshot': {
+    description: 'snapshot meta hash for targets written as hex: 64 hex digits are valid base64 of 48 bytes, the wrong length for sha256',
+    spec: '§2.5, §2.6, §13.3',
+    hooks: { snapshotMeta: (meta, files) => ({ ...meta, targets: { hashes: { sha256: sha('sha256', files.targets).toString('hex') }, length: files.targets.length } }) },
+    expect: fail('ERR_METADATA_INVALID', 'snapshot'),
+  },
+  'hex-signature': {
+    description: 'the targets signature written as hex: it decodes as base64 to 96 bytes, not a 64-byte r‖s, so it never counts',
+    spec: '§2.1, §13.3',
+    hooks: { signatures: (role, sigs) => (role === 'targets' ? sigs.map((s) => ({ ...s, sig: Buffer.from(s.sig, 'base64').toString('hex') })) : undefined) },
+    expect: fail('ERR_THRESHOLD_NOT_MET', 'targets'),
+  },
+  // §13.4
+  'key-id-without-private-null': {
+    description: 'root lists the targets key under sha256 of {"keytype","keyval":{"public"}} (no "private":null) and targets is signed with that ID',
+    spec: '§3.3, §13.4',
+    hooks: {
+      edit: (m) => setKeyIdOnly('targets', ID_WITHOUT_PRIVATE, K.targets)(m),
+      signatures: (role, sigs) => (role === 'targets' ? sigs.map((s) => ({ ...s, keyid: ID_WITHOUT_PRIVATE })) : undefined),
+    },
+    expect: fail('ERR_INVALID_KEY_ID', 'targets'),
+  },
+  // §13.5
+  'ecdsa-der-signature': {
+    description: 'the targets ECDSA signature DER-encoded instead of raw r‖s',
+    spec: '§4.2, §13.5',
+    hooks: { edit: (m) => (m.targets.signOpts = { der: true }) },
+    expect: fail('ERR_THRESHOLD_NOT_MET', 'targets'),
+  },
+  'ecdsa-high-s': {
+    description: 'every ECDSA signature with S replaced by n − S (high S): Go accepts it, so must we',
+    spec: '§4.2, §13.5',
+    hooks: { edit: (m) => { for (const r of ['root', 'targets', 'snapshot', 'targets/releases', 'targets/a', 'targets/a/b', 'targets/c']) m[r].signOpts = { highS: true }; } },
+    expect: ok(BASE_LOOKUPS),
+  },
+  'method-upper-case': {
+    description: 'signature method "ECDSA": Notary lower-cases it when parsing',
+    spec: '§2.1',
+    hooks: { edit: (m) => (m.targets.signOpts = { method: 'ECDSA' }) },
+    expect: ok({ docker: { v1: { role: 'targets', digest: digestOf('v1 in targets') } } }),
+  },
+  'method-key-type-mismatch': {
+    description: 'a valid ECDSA signature labelled "eddsa": a method/key-type mismatch is ignored, so the threshold is not met',
+    spec: '§4.2',
+    hooks: { edit: (m) => (m.targets.signOpts = { method: 'eddsa' }) },
+    expect: fail('ERR_THRESHOLD_NOT_MET', 'targets'),
+  },
+  // §13.6
+  'threshold-same-key-listed-twice': {
+    description: 'targets threshold 2 with the same key ID listed twice and two signatures by it',
+    spec: '§4.4, §13.6',
+    hooks: { edit: (m) => { const r = m.root.signed.roles.targets; r.keyids = [r.keyids[0], r.keyids[0]]; r.threshold = 2; m.targets.signers = [K.targets, K.targets]; } },
+    expect: fail('ERR_THRESHOLD_NOT_MET', 'targets'),
+  },
+  'threshold-one-key-two-ids': {
+    description: 'targets threshold 2 met by one public key listed as ecdsa and as ecdsa-x509 (Notary counts 2; we count distinct keys)',
+    spec: '§14.3',
+    hooks: {
+      edit: (m) => {
+        const wrapped = x509Key(K.targets);
+        m.root.signed.keys[keyId(wrapped)] = wrapped.json;
+        const r = m.root.signed.roles.targets;
+        r.keyids = [keyId(K.targets), keyId(wrapped)];
+        r.threshold = 2;
+        m.targets.signers = [K.targets, wrapped];
+      },
+    },
+    expect: fail('ERR_THRESHOLD_NOT_MET', 'targets'),
+  },
+  'threshold-two-distinct-keys': {
+    description: 'targets threshold 2 met by two distinct keys, with an invalid and an unknown signature around them',
+    spec: '§4.4',
+    hooks: {
+      edit: (m) => {
+        m.root.signed.keys[keyId(K.other)] = K.other.json;
+        const r = m.root.signed.roles.targets;
+        r.keyids = [keyId(K.targets), keyId(K.other)];
+        r.threshold = 2;
+        m.targets.signers = [K.targets, K.other];
+      },
+      signatures: (role, sigs) => (role === 'targets' ? [{ keyid: sigs[0].keyid, method: 'ecdsa', sig: b64(Buffer.alloc(64, 1)) }, ...sigs, { keyid: 'ab'.repeat(32), method: 'ecdsa', sig: sigs[0].sig }] : undefined),
+    },
+    expect: ok({ docker: { v1: { role: 'targets', digest: digestOf('v1 in targets') } } }),
+  },
+  'empty-signatures': {
+    description: 'targets.json with an empty signatures array',
+    spec: '§4.4, §13.6',
+    hooks: { signatures: (role) => (role === 'targets' ? [] : undefined) },
+    expect: fail('ERR_NO_SIGNATURES', 'targets'),
+  },
+  'key-id-spoofed': {
+    description: "root lists the snapshot key under the targets key's ID: the snapshot signature names a key whose content hashes elsewhere",
+    spec: '§3.4, §13.6',
+    hooks: {
+      edit: (m) => {
+        const fake = 'f'.repeat(64);
+        m.root.signed.keys[fake] = K.other.json;
+        m.root.signed.roles.snapshot.keyids = [fake];
+      },
+      signatures: (role, sigs) => (role === 'snapshot' ? sigs.map((s) => ({ ...s, keyid: 'f'.repeat(64) })) : undefined),
+    },
+    expect: fail('ERR_INVALID_KEY_ID', 'snapshot'),
+  },
+  'wrong-key-signs-targets': {
+    description: 'targets signed by a key the root does not list for targets',
+    spec: '§4.3',
+    hooks: { edit: (m) => (m.targets.signers = [K.other]) },
+    expect: fail('ERR_THRESHOLD_NOT_MET', 'targets'),
+  },
+  // §13.7
+  'root-plain-ecdsa-key': {
+    description: 'the root role key is a plain ecdsa key, not a certificate',
+    spec: '§6, §13.7',
+    hooks: { edit: (m) => { const k = ecKey('plain-root'); m.root.signed.keys[keyId(k)] = k.json; m.root.signed.roles.root.keyids = [keyId(k)]; m.root.signers = [k]; } },
+    expect: fail('ERR_ROOT_CERT_INVALID', 'root'),
+  },
+  ...rootCertCases(),
+  // §13.8
+  'root-pem-crlf': {
+    description: 'root certificate PEM with CRLF line ends: Notary rebuilds the key with \\n and the IDs no longer match',
+    spec: '§6 key rebuild, §13.8',
+    hooks: { edit: (m) => replaceRootKey(m, x509Key(K.root, {}, '\r\n')) },
+    expect: fail('ERR_THRESHOLD_NOT_MET', 'root'),
+  },
+  // §13.10
+  'root-not-in-snapshot': {
+    description: "snapshot.meta.root does not hash the cached root.json",
+    spec: '§7.5, §13.10',
+    hooks: { snapshotMeta: (meta) => ({ ...meta, root: { hashes: { sha256: b64(sha('sha256', 'another root')) }, length: meta.root.length } }) },
+    expect: fail('ERR_HASH_MISMATCH', 'root'),
+  },
+  // §13.11
+  'length-is-a-cap-not-a-size': {
+    description: 'snapshot lists targets with a length 100 bytes larger than the file: fine, it is a cap',
+    spec: '§7.4, §13.11',
+    hooks: { snapshotMeta: (meta) => ({ ...meta, targets: { ...meta.targets, length: meta.targets.length + 100 } }) },
+    expect: ok({ docker: { v1: { role: 'targets', digest: digestOf('v1 in targets') } } }),
+  },
+  'length-exceeded': {
+    description: 'snapshot lists targets with a length one byte short of the file',
+    spec: '§7.4, §13.11',
+    hooks: { snapshotMeta: (meta) => ({ ...meta, targets: { ...meta.targets, length: meta.targets.length - 1 } }) },
+    expect: fail('ERR_METADATA_TOO_LARGE', 'targets'),
+  },
+  'length-zero-with-hashes': {
+    description: 'length 0 with hashes present is a 0-byte cap',
+    spec: '§14.5',
+    hooks: { snapshotMeta: (meta) => ({ ...meta, targets: { ...meta.targets, length: 0 } }) },
+    expect: fail('ERR_METADATA_TOO_LARGE', 'targets'),
+  },
+  'sha512-wrong-sha256-right': {
+    description: 'snapshot entry for targets with a correct sha256 and a wrong sha512: every listed hash must match',
+    spec: '§7.5, §13.11',
+    hooks: { snapshotMeta: (meta) => ({ ...meta, targets: { ...meta.targets, hashes: { ...meta.targets.hashes, sha512: b64(sha('sha512', 'x')) } } }) },
+    expect: fail('ERR_HASH_MISMATCH', 'targets'),
+  },
+  'no-supported-hash': {
+    description: 'timestamp lists the snapshot with only an md5 hash (and the required sha256 missing)',
+    spec: '§2.6, §7.5',
+    hooks: { timestampMeta: (meta) => ({ snapshot: { hashes: { md5: b64(Buffer.alloc(16)) }, length: meta.snapshot.length } }) },
+    expect: fail('ERR_METADATA_INVALID', 'timestamp'),
+  },
+  'delegation-no-supported-hash': {
+    description: 'snapshot lists targets/releases with only an md5 hash',
+    spec: '§7.5',
+    hooks: { snapshotMeta: (meta) => ({ ...meta, 'targets/releases': { hashes: { md5: b64(Buffer.alloc(16)) }, length: meta['targets/releases'].length } }) },
+    expect: fail('ERR_MISSING_HASHES', 'targets/releases'),
+  },
+  // §13.12
+  'delegation-glob-is-not-a-glob': {
+    description: 'targets/releases has paths ["v*"]: "v*" is a literal prefix, so v2 is not allowed there',
+    spec: '§7.8.2, §13.12',
+    hooks: { edit: (m) => (m.targets.signed.delegations.roles[0].paths = ['v*']) },
+    expect: ok({ docker: { v2: null, latest: { role: 'targets', digest: digestOf('latest in targets') } } }),
+  },
+  'delegation-path-hash-prefixes-only': {
+    description: 'targets/releases has only path_hash_prefixes: Notary ignores them, the role can sign nothing',
+    spec: '§2.4, §13.12',
+    hooks: { edit: (m) => { const r = m.targets.signed.delegations.roles[0]; delete r.paths; r.path_hash_prefixes = ['']; } },
+    expect: ok({ docker: { v2: null, latest: { role: 'targets', digest: digestOf('latest in targets') } } }),
+  },
+  'delegation-upper-case-name': {
+    description: 'targets delegates to "targets/Upper"',
+    spec: '§7.8.1, §13.12',
+    hooks: { edit: (m) => m.targets.signed.delegations.roles.push({ keyids: [keyId(K.c)], name: 'targets/Upper', paths: [''], threshold: 1 }) },
+    expect: fail('ERR_ROLE_INVALID', 'targets'),
+  },
+  'delegation-not-direct-child': {
+    description: 'targets delegates to "targets/a/zz", a grandchild',
+    spec: '§2.4, §13.12',
+    hooks: { edit: (m) => m.targets.signed.delegations.roles.push({ keyids: [keyId(K.c)], name: 'targets/a/zz', paths: [''], threshold: 1 }) },
+    expect: fail('ERR_ROLE_INVALID', 'targets'),
+  },
+  'delegation-dot-dot-name': {
+    description: 'targets delegates to "targets/../root"',
+    spec: '§7.8.1',
+    hooks: { edit: (m) => m.targets.signed.delegations.roles.push({ keyids: [keyId(K.c)], name: 'targets/../root', paths: [''], threshold: 1 }) },
+    expect: fail('ERR_ROLE_INVALID', 'targets'),
+  },
+  'delegation-missing-from-snapshot': {
+    description: 'targets/releases is not listed in the snapshot: it is skipped silently (its file is never read)',
+    spec: '§7.8.3, §13.12',
+    hooks: { snapshotMeta: (meta) => { const { 'targets/releases': _drop, ...rest } = meta; return rest; } },
+    expect: ok({ docker: { v2: null, latest: { role: 'targets', digest: digestOf('latest in targets') } } }, { roles: ['targets', 'targets/a', 'targets/a/b', 'targets/c'] }),
+  },
+  'delegation-file-missing': {
+    description: 'targets/releases is listed in the snapshot but its file is not in the cache: fatal (Notary: client is offline)',
+    spec: '§7.9',
+    hooks: { omit: ['targets/releases'] },
+    expect: fail('ERR_METADATA_NOT_FOUND', 'targets/releases'),
+  },
+  'delegation-sha1-cert': {
+    description: 'the targets/c key is a certificate signed with ecdsa-with-SHA1',
+    spec: '§7.8.5',
+    hooks: { edit: (m) => { const k = x509Key(K.c, { cn: 'anyone', alg: 'ecdsa-sha1' }); replaceDelegationKey(m, 'targets/c', k); } },
+    expect: fail('ERR_DELEGATION_CERT_INVALID', 'targets/c'),
+  },
+  'delegation-expired-cert': {
+    description: 'the targets/c key is a certificate that expired in 2021 with an unrelated CN: fine for a delegation',
+    spec: '§7.8.5',
+    hooks: { edit: (m) => { const k = x509Key(K.c, { cn: 'unrelated', notAfter: '2021-01-01T00:00:00Z' }); replaceDelegationKey(m, 'targets/c', k); } },
+    expect: ok({ notary: { deep: { role: 'targets/c', digest: digestOf('deep in c') } } }),
+  },
+  // §13.13
+  ...failurePolicyCases(),
+  // §13.15
+  'expires-without-zone': {
+    description: 'targets expires "2035-01-01T00:00:00" (no zone): Go refuses it, new Date() would take it as local time',
+    spec: '§7.11, §13.15',
+    hooks: { edit: (m) => (m.targets.signed.expires = '2035-01-01T00:00:00') },
+    expect: fail('ERR_METADATA_INVALID', 'targets'),
+  },
+  'expires-lower-case-t': {
+    description: 'snapshot expires with a lower-case "t"',
+    spec: '§2.2, §13.15',
+    hooks: { edit: (m) => (m.snapshot.signed.expires = '2035-01-01t00:00:00Z') },
+    expect: fail('ERR_METADATA_INVALID', 'snapshot'),
+  },
+  'expires-offset-without-colon': {
+    description: 'timestamp expires "2035-01-01T00:00:00+0100"',
+    spec: '§2.2, §13.15',
+    hooks: { edit: (m) => (m.timestamp.signed.expires = '2035-01-01T00:00:00+0100') },
+    expect: fail('ERR_METADATA_INVALID', 'timestamp'),
+  },
+  'expires-equals-now': {
+    description: 'timestamp expires exactly at now (with an offset and nanoseconds): still valid, expires < now is expired',
+    spec: '§7.11',
+    hooks: { edit: (m) => (m.timestamp.signed.expires = '2030-01-01T01:00:00.000000000+01:00') },
+    expect: ok(),
+  },
+  'expires-one-ms-before-now': {
+    description: 'timestamp expired 1 ms before now, written with nanoseconds: no clock skew allowed',
+    spec: '§7.11',
+    hooks: { edit: (m) => (m.timestamp.signed.expires = '2029-12-31T23:59:59.999999999Z') },
+    expect: fail('ERR_METADATA_EXPIRED', 'timestamp'),
+  },
+  'root-expired': {
+    description: 'root.json expired (its certificate is still valid)',
+    spec: '§7.10 step 1',
+    hooks: { edit: (m) => (m.root.signed.expires = '2029-06-01T00:00:00Z') },
+    expect: fail('ERR_METADATA_EXPIRED', 'root'),
+  },
+  // §13.16
+  'versions-not-compared-between-roles': {
+    description: 'snapshot version 1 while targets is version 9: offline, Notary compares no versions between roles',
+    spec: '§7.7, §13.16',
+    hooks: { edit: (m) => { m.snapshot.signed.version = 1; m.targets.signed.version = 9; } },
+    expect: ok(),
+  },
+  'version-zero': {
+    description: 'targets version 0',
+    spec: '§2.2',
+    hooks: { edit: (m) => (m.targets.signed.version = 0) },
+    expect: fail('ERR_METADATA_INVALID', 'targets'),
+  },
+  'version-as-string': {
+    description: 'targets version "2" (a string): Go int decoding refuses it',
+    spec: '§2.2',
+    hooks: { edit: (m) => (m.targets.signed.version = '2') },
+    expect: fail('ERR_METADATA_MALFORMED', 'targets'),
+  },
+  'wrong-type-field': {
+    description: 'snapshot _type "snapshot" (lower case)',
+    spec: '§2.2',
+    hooks: { edit: (m) => (m.snapshot.signed._type = 'snapshot') },
+    expect: fail('ERR_METADATA_INVALID', 'snapshot'),
+  },
+  'root-missing-timestamp-role': {
+    description: 'root.json without a timestamp role',
+    spec: '§2.3',
+    hooks: { edit: (m) => delete m.root.signed.roles.timestamp },
+    expect: fail('ERR_METADATA_INVALID', 'root'),
+  },
+  // §14
+  'duplicate-targets-member': {
+    description: 'targets.json signed part with "targets" twice: Go merges the maps, the signature covers the last; we refuse',
+    spec: '§14.1',
+    hooks: { signedText: (role, text) => (role === 'targets' ? text.replace('"targets":{', `"targets":{"evil":${JSON.stringify(fileMeta('evil'))}},"targets":{`) : undefined) },
+    expect: fail('ERR_METADATA_MALFORMED', 'targets'),
+  },
+  'case-variant-member': {
+    description: 'targets.json signed part with a "Targets" member beside "targets": Go merges them case-insensitively',
+    spec: '§14.1',
+    hooks: { edit: (m) => (m.targets.signed.Targets = { evil: fileMeta('evil') }) },
+    expect: fail('ERR_METADATA_MALFORMED', 'targets'),
+  },
+  'non-canonical-base64-key': {
+    description: 'a root key whose public base64 has a line break in it (Go decodes it; we require canonical base64)',
+    spec: '§14.2',
+    hooks: { edit: (m) => { const id = keyId(K.snapshot); const pub = K.snapshot.json.keyval.public; m.root.signed.keys[id] = { keytype: 'ecdsa', keyval: { private: null, public: `${pub.slice(0, 20)}\n${pub.slice(20)}` } }; } },
+    expect: fail('ERR_METADATA_MALFORMED', 'root'),
+  },
+  'invalid-utf8': {
+    description: 'a target name with an invalid UTF-8 byte in targets.json',
+    spec: '§14.6',
+    hooks: { bytes: (role, buf) => (role === 'targets' ? Buffer.from(buf.toString('latin1').replace('"latest"', '"lat\u00ffst"'), 'latin1') : undefined) },
+    expect: fail('ERR_METADATA_MALFORMED', 'targets'),
+  },
+  'byte-order-mark': {
+    description: 'snapshot.json starts with a UTF-8 BOM',
+    spec: 'issue 6 hostile inputs',
+    hooks: { bytes: (role, buf) => (role === 'snapshot' ? Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), buf]) : undefined) },
+    expect: fail('ERR_METADATA_MALFORMED', 'snapshot'),
+  },
+  'truncated-file': {
+    description: 'timestamp.json cut in half',
+    spec: 'issue 6 hostile inputs',
+    hooks: { bytes: (role, buf) => (role === 'timestamp' ? buf.subarray(0, buf.length >> 1) : undefined) },
+    expect: fail('ERR_METADATA_MALFORMED', 'timestamp'),
+  },
+  'integer-beyond-2-53': {
+    description: 'a target length of 2^53 + 1',
+    spec: '§5.1',
+    hooks: { signedText: (role, text) => (role === 'targets' ? text.replace('"length":13', '"length":9007199254740993') : undefined) },
+    expect: fail('ERR_METADATA_MALFORMED', 'targets'),
+  },
+  'mix-and-match': {
+    description: 'a validly signed targets.json from another publish (version 3, another v1) beside the snapshot of this one',
+    spec: 'issue 6 hostile inputs',
+    hooks: { after: (files) => { files.targets = build({ edit: (m) => { m.targets.signed.version = 3; m.targets.signed.targets.v1 = fileMeta('another v1'); } }).targets; } },
+    expect: fail('ERR_HASH_MISMATCH', 'targets'),
+  },
+};
+
+function replaceRootKey(m, key) {
+  const old = m.root.signed.roles.root.keyids[0];
+  delete m.root.signed.keys[old];
+  m.root.signed.keys[keyId(key)] = key.json;
+  m.root.signed.roles.root.keyids = [keyId(key)];
+  m.root.signers = [key];
+}
+function replaceDelegationKey(m, role, key) {
+  const d = m.targets.signed.delegations;
+  const entry = d.roles.find((r) => r.name === role);
+  delete d.keys[entry.keyids[0]];
+  d.keys[keyId(key)] = key.json;
+  entry.keyids = [keyId(key)];
+  m[role].signers = [key];
+}
+
+function rootCertCases() {
+  const certCase = (description, certOpts, expect, keyFn = () => K.root) => ({
+    description,
+    spec: '§6 step 3, §13.7',
+    hooks: { edit: (m) => replaceRootKey(m, x509Key(keyFn(), certOpts)) },
+    expect,
+  });
+  return {
+    'root-cert-cn-mismatch': certCase('root certificate CN is another GUN', { cn: 'example.com/trustgate/other' }, fail('ERR_ROOT_CERT_INVALID', 'root')),
+    'root-cert-cn-wildcard': certCase('root certificate CN "example.com/trust*" matches the GUN by its * prefix rule', { cn: 'example.com/trust*' }, ok()),
+    'root-cert-expired': certCase('root certificate expired in 2029 (root.json itself valid to 2035)', { notAfter: '2029-06-01T00:00:00Z' }, fail('ERR_ROOT_CERT_INVALID', 'root')),
+    'root-cert-not-before-12h': certCase('root certificate valid from 12 hours after now: inside the 1-day leeway', { notBefore: '2030-01-01T12:00:00Z' }, ok()),
+    'root-cert-not-before-36h': certCase('root certificate valid from 36 hours after now: outside the 1-day leeway', { notBefore: '2030-01-02T12:00:00Z' }, fail('ERR_ROOT_CERT_INVALID', 'root')),
+    'root-cert-sha1': certCase('root certificate signed with ecdsa-with-SHA1', { alg: 'ecdsa-sha1' }, fail('ERR_ROOT_CERT_INVALID', 'root')),
+    'root-cert-is-ca': certCase('root certificate is a CA certificate', { ca: true }, fail('ERR_ROOT_CERT_INVALID', 'root')),
+    'root-cert-rsa-1024': certCase('root certificate with an RSA-1024 key', {}, fail('ERR_ROOT_CERT_INVALID', 'root'), () => rsaKey(1024)),
+    'root-cert-rsa-2048': certCase('root certificate with an RSA-2048 key, root signed rsapkcs1v15', {}, ok(), () => rsaKey(2048)),
+  };
+}
+
+function rotationCases() {
+  const root2 = x509Key(ecKey('root-v2'));
+  const rotate = (signers) => (m) => {
+    // As `notary key rotate GUN root` does: the new key replaces the old one in roles.root,
+    // the old key stays in keys, the version goes up.
+    m.root.signed.keys[keyId(root2)] = root2.json;
+    m.root.signed.roles.root.keyids = [keyId(root2)];
+    m.root.signed.version = 2;
+    m.root.signers = signers;
+  };
+  const c = (description, signers, expect, trusted = true) => ({ description, spec: '§6 step 4, §7.6, §13.9', trustedRoot: trusted, hooks: { edit: rotate(signers) }, expect });
+  return {
+    'rotation-signed-by-both': c('root v1 trusted; cached root v2 signed by the new and the old root key', [root2, K.root], ok({ docker: { v1: { role: 'targets', digest: digestOf('v1 in targets') } } })),
+    'rotation-new-key-only': c('root v1 trusted; cached root v2 signed only by its new key', [root2], fail('ERR_ROOT_ROTATION_FAILED', 'root')),
+    'rotation-old-key-only': c('root v1 trusted; cached root v2 signed only by the old key (its own threshold is not met)', [K.root], fail('ERR_THRESHOLD_NOT_MET', 'root')),
+    'rotation-new-key-only-tofu': c('no trusted state: root v2 signed only by its new key is accepted on first use (the TOFU caveat)', [root2], ok(), false),
+  };
+}
+
+function failurePolicyCases() {
+  const expiredA = { edit: (m) => (m['targets/a'].signed.expires = '2029-01-01T00:00:00Z') };
+  const underThreshold = { edit: (m) => (m['targets/a'].signers = [K.other]) };
+  const hashBroken = { snapshotMeta: (meta) => ({ ...meta, 'targets/a': { ...meta['targets/a'], hashes: { sha256: b64(sha('sha256', 'x')) } } }) };
+  const dropped = { notary: { foo1: null, foobar1: null, deep: { role: 'targets/c', digest: digestOf('deep in c') }, latest: { role: 'targets', digest: digestOf('latest in targets') } } };
+  return {
+    'delegation-expired-strict': { description: 'targets/a expired: strict (notary offline) fails everything', spec: '§7.8.4, §7.9, §13.13', hooks: expiredA, expect: fail('ERR_METADATA_EXPIRED', 'targets/a') },
+    'delegation-expired-online-equivalent': {
+      description: 'targets/a expired: online-equivalent drops it and its subtree targets/a/b',
+      spec: '§7.8.4, §13.13',
+      mode: 'online-equivalent',
+      hooks: expiredA,
+      expect: ok(dropped, { skipped: [{ role: 'targets/a', code: 'ERR_METADATA_EXPIRED' }], roles: ['targets', 'targets/releases', 'targets/c'] }),
+    },
+    'delegation-threshold-strict': { description: 'targets/a signed by a key it does not list: strict fails', spec: '§7.8.4, §13.13', hooks: underThreshold, expect: fail('ERR_THRESHOLD_NOT_MET', 'targets/a') },
+    'delegation-threshold-online-equivalent': {
+      description: 'targets/a under threshold: online-equivalent drops it and its subtree',
+      spec: '§7.8.4, §13.13',
+      mode: 'online-equivalent',
+      hooks: underThreshold,
+      expect: ok(dropped, { skipped: [{ role: 'targets/a', code: 'ERR_THRESHOLD_NOT_MET' }], roles: ['targets', 'targets/releases', 'targets/c'] }),
+    },
+    'delegation-hash-online-equivalent': {
+      description: 'targets/a hash mismatch: fatal even online-equivalent (only expiry and threshold are droppable)',
+      spec: '§7.8.4, §13.13',
+      mode: 'online-equivalent',
+      hooks: hashBroken,
+      expect: fail('ERR_HASH_MISMATCH', 'targets/a'),
+    },
+    'top-targets-expired-online-equivalent': {
+      description: 'the top-level targets role expired: fatal in every mode',
+      spec: '§7.8.4',
+      mode: 'online-equivalent',
+      hooks: { edit: (m) => (m.targets.signed.expires = '2029-01-01T00:00:00Z') },
+      expect: fail('ERR_METADATA_EXPIRED', 'targets'),
+    },
+  };
+}
+
+
+// ---------- write or check ----------
+const ROLE_FILE = (role) => `${role}.json`;
+let drift = 0;
+const seen = new Set();
+for (const [id, c] of Object.entries(cases)) {
+  const files = build(c.hooks);
+  const dir = join(ROOT, id);
+  seen.add(id);
+  const want = new Map();
+  for (const [role, buf] of Object.entries(files)) want.set(join('metadata', ROLE_FILE(role)), buf);
+  if (c.trustedRoot) want.set('trusted-root.json', build().root);
+  const caseJson = { description: c.description, spec: c.spec, gun: GUN, now: NOW, mode: c.mode ?? 'strict', ...(c.trustedRoot ? { trusted_root: 'trusted-root.json' } : {}), expect: c.expect };
+  want.set('case.json', Buffer.from(`${JSON.stringify(caseJson, null, 2)}\n`));
+  if (CHECK) {
+    for (const [rel, buf] of want) {
+      const p = join(dir, rel);
+      if (!existsSync(p) || !readFileSync(p).equals(buf)) {
+        drift++;
+        console.error(`drift: ${id}/${rel}`);
+      }
+    }
+  } else {
+    rmSync(dir, { recursive: true, force: true });
+    for (const [rel, buf] of want) {
+      mkdirSync(dirname(join(dir, rel)), { recursive: true });
+      writeFileSync(join(dir, rel), buf);
+    }
+  }
+}
+if (CHECK) {
+  for (const d of readdirSync(ROOT)) if (d !== 'keys' && d !== 'README.md' && !seen.has(d)) { drift++; console.error(`stale case folder: ${d}`); }
+  if (drift > 0) {
+    console.error(`${drift} file(s) differ from a fresh generation`);
+    process.exit(1);
+  }
+  console.log(`${seen.size} cases match a fresh generation byte for byte`);
+} else {
+  console.log(`wrote ${seen.size} cases to ${ROOT}`);
+}
