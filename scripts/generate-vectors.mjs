@@ -88,13 +88,13 @@ const SIG_ALGS = {
  * A certificate for `subjectKey`, signed by `issuerKey` (self-signed by default). Root certs as
  * `notary init` makes them: KeyUsage digitalSignature+keyEncipherment, EKU codeSigning, CA:FALSE.
  */
-function makeCert({ cn, subjectKey, issuerKey = subjectKey, issuerCn = cn, notBefore = '2020-01-01T00:00:00Z', notAfter = '2040-01-01T00:00:00Z', ca = false, alg, serial = 1 }) {
+function makeCert({ cn, subjectKey, issuerKey = subjectKey, issuerCn = cn, notBefore = '2020-01-01T00:00:00Z', notAfter = '2040-01-01T00:00:00Z', ca = false, alg, serial = 1, eku = '1.3.6.1.5.5.7.3.3' }) {
   const algName = alg ?? (issuerKey.kind === 'rsa' ? 'rsa-sha256' : 'ecdsa-sha256');
   const exts = [
     seq(oid('2.5.29.15'), bool(true), octet(bitString(Buffer.from(ca ? [0x06] : [0xa0])))),
     seq(oid('2.5.29.19'), bool(true), octet(ca ? seq(bool(true)) : seq())),
   ];
-  if (!ca) exts.push(seq(oid('2.5.29.37'), octet(seq(oid('1.3.6.1.5.5.7.3.3')))));
+  if (!ca && eku) exts.push(seq(oid('2.5.29.37'), octet(seq(oid(eku)))));
   const tbs = seq(
     tlv(0xa0, int(Buffer.from([2]))),
     int(Buffer.from([serial])),
@@ -327,6 +327,7 @@ const cases = {
     }),
   },
   ...rotationCases(),
+  ...caPinCases(),
   // §13.1
   'html-escaped-signed': {
     description: 'target name with <, >, & and U+2028 stored HTML-escaped as Notary writes it; the signature covers the raw form',
@@ -740,6 +741,32 @@ function rootCertCases() {
   };
 }
 
+function caPinCases() {
+  const caKey = ecKey('pinned-ca');
+  const caDer = makeCert({ cn: 'trustgate test CA', subjectKey: caKey, ca: true });
+  const otherCaDer = makeCert({ cn: 'another CA', subjectKey: ecKey('other-ca'), ca: true });
+  const issued = (eku) => (m) => {
+    const der = makeCert({ cn: GUN, subjectKey: K.root, issuerKey: caKey, issuerCn: 'trustgate test CA', eku, serial: 7 });
+    replaceRootKey(m, { ...K.root, json: { keytype: 'ecdsa-x509', keyval: { private: null, public: b64(Buffer.from(pem(der))) } } });
+  };
+  const pins = (der) => ({ ca: { 'example.com/': pem(der) } });
+  return {
+    'pin-ca-issued-leaf': { description: 'root certificate issued by the pinned CA, EKU serverAuth', spec: '§6.1', pins: pins(caDer), hooks: { edit: issued('1.3.6.1.5.5.7.3.1') }, expect: ok() },
+    'pin-ca-no-eku': { description: 'root certificate issued by the pinned CA, no EKU extension', spec: '§6.1', pins: pins(caDer), hooks: { edit: issued(null) }, expect: ok() },
+    'pin-ca-codesigning-eku': {
+      description: "root certificate issued by the pinned CA with EKU codeSigning (what notary puts on its own roots): Go's chain verification wants serverAuth",
+      spec: '§6.1',
+      pins: pins(caDer),
+      hooks: { edit: issued('1.3.6.1.5.5.7.3.3') },
+      expect: fail('ERR_ROOT_PIN_MISMATCH', 'root'),
+    },
+    'pin-ca-other-ca': { description: 'root certificate issued by a CA other than the pinned one', spec: '§6.1', pins: pins(otherCaDer), hooks: { edit: issued('1.3.6.1.5.5.7.3.1') }, expect: fail('ERR_ROOT_PIN_MISMATCH', 'root') },
+    'pin-ca-self-signed-root': { description: 'a self-signed root (TOFU-style) when a CA is pinned for the GUN prefix', spec: '§6.1', pins: pins(caDer), expect: fail('ERR_ROOT_PIN_MISMATCH', 'root') },
+    'pin-certs-match': { description: 'root key ID pinned for the GUN', spec: '§6.1', pins: { certs: { [GUN]: [keyId(K.root)] } }, expect: ok() },
+    'pin-certs-wildcard-mismatch': { description: 'another key ID pinned for example.com/*', spec: '§6.1', pins: { certs: { 'example.com/*': [keyId(K.other)] } }, expect: fail('ERR_ROOT_PIN_MISMATCH', 'root') },
+  };
+}
+
 function rotationCases() {
   const root2 = x509Key(ecKey('root-v2'));
   const rotate = (signers) => (m) => {
@@ -804,13 +831,13 @@ const ROLE_FILE = (role) => `${role}.json`;
 let drift = 0;
 const seen = new Set();
 for (const [id, c] of Object.entries(cases)) {
-  const files = build(c.hooks);
+  const files = build(c.hooks ?? {});
   const dir = join(ROOT, id);
   seen.add(id);
   const want = new Map();
   for (const [role, buf] of Object.entries(files)) want.set(join('metadata', ROLE_FILE(role)), buf);
   if (c.trustedRoot) want.set('trusted-root.json', build().root);
-  const caseJson = { description: c.description, spec: c.spec, gun: GUN, now: NOW, mode: c.mode ?? 'strict', ...(c.trustedRoot ? { trusted_root: 'trusted-root.json' } : {}), expect: c.expect };
+  const caseJson = { description: c.description, spec: c.spec, gun: GUN, now: NOW, mode: c.mode ?? 'strict', ...(c.trustedRoot ? { trusted_root: 'trusted-root.json' } : {}), ...(c.pins ? { pins: c.pins } : {}), expect: c.expect };
   want.set('case.json', Buffer.from(`${JSON.stringify(caseJson, null, 2)}\n`));
   if (CHECK) {
     for (const [rel, buf] of want) {

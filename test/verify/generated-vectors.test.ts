@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { verifyRepository } from '../../src/verify/repository.js';
 import { allTargetsByName, findTarget, lookupTarget, NOTARY_ROLE_ORDER } from '../../src/verify/lookup.js';
-import type { FailurePolicy } from '../../src/verify/types.js';
+import type { FailurePolicy, RootPins } from '../../src/verify/types.js';
 import { dirSource, expectTrustError, VECTORS } from '../helpers/vectors.js';
 
 type Expected = { role: string; digest: string } | null;
@@ -19,6 +19,7 @@ interface Case {
   now: string;
   mode: FailurePolicy;
   trusted_root?: string;
+  pins?: RootPins;
   expect:
     | {
         ok: true;
@@ -54,6 +55,7 @@ describe('generated vectors', () => {
           source: dirSource(join(dir, 'metadata')),
           now: new Date(c.now),
           mode: c.mode,
+          ...(c.pins ? { pins: c.pins } : {}),
           ...(c.trusted_root ? { trustedState: { gun: c.gun, root: readFileSync(join(dir, c.trusted_root), 'utf8'), versions: {} } } : {}),
         });
       if ('error' in c.expect) {
