@@ -11,87 +11,61 @@
  */
 import { TrustError } from '../errors.js';
 import type { JsonValue } from './strict-parse.js';
+import { compareCodePoints } from './canonical-order.js';
 
-/** Compares two strings by code point, i.e. by their UTF-8 bytes. */
-export function compareCodePoints(a: string, b: string): number {
-  const n = a.length < b.length ? a.length : b.length;
-  for (let i = 0; i < n; i++) {
-    let x = a.charCodeAt(i);
-    let y = b.charCodeAt(i);
-    if (x !== y) {
-      // Only when both units are in D800–FFFF can UTF-16 order disagree with code point
-      // order: move surrogates above the rest of the BMP.
-      if (x >= 0xd800 && y >= 0xd800) {
-        x = x >= 0xe000 ? x - 0x800 : x + 0x2000;
-        y = y >= 0xe000 ? y - 0x800 : y + 0x2000;
-      }
-      return x - y;
-    }
-  }
-  return a.length - b.length;
-}
+export { compareCodePoints };
 
 const NEEDS_ESCAPE = /["\\]/;
+const ESCAPES = /["\\]/g;
+// Default (UTF-16) sort agrees with code point order unless a key holds a unit ≥ U+D800.
+const HIGH_UNITS = /[\ud800-\uffff]/;
 
 function encodeString(s: string): string {
-  if (!NEEDS_ESCAPE.test(s)) return `"${s}"`;
-  return `"${s.replace(/["\\]/g, (c) => `\\${c}`)}"`;
+  return NEEDS_ESCAPE.test(s) ? `"${s.replace(ESCAPES, (c) => `\\${c}`)}"` : `"${s}"`;
 }
 
-function encode(v: JsonValue, parts: string[]): void {
-  if (v === null) {
-    parts.push('null');
-    return;
-  }
+function sortedKeys(o: object): string[] {
+  const keys = Object.keys(o);
+  for (const k of keys) if (HIGH_UNITS.test(k)) return keys.sort(compareCodePoints);
+  return keys.sort();
+}
+
+function encode(v: JsonValue): string {
+  if (v === null) return 'null';
   switch (typeof v) {
     case 'string':
-      parts.push(encodeString(v));
-      return;
+      return encodeString(v);
     case 'boolean':
-      parts.push(v ? 'true' : 'false');
-      return;
+      return v ? 'true' : 'false';
     case 'number':
       if (!Number.isSafeInteger(v)) {
-        throw new TrustError(
-          'ERR_METADATA_MALFORMED',
-          `canonical JSON has integers only, got ${String(v)}`,
-          { check: 'canonical json' },
-        );
+        throw new TrustError('ERR_METADATA_MALFORMED', `canonical JSON has integers only, got ${String(v)}`, {
+          check: 'canonical json',
+        });
       }
-      parts.push(v === 0 ? '0' : String(v));
-      return;
+      return v === 0 ? '0' : String(v);
     case 'object':
       break;
     default:
-      throw new TrustError('ERR_METADATA_MALFORMED', `cannot encode a ${typeof v} as JSON`, {
-        check: 'canonical json',
-      });
+      throw new TrustError('ERR_METADATA_MALFORMED', `cannot encode a ${typeof v} as JSON`, { check: 'canonical json' });
   }
   if (Array.isArray(v)) {
-    parts.push('[');
-    for (let i = 0; i < v.length; i++) {
-      if (i > 0) parts.push(',');
-      encode(v[i] as JsonValue, parts);
-    }
-    parts.push(']');
-    return;
+    let out = '[';
+    for (let i = 0; i < v.length; i++) out += (i > 0 ? ',' : '') + encode(v[i] as JsonValue);
+    return `${out}]`;
   }
-  const keys = Object.keys(v).sort(compareCodePoints);
-  parts.push('{');
+  const keys = sortedKeys(v);
+  let out = '{';
   for (let i = 0; i < keys.length; i++) {
     const k = keys[i] as string;
-    if (i > 0) parts.push(',');
-    parts.push(encodeString(k), ':');
-    encode(v[k] as JsonValue, parts);
+    out += `${i > 0 ? ',' : ''}${encodeString(k)}:${encode(v[k] as JsonValue)}`;
   }
-  parts.push('}');
+  return `${out}}`;
 }
 
 /** The canonical JSON text of `v`. */
 export function canonicalString(v: JsonValue): string {
-  const parts: string[] = [];
-  encode(v, parts);
-  return parts.join('');
+  return encode(v);
 }
 
 /**

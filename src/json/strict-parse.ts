@@ -10,6 +10,7 @@
  * Objects are created without a prototype so that a member named `__proto__` is plain data.
  */
 import { TrustError } from '../errors.js';
+import { compareCodePoints } from './canonical-order.js';
 
 export type JsonValue = null | boolean | number | string | JsonValue[] | JsonObject;
 export interface JsonObject {
@@ -53,6 +54,48 @@ export function parseStrictJson(
   return parseStrictJsonText(decodeUtf8(bytes, what), what, limits);
 }
 
+/** The bytes of one top-level member's value, and whether they are already canonical. */
+export interface MemberSpan {
+  /** Byte offsets into the input. */
+  start: number;
+  end: number;
+  /**
+   * True when the bytes are exactly Notary's canonical encoding of the parsed value: no
+   * whitespace, members in code-point order, no escapes but `\"` and `\\`, no `-0`. Then the
+   * canonical message is these bytes and need not be re-encoded.
+   */
+  canonical: boolean;
+}
+
+/**
+ * Parses a JSON object and reports the raw span of the top-level member `member` (Notary's
+ * `signed`). Used so that the signature message is taken straight from the file when the file
+ * already holds it in canonical form — which every unescaped Notary file does.
+ * @throws {TrustError} `ERR_METADATA_MALFORMED`
+ */
+export function parseStrictJsonWithSpan(
+  bytes: Uint8Array,
+  what: string,
+  member: string,
+  limits: ParseLimits = DEFAULT_PARSE_LIMITS,
+): { value: JsonValue; span: MemberSpan | undefined } {
+  const text = decodeUtf8(bytes, what);
+  const p = new Parser(text, what, limits.maxDepth);
+  p.spanMember = member;
+  p.skipWs();
+  const value = p.value(0);
+  p.skipWs();
+  if (p.i !== text.length) throw p.fail('unexpected data after the JSON value');
+  let span: MemberSpan | undefined;
+  if (p.spanStart >= 0) {
+    // Offsets are in UTF-16 units of `text`; the prefix and suffix are small, so measure those.
+    const start = Buffer.byteLength(text.slice(0, p.spanStart), 'utf8');
+    const end = bytes.length - Buffer.byteLength(text.slice(p.spanEnd), 'utf8');
+    span = { start, end, canonical: p.spanCanonical };
+  }
+  return { value, span };
+}
+
 /** As {@link parseStrictJson}, for text already decoded. */
 export function parseStrictJsonText(
   text: string,
@@ -67,10 +110,18 @@ export function parseStrictJsonText(
   return v;
 }
 
+const HIGH_UNITS = /[\ud800-\uffff]/;
+const SLOW_STRING = /[\\\u0000-\u001f]/;
 const NUMBER_RE = /-?(?:0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?/y;
 
 class Parser {
   i = 0;
+  /** Incremented whenever the text departs from canonical form. */
+  deviations = 0;
+  spanMember: string | undefined;
+  spanStart = -1;
+  spanEnd = -1;
+  spanCanonical = false;
   readonly s: string;
   readonly what: string;
   readonly maxDepth: number;
@@ -86,12 +137,14 @@ class Parser {
 
   skipWs(): void {
     const s = this.s;
-    let i = this.i;
+    const from = this.i;
+    let i = from;
     for (;;) {
       const c = s.charCodeAt(i);
       if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) i++;
       else break;
     }
+    if (i !== from) this.deviations++;
     this.i = i;
   }
 
@@ -131,12 +184,22 @@ class Parser {
     }
     const n = Number(m[0]);
     if (!Number.isSafeInteger(n)) throw this.fail(`integer ${m[0]} is beyond 2^53`);
+    if (m[0] === '-0') this.deviations++;
     this.i += m[0].length;
     return n === 0 ? 0 : n; // -0 is written as 0 by Notary's encoder
   }
 
   string(): string {
     const s = this.s;
+    // Fast path: most strings (key IDs, hashes, tags) hold no escape and no control character.
+    const close = s.indexOf('"', this.i + 1);
+    if (close > 0) {
+      const chunk = s.slice(this.i + 1, close);
+      if (!SLOW_STRING.test(chunk)) {
+        this.i = close + 1;
+        return chunk;
+      }
+    }
     let i = this.i + 1;
     let start = i;
     let out = '';
@@ -151,6 +214,7 @@ class Parser {
         out += s.slice(start, i);
         const e = s.charCodeAt(i + 1);
         i += 2;
+        if (e !== 0x22 && e !== 0x5c) this.deviations++;
         switch (e) {
           case 0x22: out += '"'; break;
           case 0x5c: out += '\\'; break;
@@ -234,6 +298,7 @@ class Parser {
       this.i++;
       return out;
     }
+    let prev: string | undefined;
     for (;;) {
       this.skipWs();
       if (this.s.charCodeAt(this.i) !== 0x22) throw this.fail('expected a member name');
@@ -243,13 +308,24 @@ class Parser {
         this.i = keyAt;
         throw this.fail(`duplicate member ${JSON.stringify(key)}`);
       }
+      // UTF-16 order equals code point order unless both strings reach U+D800 and above.
+      if (prev !== undefined && (prev > key || HIGH_UNITS.test(key)) && compareCodePoints(prev, key) > 0) this.deviations++;
+      prev = key;
       this.skipWs();
       if (this.s.charCodeAt(this.i++) !== 0x3a) {
         this.i--;
         throw this.fail("expected ':'");
       }
       this.skipWs();
-      out[key] = this.value(depth);
+      if (depth === 1 && key === this.spanMember) {
+        const before = this.deviations;
+        this.spanStart = this.i;
+        out[key] = this.value(depth);
+        this.spanEnd = this.i;
+        this.spanCanonical = this.deviations === before;
+      } else {
+        out[key] = this.value(depth);
+      }
       this.skipWs();
       const c = this.s.charCodeAt(this.i++);
       if (c === 0x7d) return out;

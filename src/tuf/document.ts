@@ -5,7 +5,7 @@
  */
 import { TrustError } from '../errors.js';
 import { canonicalBytes } from '../json/canonical.js';
-import { parseStrictJson, type ParseLimits } from '../json/strict-parse.js';
+import { parseStrictJsonWithSpan, type ParseLimits } from '../json/strict-parse.js';
 import { parseEnvelope, type Envelope } from './schema.js';
 import { isExpired, parseRfc3339 } from './time.js';
 
@@ -22,8 +22,9 @@ export interface MetadataDocument {
 export function readDocument(bytes: Uint8Array, role: string, limits?: ParseLimits): MetadataDocument {
   const file = `${role}.json`;
   let doc;
+  let span;
   try {
-    doc = parseStrictJson(bytes, file, limits);
+    ({ value: doc, span } = parseStrictJsonWithSpan(bytes, file, 'signed', limits));
   } catch (e) {
     if (e instanceof TrustError) {
       throw new TrustError(e.code, e.message, { role, check: 'json syntax', path: file, cause: e });
@@ -38,6 +39,10 @@ export function readDocument(bytes: Uint8Array, role: string, limits?: ParseLimi
     bytes,
     envelope,
     message() {
+      // Notary writes `signed` canonically, so usually the file already holds the message; the
+      // parser proved it (no whitespace, sorted members, no escapes but \" and \\). Otherwise,
+      // e.g. for Notary's HTML-escaped `<>&`, re-encode the parsed value (spec §2.1, §4.1).
+      if (!message && span?.canonical) message = bytes.subarray(span.start, span.end);
       if (!message) {
         try {
           message = canonicalBytes(envelope.signed);
