@@ -18,16 +18,12 @@ import {
   digestOf,
   ecKey,
   fileMeta,
-  int,
   keyId,
   makeCert,
-  name,
   pem,
   reorder,
   rsaKey,
-  set,
   sha,
-  time,
   x509Key,
 } from './lib/notary-writer.mjs';
 
