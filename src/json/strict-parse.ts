@@ -7,7 +7,7 @@
  * parser refuses all of those in one pass, and also refuses a BOM, non-integer numbers and
  * integers beyond 2^53 (Notary's canonical form has integers only, §5.1).
  *
- * Objects are created without a prototype so that a member named `__proto__` is plain data.
+ * A member named `__proto__` is defined as an own data property, never as the prototype.
  */
 import { TrustError } from '../errors.js';
 import { compareCodePoints } from './canonical-order.js';
@@ -292,7 +292,7 @@ class Parser {
   object(depth: number): JsonObject {
     if (depth > this.maxDepth) throw this.fail(`nesting deeper than ${this.maxDepth}`);
     this.i++;
-    const out = Object.create(null) as JsonObject;
+    const out: JsonObject = {};
     this.skipWs();
     if (this.s.charCodeAt(this.i) === 0x7d) {
       this.i++;
@@ -323,6 +323,8 @@ class Parser {
         out[key] = this.value(depth);
         this.spanEnd = this.i;
         this.spanCanonical = this.deviations === before;
+      } else if (key === '__proto__') {
+        Object.defineProperty(out, key, { value: this.value(depth), enumerable: true, writable: true, configurable: true });
       } else {
         out[key] = this.value(depth);
       }
