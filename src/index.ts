@@ -34,3 +34,5 @@ export { verifyTrustDir, trustDirSource, defaultTrustDir } from './trust-dir/rea
 export type { VerifyTrustDirOptions } from './trust-dir/reader.js';
 export { canonicalBytes } from './json/canonical.js';
 export { tufKeyId, canonicalKeyId } from './tuf/keys.js';
+export { parseReference, formatReference, isValidTag } from './reference/index.js';
+export type { ImageReference } from './reference/index.js';

@@ -1,0 +1,7 @@
+/**
+ * The verifier, as the commands use it. Imported dynamically once the command line is known to be
+ * good, so that `--help`, `--version` and usage errors stay cheap.
+ */
+export { verifyTrustDir, defaultTrustDir } from '../trust-dir/reader.js';
+export { lookupTarget, listTargets, allTargetsByName } from '../verify/lookup.js';
+export { canonicalKeyId } from '../tuf/keys.js';

@@ -1,0 +1,56 @@
+/** Help texts. Kept apart from the commands so that `--help` loads nothing else. */
+
+export const MAIN_HELP = `Usage: trustgate <command> [options]
+
+Offline Docker Content Trust (Notary v1) verification of cached trust data.
+
+Commands:
+  verify <image-ref>...    Check that each image's tag (or digest) is signed, offline
+  inspect <image-ref>...   Show signed tags, signers and keys, like "docker trust inspect"
+
+Options:
+  -h, --help               Show this help (or "trustgate <command> --help")
+  -v, --version            Print the version
+
+Exit codes: 0 every image verified, 1 at least one image is not trusted,
+2 usage or input error (bad flag, bad reference, unreadable trust directory).
+`;
+
+export const VERIFY_HELP = `Usage: trustgate verify <image-ref>... [options]
+
+Verifies the cached trust data of each image, offline, and resolves its tag to a signed digest.
+An image reference is normalised as docker does: "alpine" is docker.io/library/alpine:latest;
+"name@sha256:<hex>" checks that the digest is signed under some tag.
+
+Options:
+  --trust-dir DIR          Trust directory (default: $DOCKER_CONFIG/trust, else ~/.docker/trust)
+  --now RFC3339            Judge expiry at this instant instead of the current time
+                           (e.g. 2026-11-27T02:30:55Z)
+  --json                   Print one JSON document: {"ok": boolean, "results": [...]}
+  --role ROLE              Role priority list, repeatable (like "notary list --roles");
+                           default: docker's order, targets/releases then targets
+  --any-role               Accept a signature from any targets role (notary's lookup)
+  --pin-root KEYID         Require the root to be one of these key IDs, repeatable
+  --mode MODE              strict (default; what notary does offline) or online-equivalent
+                           (drop delegations that fail only on expiry or threshold)
+  -h, --help               Show this help
+
+Exit codes: 0 every image verified, 1 at least one image is not trusted,
+2 usage or input error (bad flag, bad reference, unreadable trust directory).
+`;
+
+export const INSPECT_HELP = `Usage: trustgate inspect <image-ref>... [options]
+
+Offline equivalent of "docker trust inspect": signed tags with digests and signers, the
+signers' keys, and the administrative (root and repository) keys. Without a tag every signed
+tag is listed.
+
+Options:
+  --trust-dir DIR          Trust directory (default: $DOCKER_CONFIG/trust, else ~/.docker/trust)
+  --now RFC3339            Judge expiry at this instant instead of the current time
+  --pretty                 Print tables instead of JSON
+  -h, --help               Show this help
+
+Exit codes: 0 every image inspected, 1 trust data missing or not valid for at least one image,
+2 usage or input error.
+`;
