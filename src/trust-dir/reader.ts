@@ -8,6 +8,7 @@ import { homedir } from 'node:os';
 import { join, sep } from 'node:path';
 import { TrustError } from '../errors.js';
 import { BASE_ROLES, isDelegationName } from '../tuf/roles.js';
+import { fileTooLarge } from '../tuf/hashes.js';
 import { verifyRepository } from '../verify/repository.js';
 import type { MetadataSource, VerifiedRepository, VerifyOptions } from '../verify/types.js';
 
@@ -80,15 +81,7 @@ export function trustDirSource(trustDir: string, gun: string): MetadataSource {
       if (!st.isFile()) {
         throw new TrustError('ERR_UNSAFE_PATH', `${role}.json is not a regular file`, { role, path: `${role}.json` });
       }
-      if (st.size > maxBytes) {
-        throw new TrustError('ERR_METADATA_TOO_LARGE', `${role}.json is ${st.size} bytes, over the ${maxBytes}-byte limit`, {
-          role,
-          check: 'size limit',
-          expected: maxBytes,
-          actual: st.size,
-          path: `${role}.json`,
-        });
-      }
+      if (st.size > maxBytes) throw fileTooLarge(role, st.size, maxBytes, 'size limit');
       // Read at most one byte more than allowed, so a file growing under us is still caught.
       const buf = Buffer.allocUnsafe(Math.min(st.size, maxBytes) + 1);
       let n = 0;

@@ -6,19 +6,24 @@ import { bytesEqual, digest, HASH_LENGTH, SUPPORTED_HASHES } from '../crypto/has
 import { decodeBase64 } from './base64.js';
 import type { FileMetaJson } from './schema.js';
 
+/** The one way a file over its cap is reported, whoever notices it first. */
+export function fileTooLarge(role: string, actual: number, max: number, check: string): TrustError {
+  return new TrustError('ERR_METADATA_TOO_LARGE', `${role}.json is ${actual} bytes, over the ${max}-byte ${check}`, {
+    role,
+    check,
+    expected: max,
+    actual,
+    path: `${role}.json`,
+  });
+}
+
 /**
  * `length` is a size cap, never an exact size: a larger file is refused (spec §7.4). Every
  * listed sha256/sha512 must match; other names are ignored; none at all is an error (§7.5).
  * @throws {TrustError} `ERR_METADATA_TOO_LARGE`, `ERR_MISSING_HASHES`, `ERR_HASH_MISMATCH`
  */
 export function checkFileAgainstMeta(bytes: Uint8Array, meta: FileMetaJson, role: string, referrer: string): void {
-  if (bytes.length > meta.length) {
-    throw new TrustError(
-      'ERR_METADATA_TOO_LARGE',
-      `${role} is ${bytes.length} bytes, larger than the ${meta.length} bytes ${referrer} allows`,
-      { role, check: `size cap from ${referrer}`, expected: meta.length, actual: bytes.length },
-    );
-  }
+  if (bytes.length > meta.length) throw fileTooLarge(role, bytes.length, meta.length, `size cap from ${referrer}`);
   let checked = 0;
   for (const alg of SUPPORTED_HASHES) {
     if (!Object.hasOwn(meta.hashes, alg)) continue;

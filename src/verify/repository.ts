@@ -4,7 +4,7 @@
  * Pure: bytes come from the injected source, time from the injected clock.
  */
 import { TrustError } from '../errors.js';
-import { checkFileAgainstMeta, metaEntryProblem } from '../tuf/hashes.js';
+import { checkFileAgainstMeta, fileTooLarge, metaEntryProblem } from '../tuf/hashes.js';
 import { checkExpiry, checkType, checkVersion, parseExpires, readDocument, type MetadataDocument } from '../tuf/document.js';
 import { KeyCache } from '../tuf/keys.js';
 import { parseCertificate, weakCertProblem } from '../crypto/certificate.js';
@@ -53,15 +53,7 @@ function fetchFile(ctx: Context, role: string, maxBytes: number): Uint8Array {
       path: `${role}.json`,
     });
   }
-  if (bytes.length > maxBytes) {
-    throw new TrustError('ERR_METADATA_TOO_LARGE', `${role}.json is ${bytes.length} bytes, over the ${maxBytes}-byte limit`, {
-      role,
-      check: 'size limit',
-      expected: maxBytes,
-      actual: bytes.length,
-      path: `${role}.json`,
-    });
-  }
+  if (bytes.length > maxBytes) throw fileTooLarge(role, bytes.length, maxBytes, 'size limit');
   return bytes;
 }
 

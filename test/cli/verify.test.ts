@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isDockerTag, parseJson, run, scenarios, VECTORS, type Scenario, type VerifyDoc } from './helpers.js';
+import { TAMPER_EXPECTED } from '../helpers/tamper.js';
 
 const ALL = scenarios();
 
@@ -123,26 +124,7 @@ describe('verify on the tampered copies (tamper/results.json)', () => {
     offline: { exit: number };
   }
   const { cases } = JSON.parse(readFileSync(join(VECTORS, 'tamper', 'results.json'), 'utf8')) as { cases: Case[] };
-  // What trustgate reports for each case. The real client says "client is offline" or "could not
-  // validate the path to a trusted root"; its debug lines give the same reasons.
-  const expected: Record<string, { code: string; role: string } | null> = {
-    'control-untouched': null,
-    'targets-signed-length': { code: 'ERR_HASH_MISMATCH', role: 'targets' },
-    'targets-signed-hash': { code: 'ERR_HASH_MISMATCH', role: 'targets' },
-    'targets-signature': { code: 'ERR_HASH_MISMATCH', role: 'targets' },
-    'targets-reformatted': { code: 'ERR_METADATA_TOO_LARGE', role: 'targets' },
-    'snapshot-signed-expires': { code: 'ERR_HASH_MISMATCH', role: 'snapshot' },
-    'timestamp-signed-expires': { code: 'ERR_THRESHOLD_NOT_MET', role: 'timestamp' },
-    'timestamp-signature': { code: 'ERR_THRESHOLD_NOT_MET', role: 'timestamp' },
-    'root-signed-expires': { code: 'ERR_THRESHOLD_NOT_MET', role: 'root' },
-    'root-signature': { code: 'ERR_THRESHOLD_NOT_MET', role: 'root' },
-    'root-foreign': { code: 'ERR_THRESHOLD_NOT_MET', role: 'timestamp' },
-    'timestamp-missing': { code: 'ERR_METADATA_NOT_FOUND', role: 'timestamp' },
-    'targets-missing': { code: 'ERR_METADATA_NOT_FOUND', role: 'targets' },
-    'delegation-releases-signed-length': { code: 'ERR_HASH_MISMATCH', role: 'targets/releases' },
-    'delegation-releases-signature': { code: 'ERR_HASH_MISMATCH', role: 'targets/releases' },
-    'delegation-releases-missing': { code: 'ERR_METADATA_NOT_FOUND', role: 'targets/releases' },
-  };
+  const expected = TAMPER_EXPECTED;
 
   it('covers every recorded case', () => {
     expect(cases.map((c) => c.case).sort()).toEqual(Object.keys(expected).sort());

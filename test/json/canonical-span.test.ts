@@ -7,18 +7,9 @@ import fc from 'fast-check';
 import { canonicalBytes, canonicalString } from '../../src/json/canonical.js';
 import { parseStrictJsonWithSpan, type JsonObject, type JsonValue } from '../../src/json/strict-parse.js';
 import { readDocument } from '../../src/tuf/document.js';
+import { integerJson } from '../helpers/arbitraries.js';
 
-const json = fc.letrec<{ v: JsonValue }>((tie) => ({
-  v: fc.oneof(
-    { depthSize: 'small' },
-    fc.constant(null),
-    fc.boolean(),
-    fc.integer(),
-    fc.string({ unit: 'binary' }),
-    fc.array(tie('v'), { maxLength: 4 }),
-    fc.dictionary(fc.string({ unit: 'binary' }), tie('v'), { maxKeys: 4 }),
-  ),
-})).v;
+const json = integerJson('binary');
 const signedObject = fc.dictionary(fc.string({ unit: 'binary' }), json, { maxKeys: 5 });
 
 function envelope(signedText: string): Uint8Array {
