@@ -59,7 +59,7 @@ export const tagSchema = z.string().regex(TAG_RE, 'invalid tag');
  */
 export const principalSchema = z.strictObject({
   id: z.string().min(1).max(512),
-  roles: z.array(z.enum(ROLES)).max(ROLES.length),
+  roles: z.array(z.enum(ROLES)).max(ROLES.length).readonly(),
 });
 
 /**

@@ -1,0 +1,111 @@
+/**
+ * An in-memory {@link QuarantineStore}: the reference implementation of the contract, for tests
+ * and single-process use. Values are deep-copied on the way in and out, like a database would.
+ *
+ * @module
+ */
+import { TrustError } from '../errors.js';
+import type { AuditEntry } from './events.js';
+import type { OutboxEntry, QuarantineStore, UnitOfWork } from './store.js';
+import type { DigestRecord, RepositoryState, TagBinding } from './types.js';
+
+interface Repo {
+  readonly records: Map<string, DigestRecord>;
+  readonly tags: Map<string, TagBinding>;
+}
+
+/**
+ * The in-memory store, plus a helper to inspect every event ever committed.
+ *
+ * @example
+ * ```ts
+ * import { createMemoryStore } from 'trustgate/quarantine';
+ * const store: MemoryStore = createMemoryStore();
+ * (await store.allEvents()).length; // 0
+ * ```
+ */
+export interface MemoryStore extends QuarantineStore {
+  /** Every committed event in commit order, delivered or not. */
+  allEvents(): Promise<readonly OutboxEntry[]>;
+}
+
+/**
+ * Creates an empty in-memory store.
+ *
+ * @example
+ * ```ts
+ * import { createMemoryStore, createQuarantineService } from 'trustgate/quarantine';
+ * const q = createQuarantineService({ store: createMemoryStore(), config: { scanners: ['trivy'] } });
+ * ```
+ */
+export function createMemoryStore(): MemoryStore {
+  const repos = new Map<string, Repo>();
+  const outbox: { entry: OutboxEntry; delivered: boolean }[] = [];
+  const audit: AuditEntry[] = [];
+  const repo = (name: string): Repo => {
+    let r = repos.get(name);
+    if (r === undefined) {
+      r = { records: new Map(), tags: new Map() };
+      repos.set(name, r);
+    }
+    return r;
+  };
+
+  return {
+    async load(repository) {
+      const r = repos.get(repository);
+      const state: RepositoryState = {
+        repository,
+        records: new Map([...(r?.records ?? [])].map(([k, v]) => [k, structuredClone(v)])),
+        tags: new Map([...(r?.tags ?? [])].map(([k, v]) => [k, structuredClone(v)])),
+      };
+      return state;
+    },
+    async repositories() {
+      return [...repos.entries()].filter(([, r]) => r.records.size > 0).map(([k]) => k).sort();
+    },
+    async commit(unit: UnitOfWork) {
+      // Check every guard before writing anything: all or nothing, with no await in between.
+      const r = repo(unit.repository);
+      for (const w of unit.records) {
+        const cur = r.records.get(w.record.digest)?.version ?? 0;
+        if (cur !== w.expectedVersion || w.record.repository !== unit.repository) {
+          throw new TrustError('ERR_CONFLICT', `record ${w.record.digest} changed concurrently`, {
+            check: 'record version',
+            expected: w.expectedVersion,
+            actual: cur,
+          });
+        }
+      }
+      for (const w of unit.tags) {
+        const cur = r.tags.get(w.binding.tag)?.version ?? 0;
+        if (cur !== w.expectedVersion) {
+          throw new TrustError('ERR_CONFLICT', `tag ${w.binding.tag} changed concurrently`, {
+            check: 'tag version',
+            expected: w.expectedVersion,
+            actual: cur,
+          });
+        }
+      }
+      for (const w of unit.records) r.records.set(w.record.digest, structuredClone(w.record));
+      for (const w of unit.tags) r.tags.set(w.binding.tag, structuredClone(w.binding));
+      for (const e of unit.events) outbox.push({ entry: { position: outbox.length + 1, event: structuredClone(e) }, delivered: false });
+      for (const a of unit.audit) audit.push({ ...structuredClone(a), seq: audit.length + 1 });
+    },
+    async readAudit(filter) {
+      return audit
+        .filter((a) => (filter?.repository === undefined || a.repository === filter.repository) && (filter?.digest === undefined || a.digest === filter.digest))
+        .map((a) => structuredClone(a));
+    },
+    async pendingEvents(limit = 100) {
+      return outbox.filter((o) => !o.delivered).slice(0, limit).map((o) => structuredClone(o.entry));
+    },
+    async acknowledgeEvents(positions) {
+      const set = new Set(positions);
+      for (const o of outbox) if (set.has(o.entry.position)) o.delivered = true;
+    },
+    async allEvents() {
+      return outbox.map((o) => structuredClone(o.entry));
+    },
+  };
+}

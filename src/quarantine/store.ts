@@ -1,0 +1,130 @@
+/**
+ * The persistence contract. One {@link UnitOfWork} is one SQL transaction:
+ *
+ * ```sql
+ * UPDATE quarantine_records SET data = $1, version = $2 WHERE repository = $3 AND digest = $4 AND version = $5;
+ * -- (INSERT … ON CONFLICT DO NOTHING when expectedVersion = 0; 0 rows affected ⇒ ERR_CONFLICT, ROLLBACK)
+ * UPDATE quarantine_tags    SET … WHERE repository = … AND tag = … AND version = …;
+ * INSERT INTO quarantine_outbox (event_id, …) VALUES …;   -- the transactional outbox (Q21)
+ * INSERT INTO quarantine_audit  (…) VALUES …;             -- append-only (Q22)
+ * COMMIT;
+ * ```
+ *
+ * @module
+ */
+import type { AuditDraft, AuditEntry, QuarantineEvent } from './events.js';
+import type { StepResult } from './machine.js';
+import type { DigestRecord, RepositoryState, TagBinding } from './types.js';
+
+/**
+ * A record write guarded by compare-and-set; `expectedVersion` 0 means "must not exist yet".
+ *
+ * @example
+ * ```ts
+ * declare const rec: DigestRecord;
+ * const w: RecordWrite = { record: rec, expectedVersion: rec.version - 1 };
+ * ```
+ */
+export interface RecordWrite {
+  readonly record: DigestRecord;
+  readonly expectedVersion: number;
+}
+
+/**
+ * A tag write guarded by compare-and-set.
+ *
+ * @example
+ * ```ts
+ * declare const b: TagBinding;
+ * const w: TagWrite = { binding: b, expectedVersion: b.version - 1 };
+ * ```
+ */
+export interface TagWrite {
+  readonly binding: TagBinding;
+  readonly expectedVersion: number;
+}
+
+/**
+ * Everything one command commits, atomically: all writes or none.
+ *
+ * @example
+ * ```ts
+ * import { unitOfWork } from 'trustgate/quarantine';
+ * declare const before: RepositoryState; declare const result: StepResult;
+ * await store.commit(unitOfWork(before, result));
+ * ```
+ */
+export interface UnitOfWork {
+  readonly repository: string;
+  readonly records: readonly RecordWrite[];
+  readonly tags: readonly TagWrite[];
+  readonly events: readonly QuarantineEvent[];
+  readonly audit: readonly AuditDraft[];
+}
+
+/**
+ * An outbox row awaiting delivery.
+ *
+ * @example
+ * ```ts
+ * declare const o: OutboxEntry;
+ * await webhook.send(o.event.acr ?? o.event);
+ * ```
+ */
+export interface OutboxEntry {
+  readonly position: number;
+  readonly event: QuarantineEvent;
+}
+
+/**
+ * Storage for quarantine records, tag bindings, the event outbox and the audit log.
+ * Implementations must make {@link QuarantineStore.commit} atomic and linearizable per row.
+ *
+ * @example
+ * ```ts
+ * import { createMemoryStore } from 'trustgate/quarantine';
+ * const store: QuarantineStore = createMemoryStore();
+ * ```
+ */
+export interface QuarantineStore {
+  /** Every record and tag binding of a repository (an empty state if none). */
+  load(repository: string): Promise<RepositoryState>;
+  /** Repositories that have at least one record. */
+  repositories(): Promise<readonly string[]>;
+  /**
+   * Applies a unit of work atomically.
+   * @throws {TrustError} `ERR_CONFLICT` when any expected version does not match; nothing is written.
+   */
+  commit(unit: UnitOfWork): Promise<void>;
+  /** The audit log in append order, optionally filtered. */
+  readAudit(filter?: { readonly repository?: string; readonly digest?: string }): Promise<readonly AuditEntry[]>;
+  /** Undelivered events in commit order. */
+  pendingEvents(limit?: number): Promise<readonly OutboxEntry[]>;
+  /** Marks events delivered (at-least-once delivery; consumers deduplicate by `event.id`). */
+  acknowledgeEvents(positions: readonly number[]): Promise<void>;
+}
+
+/**
+ * Turns a step result into the unit of work that persists it, with each changed row guarded by
+ * the version it had when `before` was loaded.
+ *
+ * @example
+ * ```ts
+ * import { unitOfWork, step } from 'trustgate/quarantine';
+ * const before = await store.load('app');
+ * await store.commit(unitOfWork(before, step(before, command, Date.now(), config)));
+ * ```
+ */
+export function unitOfWork(before: RepositoryState, result: StepResult): UnitOfWork {
+  const records: RecordWrite[] = [];
+  for (const rec of result.state.records.values()) {
+    const old = before.records.get(rec.digest)?.version ?? 0;
+    if (rec.version !== old) records.push({ record: rec, expectedVersion: old });
+  }
+  const tags: TagWrite[] = [];
+  for (const b of result.state.tags.values()) {
+    const old = before.tags.get(b.tag)?.version ?? 0;
+    if (b.version !== old) tags.push({ binding: b, expectedVersion: old });
+  }
+  return { repository: before.repository, records, tags, events: result.events, audit: result.audit };
+}
