@@ -16,6 +16,10 @@ export function sha256Hex(data: Uint8Array | string): string {
   return createHash('sha256').update(data).digest('hex');
 }
 
+export function sha256Bytes(data: Uint8Array | string): Buffer {
+  return createHash('sha256').update(data).digest();
+}
+
 /** Constant-time equality; different lengths are simply unequal (spec §7.5). */
 export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && timingSafeEqual(a, b);

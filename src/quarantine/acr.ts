@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { createHash } from 'node:crypto';
+import { sha256Hex } from '../crypto/hash.js';
 import { z } from 'zod';
 import { TrustError } from '../errors.js';
 import { summarize } from './schemas.js';
@@ -181,7 +181,7 @@ export function acrPatchToVerdict(
     if (!options.legacyLastWriterWins) {
       throw new TrustError('ERR_INVALID_COMMAND', 'Idempotency-Key is required', { check: 'Idempotency-Key' });
     }
-    const h = createHash('sha256').update(JSON.stringify(body.data)).digest('hex');
+    const h = sha256Hex(JSON.stringify(body.data));
     idempotencyKey = `acr-legacy:${options.currentGeneration ?? 0}:${h}`;
   }
   return {

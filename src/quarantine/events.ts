@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { createHash } from 'node:crypto';
+import { sha256Bytes } from '../crypto/hash.js';
 import type { TrustErrorCode } from '../errors.js';
 import type { DigestRecord, EventType, PrincipalKind, QuarantineState } from './types.js';
 
@@ -111,7 +111,7 @@ export interface AuditEntry extends AuditDraft {
  * ```
  */
 export function deterministicUuid(key: string): string {
-  const h = createHash('sha256').update(key, 'utf8').digest();
+  const h = sha256Bytes(key);
   h[6] = ((h[6] ?? 0) & 0x0f) | 0x80;
   h[8] = ((h[8] ?? 0) & 0x3f) | 0x80;
   const x = h.subarray(0, 16).toString('hex');

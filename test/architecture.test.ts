@@ -1,0 +1,48 @@
+/**
+ * The core is pure: verification code takes bytes and a clock. Only adapters do I/O, and only
+ * src/crypto talks to the crypto libraries.
+ */
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const SRC = join(import.meta.dirname, '..', 'src');
+
+function files(dir: string): string[] {
+  return readdirSync(dir).flatMap((e) => {
+    const p = join(dir, e);
+    return statSync(p).isDirectory() ? files(p) : p.endsWith('.ts') ? [p] : [];
+  });
+}
+
+/** Modules a file loads at run time (`import type` loads nothing). */
+function imports(file: string): string[] {
+  return [...readFileSync(file, 'utf8').matchAll(/^\s*(?:import|export)(?!\s+type\b)[^'"]*from\s+['"]([^'"]+)['"]/gm)].map((m) => m[1] as string);
+}
+
+const CORE = ['json', 'crypto', 'tuf', 'verify', 'quarantine'].flatMap((d) => files(join(SRC, d)));
+const IO = /^(node:)?(fs|fs\/promises|net|http|https|http2|child_process|dgram|dns|os|process|worker_threads)$/;
+
+describe('architecture', () => {
+  it('the core (json, crypto, tuf, verify, quarantine) imports no I/O module', () => {
+    for (const f of CORE) {
+      const bad = imports(f).filter((m) => IO.test(m));
+      expect(bad, relative(SRC, f)).toEqual([]);
+    }
+  });
+
+  it('the core reads neither the clock nor the environment', () => {
+    for (const f of CORE) {
+      const text = readFileSync(f, 'utf8').replace(/\/\*[\s\S]*?\*\/|\/\/.*$/gm, '');
+      expect(/\bDate\.now\(\)|new Date\(\)|process\.env/.test(text), relative(SRC, f)).toBe(false);
+    }
+  });
+
+  it('only src/crypto imports node:crypto or @noble', () => {
+    for (const f of files(SRC)) {
+      if (f.includes(`${join(SRC, 'crypto')}`)) continue;
+      const bad = imports(f).filter((m) => m === 'node:crypto' || m === 'crypto' || m.startsWith('@noble/'));
+      expect(bad, relative(SRC, f)).toEqual([]);
+    }
+  });
+});
