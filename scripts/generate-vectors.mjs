@@ -305,6 +305,17 @@ const cases = {
     hooks: { edit: (m) => m.targets.signed.delegations.roles.push({ keyids: [keyId(K.c)], name: 'targets/../root', paths: [''], threshold: 1 }) },
     expect: fail('ERR_ROLE_INVALID', 'targets'),
   },
+  'delegations-roles-null': {
+    description: 'targets.json with "delegations":{"keys":null,"roles":null}, as notary 0.7.0 writes after the last delegation is removed: no delegations',
+    spec: '§2.4 (found by the live interop test)',
+    hooks: {
+      edit: (m) => {
+        m.targets.signed.delegations = { keys: null, roles: null };
+        for (const r of ['targets/releases', 'targets/a', 'targets/a/b', 'targets/c']) delete m[r];
+      },
+    },
+    expect: ok({ docker: { latest: { role: 'targets', digest: digestOf('latest in targets') }, v2: null } }, { roles: ['targets'] }),
+  },
   'delegation-missing-from-snapshot': {
     description: 'targets/releases is not listed in the snapshot: it is skipped silently (its file is never read)',
     spec: '§7.8.3, §13.12',

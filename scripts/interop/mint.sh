@@ -6,12 +6,17 @@
 #
 # Starts, on 127.0.0.1 only and on free ports:
 #   * notary-signer (gRPC over TLS, throw-away openssl CA, cert with subjectAltName=IP:127.0.0.1),
-#   * notary-server "local"  (memory storage, local trust service: ed25519 server keys),
-#   * notary-server "signer" (memory storage, remote trust service = the signer: ecdsa server keys),
+#   * notary-server "local"  (plain HTTP, memory storage, local trust service: ed25519 server keys),
+#   * notary-server "remote" (plain HTTP, memory storage, trust service = the signer: ecdsa keys),
 # creates repositories with the notary CLI (own trust dir per repository, fixed passphrases, empty
-# client config), then writes OUT_DIR/repos/<name>/oracle.json (notary list / list --roles / lookup,
-# asked offline from the refreshed cache) and OUT_DIR/tamper/<case>/result.json (what notary says
-# offline about a tampered copy). Finally OUT_DIR/manifest.json lists both.
+# client config): basic, deleg, rootrot, tgtrot, srvsnap, rsa, hub (on "remote"), edge, delrm,
+# delrm-last (see the comment above each). For each it refreshes the cache once online, then asks
+# notary offline (server = closed port 127.0.0.1:1) `list`, `list --roles targets/releases --roles
+# targets` and `lookup` for every tag, and writes OUT_DIR/repos/<name>/oracle.json. Tampered copies
+# go to OUT_DIR/tamper/<case>/{trust,result.json} with what notary says offline about them.
+# OUT_DIR/manifest.json lists both; OUT_DIR/_run/ holds configs, logs, PIDs, TLS files, keys.
+#
+# Needs: notary, notary-server, notary-signer (Debian package notary), openssl, node.
 #
 # Only the processes started here are stopped (by PID, in the EXIT trap). Re-running into the same
 # OUT_DIR replaces its contents (the directory must be empty, new, or made by this script).
@@ -173,6 +178,8 @@ ec_key releases && leaf_cert releases "targets/releases"
 ec_key alice && pub_pem alice
 ec_key qa && pub_pem qa
 ec_key hubdeleg && pub_pem hubdeleg
+ec_key hubextra && pub_pem hubextra
+ec_key old && pub_pem old
 rsa_key rsaroot
 # notary imports only encrypted PKCS#8 root keys, and always derives with PBKDF2-HMAC-SHA1.
 ossl pkcs8 -topk8 -v2 aes-256-cbc -v2prf hmacWithSHA1 -in "$KEYS/rsaroot.key" \
@@ -190,8 +197,12 @@ mk_file shared-top "shared, as signed by targets"
 mk_file shared-rel "shared, as signed by targets/releases"
 mk_file alice "alice's build"
 mk_file qa "qa build"
+mk_file both-alice "alice-both, as signed by targets/alice"
+mk_file both-qa "alice-both, as signed by targets/releases/qa"
 mk_file gone "removed before the second publish"
 : >"$FILES/empty"
+head -c $((1024 * 1024 + 3)) /dev/zero | tr '\0' 'x' >"$FILES/big"
+printf '%s' '{"a":1,"k":"v"}' >"$FILES/custom.json" # --custom must already be canonical JSON
 sha256_of() { openssl dgst -sha256 -r "$1" | cut -d' ' -f1; }
 sha512_of() { openssl dgst -sha512 -r "$1" | cut -d' ' -f1; }
 size_of() { wc -c <"$1" | tr -d ' '; }
@@ -259,6 +270,8 @@ tag v1 v2 latest sha-only empty gone
 finish_repo
 
 # deleg: x509-cert delegation with --all-paths, PUBLIC KEY delegation with --paths, a nested one.
+# alice-both is signed by targets/alice and by targets/releases/qa (whose paths allow it too): a
+# breadth-first walk answers targets/alice, a depth-first one targets/releases/qa.
 begin_repo deleg docker.io/interop/deleg "$LOCAL_URL"
 n init "$GUN"
 n add "$GUN" latest "$FILES/v3"
@@ -274,11 +287,13 @@ n add "$GUN" v1 "$FILES/v1" --roles targets/releases
 n add "$GUN" v2 "$FILES/v2" --roles targets/releases
 n add "$GUN" shared "$FILES/shared-rel" --roles targets/releases
 n add "$GUN" alice-1 "$FILES/alice" --roles targets/alice
-n delegation add "$GUN" targets/releases/qa "$KEYS/qa.pub" --paths qa-
+n delegation add "$GUN" targets/releases/qa "$KEYS/qa.pub" --paths qa- --paths alice-both
 n publish "$GUN"
 n add "$GUN" qa-1 "$FILES/qa" --roles targets/releases/qa
+n add "$GUN" alice-both "$FILES/both-qa" --roles targets/releases/qa
+n add "$GUN" alice-both "$FILES/both-alice" --roles targets/alice
 n publish "$GUN"
-tag latest shared v1 v2 alice-1 qa-1
+tag latest shared v1 v2 alice-1 qa-1 alice-both
 finish_repo
 
 # rootrot: two root rotations (the new root is signed by the new and the previous key), tags between.
@@ -334,13 +349,14 @@ tag v1 v2 latest
 finish_repo
 
 # hub: the signer-backed server (ecdsa server keys), snapshot -r, docker-style addhash --sha256,
-# one public key delegated as targets/releases and targets/bob, v1 signed into both.
+# one public key delegated as targets/releases and targets/bob (bob has a second key nobody signs
+# with), v1 signed into both.
 begin_repo hub docker.io/interop/hub "$REMOTE_URL"
 n init "$GUN"
 n key rotate "$GUN" snapshot -r
 n publish "$GUN"
 n delegation add "$GUN" targets/releases "$KEYS/hubdeleg.pub" --all-paths
-n delegation add "$GUN" targets/bob "$KEYS/hubdeleg.pub" --all-paths
+n delegation add "$GUN" targets/bob "$KEYS/hubdeleg.pub" "$KEYS/hubextra.pub" --all-paths
 n publish "$GUN"
 n key import "$KEYS/hubdeleg.key" --role targets/releases
 n addhash "$GUN" v1 "$(size_of "$FILES/v1")" --sha256 "$(sha256_of "$FILES/v1")" --roles targets/releases --roles targets/bob
@@ -348,6 +364,54 @@ n addhash "$GUN" bob-only "$(size_of "$FILES/v2")" --sha256 "$(sha256_of "$FILES
 n addhash "$GUN" top "$(size_of "$FILES/v3")" --sha256 "$(sha256_of "$FILES/v3")"
 n publish "$GUN"
 tag v1 bob-only top
+finish_repo
+
+# edge: GUN with host:port; a target name with HTML-special characters, a backslash, a slash,
+# U+2028, DEL, a space and a non-ASCII letter (the file stores it HTML-escaped, the signature covers
+# it raw); a 1 MiB+3 target; --custom data.
+begin_repo edge 127.0.0.1:5000/interop/edge "$LOCAL_URL"
+WEIRD=$'a<b>&c"d\\e/f\xe2\x80\xa8g\x7fh \xc3\xbc'
+n init "$GUN"
+n add "$GUN" "$WEIRD" "$FILES/v1"
+n add "$GUN" big "$FILES/big"
+n add "$GUN" custom "$FILES/v2" --custom "$FILES/custom.json"
+n publish "$GUN"
+tag "$WEIRD" big custom
+finish_repo
+
+# delrm: two delegations sign a tag each; one is removed again (its file stays in the cache, no
+# longer in targets.json nor in the snapshot).
+begin_repo delrm docker.io/interop/delrm "$LOCAL_URL"
+n init "$GUN"
+n add "$GUN" top "$FILES/v1"
+n delegation add "$GUN" targets/old "$KEYS/old.pub" --all-paths
+n delegation add "$GUN" targets/keep "$KEYS/alice.pub" --all-paths
+n publish "$GUN"
+n key import "$KEYS/old.key" --role targets/old
+n key import "$KEYS/alice.key" --role targets/keep
+n add "$GUN" old-1 "$FILES/v2" --roles targets/old
+n add "$GUN" keep-1 "$FILES/v3" --roles targets/keep
+n publish "$GUN"
+n list "$GUN"
+n delegation remove "$GUN" targets/old -y
+n publish "$GUN"
+tag top old-1 keep-1
+finish_repo
+
+# delrm-last: the only delegation is removed again. notary 0.7.0 then writes
+# "delegations":{"keys":{},"roles":null} into targets.json (a nil Go slice), and reads it back fine.
+begin_repo delrm-last docker.io/interop/delrm-last "$LOCAL_URL"
+n init "$GUN"
+n add "$GUN" top "$FILES/v1"
+n delegation add "$GUN" targets/old "$KEYS/old.pub" --all-paths
+n publish "$GUN"
+n key import "$KEYS/old.key" --role targets/old
+n add "$GUN" old-1 "$FILES/v2" --roles targets/old
+n publish "$GUN"
+n list "$GUN"
+n delegation remove "$GUN" targets/old -y
+n publish "$GUN"
+tag top old-1
 finish_repo
 
 # --- tampered copies, asked offline ---------------------------------------------------------------

@@ -122,7 +122,11 @@ function notary(config, trust, server, args) {
   return { argv, exit: r.status ?? -1, signal: r.signal ?? null, stdout: r.stdout, stderr: r.stderr };
 }
 
-/** Rows of `notary list`: NAME DIGEST SIZE ROLE after the dashed header line. Names have no spaces here. */
+/**
+ * Rows of `notary list`: NAME DIGEST SIZE ROLE after the dashed header line, padded with ASCII
+ * spaces. A name may hold spaces and U+2028 (a JS line terminator), so lines are split on \n only
+ * and `[^]` stands for any character.
+ */
 function parseList(stdout) {
   const lines = stdout.split('\n');
   const dash = lines.findIndex((l) => /^-+\s+-+\s+-+\s+-+\s*$/.test(l));
@@ -131,7 +135,7 @@ function parseList(stdout) {
   const unparsed = [];
   for (const l of lines.slice(dash + 1)) {
     if (l.trim() === '') continue;
-    const m = /^(\S+)\s+([0-9a-f]{64})\s+(\d+)\s+(\S+)\s*$/.exec(l);
+    const m = /^([^]*?) +([0-9a-f]{64}) +(\d+) +([^ ]+) *$/.exec(l);
     if (m) rows.push({ name: m[1], sha256: m[2], length: Number(m[3]), role: m[4] });
     else unparsed.push(l);
   }
@@ -139,9 +143,11 @@ function parseList(stdout) {
 }
 
 function parseLookup(stdout, tag) {
-  const m = /^(\S+) sha256:([0-9a-f]{64}) (\d+)$/m.exec(stdout);
-  if (!m || m[1] !== tag) return null;
-  return { name: m[1], sha256: m[2], length: Number(m[3]) };
+  for (const line of stdout.split('\n')) {
+    const m = /^([^]*) sha256:([0-9a-f]{64}) (\d+)$/.exec(line);
+    if (m && m[1] === tag) return { name: m[1], sha256: m[2], length: Number(m[3]) };
+  }
+  return null;
 }
 
 function metadataFiles(trust, gun) {

@@ -97,10 +97,12 @@ export const targetsSignedSchema = z.object({
   _type: z.string(),
   ...common,
   targets: fileMetaMapSchema,
+  // Go writes a nil slice or map as null: notary 0.7.0 writes "roles":null after the last
+  // delegation is removed, and reads it as "no delegations" (found by the live interop test).
   delegations: z
     .object({
-      keys: z.record(z.string(), keySchema),
-      roles: z.array(delegationRoleSchema),
+      keys: z.record(z.string(), keySchema).nullable(),
+      roles: z.array(delegationRoleSchema).nullable(),
     })
     .optional(),
 });

@@ -154,7 +154,7 @@ function checkTargetsStructure(signed: TargetsSigned, role: string): void {
   checkVersion(signed.version, role);
   const d = signed.delegations;
   if (!d) return;
-  for (const entry of d.roles) {
+  for (const entry of d.roles ?? []) {
     if (!isDelegationName(entry.name) || parentRole(entry.name) !== role) {
       throw new TrustError(
         'ERR_ROLE_INVALID',
@@ -170,7 +170,7 @@ function checkTargetsStructure(signed: TargetsSigned, role: string): void {
       });
     }
     for (const id of entry.keyids) {
-      if (!Object.hasOwn(d.keys, id)) {
+      if (!d.keys || !Object.hasOwn(d.keys, id)) {
         throw new TrustError('ERR_METADATA_INVALID', `${role}: delegation ${entry.name} lists key ${id}, which is not in delegations.keys`, {
           role,
           check: 'delegation keys',
