@@ -90,11 +90,30 @@ export const USAGE_ERROR_CODES = [
   'ERR_INVALID_REFERENCE',
 ] as const;
 
+/** Codes of the admission gate: a bad policy (thrown) and the reasons a decision denies an image. */
+export const ADMISSION_ERROR_CODES = [
+  /** The admission policy does not validate (schema, glob, threshold, contradictory settings). */
+  'ERR_POLICY_INVALID',
+  /** The image has no trust data, or its tag (or digest) is signed by no role docker accepts. */
+  'ERR_ADMISSION_UNSIGNED',
+  /** Fewer of the required signer roles signed the same digest than the rule's threshold. */
+  'ERR_SIGNER_THRESHOLD_NOT_MET',
+  /** The digest is not visible to the principal in the quarantine state (not yet passed, failed, …). */
+  'ERR_QUARANTINED',
+  /** The timestamp was signed longer ago than the rule's maximum metadata age allows. */
+  'ERR_METADATA_TOO_OLD',
+  /** No rule matched and the policy's default denies. */
+  'ERR_NO_MATCHING_RULE',
+  /** A rule denies the image outright. */
+  'ERR_IMAGE_DENIED',
+] as const;
+
 /** Every code a {@link TrustError} can carry. */
 export const ERROR_CODES = [
   ...VERIFY_ERROR_CODES,
   ...QUARANTINE_ERROR_CODES,
   ...USAGE_ERROR_CODES,
+  ...ADMISSION_ERROR_CODES,
 ] as const;
 
 /** The union of every stable error code. */

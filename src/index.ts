@@ -9,7 +9,7 @@
  * ```
  * @module
  */
-export { TrustError, isTrustError, ERROR_CODES } from './errors.js';
+export { TrustError, isTrustError, ERROR_CODES, ADMISSION_ERROR_CODES } from './errors.js';
 export type { TrustErrorCode, TrustErrorDetails } from './errors.js';
 export { verifyRepository } from './verify/repository.js';
 export { lookupTarget, findTarget, listTargets, allTargetsByName, DOCKER_ROLE_ORDER, NOTARY_ROLE_ORDER } from './verify/lookup.js';

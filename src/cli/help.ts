@@ -7,6 +7,8 @@ Offline Docker Content Trust (Notary v1) verification of cached trust data.
 Commands:
   verify <image-ref>...    Check that each image's tag (or digest) is signed, offline
   inspect <image-ref>...   Show signed tags, signers and keys, like "docker trust inspect"
+  check <image-ref>        Decide whether an image may be used under an admission policy
+  admission serve          Run the Kubernetes admission webhook (HTTPS)
 
 Options:
   -h, --help               Show this help (or "trustgate <command> --help")
@@ -53,4 +55,44 @@ Options:
 
 Exit codes: 0 every image inspected, 1 trust data missing or not valid for at least one image,
 2 usage or input error.
+`;
+
+export const CHECK_HELP = `Usage: trustgate check <image-ref> --policy FILE [options]
+
+Decides whether one image may be used under an admission policy (JSON): content trust, signer
+roles, root pins, metadata age, dry-run and break-glass. For a pre-pull hook: pull by the digest
+it prints, not by the tag.
+
+Options:
+  --policy FILE            The admission policy (JSON), required
+  --trust-dir DIR          Trust directory (default: $DOCKER_CONFIG/trust, else ~/.docker/trust)
+  --now RFC3339            Decide at this instant instead of the current time
+  --json                   Print the decision object as JSON
+  --principal ID           Who will pull (recorded in the decision)
+  --break-glass REASON     Set the policy's break-glass annotation to REASON
+  -h, --help               Show this help
+
+A policy that requires quarantine visibility needs the library API (exit 2 here).
+
+Exit codes: 0 allowed (also dry-run and break-glass), 1 denied, 2 usage or input error.
+`;
+
+export const ADMISSION_SERVE_HELP = `Usage: trustgate admission serve --policy FILE --tls-cert FILE --tls-key FILE [options]
+
+Serves the Kubernetes admission webhook over HTTPS: POST /validate (ValidatingWebhook),
+POST /mutate (MutatingWebhook: pins images to name@sha256:...), GET /healthz. Logs one JSON
+line per image decision on stdout.
+
+Options:
+  --policy FILE            The admission policy (JSON), required
+  --tls-cert FILE          PEM certificate chain, required
+  --tls-key FILE           PEM private key, required
+  --port N                 Port (default 8443; 0 picks a free one)
+  --host ADDR              Address to bind (default 0.0.0.0)
+  --trust-dir DIR          Trust directory (default: $DOCKER_CONFIG/trust, else ~/.docker/trust)
+  --max-body-bytes N       Largest request body (default 3 MiB)
+  --timeout-ms N           Time allowed per request (default 9000)
+  -h, --help               Show this help
+
+Exit codes: 0 stopped by SIGTERM/SIGINT, 1 cannot listen, 2 usage or input error.
 `;

@@ -22,6 +22,8 @@ async function main(argv: readonly string[]): Promise<number> {
     case '--help':
     case 'help':
       if (command === 'help' && (rest[0] === 'verify' || rest[0] === 'inspect')) return main([rest[0], '--help']);
+      if (command === 'help' && rest[0] === 'check') return main(['check', '--help']);
+      if (command === 'help' && rest[0] === 'admission') return main(['admission', 'serve', '--help']);
       process.stdout.write(MAIN_HELP);
       return 0;
     case '-v':
@@ -32,6 +34,12 @@ async function main(argv: readonly string[]): Promise<number> {
       return (await import('./verify.js')).runVerify(rest);
     case 'inspect':
       return (await import('./inspect.js')).runInspect(rest);
+    case 'check':
+      return (await import('./check.js')).runCheck(rest);
+    case 'admission':
+      if (rest[0] === 'serve') return (await import('./admission-serve.js')).runAdmissionServe(rest.slice(1));
+      process.stderr.write(`trustgate: admission needs a subcommand ("serve")\n\n${MAIN_HELP}`);
+      return 2;
     default:
       process.stderr.write(`trustgate: unknown command ${JSON.stringify(command)}\n\n${MAIN_HELP}`);
       return 2;

@@ -1,0 +1,58 @@
+/**
+ * Pre-pull admission: one decision per image from content trust, a signer policy and the
+ * quarantine state, as a library call, a Kubernetes webhook and a shell check.
+ *
+ * @example
+ * ```ts
+ * import { parsePolicy, checkAdmission, trustDirTrustSource } from 'trustgate/admission';
+ * const policy = parsePolicy({ rules: [{ images: 'docker.io/acme/**', signers: { roles: ['targets/releases'] } }], default: { action: 'deny' } });
+ * const d = await checkAdmission({ image: 'docker.io/acme/app:v1' }, policy, { trust: trustDirTrustSource({ trustDir }) });
+ * ```
+ * @module
+ */
+export {
+  parsePolicy,
+  loadPolicyFile,
+  matchRule,
+  globToRegExp,
+  parseDuration,
+  metadataAgeMs,
+  policyNeedsQuarantine,
+  isCompiledPolicy,
+  policySchema,
+  DEFAULT_TIMESTAMP_LIFETIME_MS,
+} from './policy.js';
+export type { AdmissionPolicy, AdmissionPolicyInput, AdmissionMode, CompiledRule } from './policy.js';
+export { checkAdmission } from './decision.js';
+export type {
+  AdmissionRequest,
+  AdmissionSources,
+  AdmissionDecision,
+  AdmissionAllowed,
+  AdmissionDenied,
+  SignerEvidence,
+  WouldDeny,
+} from './decision.js';
+export { trustDirTrustSource, quarantineServiceReader } from './sources.js';
+export type {
+  TrustSource,
+  TrustQuery,
+  QuarantineReader,
+  QuarantineQuery,
+  QuarantineAccessResult,
+  TrustDirSourceOptions,
+  QuarantineViewProvider,
+  QuarantineServiceReaderOptions,
+} from './sources.js';
+export { handleAdmissionReview, parseAdmissionReview } from './kubernetes.js';
+export type {
+  AdmissionReviewOut,
+  AdmissionReviewResponse,
+  AdmissionReviewRequest,
+  AdmissionReviewResult,
+  HandleAdmissionReviewOptions,
+  ImageDecisionRecord,
+  JsonPatchOperation,
+} from './kubernetes.js';
+export { createAdmissionServer, ADMISSION_SERVER_DEFAULTS } from './server.js';
+export type { AdmissionServerOptions } from './server.js';

@@ -1,0 +1,276 @@
+/**
+ * Kubernetes admission: `AdmissionReview` (`admission.k8s.io/v1`) in, `AdmissionReview` with a
+ * response out. Validating: allowed, or a 403 listing every denied image. Mutating: the same
+ * decision plus a JSONPatch that pins every allowed image to `name@sha256:…`, so the node pulls
+ * exactly the digest that was decided on (as Portieris and Connaisseur do).
+ *
+ * @module
+ */
+import { TrustError } from '../errors.js';
+import type { Principal } from '../quarantine/index.js';
+import { parseReference } from '../reference/parse.js';
+import { checkAdmission, type AdmissionDecision, type AdmissionSources } from './decision.js';
+import { parsePolicy, type AdmissionPolicy } from './policy.js';
+
+/** Where the pod spec and the pod template's metadata sit, per workload kind (`group/kind`). */
+const POD_SPEC_PATHS: Readonly<Record<string, { spec: readonly string[]; meta: readonly string[] }>> = Object.freeze({
+  '/Pod': { spec: ['spec'], meta: ['metadata'] },
+  '/ReplicationController': { spec: ['spec', 'template', 'spec'], meta: ['spec', 'template', 'metadata'] },
+  'apps/Deployment': { spec: ['spec', 'template', 'spec'], meta: ['spec', 'template', 'metadata'] },
+  'apps/StatefulSet': { spec: ['spec', 'template', 'spec'], meta: ['spec', 'template', 'metadata'] },
+  'apps/DaemonSet': { spec: ['spec', 'template', 'spec'], meta: ['spec', 'template', 'metadata'] },
+  'apps/ReplicaSet': { spec: ['spec', 'template', 'spec'], meta: ['spec', 'template', 'metadata'] },
+  'batch/Job': { spec: ['spec', 'template', 'spec'], meta: ['spec', 'template', 'metadata'] },
+  'batch/CronJob': {
+    spec: ['spec', 'jobTemplate', 'spec', 'template', 'spec'],
+    meta: ['spec', 'jobTemplate', 'spec', 'template', 'metadata'],
+  },
+});
+
+const CONTAINER_LISTS = ['initContainers', 'containers', 'ephemeralContainers'] as const;
+
+/** One RFC 6902 operation as this module emits them. */
+export interface JsonPatchOperation {
+  op: 'replace';
+  path: string;
+  value: string;
+}
+
+/** The `response` of an `AdmissionReview`. */
+export interface AdmissionReviewResponse {
+  uid: string;
+  allowed: boolean;
+  status?: { code: number; reason: string; message: string };
+  patchType?: 'JSONPatch';
+  /** Base64 of the JSON array of operations. */
+  patch?: string;
+  warnings?: string[];
+  auditAnnotations?: Record<string, string>;
+}
+
+/** The `AdmissionReview` sent back to the API server. */
+export interface AdmissionReviewOut {
+  apiVersion: 'admission.k8s.io/v1';
+  kind: 'AdmissionReview';
+  response: AdmissionReviewResponse;
+}
+
+/** One image found in the object and what was decided for it. */
+export interface ImageDecisionRecord {
+  /** JSON Pointer of the `image` field, e.g. `/spec/template/spec/containers/0/image`. */
+  path: string;
+  /** `containers[0] (app)`. */
+  container: string;
+  image: string;
+  decision: AdmissionDecision;
+}
+
+export interface AdmissionReviewResult {
+  review: AdmissionReviewOut;
+  /** Every image checked, in object order (init, regular, ephemeral containers). */
+  decisions: ImageDecisionRecord[];
+  /** The JSONPatch (also base64-encoded in `review.response.patch` when mutating). */
+  patch: JsonPatchOperation[];
+  /** Facts about the request for logs. */
+  request: { uid: string; kind: string; namespace: string | null; name: string | null; operation: string | null; user: string | null };
+}
+
+/** The fields of an AdmissionRequest this module reads. */
+export interface AdmissionReviewRequest {
+  uid: string;
+  kind?: { group?: string; version?: string; kind?: string };
+  subResource?: string;
+  name?: string;
+  namespace?: string;
+  operation?: string;
+  userInfo?: { username?: string; groups?: string[] };
+  object?: unknown;
+}
+
+export interface HandleAdmissionReviewOptions {
+  policy: AdmissionPolicy | unknown;
+  sources: AdmissionSources;
+  /** Emit a JSONPatch pinning allowed images to their digests (the `/mutate` endpoint). */
+  mutate?: boolean;
+  /** The decision time (default: now). */
+  now?: Date;
+  /** Who the quarantine check is for; default: `{ id: userInfo.username, roles: [] }`. */
+  principalFor?: (request: AdmissionReviewRequest) => Principal;
+}
+
+type JsonObject = Record<string, unknown>;
+const isObject = (v: unknown): v is JsonObject => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function bad(message: string): TrustError {
+  return new TrustError('ERR_INVALID_ARGUMENT', message, { check: 'admission review' });
+}
+
+function at(root: unknown, path: readonly string[]): unknown {
+  let cur = root;
+  for (const k of path) {
+    if (!isObject(cur) || !Object.hasOwn(cur, k)) return undefined;
+    cur = cur[k];
+  }
+  return cur;
+}
+
+/** RFC 6901: `~` → `~0`, `/` → `~1`. */
+const escapePointer = (s: string) => s.replace(/~/g, '~0').replace(/\//g, '~1');
+
+/**
+ * Parses and checks the envelope. Accepts the JSON text, its bytes, or the parsed value.
+ *
+ * @throws {TrustError} `ERR_INVALID_ARGUMENT` when it is not an `admission.k8s.io/v1` AdmissionReview with a request uid
+ */
+export function parseAdmissionReview(input: unknown): AdmissionReviewRequest {
+  let value = input;
+  if (typeof input === 'string' || input instanceof Uint8Array) {
+    try {
+      value = JSON.parse(typeof input === 'string' ? input : Buffer.from(input).toString('utf8'));
+    } catch (e) {
+      throw bad(`AdmissionReview is not JSON: ${(e as Error).message}`);
+    }
+  }
+  if (!isObject(value) || value['apiVersion'] !== 'admission.k8s.io/v1' || value['kind'] !== 'AdmissionReview') {
+    throw bad('expected an AdmissionReview of apiVersion admission.k8s.io/v1');
+  }
+  const request = value['request'];
+  if (!isObject(request) || typeof request['uid'] !== 'string' || request['uid'] === '') throw bad('AdmissionReview.request.uid is missing');
+  return request as unknown as AdmissionReviewRequest;
+}
+
+function annotationsOf(object: unknown, metaPath: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const p of [['metadata', 'annotations'], [...metaPath, 'annotations']]) {
+    const a = at(object, p);
+    if (!isObject(a)) continue;
+    for (const [k, v] of Object.entries(a)) if (typeof v === 'string') out[k] = v;
+  }
+  return out;
+}
+
+function truncate(s: string, n: number): string {
+  return s.length <= n ? s : `${s.slice(0, n - 1)}…`;
+}
+
+/**
+ * Answers one AdmissionReview.
+ *
+ * Pods (containers, initContainers, ephemeralContainers, including the `ephemeralcontainers`
+ * subresource) and the pod templates of Deployments, StatefulSets, DaemonSets, ReplicaSets,
+ * ReplicationControllers, Jobs and CronJobs are checked on CREATE and UPDATE. Other kinds,
+ * other subresources and other operations are allowed untouched.
+ *
+ * @example
+ * ```ts
+ * const { review } = await handleAdmissionReview(body, { policy, sources, mutate: true });
+ * res.end(JSON.stringify(review));
+ * ```
+ * @throws {TrustError} `ERR_INVALID_ARGUMENT` for a malformed review; `ERR_POLICY_INVALID` for a bad policy
+ */
+export async function handleAdmissionReview(reviewJson: unknown, opts: HandleAdmissionReviewOptions): Promise<AdmissionReviewResult> {
+  const policy = parsePolicy(opts.policy);
+  const req = parseAdmissionReview(reviewJson);
+  const kind = `${req.kind?.group ?? ''}/${req.kind?.kind ?? ''}`;
+  const object = req.object;
+  const info: AdmissionReviewResult['request'] = {
+    uid: req.uid,
+    kind,
+    namespace: req.namespace ?? null,
+    name: req.name ?? (typeof at(object, ['metadata', 'name']) === 'string' ? (at(object, ['metadata', 'name']) as string) : null),
+    operation: req.operation ?? null,
+    user: req.userInfo?.username ?? null,
+  };
+  const allow = (): AdmissionReviewResult => ({
+    review: { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid: req.uid, allowed: true } },
+    decisions: [],
+    patch: [],
+    request: info,
+  });
+
+  const layout = POD_SPEC_PATHS[kind];
+  const subOk = req.subResource === undefined || req.subResource === '' || (kind === '/Pod' && req.subResource === 'ephemeralcontainers');
+  if (layout === undefined || !subOk || (req.operation !== 'CREATE' && req.operation !== 'UPDATE') || !isObject(object)) return allow();
+
+  const spec = at(object, layout.spec);
+  if (!isObject(spec)) return allow();
+  const annotations = annotationsOf(object, layout.meta);
+  const principal: Principal = opts.principalFor ? opts.principalFor(req) : { id: req.userInfo?.username ?? 'anonymous', roles: [] };
+  const now = opts.now ?? new Date();
+
+  const found: Array<{ path: string; container: string; image: string }> = [];
+  for (const list of CONTAINER_LISTS) {
+    const containers = spec[list];
+    if (!Array.isArray(containers)) continue;
+    containers.forEach((c: unknown, i) => {
+      if (!isObject(c) || typeof c['image'] !== 'string') return;
+      const name = typeof c['name'] === 'string' ? ` (${c['name']})` : '';
+      found.push({
+        path: `/${[...layout.spec, list, String(i), 'image'].map(escapePointer).join('/')}`,
+        container: `${list}[${i}]${name}`,
+        image: c['image'],
+      });
+    });
+  }
+
+  // One decision per distinct image string.
+  const cache = new Map<string, Promise<AdmissionDecision>>();
+  const decide = (image: string) => {
+    let p = cache.get(image);
+    if (p === undefined) {
+      p = checkAdmission({ image, principal, annotations, now }, policy, opts.sources);
+      cache.set(image, p);
+    }
+    return p;
+  };
+  const decisions: ImageDecisionRecord[] = [];
+  for (const f of found) decisions.push({ ...f, decision: await decide(f.image) });
+
+  const denied = decisions.filter((d) => !d.decision.allowed);
+  const response: AdmissionReviewResponse = { uid: req.uid, allowed: denied.length === 0 };
+  if (denied.length > 0) {
+    const lines = denied.map((d) => {
+      const dd = d.decision as Extract<AdmissionDecision, { allowed: false }>;
+      return `${d.container} ${d.image}: ${dd.code}: ${dd.reason}`;
+    });
+    response.status = { code: 403, reason: 'Forbidden', message: `trustgate denied ${denied.length} image(s): ${lines.join('; ')}` };
+  }
+
+  const warnings: string[] = [];
+  const audit: Record<string, string> = {};
+  for (const d of decisions) {
+    const dec = d.decision;
+    if (!dec.allowed || dec.wouldDeny === undefined) continue;
+    if (dec.breakGlass) {
+      warnings.push(truncate(`trustgate break-glass: ${d.container} ${d.image} admitted despite ${dec.wouldDeny.code}: ${dec.breakGlass.reason}`, 250));
+      audit['trustgate-break-glass'] = truncate(`${dec.breakGlass.annotation}=${dec.breakGlass.reason}`, 1000);
+    } else {
+      warnings.push(truncate(`trustgate dry-run: would deny ${d.container} ${d.image}: ${dec.wouldDeny.code}: ${dec.wouldDeny.reason}`, 250));
+      audit['trustgate-dry-run'] = 'would-deny';
+    }
+  }
+  if (warnings.length > 0) response.warnings = warnings;
+  if (Object.keys(audit).length > 0) response.auditAnnotations = audit;
+
+  const patch: JsonPatchOperation[] = [];
+  if (opts.mutate && response.allowed) {
+    for (const d of decisions) {
+      const dec = d.decision;
+      if (!dec.allowed || dec.digest === null || dec.gun === null) continue;
+      let current;
+      try {
+        current = parseReference(d.image);
+      } catch {
+        continue;
+      }
+      if (current.digest === dec.digest && current.tag === undefined) continue;
+      patch.push({ op: 'replace', path: d.path, value: `${dec.gun}@${dec.digest}` });
+    }
+    if (patch.length > 0) {
+      response.patchType = 'JSONPatch';
+      response.patch = Buffer.from(JSON.stringify(patch), 'utf8').toString('base64');
+    }
+  }
+
+  return { review: { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response }, decisions, patch, request: info };
+}

@@ -1,0 +1,177 @@
+/**
+ * The admission webhook server: node:https with `POST /validate`, `POST /mutate` and
+ * `GET /healthz`, a request size limit, a per-request timeout, and one structured (JSON) log
+ * line per image decision.
+ *
+ * @module
+ */
+import { createServer, type Server } from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { isTrustError } from '../errors.js';
+import type { AdmissionSources } from './decision.js';
+import { handleAdmissionReview, type HandleAdmissionReviewOptions } from './kubernetes.js';
+import { parsePolicy, type AdmissionPolicy } from './policy.js';
+
+/** Default limits. */
+export const ADMISSION_SERVER_DEFAULTS = Object.freeze({
+  /** Largest request body accepted, in bytes (an AdmissionReview with a large object fits). */
+  maxBodyBytes: 3 * 1024 * 1024,
+  /** Time allowed for reading the request and deciding, in milliseconds (the API server's default webhook timeout is 10 s). */
+  timeoutMs: 9_000,
+});
+
+export interface AdmissionServerOptions {
+  policy: AdmissionPolicy | unknown;
+  sources: AdmissionSources;
+  /** PEM certificate chain and private key. */
+  tls: { cert: string | Buffer; key: string | Buffer };
+  maxBodyBytes?: number;
+  timeoutMs?: number;
+  /** Receives one object per log line (default: JSON on stdout). */
+  log?: (entry: Record<string, unknown>) => void;
+  /** The decision time per request (default: the current time). */
+  clock?: () => Date;
+  principalFor?: HandleAdmissionReviewOptions['principalFor'];
+}
+
+class HttpError extends Error {
+  readonly status: number;
+  constructor(status: number, message: string) {
+    super(message);
+    this.status = status;
+  }
+}
+
+function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length']);
+    if (Number.isFinite(declared) && declared > max) {
+      reject(new HttpError(413, `request body larger than ${max} bytes`));
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > max) {
+        req.removeAllListeners('data');
+        req.resume();
+        reject(new HttpError(413, `request body larger than ${max} bytes`));
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  if (res.headersSent) return;
+  const text = typeof body === 'string' ? body : JSON.stringify(body);
+  res.writeHead(status, {
+    'content-type': typeof body === 'string' ? 'text/plain; charset=utf-8' : 'application/json',
+    'content-length': Buffer.byteLength(text),
+    ...(status >= 400 ? { connection: 'close' } : {}),
+  });
+  res.end(text);
+}
+
+const defaultLog = (entry: Record<string, unknown>) => {
+  process.stdout.write(`${JSON.stringify(entry)}\n`);
+};
+
+/**
+ * Builds the webhook server (not yet listening).
+ *
+ * @example
+ * ```ts
+ * const server = createAdmissionServer({ policy, sources: { trust: trustDirTrustSource({ trustDir }) }, tls: { cert, key } });
+ * server.listen(8443);
+ * ```
+ * @throws {TrustError} `ERR_POLICY_INVALID`
+ */
+export function createAdmissionServer(opts: AdmissionServerOptions): Server {
+  const policy = parsePolicy(opts.policy);
+  const maxBodyBytes = opts.maxBodyBytes ?? ADMISSION_SERVER_DEFAULTS.maxBodyBytes;
+  const timeoutMs = opts.timeoutMs ?? ADMISSION_SERVER_DEFAULTS.timeoutMs;
+  const log = opts.log ?? defaultLog;
+  const clock = opts.clock ?? (() => new Date());
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const url = new URL(req.url ?? '/', 'https://localhost');
+    if (url.pathname === '/healthz') {
+      if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'method not allowed\n');
+      return send(res, 200, 'ok\n');
+    }
+    const endpoint = url.pathname === '/validate' ? 'validate' : url.pathname === '/mutate' ? 'mutate' : undefined;
+    if (endpoint === undefined) return send(res, 404, 'not found\n');
+    if (req.method !== 'POST') return send(res, 405, 'method not allowed\n');
+    const type = req.headers['content-type'] ?? '';
+    if (!/^application\/json\b/i.test(type)) return send(res, 415, 'content-type must be application/json\n');
+
+    const started = Date.now();
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new HttpError(503, `no decision within ${timeoutMs} ms`)), timeoutMs);
+    });
+    try {
+      const work = (async () => {
+        const body = await readBody(req, maxBodyBytes);
+        return handleAdmissionReview(body, {
+          policy,
+          sources: opts.sources,
+          mutate: endpoint === 'mutate',
+          now: clock(),
+          ...(opts.principalFor ? { principalFor: opts.principalFor } : {}),
+        });
+      })();
+      work.catch(() => undefined); // a late failure after the timeout answered must not go unhandled
+      const result = await Promise.race([work, timeout]);
+      const r = result.request;
+      for (const d of result.decisions) {
+        const dec = d.decision;
+        log({
+          time: new Date().toISOString(),
+          msg: 'admission decision',
+          endpoint,
+          uid: r.uid,
+          kind: r.kind,
+          namespace: r.namespace,
+          name: r.name,
+          operation: r.operation,
+          user: r.user,
+          container: d.container,
+          image: d.image,
+          allowed: dec.allowed,
+          ...(dec.allowed ? {} : { code: dec.code, reason: dec.reason }),
+          digest: dec.digest,
+          rule: dec.rule,
+          mode: dec.mode,
+          ...(dec.allowed && dec.wouldDeny ? { wouldDeny: dec.wouldDeny } : {}),
+          ...(dec.allowed && dec.breakGlass ? { breakGlass: dec.breakGlass } : {}),
+          ms: Date.now() - started,
+        });
+      }
+      send(res, 200, result.review);
+    } catch (e) {
+      const status = e instanceof HttpError ? e.status : isTrustError(e) && e.code === 'ERR_INVALID_ARGUMENT' ? 400 : 500;
+      const message = e instanceof Error ? e.message : String(e);
+      log({ time: new Date().toISOString(), msg: 'admission request failed', endpoint, status, error: message, ...(isTrustError(e) ? { code: e.code } : {}) });
+      send(res, status, { error: status === 500 ? 'internal error' : message });
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+
+  const server = createServer({ cert: opts.tls.cert, key: opts.tls.key, minVersion: 'TLSv1.2' }, (req, res) => {
+    handle(req, res).catch((e: unknown) => {
+      log({ time: new Date().toISOString(), msg: 'admission handler crashed', error: e instanceof Error ? e.message : String(e) });
+      send(res, 500, { error: 'internal error' });
+    });
+  });
+  server.requestTimeout = timeoutMs + 1000;
+  server.headersTimeout = Math.min(timeoutMs, 60_000);
+  server.maxHeadersCount = 100;
+  return server;
+}

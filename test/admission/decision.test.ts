@@ -1,0 +1,260 @@
+import { describe, expect, it } from 'vitest';
+import {
+  checkAdmission,
+  metadataAgeMs,
+  parsePolicy,
+  quarantineServiceReader,
+  type AdmissionDecision,
+  type AdmissionPolicyInput,
+} from '../../src/admission/index.js';
+import { isTrustError } from '../../src/errors.js';
+import { createMemoryStore, createQuarantineService } from '../../src/quarantine/index.js';
+import { verifyTrustDir } from '../../src/trust-dir/reader.js';
+import { BASIC, DELEG, digestOf, HUB, NOW, vectorTrust } from './helpers.js';
+
+const DAY = 86_400_000;
+const trust = vectorTrust();
+
+function policy(rule: Record<string, unknown> = {}, extra: Partial<AdmissionPolicyInput> = {}) {
+  return parsePolicy({ rules: [{ images: 'docker.io/acme/**', ...rule }], default: { action: 'deny' }, ...extra });
+}
+
+async function decide(image: string, p = policy(), opts: { now?: Date; annotations?: Record<string, string> } = {}) {
+  return checkAdmission({ image, now: opts.now ?? NOW, ...(opts.annotations ? { annotations: opts.annotations } : {}) }, p, { trust });
+}
+
+function denied(d: AdmissionDecision) {
+  if (d.allowed) throw new Error(`expected a deny, got ${JSON.stringify(d)}`);
+  return d;
+}
+
+describe('checkAdmission: allow', () => {
+  it('hub-like v1: verified digest, docker role, both signer roles as evidence', async () => {
+    const d = await decide('docker.io/acme/hub:v1', policy({ signers: { roles: ['targets/releases', 'targets/bob'], threshold: 2 } }));
+    expect(d).toMatchObject({
+      allowed: true,
+      gun: HUB.gun,
+      tag: 'v1',
+      digest: digestOf(HUB, 'v1'),
+      verified: true,
+      role: 'targets/releases',
+      rule: 'rules[0]',
+      mode: 'enforce',
+    });
+    if (!d.allowed) throw new Error('unreachable');
+    expect(d.signers.map((s) => s.role).sort()).toEqual(['targets/bob', 'targets/releases']);
+    expect(d.wouldDeny).toBeUndefined();
+    expect(d.reasons.join('\n')).toContain('2 of 2 required roles');
+  });
+
+  it('a bare name means :latest and normalises like docker', async () => {
+    const d = await decide('acme/hub');
+    expect(d).toMatchObject({ allowed: true, tag: 'latest', digest: digestOf(HUB, 'latest'), role: 'targets' });
+  });
+
+  it('a digest-only reference is allowed when a signed tag carries it (re-admission after mutation)', async () => {
+    const d = await decide(`docker.io/acme/hub@${digestOf(HUB, 'v1')}`, policy({ signers: { roles: ['targets/releases', 'targets/bob'] } }));
+    expect(d).toMatchObject({ allowed: true, tag: null, signedTags: ['v1'], digest: digestOf(HUB, 'v1') });
+  });
+
+  it('1 of 2 signer roles is enough when the threshold is 1', async () => {
+    const d = await decide('docker.io/acme/deleg:v1', policy({ signers: { roles: ['targets/releases', 'targets/alice'], threshold: 1 } }));
+    expect(d).toMatchObject({ allowed: true, digest: digestOf(DELEG, 'v1') });
+  });
+
+  it('content trust not required: allowed unverified, digest only if written', async () => {
+    const d = await decide('docker.io/acme/unsigned:1', policy({ requireContentTrust: false }));
+    expect(d).toMatchObject({ allowed: true, verified: false, digest: null });
+  });
+
+  it('a correct root pin allows', async () => {
+    const repo = verifyTrustDir({ gun: HUB.gun, trustDir: HUB.trustDir, now: NOW });
+    const rootIds = repo.root.roles['root']?.keyids ?? [];
+    const d = await decide('docker.io/acme/hub:v1', policy({ rootKeyIds: [...rootIds] }));
+    expect(d).toMatchObject({ allowed: true });
+    expect(d.reasons.join('\n')).toContain('pinned root');
+  });
+});
+
+describe('checkAdmission: deny codes', () => {
+  it('unsigned tag → ERR_ADMISSION_UNSIGNED', async () => {
+    const d = denied(await decide('docker.io/acme/hub:nope'));
+    expect(d.code).toBe('ERR_ADMISSION_UNSIGNED');
+    expect(d.error.code).toBe('ERR_ADMISSION_UNSIGNED');
+    expect(d.digest).toBeNull();
+  });
+
+  it('a tag signed only in a delegation docker ignores → ERR_ADMISSION_UNSIGNED', async () => {
+    expect(denied(await decide('docker.io/acme/deleg:alice-1')).code).toBe('ERR_ADMISSION_UNSIGNED');
+  });
+
+  it('no trust data for the GUN → ERR_ADMISSION_UNSIGNED', async () => {
+    expect(denied(await decide('docker.io/acme/nothing:1')).code).toBe('ERR_ADMISSION_UNSIGNED');
+  });
+
+  it('tag@digest with another digest → ERR_ADMISSION_UNSIGNED', async () => {
+    expect(denied(await decide(`docker.io/acme/hub:v1@${digestOf(HUB, 'latest')}`)).code).toBe('ERR_ADMISSION_UNSIGNED');
+  });
+
+  it('signer threshold not met: 2 of releases, alice for v1 (only releases signs it)', async () => {
+    const d = denied(await decide('docker.io/acme/deleg:v1', policy({ signers: { roles: ['targets/releases', 'targets/alice'], threshold: 2 } })));
+    expect(d).toMatchObject({ code: 'ERR_SIGNER_THRESHOLD_NOT_MET', digest: digestOf(DELEG, 'v1') });
+    expect(d.error).toMatchObject({ expected: 2, actual: 1 });
+    expect(d.reason).toContain('missing: targets/alice');
+  });
+
+  it('signer threshold: a role holding the tag with another digest does not count', async () => {
+    // delegation: "shared" resolves to targets (docker order: releases first? no — releases has it too).
+    const d = await decide('docker.io/acme/deleg:shared', policy({ signers: { roles: ['targets/releases', 'targets'], threshold: 2 } }));
+    const releases = DELEG.byRole['targets/releases']?.['shared']?.sha256;
+    const top = DELEG.byRole['targets']?.['shared']?.sha256;
+    expect(releases).not.toBe(top);
+    expect(denied(d).code).toBe('ERR_SIGNER_THRESHOLD_NOT_MET');
+  });
+
+  it('pinned root mismatch: a valid repo whose root is not the pinned one → ERR_ROOT_PIN_MISMATCH', async () => {
+    const other = verifyTrustDir({ gun: BASIC.gun, trustDir: BASIC.trustDir, now: NOW });
+    const otherRoot = other.root.roles['root']?.keyids ?? [];
+    const d = denied(await decide('docker.io/acme/hub:v1', policy({ rootKeyIds: [...otherRoot] })));
+    expect(d.code).toBe('ERR_ROOT_PIN_MISMATCH');
+    // policy-level pins in the verifier's own format work the same way
+    const p2 = policy({}, { pins: { certs: { 'docker.io/acme/*': [...otherRoot] } } });
+    expect(denied(await decide('docker.io/acme/hub:v1', p2)).code).toBe('ERR_ROOT_PIN_MISMATCH');
+    expect((await decide('docker.io/acme/app:v1', p2)).allowed).toBe(true);
+  });
+
+  it('stale metadata → ERR_METADATA_TOO_OLD; fresh enough → allowed; expired stays ERR_METADATA_EXPIRED', async () => {
+    const p = policy({ maxMetadataAge: '2d' });
+    const fresh = await decide('docker.io/acme/hub:v1', p, { now: new Date(HUB.generatedAt.getTime() + DAY) });
+    expect(fresh.allowed).toBe(true);
+    const stale = denied(await decide('docker.io/acme/hub:v1', p, { now: new Date(HUB.generatedAt.getTime() + 3 * DAY) }));
+    expect(stale).toMatchObject({ code: 'ERR_METADATA_TOO_OLD', error: { role: 'timestamp', expected: 2 * DAY } });
+    const expired = denied(await decide('docker.io/acme/hub:v1', p, { now: new Date(HUB.generatedAt.getTime() + 15 * DAY) }));
+    expect(expired.code).toBe('ERR_METADATA_EXPIRED');
+  });
+
+  it('default deny → ERR_NO_MATCHING_RULE; an explicit deny rule → ERR_IMAGE_DENIED', async () => {
+    expect(denied(await decide('quay.io/other/tool:1'))).toMatchObject({ code: 'ERR_NO_MATCHING_RULE', rule: 'default' });
+    const p = parsePolicy({
+      rules: [{ name: 'block-hub', images: 'docker.io/acme/hub', action: 'deny' }, { images: 'docker.io/acme/**' }],
+      default: { action: 'deny' },
+    });
+    expect(denied(await decide('docker.io/acme/hub:v1', p))).toMatchObject({ code: 'ERR_IMAGE_DENIED', rule: 'block-hub' });
+    expect((await decide('docker.io/acme/deleg:v1', p)).allowed).toBe(true);
+  });
+
+  it('an invalid reference is a deny (ERR_INVALID_REFERENCE), not a throw', async () => {
+    expect(denied(await decide('docker.io/acme/App:1')).code).toBe('ERR_INVALID_REFERENCE');
+  });
+});
+
+describe('checkAdmission: quarantine', () => {
+  it('quarantined digest → ERR_QUARANTINED; after a passing scan → allowed', async () => {
+    const q = createQuarantineService({ store: createMemoryStore(), config: { scanners: ['trivy'] } });
+    const digest = digestOf(HUB, 'v1');
+    await q.push({ repository: 'acme/hub', digest, tag: 'v1', principal: { id: 'ci', roles: ['push'] } });
+    const p = policy({ requireQuarantineVisible: true });
+    const sources = { trust, quarantine: quarantineServiceReader(q) };
+    const dev = { id: 'dev', roles: [] } as const;
+    const before = denied(await checkAdmission({ image: 'docker.io/acme/hub:v1', now: NOW, principal: dev }, p, sources));
+    expect(before).toMatchObject({ code: 'ERR_QUARANTINED', digest });
+    await q.verdict({
+      repository: 'acme/hub',
+      digest,
+      generation: 1,
+      scannerId: 'trivy',
+      idempotencyKey: 'scan-1',
+      result: 'pass',
+      principal: { id: 'trivy-bot', roles: ['quarantine-writer'] },
+    });
+    const after = await checkAdmission({ image: 'docker.io/acme/hub:v1', now: NOW, principal: dev }, p, sources);
+    expect(after).toMatchObject({ allowed: true, digest });
+    // a digest the quarantine has never seen is not visible either (fail closed)
+    const unknown = denied(await checkAdmission({ image: 'docker.io/acme/hub:latest', now: NOW, principal: dev }, p, sources));
+    expect(unknown.code).toBe('ERR_QUARANTINED');
+  });
+
+  it('a rule that needs quarantine without a reader is misuse: throws ERR_INVALID_ARGUMENT', async () => {
+    await expect(decide('docker.io/acme/hub:v1', policy({ requireQuarantineVisible: true }))).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
+  });
+});
+
+describe('checkAdmission: dry-run and break-glass', () => {
+  it('dry-run allows and reports what would have been denied', async () => {
+    const d = await decide('docker.io/acme/hub:nope', policy({ mode: 'dry-run' }));
+    expect(d).toMatchObject({ allowed: true, mode: 'dry-run', wouldDeny: { code: 'ERR_ADMISSION_UNSIGNED' }, digest: null });
+  });
+
+  it('policy-level dry-run covers the default rule', async () => {
+    const p = parsePolicy({ mode: 'dry-run', rules: [], default: { action: 'deny' } });
+    expect(await decide('docker.io/acme/hub:v1', p)).toMatchObject({ allowed: true, wouldDeny: { code: 'ERR_NO_MATCHING_RULE' } });
+  });
+
+  it('dry-run keeps the verified digest when a later check fails', async () => {
+    const d = await decide('docker.io/acme/deleg:v1', policy({ mode: 'dry-run', signers: { roles: ['targets/alice'] } }));
+    expect(d).toMatchObject({ allowed: true, verified: true, digest: digestOf(DELEG, 'v1'), wouldDeny: { code: 'ERR_SIGNER_THRESHOLD_NOT_MET' } });
+  });
+
+  it('break-glass allows and records why; empty or forbidden break-glass does not', async () => {
+    const extra = { breakGlass: { annotation: 'trustgate.io/break-glass' } };
+    const p = policy({}, extra);
+    const d = await decide('docker.io/acme/hub:nope', p, { annotations: { 'trustgate.io/break-glass': 'INC-1234 hotfix, approved by sre' } });
+    expect(d).toMatchObject({
+      allowed: true,
+      breakGlass: { annotation: 'trustgate.io/break-glass', reason: 'INC-1234 hotfix, approved by sre' },
+      wouldDeny: { code: 'ERR_ADMISSION_UNSIGNED' },
+    });
+    expect(d.reasons.at(-1)).toContain('INC-1234');
+    expect(denied(await decide('docker.io/acme/hub:nope', p, { annotations: { 'trustgate.io/break-glass': '  ' } })).code).toBe('ERR_ADMISSION_UNSIGNED');
+    const strict = policy({ allowBreakGlass: false }, extra);
+    expect(denied(await decide('docker.io/acme/hub:nope', strict, { annotations: { 'trustgate.io/break-glass': 'please' } })).code).toBe('ERR_ADMISSION_UNSIGNED');
+    // without a policy-level annotation nothing is honoured
+    expect(denied(await decide('docker.io/acme/hub:nope', policy(), { annotations: { 'trustgate.io/break-glass': 'x' } })).code).toBe('ERR_ADMISSION_UNSIGNED');
+  });
+});
+
+describe('policy', () => {
+  const bad = (input: unknown) => {
+    try {
+      parsePolicy(input);
+    } catch (e) {
+      expect(isTrustError(e) && e.code).toBe('ERR_POLICY_INVALID');
+      return (e as Error).message;
+    }
+    throw new Error('expected ERR_POLICY_INVALID');
+  };
+
+  it('rejects bad policies with ERR_POLICY_INVALID', () => {
+    expect(bad({ rules: [] })).toContain('default');
+    expect(bad({ rules: [{ images: 'alpine' }], default: {} })).toContain('write the name in full');
+    expect(bad({ rules: [], default: { signers: { roles: ['targets/a'], threshold: 2 } } })).toContain('threshold 2');
+    expect(bad({ rules: [], default: { requireContentTrust: false, maxMetadataAge: '1d' } })).toContain('requireContentTrust');
+    expect(bad({ rules: [], default: { maxMetadataAge: '1 week' } })).toContain('maxMetadataAge');
+    expect(bad({ rules: [], default: {}, extra: 1 })).toContain('extra');
+    expect(bad({ rules: [], default: { signers: { roles: ['releases'] } } })).toContain('targets role');
+  });
+
+  it('checkAdmission throws ERR_POLICY_INVALID for a raw bad policy (misuse), never a deny', async () => {
+    await expect(checkAdmission({ image: 'alpine', now: NOW }, { rules: 'x' }, { trust })).rejects.toMatchObject({ code: 'ERR_POLICY_INVALID' });
+  });
+
+  it('first match wins; * stays within a segment, ** crosses', async () => {
+    const p = parsePolicy({
+      rules: [
+        { name: 'one-level', images: 'docker.io/acme/*', requireContentTrust: false },
+        { name: 'deep', images: ['quay.io/**'], action: 'deny' },
+      ],
+      default: { action: 'deny' },
+    });
+    expect((await decide('docker.io/acme/anything:1', p)).rule).toBe('one-level');
+    expect((await decide('docker.io/acme/a/b:1', p)).rule).toBe('default');
+    expect((await decide('quay.io/x/y/z:1', p)).rule).toBe('deep');
+  });
+
+  it('metadata age is now − (timestamp.expires − lifetime)', () => {
+    const expires = '2026-12-11T00:00:00Z';
+    expect(metadataAgeMs(expires, new Date('2026-11-27T00:00:00Z'), 14 * DAY)).toBe(0);
+    expect(metadataAgeMs(expires, new Date('2026-11-30T00:00:00Z'), 14 * DAY)).toBe(3 * DAY);
+    expect(metadataAgeMs(expires, new Date('2026-11-30T00:00:00Z'), 7 * DAY)).toBe(-4 * DAY);
+  });
+});
