@@ -11,6 +11,7 @@
  */
 import { TrustError } from '../errors.js';
 import { compareCodePoints } from './canonical-order.js';
+import { scanCanonical } from './canonical-scan.js';
 
 export type JsonValue = null | boolean | number | string | JsonValue[] | JsonObject;
 export interface JsonObject {
@@ -78,8 +79,30 @@ export function parseStrictJsonWithSpan(
   what: string,
   member: string,
   limits: ParseLimits = DEFAULT_PARSE_LIMITS,
+  /** Tests turn the fast path off to compare it with the strict parser. */
+  fastPath = true,
 ): { value: JsonValue; span: MemberSpan | undefined } {
   const text = decodeUtf8(bytes, what);
+  const fast = fastPath ? scanCanonical(text, member, limits.maxDepth) : undefined;
+  if (fast) {
+    let value: JsonValue | undefined;
+    try {
+      value = JSON.parse(text) as JsonValue;
+    } catch {
+      // Not valid JSON after all (e.g. a raw control character): the strict parser explains.
+    }
+    if (value !== undefined) {
+      const span =
+        fast.spanStart < 0
+          ? undefined
+          : {
+              start: Buffer.byteLength(text.slice(0, fast.spanStart), 'utf8'),
+              end: bytes.length - Buffer.byteLength(text.slice(fast.spanEnd), 'utf8'),
+              canonical: true,
+            };
+      return { value, span };
+    }
+  }
   const p = new Parser(text, what, limits.maxDepth);
   p.spanMember = member;
   p.skipWs();

@@ -2,16 +2,24 @@
  * Standard, padded, canonical base64 — the only form Notary writes for `sig`, `keyval.public`
  * and hash values (Go `[]byte`, spec §2.1, §2.5). Anything else is refused (spec §14.2).
  */
-const B64 = /^[A-Za-z0-9+/]*={0,2}$/;
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+/** Value of each base64 character + 1 (0: not in the alphabet). */
+const VALUE = new Uint8Array(128);
+for (let i = 0; i < ALPHABET.length; i++) VALUE[ALPHABET.charCodeAt(i)] = i + 1;
 
 export function isCanonicalBase64(s: string): boolean {
-  if (s.length % 4 !== 0 || !B64.test(s)) return false;
+  const n = s.length;
+  if (n % 4 !== 0) return false;
+  let end = n;
+  if (n > 0 && s.charCodeAt(n - 1) === 0x3d) end -= s.charCodeAt(n - 2) === 0x3d ? 2 : 1;
+  for (let i = 0; i < end; i++) {
+    const c = s.charCodeAt(i);
+    if (c > 127 || VALUE[c] === 0) return false;
+  }
   // The last character before padding must not carry bits the padding discards: `YQ==` is
   // canonical, `YR==` decodes the same and is not.
-  if (s.endsWith('==')) return ALPHABET.indexOf(s.charAt(s.length - 3)) % 16 === 0;
-  if (s.endsWith('=')) return ALPHABET.indexOf(s.charAt(s.length - 2)) % 4 === 0;
-  return true;
+  const last = end === n ? 0 : (VALUE[s.charCodeAt(end - 1)] as number) - 1;
+  return end === n || (n - end === 2 ? last % 16 === 0 : last % 4 === 0);
 }
 
 export function decodeBase64(s: string): Uint8Array {
