@@ -9,6 +9,7 @@ import { parseCertificate } from '../crypto/certificate.js';
 import { decodePublicKey } from '../crypto/signature.js';
 import { canonicalString } from '../json/canonical.js';
 import { decodeBase64 } from './base64.js';
+import { boundedMemo } from './memo.js';
 
 /**
  * Notary's key ID: hex SHA-256 of the canonical JSON of
@@ -41,16 +42,19 @@ export function canonicalKeyId(keytype: string, publicB64: string): string {
 /** A key as a role lists it, with its computed ID and (lazily) its native public key. */
 export interface ResolvedKey {
   /** ID computed from the content, which may differ from the ID the metadata lists it under. */
-  id: string;
-  keytype: string;
-  publicB64: string;
+  readonly id: string;
+  readonly keytype: string;
+  readonly publicB64: string;
   /** Native key, or undefined when the content is not a usable key of `keytype`. */
-  keyObject: KeyObject | undefined;
+  readonly keyObject: KeyObject | undefined;
   /** DER SPKI fingerprint of the public key: the same key under two types or IDs counts once (§14.3). */
-  fingerprint: string | undefined;
+  readonly fingerprint: string | undefined;
 }
 
-/** Decodes and memoises keys by (type, content) for one verification run. */
+// Decoded keys are a pure function of (type, content): memoised process-wide (see memo.ts).
+const SHARED = boundedMemo<ResolvedKey>(512);
+
+/** Resolves keys by (type, content) for one verification run. */
 export class KeyCache {
   readonly #byContent = new Map<string, ResolvedKey>();
 
@@ -58,16 +62,16 @@ export class KeyCache {
     const cacheKey = `${keytype}\u0000${publicB64}`;
     let k = this.#byContent.get(cacheKey);
     if (!k) {
-      const keyObject = decodePublicKey(keytype, decodeBase64(publicB64));
-      k = {
-        id: tufKeyId(keytype, publicB64),
-        keytype,
-        publicB64,
-        keyObject,
-        fingerprint: keyObject
-          ? sha256Hex(keyObject.export({ type: 'spki', format: 'der' }))
-          : undefined,
-      };
+      k = SHARED.get(cacheKey, () => {
+        const keyObject = decodePublicKey(keytype, decodeBase64(publicB64));
+        return Object.freeze({
+          id: tufKeyId(keytype, publicB64),
+          keytype,
+          publicB64,
+          keyObject,
+          fingerprint: keyObject ? sha256Hex(keyObject.export({ type: 'spki', format: 'der' })) : undefined,
+        });
+      });
       this.#byContent.set(cacheKey, k);
     }
     return k;

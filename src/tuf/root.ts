@@ -14,6 +14,7 @@ import { decodePemBlocks, encodePem } from '../crypto/pem.js';
 import { decodeBase64 } from './base64.js';
 import { checkType, checkVersion, parseExpires, type MetadataDocument } from './document.js';
 import { tufKeyId, type KeyCache } from './keys.js';
+import { boundedMemo } from './memo.js';
 import { BASE_ROLES } from './roles.js';
 import { parseWith, rejectCaseVariantsIn, rootSignedSchema, type RootSigned, type TufKeyJson } from './schema.js';
 import { verifyThreshold } from './threshold.js';
@@ -75,28 +76,28 @@ function collectCertKeys(signed: RootSigned): { certKeys: CertKey[]; problems: s
   const rootRole = signed.roles['root'];
   for (const id of new Set(rootRole?.keyids ?? [])) {
     const key = signed.keys[id] as TufKeyJson;
-    const blocks = decodePemBlocks(Buffer.from(decodeBase64(key.keyval.public)).toString('latin1'));
-    const certs: Certificate[] = [];
-    let bad = blocks.length === 0 ? 'holds no PEM certificate' : undefined;
-    for (const b of blocks) {
-      const c = b.type === 'CERTIFICATE' ? parseCertificate(b.der) : undefined;
-      if (!c) {
-        bad = `holds a PEM block of type ${b.type} that is not a parsable certificate`;
-        break;
-      }
-      certs.push(c);
-    }
-    if (bad === undefined) {
-      const leaves = certs.filter((c) => !c.isCA);
-      if (leaves.length !== 1 || certs[0]?.isCA) bad = 'does not hold exactly one non-CA certificate, first';
-    }
-    if (bad !== undefined) {
-      problems.push(`key ${id} (${key.keytype}) ${bad}`);
-      continue;
-    }
-    certKeys.push({ listedId: id, leaf: certs[0] as Certificate, intermediates: certs.slice(1) });
+    const bundle = CERT_BUNDLES.get(key.keyval.public, () => readCertBundle(key.keyval.public));
+    if (typeof bundle === 'string') problems.push(`key ${id} (${key.keytype}) ${bundle}`);
+    else certKeys.push({ listedId: id, leaf: bundle[0] as Certificate, intermediates: bundle.slice(1) });
   }
   return { certKeys, problems };
+}
+
+// Parsed certificate bundles are a pure function of the key content (see memo.ts).
+const CERT_BUNDLES = boundedMemo<readonly Certificate[] | string>(256);
+
+/** The bundle's certificates, leaf first, or why it cannot be a root key. */
+function readCertBundle(publicB64: string): readonly Certificate[] | string {
+  const blocks = decodePemBlocks(Buffer.from(decodeBase64(publicB64)).toString('latin1'));
+  if (blocks.length === 0) return 'holds no PEM certificate';
+  const certs: Certificate[] = [];
+  for (const b of blocks) {
+    const c = b.type === 'CERTIFICATE' ? parseCertificate(b.der) : undefined;
+    if (!c) return `holds a PEM block of type ${b.type} that is not a parsable certificate`;
+    certs.push(c);
+  }
+  if (certs.filter((c) => !c.isCA).length !== 1 || certs[0]?.isCA) return 'does not hold exactly one non-CA certificate, first';
+  return Object.freeze(certs);
 }
 
 function leafProblem(ck: CertKey, gun: string, now: Date | undefined): string | undefined {
