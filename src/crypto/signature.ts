@@ -72,8 +72,10 @@ export function verifySignature(
   message: Uint8Array,
   sig: Uint8Array,
 ): boolean {
-  const allowed = (METHOD_KEY_TYPES as Record<string, readonly string[] | undefined>)[method];
-  if (!allowed?.includes(keytype)) return false;
+  // `method` is attacker-chosen: "constructor" must not find Object.prototype's (found by fuzzing).
+  if (!Object.hasOwn(METHOD_KEY_TYPES, method)) return false;
+  const allowed = METHOD_KEY_TYPES[method as SignatureMethod];
+  if (!(allowed as readonly string[]).includes(keytype)) return false;
   try {
     switch (method as SignatureMethod) {
       case 'ecdsa': {

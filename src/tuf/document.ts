@@ -68,7 +68,7 @@ const TYPE_OF: Readonly<Record<string, string>> = {
 
 /** `_type` must be exactly `Root`, `Targets`, `Snapshot` or `Timestamp` (delegations: `Targets`). */
 export function checkType(actual: string, role: string): void {
-  const expected = TYPE_OF[role] ?? 'Targets';
+  const expected = Object.hasOwn(TYPE_OF, role) ? (TYPE_OF[role] as string) : 'Targets';
   if (actual !== expected) {
     throw new TrustError('ERR_METADATA_INVALID', `${role}: _type is ${JSON.stringify(actual)}, expected ${JSON.stringify(expected)}`, {
       role,

@@ -143,7 +143,7 @@ function keyMap(keys: RebuiltKey[]): Record<string, TufKeyJson> {
 function longestMatch<T>(table: Readonly<Record<string, T>> | undefined, matches: (k: string) => boolean): T | undefined {
   let best: string | undefined;
   for (const k of Object.keys(table ?? {})) if (matches(k) && (best === undefined || k.length > best.length)) best = k;
-  return best === undefined ? undefined : table?.[best];
+  return best === undefined || !table ? undefined : table[best];
 }
 
 const EKU_SERVER_AUTH = '1.3.6.1.5.5.7.3.1';
@@ -285,7 +285,8 @@ export function readTrustedRoot(doc: MetadataDocument): ValidatedRoot {
 
 /** Step 5: trust pinning, precedence certs > CA > TOFU (spec §6.1). */
 function applyPins(leaves: RebuiltKey[], gun: string, now: Date, pins: RootPins | undefined): RebuiltKey[] {
-  const ids = pins?.certs?.[gun] ?? longestMatch(pins?.certs, (k) => k.endsWith('*') && gun.startsWith(k.slice(0, -1)));
+  const certs = pins?.certs;
+  const ids = certs && Object.hasOwn(certs, gun) ? certs[gun] : longestMatch(certs, (k) => k.endsWith('*') && gun.startsWith(k.slice(0, -1)));
   if (ids) {
     const kept = leaves.filter((k) => ids.includes(k.id));
     if (kept.length === 0) {

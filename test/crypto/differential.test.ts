@@ -118,3 +118,13 @@ describe('key IDs and hashes', () => {
     }
   });
 });
+
+describe('verifySignature on hostile method names', () => {
+  it('returns false (never throws) for methods that name Object.prototype members (found by fuzzing)', async () => {
+    const { verifySignature: verify, decodePublicKey: decode } = await import('../../src/crypto/signature.js');
+    const key = decode('ed25519', new Uint8Array(32).fill(1));
+    for (const m of ['constructor', '__proto__', 'toString', 'hasOwnProperty', 'valueOf']) {
+      expect(verify(m, 'ed25519', key as never, new Uint8Array(1), new Uint8Array(64)), m).toBe(false);
+    }
+  });
+});
