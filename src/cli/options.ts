@@ -1,6 +1,7 @@
 /** Flag parsing shared by the commands. Nothing here loads the verifier. */
 import { statSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { parseRfc3339 as parseRfc3339Ms } from '../tuf/time.js';
 import { TrustError } from '../errors.js';
 
 /** A command-line problem: exit code 2, message to stderr, nothing on stdout. */
@@ -22,32 +23,16 @@ export function parseCommandLine<O extends Options>(args: readonly string[], opt
   }
 }
 
-const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:([Zz])|([+-])(\d{2}):(\d{2}))$/;
-
 /**
- * Parses an RFC 3339 date-time strictly (no `Date.parse` leniency): a full date, a time with
- * optional fraction, and `Z` or a numeric offset. Fractions below a millisecond are dropped.
+ * Parses `--now` as strict RFC 3339 with the same parser the verifier applies to `expires`,
+ * except that the `T` and `Z` may be lower-case here (RFC 3339 allows it for input).
  */
 export function parseRfc3339(text: string): Date {
-  const m = RFC3339.exec(text);
-  const fail = () => new UsageError(`--now: ${JSON.stringify(text)} is not an RFC 3339 date-time (e.g. 2026-11-27T02:30:55Z)`);
-  if (!m) throw fail();
-  const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
-  const probe = new Date(0);
-  probe.setUTCFullYear(year, month, 0);
-  const daysInMonth = probe.getUTCDate();
-  const offHours = m[10] === undefined ? 0 : Number(m[10]);
-  const offMinutes = m[11] === undefined ? 0 : Number(m[11]);
-  if (month < 1 || month > 12 || day < 1 || day > daysInMonth || hour > 23 || minute > 59 || second > 59 || offHours > 23 || offMinutes > 59) {
-    throw fail();
+  const ms = parseRfc3339Ms(text.toUpperCase());
+  if (ms === undefined) {
+    throw new UsageError(`--now: ${JSON.stringify(text)} is not an RFC 3339 date-time (e.g. 2026-11-27T02:30:55Z)`);
   }
-  const ms = m[7] === undefined ? 0 : Number(m[7].padEnd(3, '0').slice(0, 3));
-  const local = new Date(0);
-  local.setUTCFullYear(year, month - 1, day); // not Date.UTC: it maps years 0–99 to 1900–1999
-  local.setUTCHours(hour, minute, second, ms);
-  const sign = m[9] === '-' ? -1 : 1;
-  const date = new Date(local.getTime() - sign * (offHours * 60 + offMinutes) * 60_000);
-  return date;
+  return new Date(ms);
 }
 
 /**
