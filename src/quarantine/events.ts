@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { sha256Bytes } from '../crypto/hash.js';
+import { sha256Hex } from '../crypto/hash.js';
 import type { TrustErrorCode } from '../errors.js';
 import type { DigestRecord, EventType, PrincipalKind, QuarantineState } from './types.js';
 
@@ -111,12 +111,19 @@ export interface AuditEntry extends AuditDraft {
  * ```
  */
 export function deterministicUuid(key: string): string {
-  const h = sha256Bytes(key);
-  h[6] = ((h[6] ?? 0) & 0x0f) | 0x80;
-  h[8] = ((h[8] ?? 0) & 0x3f) | 0x80;
-  const x = h.subarray(0, 16).toString('hex');
-  return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20, 32)}`;
+  // The first 16 bytes of SHA-256(key), with the version nibble set to 8 (byte 6 = 0x8?) and the
+  // variant bits to 10 (byte 8 = 0b10??????), formatted 8-4-4-4-12.
+  const x = sha256Hex(key);
+  const variant = VARIANT[x.charCodeAt(16)] ?? '8';
+  return `${x.slice(0, 8)}-${x.slice(8, 12)}-8${x.slice(13, 16)}-${variant}${x.slice(17, 20)}-${x.slice(20, 32)}`;
 }
+
+/** Hex digit (by char code) → the same nibble with its top two bits set to 10. */
+const VARIANT: readonly string[] = (() => {
+  const out: string[] = [];
+  for (const c of '0123456789abcdef') out[c.charCodeAt(0)] = ((parseInt(c, 16) & 0x3) | 0x8).toString(16);
+  return out;
+})();
 
 /** Extra facts attached to an event. */
 export interface EventExtras {
@@ -124,6 +131,17 @@ export interface EventExtras {
   readonly actor?: string | undefined;
   readonly reason?: string | undefined;
   readonly from?: QuarantineState | undefined;
+}
+
+/** `new Date(at).toISOString()`, remembered for the last `at` (one step stamps many events alike). */
+let lastAt = Number.NaN;
+let lastIso = '';
+function isoTime(at: number): string {
+  if (at !== lastAt) {
+    lastIso = new Date(at).toISOString();
+    lastAt = at;
+  }
+  return lastIso;
 }
 
 /**
@@ -141,7 +159,7 @@ export function buildEvent(rec: DigestRecord, type: EventType, at: number, extra
   if (type === 'quarantine' || type === 'push') {
     acr = {
       id,
-      timestamp: new Date(at).toISOString(),
+      timestamp: isoTime(at),
       action: type,
       target: {
         ...(rec.mediaType !== undefined ? { mediaType: rec.mediaType } : {}),

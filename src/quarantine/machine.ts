@@ -16,6 +16,9 @@ import { commandSchema, summarize } from './schemas.js';
 import type { Command, QuarantineConfig } from './schemas.js';
 import { bindOnPush, clearTag, emptyTag, isTagEmpty, promote, unbindDigest } from './tags.js';
 import { transition } from './transitions.js';
+import { PersistentMap } from './pmap.js';
+import { dueAt, nextDue, recordIndex, recordMap, tagMap, tagsNaming, updateRecords, updateTags } from './repo-index.js';
+import type { RecordMap, TagMap } from './repo-index.js';
 import type {
   DigestRecord,
   EventType,
@@ -29,7 +32,7 @@ import type {
   TagBinding,
   VerdictResponse,
 } from './types.js';
-import { hasRole, isVisible, principalKind, visibleDigests } from './visible.js';
+import { hasRole, isVisibleIn, principalKind } from './visible.js';
 
 /**
  * What an accepted command answers.
@@ -85,7 +88,7 @@ export type StepResult =
  * ```
  */
 export function emptyRepository(repository: string): RepositoryState {
-  return { repository, records: new Map(), tags: new Map() };
+  return { repository, records: PersistentMap.from<string, DigestRecord>([]), tags: PersistentMap.from<string, TagBinding>([]) };
 }
 
 const SYSTEM: Principal = { id: 'system:clock', roles: [] };
@@ -105,58 +108,95 @@ interface Actor {
   readonly reason?: string | undefined;
 }
 
+type Lookup = (digest: string) => DigestRecord | undefined;
+
 interface Checkpoint {
   readonly records: Map<string, DigestRecord>;
   readonly tags: Map<string, TagBinding>;
-  readonly touchedRecords: Set<string>;
-  readonly touchedTags: Set<string>;
   readonly events: number;
   readonly audit: number;
 }
 
-/** A mutable working copy of one repository for the length of one step. */
+/**
+ * A working copy of one repository for the length of one step: the (immutable, shared) state it
+ * started from plus the rows this step changed. Nothing here is proportional to repository size.
+ */
 class Draft {
-  records: Map<string, DigestRecord>;
-  tags: Map<string, TagBinding>;
-  touchedRecords = new Set<string>();
-  touchedTags = new Set<string>();
+  /** Records changed by this step, in first-change order. */
+  records = new Map<string, DigestRecord>();
+  /** Tag bindings changed by this step, in first-change order. */
+  tags = new Map<string, TagBinding>();
+  /** Digests put since the last checkpoint (what a settle must look at). */
+  touched = new Set<string>();
+  /** When the clock scanned the base: the earliest due time of every base record it left alone. */
+  dueLowerBound: number | undefined;
   readonly events: QuarantineEvent[] = [];
   readonly audit: AuditDraft[] = [];
 
   readonly base: RepositoryState;
+  readonly baseRecords: RecordMap;
+  readonly baseTags: TagMap;
   readonly now: number;
   readonly config: QuarantineConfig;
+  readonly lookup: Lookup = (digest) => this.records.get(digest) ?? this.baseRecords.get(digest);
 
   constructor(base: RepositoryState, now: number, config: QuarantineConfig) {
     this.base = base;
     this.now = now;
     this.config = config;
-    this.records = new Map(base.records);
-    this.tags = new Map(base.tags);
+    this.baseRecords = recordMap(base.records);
+    this.baseTags = tagMap(base.tags);
   }
 
-  view(): RepositoryState {
-    return { repository: this.base.repository, records: this.records, tags: this.tags };
+  rec(digest: string): DigestRecord | undefined {
+    return this.records.get(digest) ?? this.baseRecords.get(digest);
+  }
+
+  binding(tag: string): TagBinding | undefined {
+    return this.tags.get(tag) ?? this.baseTags.get(tag);
+  }
+
+  visible(digest: string): boolean {
+    return isVisibleIn(this.lookup, digest, this.now);
   }
 
   put(rec: DigestRecord): DigestRecord {
     this.records.set(rec.digest, rec);
-    this.touchedRecords.add(rec.digest);
+    this.touched.add(rec.digest);
     return rec;
   }
 
   tag(tag: string): TagBinding {
-    return this.tags.get(tag) ?? emptyTag(this.base.repository, tag);
+    return this.binding(tag) ?? emptyTag(this.base.repository, tag);
   }
 
   putTag(b: TagBinding): void {
-    if (b === this.tags.get(b.tag)) return;
+    if (b === this.binding(b.tag)) return;
     this.tags.set(b.tag, b);
-    this.touchedTags.add(b.tag);
+  }
+
+  /** Tags whose live or pending binding may name `digest` (a superset). */
+  tagsNaming(digest: string): Set<string> {
+    const out = new Set(tagsNaming(this.baseTags, digest));
+    for (const [name, b] of this.tags) if (b.live?.digest === digest || b.pending?.digest === digest) out.add(name);
+    return out;
+  }
+
+  /** `names` in the iteration order of the working copy's tag map. */
+  tagOrder(names: Iterable<string>): string[] {
+    const inBase: string[] = [];
+    const added = new Set<string>();
+    for (const n of names) {
+      if (this.baseTags.has(n)) inBase.push(n);
+      else added.add(n);
+    }
+    const out = this.baseTags.inOrder(inBase);
+    for (const n of this.tags.keys()) if (added.has(n)) out.push(n);
+    return out;
   }
 
   emit(digest: string, type: EventType, at: number, extras: EventExtras): DigestRecord {
-    const cur = this.records.get(digest);
+    const cur = this.rec(digest);
     if (cur === undefined) throw new TrustError('ERR_NOT_FOUND', `no record for ${digest}`);
     const rec = this.put({ ...cur, sequence: cur.sequence + 1 });
     this.events.push(buildEvent(rec, type, at, extras));
@@ -183,39 +223,37 @@ class Draft {
     });
   }
 
+  /** Saves the working copy and starts a new settle window. */
   checkpoint(): Checkpoint {
-    return {
-      records: new Map(this.records),
-      tags: new Map(this.tags),
-      touchedRecords: new Set(this.touchedRecords),
-      touchedTags: new Set(this.touchedTags),
-      events: this.events.length,
-      audit: this.audit.length,
-    };
+    this.touched = new Set();
+    return { records: new Map(this.records), tags: new Map(this.tags), events: this.events.length, audit: this.audit.length };
+  }
+
+  /** The records as they were at `cp`. */
+  lookupAt(cp: Checkpoint): Lookup {
+    return (digest) => cp.records.get(digest) ?? this.baseRecords.get(digest);
   }
 
   restore(cp: Checkpoint): void {
     this.records = cp.records;
     this.tags = cp.tags;
-    this.touchedRecords = cp.touchedRecords;
-    this.touchedTags = cp.touchedTags;
     this.events.length = cp.events;
     this.audit.length = cp.audit;
   }
 
   /** Each changed row gets exactly one version bump per step (Q16: version = accepted changes). */
   finish(): RepositoryState {
-    const records = new Map(this.records);
-    for (const d of this.touchedRecords) {
-      const rec = records.get(d);
-      if (rec !== undefined) records.set(d, { ...rec, version: (this.base.records.get(d)?.version ?? 0) + 1 });
-    }
-    const tags = new Map(this.tags);
-    for (const t of this.touchedTags) {
-      const b = tags.get(t);
-      if (b !== undefined) tags.set(t, { ...b, version: (this.base.tags.get(t)?.version ?? 0) + 1 });
-    }
-    return { repository: this.base.repository, records, tags };
+    const records = new Map<string, DigestRecord>();
+    for (const [d, rec] of this.records) records.set(d, { ...rec, version: (this.baseRecords.get(d)?.version ?? 0) + 1 });
+    const tags = new Map<string, TagBinding>();
+    for (const [t, b] of this.tags) tags.set(t, { ...b, version: (this.baseTags.get(t)?.version ?? 0) + 1 });
+    const index =
+      this.dueLowerBound === undefined ? undefined : { refs: recordIndex(this.baseRecords).refs, dueLowerBound: this.dueLowerBound };
+    return {
+      repository: this.base.repository,
+      records: updateRecords(this.baseRecords, records, index),
+      tags: updateTags(this.baseTags, tags),
+    };
   }
 }
 
@@ -250,46 +288,66 @@ function fire(
   const underlying = next.state === 'Released' ? next.release?.previous : next.state;
   d.put({ ...next, unresolvedReason: underlying === 'Unresolved' ? next.unresolvedReason : undefined });
   d.record(at, actor, { digest: rec.digest, from: rec.state, to, generation: next.generation });
-  let out = d.records.get(rec.digest) ?? next;
+  let out = d.rec(rec.digest) ?? next;
   for (const type of rule.emits) {
     out = d.emit(rec.digest, type, at, { from: rec.state, actor: actor.id, reason: actor.reason });
   }
   return out;
 }
 
-/** Promotes pending tags and emits ACR `push` for every digest that just became visible (Q9, Q21). */
-function settle(d: Draft, before: ReadonlySet<string>, at: number): void {
-  const after = visibleDigests(d.view(), at);
-  for (const digest of [...after].sort()) {
-    if (before.has(digest)) continue;
+/**
+ * Promotes pending tags and emits ACR `push` for every digest that just became visible (Q9, Q21).
+ * `before` is the state the window started from and `seeds` the digests put since then: only they,
+ * and the indexes and referrers that depend on them, can have changed visibility.
+ */
+function settle(d: Draft, before: Lookup, seeds: Iterable<string>): void {
+  const { now } = d;
+  const affected = new Set(seeds);
+  if (affected.size === 0) return;
+  // Whatever refers to a changed record may change with it. Records created by this step are not
+  // in the base's index, but they are seeds themselves: only a push creates one, after the clock.
+  const refs = recordIndex(d.baseRecords).refs;
+  const queue = [...affected];
+  for (let x = queue.pop(); x !== undefined; x = queue.pop()) {
+    for (const p of refs.get(x) ?? []) {
+      if (affected.has(p)) continue;
+      affected.add(p);
+      queue.push(p);
+    }
+  }
+  const appeared = [...affected].filter((digest) => d.visible(digest) && !isVisibleIn(before, digest, now)).sort();
+  for (const digest of appeared) {
     const promoted: string[] = [];
-    for (const [name, b] of [...d.tags].sort(([a], [z]) => (a < z ? -1 : 1))) {
+    const naming = d.tagsNaming(digest);
+    for (const name of [...naming].sort((a, z) => (a < z ? -1 : 1))) {
+      const b = d.binding(name);
+      if (b === undefined) continue;
       const p = promote(b, digest);
       if (p !== b) {
         d.putTag(p);
         promoted.push(name);
       }
     }
-    const liveTag = promoted[0] ?? [...d.tags.values()].find((b) => b.live?.digest === digest)?.tag;
-    d.emit(digest, 'push', at, { tag: liveTag });
+    const liveTag = promoted[0] ?? d.tagOrder([...naming].filter((name) => d.binding(name)?.live?.digest === digest))[0];
+    d.emit(digest, 'push', now, { tag: liveTag });
   }
-}
-
-function nextDue(rec: DigestRecord): { at: number; kind: 'deadline' | 'release' | 'waiver' } | undefined {
-  const c: { at: number; kind: 'deadline' | 'release' | 'waiver' }[] = [];
-  if (rec.scanOpen && rec.deadline !== undefined) c.push({ at: rec.deadline, kind: 'deadline' });
-  if (rec.state === 'Released' && rec.release !== undefined) c.push({ at: rec.release.expiresAt, kind: 'release' });
-  if (rec.state === 'Passed' && rec.validUntil !== undefined) c.push({ at: rec.validUntil, kind: 'waiver' });
-  c.sort((a, b) => a.at - b.at);
-  return c[0];
 }
 
 /** Applies everything due at or before `d.now` (Q3: only ever removes visibility). */
 function advanceTime(d: Draft): void {
   const { config } = d;
-  for (const digest of [...d.records.keys()].sort()) {
+  if (d.now < recordIndex(d.baseRecords).dueLowerBound) return;
+  const due: string[] = [];
+  let rest = Infinity;
+  for (const [digest, rec] of d.baseRecords) {
+    const at = dueAt(rec);
+    if (at <= d.now) due.push(digest);
+    else rest = Math.min(rest, at);
+  }
+  d.dueLowerBound = rest;
+  for (const digest of due.sort()) {
     for (;;) {
-      const rec = d.records.get(digest);
+      const rec = d.rec(digest);
       if (rec === undefined) break;
       const due = nextDue(rec);
       if (due === undefined || due.at > d.now) break;
@@ -350,7 +408,7 @@ function requireRole(p: Principal, ...roles: Parameters<typeof hasRole>[1][]): v
 }
 
 function requireRecord(d: Draft, digest: string, allowDeleted: boolean): DigestRecord {
-  const rec = d.records.get(digest);
+  const rec = d.rec(digest);
   if (rec === undefined || (!allowDeleted && rec.deleted)) reject('ERR_NOT_FOUND', `unknown manifest ${digest}`);
   return rec;
 }
@@ -447,7 +505,7 @@ function applyVerdict(d: Draft, c: Extract<Command, { type: 'verdict' }>): Verdi
     d.record(now, actor, { digest: rec.digest, from: rec.state, to: rec.state, generation: rec.generation });
   }
   const response: VerdictResponse = { state: rec.state, generation: rec.generation, decision, duplicate: false };
-  const latest = d.records.get(rec.digest) ?? rec;
+  const latest = d.rec(rec.digest) ?? rec;
   d.put({
     ...latest,
     responses: [...latest.responses, { scannerId: c.scannerId, idempotencyKey: c.idempotencyKey, fingerprint: fp, response }],
@@ -458,13 +516,13 @@ function applyVerdict(d: Draft, c: Extract<Command, { type: 'verdict' }>): Verdi
 function applyCommand(d: Draft, c: Command): CommandResponse {
   const { now, config } = d;
   const respond = (digest: string | undefined, verdict?: VerdictResponse): CommandResponse => {
-    const rec = digest === undefined ? undefined : d.records.get(digest);
+    const rec = digest === undefined ? undefined : d.rec(digest);
     return {
       command: c.type,
       digest,
       state: rec?.state,
       generation: rec?.generation,
-      visible: digest === undefined ? undefined : isVisible(d.view(), digest, now),
+      visible: digest === undefined ? undefined : d.visible(digest),
       verdict,
     };
   };
@@ -476,7 +534,7 @@ function applyCommand(d: Draft, c: Command): CommandResponse {
         reject('ERR_UNAUTHORIZED', `principal ${c.principal.id} may not push`, { expected: 'push' });
       }
       const actor = actorOf(c.principal, 'push');
-      const existing = d.records.get(c.digest);
+      const existing = d.rec(c.digest);
       if (existing === undefined) {
         const rec: DigestRecord = {
           repository: c.repository,
@@ -511,7 +569,7 @@ function applyCommand(d: Draft, c: Command): CommandResponse {
       } else if (existing.deleted) {
         // Q10: the retained record comes back as it was; re-push never resets a verdict.
         fire(d, existing, 'push', now, actor, () => ({ deleted: false }));
-        d.emit(c.digest, isVisible(d.view(), c.digest, now) ? 'manifest.restored' : 'quarantine', now, {
+        d.emit(c.digest, d.visible(c.digest) ? 'manifest.restored' : 'quarantine', now, {
           tag: c.tag,
           actor: c.principal.id,
         });
@@ -519,7 +577,7 @@ function applyCommand(d: Draft, c: Command): CommandResponse {
         transition(existing.state, 'push', { onNewFindings: config.onNewFindings });
       }
       if (c.tag !== undefined) {
-        d.putTag(bindOnPush(d.tag(c.tag), c.digest, isVisible(d.view(), c.digest, now)));
+        d.putTag(bindOnPush(d.tag(c.tag), c.digest, d.visible(c.digest)));
         if (existing !== undefined && !existing.deleted) d.record(now, actor, { digest: c.digest, tag: c.tag });
       }
       return respond(c.digest);
@@ -530,12 +588,15 @@ function applyCommand(d: Draft, c: Command): CommandResponse {
       const actor = actorOf(c.principal, 'deleteManifest');
       fire(d, rec, 'delete', now, actor, () => ({ deleted: true }));
       d.emit(c.digest, 'manifest.deleted', now, { actor: c.principal.id });
-      for (const b of d.tags.values()) d.putTag(unbindDigest(b, c.digest));
+      for (const name of d.tagsNaming(c.digest)) {
+        const b = d.binding(name);
+        if (b !== undefined) d.putTag(unbindDigest(b, c.digest));
+      }
       return respond(c.digest);
     }
     case 'deleteTag': {
       requireRole(c.principal, 'push');
-      const b = d.tags.get(c.tag);
+      const b = d.binding(c.tag);
       if (b === undefined || isTagEmpty(b)) reject('ERR_NOT_FOUND', `unknown tag ${c.tag}`);
       d.putTag(clearTag(b));
       d.record(now, actorOf(c.principal, 'deleteTag'), { tag: c.tag });
@@ -590,7 +651,7 @@ function rejectedAudit(d: Draft, raw: unknown, c: Command | undefined, e: TrustE
   const p = c !== undefined && 'principal' in c ? c.principal : undefined;
   const rawP = (typeof o['principal'] === 'object' && o['principal'] !== null ? o['principal'] : {}) as Record<string, unknown>;
   const digest = str(o['digest']);
-  const rec = digest === undefined ? undefined : d.records.get(digest);
+  const rec = digest === undefined ? undefined : d.rec(digest);
   return {
     at: d.now,
     actor: p?.id ?? str(rawP['id']) ?? 'unknown',
@@ -628,7 +689,7 @@ export function step(state: RepositoryState, command: unknown, now: number, conf
   if (!Number.isSafeInteger(now) || now < 0) throw new TrustError('ERR_INVALID_ARGUMENT', 'now must be epoch milliseconds');
   const d = new Draft(state, now, config);
   advanceTime(d);
-  settle(d, visibleDigests(state, now), now);
+  settle(d, (digest) => d.baseRecords.get(digest), [...d.records.keys()]);
   const cp = d.checkpoint();
   const parsed = commandSchema.safeParse(command);
   let cmd: Command | undefined;
@@ -638,9 +699,8 @@ export function step(state: RepositoryState, command: unknown, now: number, conf
     if (cmd.repository !== state.repository) {
       reject('ERR_INVALID_ARGUMENT', `command for ${cmd.repository} applied to ${state.repository}`);
     }
-    const before = visibleDigests(d.view(), now);
     const response = applyCommand(d, cmd);
-    settle(d, before, now);
+    settle(d, d.lookupAt(cp), [...d.touched]);
     return { ok: true, state: d.finish(), events: d.events, audit: d.audit, response };
   } catch (e) {
     if (!isTrustError(e)) throw e;

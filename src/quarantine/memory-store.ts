@@ -1,18 +1,38 @@
 /**
  * An in-memory {@link QuarantineStore}: the reference implementation of the contract, for tests
- * and single-process use. Values are deep-copied on the way in and out, like a database would.
+ * and single-process use. Values are deep-copied on the way in, like a database would; records and
+ * tag bindings are then frozen, so a load hands out an immutable snapshot of the repository in O(1)
+ * instead of copying every row (issue #7). Events and audit entries are copied on the way out.
  *
  * @module
  */
 import { TrustError } from '../errors.js';
 import type { AuditEntry } from './events.js';
 import type { OutboxEntry, QuarantineStore, UnitOfWork } from './store.js';
+import { PersistentMap } from './pmap.js';
+import { updateRecords, updateTags } from './repo-index.js';
+import type { RecordMap, TagMap } from './repo-index.js';
 import type { DigestRecord, RepositoryState, TagBinding } from './types.js';
 
 interface Repo {
-  readonly records: Map<string, DigestRecord>;
-  readonly tags: Map<string, TagBinding>;
+  records: RecordMap;
+  tags: TagMap;
 }
+
+/** A deep copy that nobody can change. */
+function frozenCopy<T>(value: T): T {
+  const freeze = (v: unknown): void => {
+    if (typeof v !== 'object' || v === null || Object.isFrozen(v)) return;
+    Object.freeze(v);
+    for (const x of Object.values(v)) freeze(x);
+  };
+  const copy = structuredClone(value);
+  freeze(copy);
+  return copy;
+}
+
+const NO_RECORDS: RecordMap = PersistentMap.from([]);
+const NO_TAGS: TagMap = PersistentMap.from([]);
 
 /**
  * The in-memory store, plus a helper to inspect every event ever committed.
@@ -45,7 +65,7 @@ export function createMemoryStore(): MemoryStore {
   const repo = (name: string): Repo => {
     let r = repos.get(name);
     if (r === undefined) {
-      r = { records: new Map(), tags: new Map() };
+      r = { records: NO_RECORDS, tags: NO_TAGS };
       repos.set(name, r);
     }
     return r;
@@ -54,11 +74,7 @@ export function createMemoryStore(): MemoryStore {
   return {
     async load(repository) {
       const r = repos.get(repository);
-      const state: RepositoryState = {
-        repository,
-        records: new Map([...(r?.records ?? [])].map(([k, v]) => [k, structuredClone(v)])),
-        tags: new Map([...(r?.tags ?? [])].map(([k, v]) => [k, structuredClone(v)])),
-      };
+      const state: RepositoryState = { repository, records: r?.records ?? NO_RECORDS, tags: r?.tags ?? NO_TAGS };
       return state;
     },
     async repositories() {
@@ -87,8 +103,8 @@ export function createMemoryStore(): MemoryStore {
           });
         }
       }
-      for (const w of unit.records) r.records.set(w.record.digest, structuredClone(w.record));
-      for (const w of unit.tags) r.tags.set(w.binding.tag, structuredClone(w.binding));
+      r.records = updateRecords(r.records, new Map(unit.records.map((w): [string, DigestRecord] => [w.record.digest, frozenCopy(w.record)])));
+      r.tags = updateTags(r.tags, new Map(unit.tags.map((w): [string, TagBinding] => [w.binding.tag, frozenCopy(w.binding)])));
       for (const e of unit.events) outbox.push({ entry: { position: outbox.length + 1, event: structuredClone(e) }, delivered: false });
       for (const a of unit.audit) audit.push({ ...structuredClone(a), seq: audit.length + 1 });
     },

@@ -14,7 +14,18 @@
  */
 import type { AuditDraft, AuditEntry, QuarantineEvent } from './events.js';
 import type { StepResult } from './machine.js';
+import { PersistentMap } from './pmap.js';
 import type { DigestRecord, RepositoryState, TagBinding } from './types.js';
+
+/** The rows of `after` that may differ from `before`, in `after`'s order: all of them unless the two share structure. */
+function candidates<V extends object>(before: ReadonlyMap<string, V>, after: ReadonlyMap<string, V>): Iterable<V> {
+  const keys = after instanceof PersistentMap ? (after as PersistentMap<string, V>).changedSince(before) : undefined;
+  if (keys === undefined) return after.values();
+  return keys.flatMap((k) => {
+    const v = after.get(k);
+    return v === undefined ? [] : [v];
+  });
+}
 
 /**
  * A record write guarded by compare-and-set; `expectedVersion` 0 means "must not exist yet".
@@ -116,13 +127,14 @@ export interface QuarantineStore {
  * ```
  */
 export function unitOfWork(before: RepositoryState, result: StepResult): UnitOfWork {
+  const after = result.state;
   const records: RecordWrite[] = [];
-  for (const rec of result.state.records.values()) {
+  for (const rec of candidates(before.records, after.records)) {
     const old = before.records.get(rec.digest)?.version ?? 0;
     if (rec.version !== old) records.push({ record: rec, expectedVersion: old });
   }
   const tags: TagWrite[] = [];
-  for (const b of result.state.tags.values()) {
+  for (const b of candidates(before.tags, after.tags)) {
     const old = before.tags.get(b.tag)?.version ?? 0;
     if (b.version !== old) tags.push({ binding: b, expectedVersion: old });
   }

@@ -390,6 +390,10 @@ export interface TagBinding {
 /**
  * Everything the pure core needs about one repository.
  *
+ * Any `ReadonlyMap` is accepted. The maps `step`, `emptyRepository` and the memory store return are
+ * immutable persistent maps that share structure with the state they were derived from (so a step
+ * costs what it touches, not the repository size); they are not `Map` instances.
+ *
  * @example
  * ```ts
  * import { emptyRepository } from 'trustgate/quarantine';

@@ -10,7 +10,7 @@ import { step } from './machine.js';
 import type { QuarantineConfig } from './schemas.js';
 import { isTagEmpty } from './tags.js';
 import type { DigestRecord, Principal, QuarantineState, RepositoryState } from './types.js';
-import { hasRole, isQuarantineReader, isVisible } from './visible.js';
+import { hasRole, isQuarantineReader, isVisibleIn } from './visible.js';
 
 /**
  * The error body a registry should send for a denied request (OCI distribution error codes).
@@ -162,7 +162,8 @@ const UNKNOWN_BLOB: RegistryErrorResponse = Object.freeze({
  */
 export function createView(state: RepositoryState, now: number, config: QuarantineConfig): QuarantineView {
   const s = step(state, { type: 'tick', repository: state.repository }, now, config).state;
-  const visible = (digest: string): boolean => isVisible(s, digest, now);
+  const lookup = (digest: string): DigestRecord | undefined => s.records.get(digest);
+  const visible = (digest: string): boolean => isVisibleIn(lookup, digest, now);
   const existenceHidden = (p: Principal): boolean =>
     config.hideExistence && !hasRole(p, 'push', 'quarantine-reader', 'quarantine-writer', 'overrider');
 

@@ -33,16 +33,29 @@ export function isRecordVisible(rec: DigestRecord, now: number): boolean {
  * ```
  */
 export function isVisible(state: RepositoryState, digest: string, now: number): boolean {
-  return visibleOnPath(state, digest, now, new Set());
+  return isVisibleIn((d) => state.records.get(d), digest, now);
 }
 
-function visibleOnPath(state: RepositoryState, digest: string, now: number, path: Set<string>): boolean {
-  const rec = state.records.get(digest);
+/**
+ * {@link isVisible} over a record lookup (the core's working copy of a repository).
+ *
+ * @internal
+ */
+export function isVisibleIn(lookup: (digest: string) => DigestRecord | undefined, digest: string, now: number): boolean {
+  const rec = lookup(digest);
+  if (rec === undefined || !isRecordVisible(rec, now)) return false;
+  // The common case, an image with no children and no subject, needs no path bookkeeping.
+  if (rec.children.length === 0 && rec.subject === undefined) return true;
+  return visibleOnPath(lookup, digest, now, new Set());
+}
+
+function visibleOnPath(lookup: (digest: string) => DigestRecord | undefined, digest: string, now: number, path: Set<string>): boolean {
+  const rec = lookup(digest);
   if (rec === undefined || !isRecordVisible(rec, now) || path.has(digest)) return false;
   path.add(digest);
   try {
-    for (const child of rec.children) if (!visibleOnPath(state, child, now, path)) return false;
-    return rec.subject === undefined || visibleOnPath(state, rec.subject, now, path);
+    for (const child of rec.children) if (!visibleOnPath(lookup, child, now, path)) return false;
+    return rec.subject === undefined || visibleOnPath(lookup, rec.subject, now, path);
   } finally {
     path.delete(digest);
   }
@@ -73,7 +86,8 @@ export function visibleDigests(state: RepositoryState, now: number): Set<string>
  * ```
  */
 export function hasRole(p: Principal, ...roles: Role[]): boolean {
-  return p.roles.some((r) => roles.includes(r));
+  for (const r of p.roles) if (roles.includes(r)) return true;
+  return false;
 }
 
 /**
@@ -99,9 +113,16 @@ export function isQuarantineReader(p: Principal): boolean {
  * ```
  */
 export function principalKind(p: Principal): PrincipalKind {
-  if (hasRole(p, 'overrider')) return 'overrider';
-  if (hasRole(p, 'quarantine-writer')) return 'writer';
-  if (hasRole(p, 'quarantine-reader')) return 'reader';
-  if (hasRole(p, 'push')) return 'pusher';
-  return 'ordinary';
+  let rank = 0;
+  for (const r of p.roles) rank = Math.max(rank, KIND_RANK.get(r) ?? 0);
+  return KINDS[rank] ?? 'ordinary';
 }
+
+/** Strength of each role for {@link principalKind}; the strongest held role names the kind. */
+const KIND_RANK: ReadonlyMap<string, number> = new Map([
+  ['push', 1],
+  ['quarantine-reader', 2],
+  ['quarantine-writer', 3],
+  ['overrider', 4],
+]);
+const KINDS: readonly PrincipalKind[] = ['ordinary', 'pusher', 'reader', 'writer', 'overrider'];
