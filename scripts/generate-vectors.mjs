@@ -423,6 +423,50 @@ const cases = {
     hooks: { edit: (m) => (m.targets.signed.Targets = { evil: fileMeta('evil') }) },
     expect: fail('ERR_METADATA_MALFORMED', 'targets'),
   },
+  'case-variant-long-s-in-file-meta': {
+    description: 'a target entry with "hashe\u017f" (long s) beside "hashes": Go folds \u017f to s and merges it (found in review)',
+    spec: '§14.1',
+    hooks: { edit: (m) => (m.targets.signed.targets.v1['hashe\u017f'] = { sha256: b64(sha('sha256', 'evil')) }) },
+    expect: fail('ERR_METADATA_MALFORMED', 'targets'),
+  },
+  'case-variant-long-s-in-signed': {
+    description: 'signed carries "target\u017f" beside "targets": Go would merge its entries into targets',
+    spec: '§14.1',
+    hooks: { edit: (m) => (m.targets.signed['target\u017f'] = { v1: fileMeta('evil') }) },
+    expect: fail('ERR_METADATA_MALFORMED', 'targets'),
+  },
+  'case-variant-kelvin-sign': {
+    description: 'the root key object carries "\u212Aeytype" (Kelvin sign) beside "keytype"',
+    spec: '§14.1',
+    hooks: { edit: (m) => { const k = m.root.signed.keys[keyId(K.targets)]; m.root.signed.keys[keyId(K.targets)] = { ...k, '\u212Aeytype': 'ed25519' }; } },
+    expect: fail('ERR_METADATA_MALFORMED', 'root'),
+  },
+  'delegation-listed-twice': {
+    description: 'targets lists targets/releases twice (Notary keys from the first entry, paths from each); we refuse',
+    spec: '§2.4 (found in review)',
+    hooks: { edit: (m) => m.targets.signed.delegations.roles.push({ keyids: [keyId(K.c)], name: 'targets/releases', paths: [''], threshold: 1 }) },
+    expect: fail('ERR_ROLE_INVALID', 'targets'),
+  },
+  'target-sha256-wrong-length': {
+    description: 'tag v1 signed with a 16-byte "sha256": it names no manifest docker could pull',
+    spec: '§9.3 (found in review)',
+    hooks: { edit: (m) => (m.targets.signed.targets.v1 = { hashes: { sha256: b64(Buffer.alloc(16, 7)) }, length: 13 }) },
+    expect: ok({ docker: { v1: { error: 'ERR_TARGET_NO_SHA256' } } }),
+  },
+  'root-pem-extra-block-type-with-dash': {
+    description: 'the root key PEM holds the certificate and a "X-Y" block: Go refuses a bundle with a non-certificate block',
+    spec: '§6 step 2 (found in review)',
+    hooks: {
+      edit: (m) => {
+        const der = makeCert({ cn: GUN, subjectKey: K.root });
+        const bundle = { ...K.root, json: { keytype: 'ecdsa-x509', keyval: { private: null, public: b64(Buffer.from(pem(der) + '-----BEGIN X-Y-----\nAAAA\n-----END X-Y-----\n')) } } };
+        replaceRootKey(m, bundle);
+      },
+      // Sign under the ID of the certificate alone, as a Go rebuild of the leaf would name it.
+      signatures: (role, sigs) => (role === 'root' ? sigs.map((s) => ({ ...s, keyid: keyId(x509Key(K.root)) })) : undefined),
+    },
+    expect: fail('ERR_ROOT_CERT_INVALID', 'root'),
+  },
   'non-canonical-base64-key': {
     description: 'a root key whose public base64 has a line break in it (Go decodes it; we require canonical base64)',
     spec: '§14.2',
@@ -518,6 +562,18 @@ function caPinCases() {
     },
     'pin-ca-other-ca': { description: 'root certificate issued by a CA other than the pinned one', spec: '§6.1', pins: pins(otherCaDer), hooks: { edit: issued('1.3.6.1.5.5.7.3.1') }, expect: fail('ERR_ROOT_PIN_MISMATCH', 'root') },
     'pin-ca-self-signed-root': { description: 'a self-signed root (TOFU-style) when a CA is pinned for the GUN prefix', spec: '§6.1', pins: pins(caDer), expect: fail('ERR_ROOT_PIN_MISMATCH', 'root') },
+    'pin-ca-not-before-12h': {
+      description: 'root certificate issued by the pinned CA, valid from 12 hours after now: Go chain verification has no leeway (found in review)',
+      spec: '§6.1',
+      pins: pins(caDer),
+      hooks: {
+        edit: (m) => {
+          const der = makeCert({ cn: GUN, subjectKey: K.root, issuerKey: caKey, issuerCn: 'trustgate test CA', eku: '1.3.6.1.5.5.7.3.1', serial: 8, notBefore: '2030-01-01T12:00:00Z' });
+          replaceRootKey(m, { ...K.root, json: { keytype: 'ecdsa-x509', keyval: { private: null, public: b64(Buffer.from(pem(der))) } } });
+        },
+      },
+      expect: fail('ERR_ROOT_PIN_MISMATCH', 'root'),
+    },
     'pin-certs-match': { description: 'root key ID pinned for the GUN', spec: '§6.1', pins: { certs: { [GUN]: [keyId(K.root)] } }, expect: ok() },
     'pin-certs-wildcard-mismatch': { description: 'another key ID pinned for example.com/*', spec: '§6.1', pins: { certs: { 'example.com/*': [keyId(K.other)] } }, expect: fail('ERR_ROOT_PIN_MISMATCH', 'root') },
   };

@@ -220,7 +220,9 @@ export async function checkAdmission(request: AdmissionRequest, policyInput: Adm
       return { ...common, allowed: true, digest, verified, role, signers, wouldDeny };
     }
     const annotation = policy.breakGlassAnnotation;
-    const why = annotation === undefined ? undefined : request.annotations?.[annotation]?.trim();
+    const raw = annotation !== undefined && request.annotations && Object.hasOwn(request.annotations, annotation) ? request.annotations[annotation] : undefined;
+    // Annotations come from the API server's JSON: anything but a string is no justification.
+    const why = typeof raw === 'string' ? raw.trim() : undefined;
     if (annotation !== undefined && why !== undefined && why !== '' && rule.allowBreakGlass) {
       reasons.push(`break-glass (${annotation}): ${why}`);
       return { ...common, allowed: true, digest, verified, role, signers, wouldDeny, breakGlass: { annotation, reason: why } };

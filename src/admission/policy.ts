@@ -8,6 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { TrustError } from '../errors.js';
+import { parseRfc3339 } from '../tuf/time.js';
 import type { RootPins } from '../tuf/root.js';
 
 /** Notary-server's default timestamp lifetime (`notary-server` `timestamp` expiry: 14 days). */
@@ -319,5 +320,8 @@ export function policyNeedsQuarantine(policy: AdmissionPolicy): boolean {
  * further out than the lifetime) counts as fresh.
  */
 export function metadataAgeMs(timestampExpires: string, now: Date, lifetimeMs: number): number {
-  return now.getTime() - (Date.parse(timestampExpires) - lifetimeMs);
+  const expires = parseRfc3339(timestampExpires);
+  // The verifier already refused any other form; stay fail-closed if that ever changes.
+  if (expires === undefined) return Number.POSITIVE_INFINITY;
+  return now.getTime() - (expires - lifetimeMs);
 }

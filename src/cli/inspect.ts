@@ -4,7 +4,7 @@
  */
 import { isTrustError } from '../errors.js';
 import { parseReference } from '../reference/parse.js';
-import type { VerifiedRepository } from '../verify/types.js';
+import type { SignedTarget, VerifiedRepository } from '../verify/types.js';
 import { byteCompare, goJson, naturalCompare, tabulate } from './format.js';
 import { INSPECT_HELP } from './help.js';
 import { checkTrustDir, parseCommandLine, parseRfc3339, USAGE_CODES, UsageError } from './options.js';
@@ -45,10 +45,12 @@ export function trustRepo(engine: Engine, repo: VerifiedRepository, name: string
   // same tag and digest are its signers.
   const all = engine.allTargetsByName(repo, tag);
   const rows = new Map<string, { SignedTag: string; Digest: string; Signers: string[] }>();
-  const key = (t: { name: string; digest: string }) => `${t.name}\u0000${t.digest}`;
-  const hex = (digest: string) => (digest.startsWith('sha256:') ? digest.slice('sha256:'.length) : digest);
+  // docker shows the hex of whatever sha256 bytes were signed (even ones that are no valid
+  // digest, which verify and pull refuse), so take them from the hashes, not from `digest`.
+  const hex = (t: SignedTarget) => (Object.hasOwn(t.hashes, 'sha256') ? Buffer.from(t.hashes['sha256'] as string, 'base64').toString('hex') : '');
+  const key = (t: SignedTarget) => `${t.name}\u0000${hex(t)}`;
   for (const t of all) {
-    if (isReleased(t.role) && !rows.has(key(t))) rows.set(key(t), { SignedTag: t.name, Digest: hex(t.digest), Signers: [] });
+    if (isReleased(t.role) && !rows.has(key(t))) rows.set(key(t), { SignedTag: t.name, Digest: hex(t), Signers: [] });
   }
   for (const t of all) {
     const row = rows.get(key(t));

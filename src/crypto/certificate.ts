@@ -58,12 +58,13 @@ export function weakCertProblem(cert: Certificate): string | undefined {
 
 /**
  * Validity as Notary checks root certificates: `now <= NotAfter` and
- * `NotBefore <= now + 1 day` (one day of leeway for clocks; spec §6 step 3).
+ * `NotBefore <= now + 1 day` (one day of leeway for clocks; spec §6 step 3). Go's chain
+ * verification (CA pinning) has no leeway: pass 0.
  */
-export function validityProblem(cert: Certificate, now: Date): string | undefined {
+export function validityProblem(cert: Certificate, now: Date, notBeforeLeewayMs = NOT_BEFORE_LEEWAY_MS): string | undefined {
   const t = now.getTime();
   if (t > cert.notAfter.getTime()) return `certificate expired at ${cert.notAfter.toISOString()}`;
-  if (cert.notBefore.getTime() > t + NOT_BEFORE_LEEWAY_MS) {
+  if (cert.notBefore.getTime() > t + notBeforeLeewayMs) {
     return `certificate is not valid before ${cert.notBefore.toISOString()}`;
   }
   return undefined;

@@ -10,28 +10,55 @@ export interface PemBlock {
   der: Uint8Array;
 }
 
-const BLOCK_RE = /-----BEGIN ([^\r\n-]*)-----\r?\n([\s\S]*?)-----END \1-----/g;
+// Line-anchored and linear: a BEGIN line whose type is anything up to a final "-----"
+// (types with "-" included, trailing spaces and tabs allowed, as Go's getLine trims them).
+const BEGIN_LINE = /^-----BEGIN (.*)-----[ \t]*\r?$/gm;
+const END_LINE = /^-----END (.*)-----[ \t]*\r?$/gm;
 const B64_BODY = /^[A-Za-z0-9+/]*={0,2}$/;
 
-/** Every well-formed PEM block in `text`, in order; text between blocks is ignored (as Go does). */
+/**
+ * Every well-formed PEM block in `text`, in order; text between blocks is ignored (as Go does).
+ * Like Go's `pem.Decode`, a BEGIN line is closed by the first END line after it; if that END
+ * names another type, or the body is not base64, the block is skipped and scanning goes on
+ * after its BEGIN line. One pass over the lines: no input makes this quadratic.
+ */
 export function decodePemBlocks(text: string): PemBlock[] {
+  const ends: { at: number; after: number; type: string }[] = [];
+  for (const m of text.matchAll(END_LINE)) ends.push({ at: m.index, after: m.index + m[0].length, type: m[1] as string });
+  const begins = [...text.matchAll(BEGIN_LINE)];
   const out: PemBlock[] = [];
-  for (const m of text.matchAll(BLOCK_RE)) {
-    const type = m[1] as string;
-    let body = m[2] as string;
-    let hasHeaders = false;
-    const lines = body.split(/\r?\n/);
-    if (lines[0]?.includes(':')) {
-      hasHeaders = true;
-      const blank = lines.findIndex((l) => l.trim() === '');
-      if (blank < 0) continue;
-      body = lines.slice(blank + 1).join('\n');
-    }
-    const b64 = body.replace(/[\r\n \t]/g, '');
-    if (!B64_BODY.test(b64) || b64.length % 4 !== 0) continue;
-    out.push({ type, hasHeaders, der: new Uint8Array(Buffer.from(b64, 'base64')) });
+  let e = 0;
+  let consumedTo = 0;
+  for (let b = 0; b < begins.length; b++) {
+    const m = begins[b] as RegExpExecArray;
+    if (m.index < consumedTo) continue; // inside a block already decoded
+    const bodyStart = m.index + m[0].length;
+    while (e < ends.length && (ends[e] as { at: number }).at < bodyStart) e++;
+    const end = ends[e];
+    if (!end || end.type !== m[1]) continue;
+    // A body holding another BEGIN line cannot be base64 (Go fails to decode it too); skipping
+    // it without decoding keeps "many BEGIN lines, one END" linear.
+    if ((begins[b + 1]?.index ?? Infinity) < end.at) continue;
+    const block = decodeBody(m[1] as string, text.slice(bodyStart, end.at));
+    if (!block) continue;
+    out.push(block);
+    consumedTo = end.after;
   }
   return out;
+}
+
+function decodeBody(type: string, body: string): PemBlock | undefined {
+  let hasHeaders = false;
+  const lines = body.replace(/^\r?\n/, '').split(/\r?\n/);
+  if (lines[0]?.includes(':')) {
+    hasHeaders = true;
+    const blank = lines.findIndex((l) => l.trim() === '');
+    if (blank < 0) return undefined;
+    body = lines.slice(blank + 1).join('\n');
+  }
+  const b64 = body.replace(/[\r\n \t]/g, '');
+  if (b64.length % 4 !== 0 || !B64_BODY.test(b64)) return undefined;
+  return { type, hasHeaders, der: new Uint8Array(Buffer.from(b64, 'base64')) };
 }
 
 /** Go's `pem.EncodeToMemory` for a header-less block: 64-column base64, `\n` line ends. */

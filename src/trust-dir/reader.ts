@@ -3,7 +3,7 @@
  * (spec §1) with the size cap the chain gives, refusing anything that resolves outside the GUN's
  * metadata directory (Notary follows symlinks anywhere; we do not — spec §14.8).
  */
-import { closeSync, fstatSync, openSync, readSync, realpathSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync, realpathSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, sep } from 'node:path';
 import { TrustError } from '../errors.js';
@@ -27,6 +27,15 @@ function checkGunPath(gun: string): void {
     !/[\\\0]/.test(gun) &&
     gun.split('/').every((s) => s !== '' && s !== '.' && s !== '..');
   if (!ok) throw new TrustError('ERR_INVALID_ARGUMENT', `GUN ${JSON.stringify(gun)} cannot name a trust directory`);
+}
+
+/** The path an open descriptor refers to, where the system tells it (Linux /proc), else undefined. */
+function openedPath(fd: number): string | undefined {
+  try {
+    return realpathSync(`/proc/self/fd/${fd}`);
+  } catch {
+    return undefined;
+  }
 }
 
 function errno(e: unknown): string | undefined {
@@ -76,10 +85,22 @@ export function trustDirSource(trustDir: string, gun: string): MetadataSource {
     }
     let fd: number | undefined;
     try {
-      fd = openSync(real, 'r');
+      // O_NONBLOCK: opening a FIFO must not hang; O_NOFOLLOW: the resolved path must not have
+      // become a symlink since it was checked.
+      fd = openSync(real, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW);
       const st = fstatSync(fd);
       if (!st.isFile()) {
         throw new TrustError('ERR_UNSAFE_PATH', `${role}.json is not a regular file`, { role, path: `${role}.json` });
+      }
+      // A directory on the way may have been swapped between the check and the open: check again
+      // what the descriptor itself names (Linux), closing that race.
+      const opened = openedPath(fd);
+      if (opened !== undefined && !opened.startsWith(dir + sep)) {
+        throw new TrustError('ERR_UNSAFE_PATH', `${role}.json was swapped for ${opened}, outside ${dir}`, {
+          role,
+          path: `${role}.json`,
+          check: 'path containment',
+        });
       }
       if (st.size > maxBytes) throw fileTooLarge(role, st.size, maxBytes, 'size limit');
       // Read at most one byte more than allowed, so a file growing under us is still caught.
@@ -94,6 +115,9 @@ export function trustDirSource(trustDir: string, gun: string): MetadataSource {
       return new Uint8Array(buf.buffer, buf.byteOffset, n);
     } catch (e) {
       if (e instanceof TrustError) throw e;
+      if (errno(e) === 'ELOOP') {
+        throw new TrustError('ERR_UNSAFE_PATH', `${role}.json became a symbolic link while it was read`, { role, path: `${role}.json`, check: 'path containment' });
+      }
       throw new TrustError('ERR_TRUST_DIR_UNREADABLE', `cannot read ${role}.json: ${(e as Error).message}`, { role, path: file, cause: e });
     } finally {
       if (fd !== undefined) closeSync(fd);

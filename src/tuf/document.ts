@@ -19,7 +19,12 @@ export interface MetadataDocument {
   message(): Uint8Array;
 }
 
-export function readDocument(bytes: Uint8Array, role: string, limits?: ParseLimits): MetadataDocument {
+export interface DocumentLimits extends ParseLimits {
+  /** Most signatures one file may carry (each may cost a signature verification). */
+  maxSignatures?: number;
+}
+
+export function readDocument(bytes: Uint8Array, role: string, limits?: DocumentLimits): MetadataDocument {
   const file = `${role}.json`;
   let doc;
   let span;
@@ -32,6 +37,15 @@ export function readDocument(bytes: Uint8Array, role: string, limits?: ParseLimi
     throw e;
   }
   const envelope = parseEnvelope(doc, file, role);
+  const maxSignatures = limits?.maxSignatures;
+  if (maxSignatures !== undefined && envelope.signatures.length > maxSignatures) {
+    throw new TrustError('ERR_METADATA_TOO_LARGE', `${file} carries ${envelope.signatures.length} signatures, more than the ${maxSignatures} allowed`, {
+      role,
+      check: 'signature count',
+      expected: maxSignatures,
+      actual: envelope.signatures.length,
+    });
+  }
   let message: Uint8Array | undefined;
   return {
     role,

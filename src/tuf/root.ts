@@ -167,7 +167,7 @@ function issuedBy(child: Certificate, parent: Certificate): boolean {
  * the CAs, every certificate valid now, and every EKU list allowing serverAuth (spec §6.1).
  */
 function chainsToCa(leaf: Certificate, intermediates: Certificate[], cas: Certificate[], now: Date): boolean {
-  const ok = (c: Certificate) => validityProblem(c, now) === undefined && ekuAllowsServerAuth(c);
+  const ok = (c: Certificate) => validityProblem(c, now, 0) === undefined && ekuAllowsServerAuth(c);
   const walk = (c: Certificate, depth: number): boolean => {
     if (!ok(c)) return false;
     if (cas.some((ca) => ok(ca) && issuedBy(c, ca))) return true;

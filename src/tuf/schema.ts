@@ -32,6 +32,15 @@ export interface FileMetaJson {
 const FILE_META_FIELDS = new Set(['length', 'hashes', 'custom']);
 
 /**
+ * How Go's encoding/json matches a member name to an ASCII field name: case-insensitively, where
+ * the Kelvin sign (U+212A) folds to `k` and the long s (U+017F) to `s` (encoding/json fold.go).
+ * JS lower-casing already maps the Kelvin sign; the long s must be mapped by hand.
+ */
+export function foldFieldName(name: string): string {
+  return name.toLowerCase().replace(/\u017f/g, 's');
+}
+
+/**
  * FileMeta is checked by hand: a targets file holds one per target (100k in large repos), and
  * this check, the case-variant rule included, is an order of magnitude faster than a generic
  * object schema. Returns the problem, or undefined.
@@ -40,8 +49,8 @@ function fileMetaProblem(v: unknown): string | undefined {
   if (v === null || typeof v !== 'object' || Array.isArray(v)) return 'expected an object with length and hashes';
   const o = v as Record<string, unknown>;
   for (const k in o) {
-    if (!FILE_META_FIELDS.has(k) && FILE_META_FIELDS.has(k.toLowerCase())) {
-      return `member ${JSON.stringify(k)} is a case variant of ${JSON.stringify(k.toLowerCase())}, which Go's decoder would merge into it`;
+    if (!FILE_META_FIELDS.has(k) && FILE_META_FIELDS.has(foldFieldName(k))) {
+      return `member ${JSON.stringify(k)} is a case variant of ${JSON.stringify(foldFieldName(k))}, which Go's decoder would merge into it`;
     }
   }
   const length = o['length'];
@@ -159,8 +168,8 @@ function rejectCaseVariants(obj: unknown, kind: string, where: string, role: str
   const known = KNOWN_FIELDS[kind] ?? [];
   for (const k of Object.keys(obj)) {
     if (known.includes(k)) continue;
-    const lower = k.toLowerCase();
-    const hit = known.find((f) => f.toLowerCase() === lower);
+    const folded = foldFieldName(k);
+    const hit = known.find((f) => f.toLowerCase() === folded);
     if (hit !== undefined) {
       throw new TrustError(
         'ERR_METADATA_MALFORMED',
@@ -209,8 +218,9 @@ function describeIssue(issue: z.core.$ZodIssue): string {
 
 /**
  * Validates `value` against `schema`; a mismatch is `ERR_METADATA_MALFORMED` naming the first
- * offending field. Returns the input itself, not zod's copy: the parser's objects have no
- * prototype, so a target named `__proto__` stays data (no schema here transforms values).
+ * offending field. Returns the input itself, not zod's copy (no schema here transforms values):
+ * the parsers define a member named `__proto__` as data, which a copy might not preserve, and
+ * every lookup keyed by file data goes through an own-property check.
  */
 export function parseWith<T>(schema: z.ZodType<T>, value: unknown, where: string, role: string): T {
   const r = schema.safeParse(value);

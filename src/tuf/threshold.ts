@@ -58,12 +58,11 @@ export function verifyThreshold(
         { role, check: 'key id', expected: s.keyid, actual: key.id },
       );
     }
-    if (!key.keyObject || key.fingerprint === undefined) continue;
+    // A key already counted needs no second verification.
+    if (!key.keyObject || key.fingerprint === undefined || counted.has(key.fingerprint)) continue;
     if (!verifySignature(s.method, key.keytype, key.keyObject, message, decodeBase64(s.sig))) continue;
-    if (!counted.has(key.fingerprint)) {
-      counted.add(key.fingerprint);
-      validIds.push(s.keyid);
-    }
+    counted.add(key.fingerprint);
+    validIds.push(s.keyid);
   }
   if (counted.size < threshold) {
     throw new TrustError(

@@ -26,12 +26,17 @@ function* walk(repo: VerifiedRepository, name: string, subtree: string, skip: Re
   const top = repo.roles.get('targets');
   if (!top) return;
   const queue: VerifiedRole[] = [top];
+  // Each role once: the walk must stay linear whatever the delegation lists hold.
+  const queued = new Set<string>([top.name]);
   for (let i = 0; i < queue.length; i++) {
     const r = queue[i] as VerifiedRole;
     const enqueueChildren = () => {
       for (const d of r.delegations) {
         const child = repo.roles.get(d.name);
-        if (child) queue.push(child);
+        if (child && !queued.has(child.name)) {
+          queued.add(child.name);
+          queue.push(child);
+        }
       }
     };
     if (subtree !== r.name && subtree.startsWith(`${r.name}/`)) {
@@ -46,10 +51,11 @@ function* walk(repo: VerifiedRepository, name: string, subtree: string, skip: Re
 }
 
 function toSignedTarget(name: string, meta: FileMetaJson, role: VerifiedRole): SignedTarget {
-  const sha256 = Object.hasOwn(meta.hashes, 'sha256') ? meta.hashes['sha256'] : undefined;
+  const sha256 = Object.hasOwn(meta.hashes, 'sha256') ? Buffer.from(meta.hashes['sha256'] as string, 'base64') : undefined;
   const out: SignedTarget = {
     name,
-    digest: sha256 === undefined ? '' : `sha256:${Buffer.from(sha256, 'base64').toString('hex')}`,
+    // A digest is 32 bytes; anything else names no pullable manifest (docker cannot pull it).
+    digest: sha256?.length === 32 ? `sha256:${sha256.toString('hex')}` : '',
     length: meta.length,
     role: role.name,
     signers: role.signedBy,
@@ -102,7 +108,7 @@ export function lookupTarget(repo: VerifiedRepository, name: string, opts: Looku
     });
   }
   if (hit.digest === '') {
-    throw new TrustError('ERR_TARGET_NO_SHA256', `${repo.gun}: target ${JSON.stringify(name)} in ${hit.role} has no sha256 hash`, {
+    throw new TrustError('ERR_TARGET_NO_SHA256', `${repo.gun}: target ${JSON.stringify(name)} in ${hit.role} has no valid 32-byte sha256 hash`, {
       role: hit.role,
       check: 'target sha256',
     });

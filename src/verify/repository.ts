@@ -78,7 +78,7 @@ function summary(name: string, signed: { version: number; expires: string }, sig
  * signed to the previous root's threshold (spec §6 step 4, §7.6).
  */
 function verifyRoot(ctx: Context, opts: VerifyOptions): ValidatedRoot {
-  const parseLimits = { maxDepth: ctx.limits.maxJsonDepth };
+  const parseLimits = { maxDepth: ctx.limits.maxJsonDepth, maxSignatures: ctx.limits.maxSignatures };
   const doc = readDocument(fetchFile(ctx, 'root', ctx.limits.maxRootBytes), 'root', parseLimits);
   const trustedBytes = opts.trustedState ? Buffer.from(opts.trustedState.root, 'utf8') : undefined;
   let prev: ValidatedRoot | undefined;
@@ -154,7 +154,18 @@ function checkTargetsStructure(signed: TargetsSigned, role: string): void {
   checkVersion(signed.version, role);
   const d = signed.delegations;
   if (!d) return;
+  const seen = new Set<string>();
   for (const entry of d.roles ?? []) {
+    // Notary takes the first entry's keys but walks each entry's own paths; rather than copy that
+    // split, a name listed twice is refused (stricter than Notary).
+    if (seen.has(entry.name)) {
+      throw new TrustError('ERR_ROLE_INVALID', `${role} lists delegation ${JSON.stringify(entry.name)} more than once`, {
+        role,
+        check: 'delegation name',
+        actual: entry.name,
+      });
+    }
+    seen.add(entry.name);
     if (!isDelegationName(entry.name) || parentRole(entry.name) !== role) {
       throw new TrustError(
         'ERR_ROLE_INVALID',
@@ -217,7 +228,7 @@ function loadTargetsRole(ctx: Context, pending: PendingRole, meta: FileMetaJson)
   if (name !== 'targets') checkDelegationCerts(name, pending.keyIds, pending.keys);
   const bytes = fetchFile(ctx, name, meta.length);
   checkFileAgainstMeta(bytes, meta, name, 'snapshot');
-  const doc = readDocument(bytes, name, { maxDepth: ctx.limits.maxJsonDepth });
+  const doc = readDocument(bytes, name, { maxDepth: ctx.limits.maxJsonDepth, maxSignatures: ctx.limits.maxSignatures });
   const roleKeys = { role: name, keyIds: pending.keyIds, keys: pending.keys, threshold: pending.threshold };
   let signedBy: string[] = [];
   // Notary checks the top-level targets role's signatures before its structure, and a
@@ -300,6 +311,18 @@ function verifyTargetsTree(ctx: Context, root: ValidatedRoot, snapshot: Snapshot
   return { roles, skipped };
 }
 
+/** Defaults for what is not given; anything given must be a positive integer. */
+function resolveLimits(given: Partial<VerifyLimits> | undefined): VerifyLimits {
+  const limits: VerifyLimits = { ...DEFAULT_LIMITS };
+  for (const k of Object.keys(DEFAULT_LIMITS) as (keyof VerifyLimits)[]) {
+    const v = given?.[k];
+    if (v === undefined) continue;
+    if (!Number.isSafeInteger(v) || v < 1) throw new TrustError('ERR_INVALID_ARGUMENT', `limits.${k} must be a positive integer, got ${String(v)}`);
+    limits[k] = v;
+  }
+  return limits;
+}
+
 /**
  * Verifies the cached Notary metadata of one GUN, completely and offline, and returns what was
  * proven. Every failure is a {@link TrustError} naming the role and the check.
@@ -333,12 +356,12 @@ export function verifyRepository(opts: VerifyOptions): VerifiedRepository {
     gun: opts.gun,
     now: new Date(opts.now.getTime()),
     mode,
-    limits: { ...DEFAULT_LIMITS, ...opts.limits },
+    limits: resolveLimits(opts.limits),
     cache: new KeyCache(),
     source: opts.source,
     trustedVersions: opts.trustedState?.versions ?? {},
   };
-  const parseLimits = { maxDepth: ctx.limits.maxJsonDepth };
+  const parseLimits = { maxDepth: ctx.limits.maxJsonDepth, maxSignatures: ctx.limits.maxSignatures };
 
   const root = verifyRoot(ctx, opts);
 

@@ -33,6 +33,8 @@ export interface VerifyLimits {
   maxJsonDepth: number;
   /** Most delegated roles loaded for one repository. */
   maxDelegations: number;
+  /** Most signatures one file may carry (Notary writes one per signing key). */
+  maxSignatures: number;
 }
 
 export const DEFAULT_LIMITS: Readonly<VerifyLimits> = Object.freeze({
@@ -40,6 +42,7 @@ export const DEFAULT_LIMITS: Readonly<VerifyLimits> = Object.freeze({
   maxTimestampBytes: 1024 * 1024,
   maxJsonDepth: 64,
   maxDelegations: 10_000,
+  maxSignatures: 1_000,
 });
 
 /**

@@ -2,6 +2,7 @@
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import { defaultTrustDir, trustDirSource, verifyTrustDir } from '../../src/trust-dir/reader.js';
 import { expectTrustError, scenario } from '../helpers/vectors.js';
@@ -75,6 +76,13 @@ describe('trustDirSource', () => {
     unlinkSync(join(meta, 'targets.json'));
     symlinkSync(inside, join(meta, 'targets.json'));
     expect(verifyTrustDir({ gun: basic.gun, trustDir: dir, now: basic.now }).roles.has('targets')).toBe(true);
+  });
+
+  it('refuses a FIFO without blocking on it (found in review: opening it used to hang)', () => {
+    const { dir, meta } = copyOf('fifo');
+    unlinkSync(join(meta, 'timestamp.json'));
+    execFileSync('mkfifo', [join(meta, 'timestamp.json')]);
+    expectTrustError(() => verifyTrustDir({ gun: basic.gun, trustDir: dir, now: basic.now }), 'ERR_UNSAFE_PATH', 'timestamp');
   });
 
   it('refuses a directory where a file should be', () => {

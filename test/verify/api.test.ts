@@ -37,3 +37,21 @@ describe('verifyRepository options', () => {
     expectTrustError(() => verifyRepository({ gun: s.gun, source, now: s.now, limits: { maxRootBytes: 100 } }), 'ERR_METADATA_TOO_LARGE', 'root');
   });
 });
+
+describe('limits', () => {
+  it('a file with more signatures than limits.maxSignatures is refused before any verification', () => {
+    const rot = scenario('root-rotation'); // root v3 carries two signatures
+    expectTrustError(
+      () => verifyRepository({ gun: rot.gun, source: dirSource(rot.metadataDir), now: rot.now, limits: { maxSignatures: 1 } }),
+      'ERR_METADATA_TOO_LARGE',
+      'root',
+    );
+  });
+
+  it('an undefined limit keeps the default; a non-positive one is a usage error', () => {
+    expect(verifyRepository({ gun: s.gun, source, now: s.now, limits: { maxJsonDepth: undefined as never } }).gun).toBe(s.gun);
+    for (const bad of [0, -1, 1.5, Number.NaN]) {
+      expectTrustError(() => verifyRepository({ gun: s.gun, source, now: s.now, limits: { maxJsonDepth: bad } }), 'ERR_INVALID_ARGUMENT');
+    }
+  });
+});

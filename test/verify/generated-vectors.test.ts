@@ -11,7 +11,7 @@ import { allTargetsByName, findTarget, lookupTarget, NOTARY_ROLE_ORDER } from '.
 import type { FailurePolicy, RootPins } from '../../src/verify/types.js';
 import { dirSource, expectTrustError, VECTORS } from '../helpers/vectors.js';
 
-type Expected = { role: string; digest: string } | null;
+type Expected = { role: string; digest: string } | { error: string } | null;
 interface Case {
   description: string;
   spec: string;
@@ -68,12 +68,13 @@ describe('generated vectors', () => {
       expect(repo.skipped.map((s) => ({ role: s.role, code: s.error.code }))).toEqual(c.expect.skipped ?? []);
       for (const [name, want] of Object.entries(c.expect.lookups.docker ?? {})) {
         if (want === null) expectTrustError(() => lookupTarget(repo, name), 'ERR_TARGET_NOT_FOUND');
+        else if ('error' in want) expectTrustError(() => lookupTarget(repo, name), want.error as never);
         else expect(lookupTarget(repo, name), `docker ${name}`).toMatchObject(want);
       }
       for (const [name, want] of Object.entries(c.expect.lookups.notary ?? {})) {
         const hit = findTarget(repo, name, NOTARY_ROLE_ORDER);
         if (want === null) expect(hit, `notary ${name}`).toBeUndefined();
-        else expect(hit, `notary ${name}`).toMatchObject(want);
+        else if (!('error' in want)) expect(hit, `notary ${name}`).toMatchObject(want);
       }
       if (c.expect.inspect) {
         // Roles in walk order; within a role the order of a Go map is unspecified, so sort names.
