@@ -545,6 +545,8 @@ function caPinCases() {
   const caKey = ecKey('pinned-ca');
   const caDer = makeCert({ cn: 'trustgate test CA', subjectKey: caKey, ca: true });
   const otherCaDer = makeCert({ cn: 'another CA', subjectKey: ecKey('other-ca'), ca: true });
+  const notCaKey = ecKey('not-a-ca');
+  const notCaDer = makeCert({ cn: 'not a CA', subjectKey: notCaKey, eku: null });
   const issued = (eku) => (m) => {
     const der = makeCert({ cn: GUN, subjectKey: K.root, issuerKey: caKey, issuerCn: 'trustgate test CA', eku, serial: 7 });
     replaceRootKey(m, { ...K.root, json: { keytype: 'ecdsa-x509', keyval: { private: null, public: b64(Buffer.from(pem(der))) } } });
@@ -562,6 +564,18 @@ function caPinCases() {
     },
     'pin-ca-other-ca': { description: 'root certificate issued by a CA other than the pinned one', spec: '§6.1', pins: pins(otherCaDer), hooks: { edit: issued('1.3.6.1.5.5.7.3.1') }, expect: fail('ERR_ROOT_PIN_MISMATCH', 'root') },
     'pin-ca-self-signed-root': { description: 'a self-signed root (TOFU-style) when a CA is pinned for the GUN prefix', spec: '§6.1', pins: pins(caDer), expect: fail('ERR_ROOT_PIN_MISMATCH', 'root') },
+    'pin-ca-issuer-not-a-ca': {
+      description: 'root certificate issued by the pinned certificate, which is not a CA certificate: Go refuses such a parent',
+      spec: '§6.1',
+      pins: pins(notCaDer),
+      hooks: {
+        edit: (m) => {
+          const der = makeCert({ cn: GUN, subjectKey: K.root, issuerKey: notCaKey, issuerCn: 'not a CA', eku: '1.3.6.1.5.5.7.3.1', serial: 9 });
+          replaceRootKey(m, { ...K.root, json: { keytype: 'ecdsa-x509', keyval: { private: null, public: b64(Buffer.from(pem(der))) } } });
+        },
+      },
+      expect: fail('ERR_ROOT_PIN_MISMATCH', 'root'),
+    },
     'pin-ca-not-before-12h': {
       description: 'root certificate issued by the pinned CA, valid from 12 hours after now: Go chain verification has no leeway (found in review)',
       spec: '§6.1',

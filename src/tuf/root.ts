@@ -154,7 +154,9 @@ function ekuAllowsServerAuth(c: Certificate): boolean {
   return !eku || eku.length === 0 || eku.includes(EKU_SERVER_AUTH) || eku.includes(EKU_ANY);
 }
 
+/** `parent` may sign `child`: Go refuses parents that are not CA certificates (NotAuthorizedToSign). */
 function issuedBy(child: Certificate, parent: Certificate): boolean {
+  if (!parent.isCA) return false;
   try {
     return child.x509.checkIssued(parent.x509) && child.x509.verify(parent.publicKey);
   } catch {
@@ -164,12 +166,15 @@ function issuedBy(child: Certificate, parent: Certificate): boolean {
 
 /**
  * Go's default chain verification as Notary's CA pinning uses it: leaf → intermediates → one of
- * the CAs, every certificate valid now, and every EKU list allowing serverAuth (spec §6.1).
+ * the CAs, every parent a CA certificate, every certificate valid now with no leeway, and every
+ * EKU list allowing serverAuth (spec §6.1). Path-length and name constraints are not checked.
  */
 function chainsToCa(leaf: Certificate, intermediates: Certificate[], cas: Certificate[], now: Date): boolean {
   const ok = (c: Certificate) => validityProblem(c, now, 0) === undefined && ekuAllowsServerAuth(c);
   const walk = (c: Certificate, depth: number): boolean => {
     if (!ok(c)) return false;
+    // Go accepts a leaf that is itself in the pool of roots; otherwise a CA must have issued it.
+    if (depth === 0 && cas.some((ca) => Buffer.from(ca.der).equals(Buffer.from(c.der)))) return true;
     if (cas.some((ca) => ok(ca) && issuedBy(c, ca))) return true;
     if (depth >= 4) return false;
     return intermediates.some((i) => i !== c && issuedBy(c, i) && walk(i, depth + 1));
