@@ -546,7 +546,8 @@ function caPinCases() {
   const caDer = makeCert({ cn: 'trustgate test CA', subjectKey: caKey, ca: true });
   const otherCaDer = makeCert({ cn: 'another CA', subjectKey: ecKey('other-ca'), ca: true });
   const notCaKey = ecKey('not-a-ca');
-  const notCaDer = makeCert({ cn: 'not a CA', subjectKey: notCaKey, eku: null });
+  // No key usage extension either, so only the CA flag says it may not sign certificates.
+  const notCaDer = makeCert({ cn: 'not a CA', subjectKey: notCaKey, eku: null, keyUsage: false });
   const issued = (eku) => (m) => {
     const der = makeCert({ cn: GUN, subjectKey: K.root, issuerKey: caKey, issuerCn: 'trustgate test CA', eku, serial: 7 });
     replaceRootKey(m, { ...K.root, json: { keytype: 'ecdsa-x509', keyval: { private: null, public: b64(Buffer.from(pem(der))) } } });
