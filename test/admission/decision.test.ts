@@ -210,6 +210,11 @@ describe('checkAdmission: dry-run and break-glass', () => {
     expect(denied(await decide('docker.io/acme/hub:nope', strict, { annotations: { 'trustgate.io/break-glass': 'please' } })).code).toBe('ERR_ADMISSION_UNSIGNED');
     // without a policy-level annotation nothing is honoured
     expect(denied(await decide('docker.io/acme/hub:nope', policy(), { annotations: { 'trustgate.io/break-glass': 'x' } })).code).toBe('ERR_ADMISSION_UNSIGNED');
+    // annotations come from JSON: a non-string value is no justification and must not crash (found in review)
+    for (const value of [42, { a: 1 }, null, ['x']]) {
+      const odd = { annotations: { 'trustgate.io/break-glass': value as unknown as string } };
+      expect(denied(await decide('docker.io/acme/hub:nope', p, odd)).code).toBe('ERR_ADMISSION_UNSIGNED');
+    }
   });
 });
 
