@@ -4,6 +4,7 @@
  */
 import { X509Certificate, type KeyObject } from 'node:crypto';
 import { readCertFacts } from './der.js';
+import { decodePemBlocks } from './pem.js';
 
 export interface Certificate {
   der: Uint8Array;
@@ -14,6 +15,15 @@ export interface Certificate {
   notAfter: Date;
   signatureAlgorithm: string;
   publicKey: KeyObject;
+}
+
+/**
+ * The certificate in the first PEM block of an x509 key's content — what Notary's verifiers and
+ * delegation checks use (spec §4.2, §7.8.5); `undefined` when there is none or it does not parse.
+ */
+export function firstPemCertificate(pem: Uint8Array): Certificate | undefined {
+  const block = decodePemBlocks(Buffer.from(pem).toString('latin1'))[0];
+  return block ? parseCertificate(block.der) : undefined;
 }
 
 /** Parses a DER certificate; `undefined` when it does not parse. */

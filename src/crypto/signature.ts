@@ -4,11 +4,9 @@
  * throws: the caller turns "not enough valid signatures" into one typed error.
  */
 import { constants, createPublicKey, verify, type KeyObject } from 'node:crypto';
-import { decodePemBlocks } from './pem.js';
-import { parseCertificate } from './certificate.js';
+import { firstPemCertificate } from './certificate.js';
 
 export type KeyType = 'ecdsa' | 'ecdsa-x509' | 'rsa' | 'rsa-x509' | 'ed25519';
-export const KEY_TYPES: readonly KeyType[] = ['ecdsa', 'ecdsa-x509', 'rsa', 'rsa-x509', 'ed25519'];
 
 export type SignatureMethod = 'ecdsa' | 'rsapss' | 'rsapkcs1v15' | 'eddsa';
 
@@ -41,9 +39,7 @@ export function decodePublicKey(keytype: string, raw: Uint8Array): KeyObject | u
       }
       case 'ecdsa-x509':
       case 'rsa-x509': {
-        const block = decodePemBlocks(Buffer.from(raw).toString('latin1'))[0];
-        if (!block) return undefined;
-        const cert = parseCertificate(block.der);
+        const cert = firstPemCertificate(raw);
         const want = keytype === 'ecdsa-x509' ? 'ec' : 'rsa';
         return cert?.publicKey.asymmetricKeyType === want ? cert.publicKey : undefined;
       }

@@ -7,8 +7,7 @@ import { TrustError } from '../errors.js';
 import { checkFileAgainstMeta, fileTooLarge, metaEntryProblem } from '../tuf/hashes.js';
 import { checkExpiry, checkType, checkVersion, parseExpires, readDocument, type MetadataDocument } from '../tuf/document.js';
 import { KeyCache } from '../tuf/keys.js';
-import { parseCertificate, weakCertProblem } from '../crypto/certificate.js';
-import { decodePemBlocks } from '../crypto/pem.js';
+import { firstPemCertificate, weakCertProblem } from '../crypto/certificate.js';
 import { decodeBase64 } from '../tuf/base64.js';
 import { readTrustedRoot, validateRoot, type ValidatedRoot } from '../tuf/root.js';
 import { isDelegationName, parentRole, restrictPaths } from '../tuf/roles.js';
@@ -200,8 +199,7 @@ function checkDelegationCerts(role: string, keyIds: readonly string[], keys: Rea
   for (const id of keyIds) {
     const k = keys[id];
     if (!k || !k.keytype.endsWith('-x509')) continue;
-    const block = decodePemBlocks(Buffer.from(decodeBase64(k.keyval.public)).toString('latin1'))[0];
-    const cert = block ? parseCertificate(block.der) : undefined;
+    const cert = firstPemCertificate(decodeBase64(k.keyval.public));
     if (!cert) continue;
     const problem = weakCertProblem(cert);
     if (problem !== undefined) {
