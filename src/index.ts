@@ -28,6 +28,7 @@ export type {
   SignedTarget,
   RootPins,
   FileMetaJson,
+  TargetMap,
   TufKeyJson,
 } from './verify/types.js';
 export { verifyTrustDir, trustDirSource, defaultTrustDir } from './trust-dir/reader.js';

@@ -18,3 +18,25 @@ export function compareCodePoints(a: string, b: string): number {
   }
   return a.length - b.length;
 }
+
+/**
+ * {@link compareCodePoints} of `text.slice(a, aEnd)` and `text.slice(b, bEnd)`, without making
+ * the slices (the canonical scan compares every member name of a file with the one before it).
+ */
+export function compareCodePointsAt(text: string, a: number, aEnd: number, b: number, bEnd: number): number {
+  const la = aEnd - a;
+  const lb = bEnd - b;
+  const n = la < lb ? la : lb;
+  for (let i = 0; i < n; i++) {
+    let x = text.charCodeAt(a + i);
+    let y = text.charCodeAt(b + i);
+    if (x !== y) {
+      if (x >= 0xd800 && y >= 0xd800) {
+        x = x >= 0xe000 ? x - 0x800 : x + 0x2000;
+        y = y >= 0xe000 ? y - 0x800 : y + 0x2000;
+      }
+      return x - y;
+    }
+  }
+  return la - lb;
+}

@@ -5,37 +5,69 @@
  * integers only — lets the native `JSON.parse` build the value safely. Anything the scan does
  * not prove sends the text to the full strict parser, which decides and explains.
  */
-import { compareCodePoints } from './canonical-order.js';
+import { compareCodePointsAt } from './canonical-order.js';
 
 export interface ScanResult {
   /** UTF-16 offsets of the value of the top-level member that was asked for, or -1. */
   spanStart: number;
   spanEnd: number;
+  /** The member entries of `member.<indexed>`, when asked for and that value is an object. */
+  entries?: MemberEntries;
 }
 
-const HIGH_UNITS = /[\ud800-\uffff]/;
+/**
+ * Where the members of one object sit in the text: a large map (a targets file's `targets`)
+ * can then be checked and read one member at a time instead of being built whole.
+ */
+export interface MemberEntries {
+  /** UTF-16 offsets of the object, from its `{` to just past its `}`. */
+  start: number;
+  end: number;
+  /** Number of members. */
+  count: number;
+  /**
+   * Two offsets per member, in text order (which the scan proved is strictly increasing code
+   * point order of the names): the opening quote of its name, and just past its value. The name
+   * has no escapes, so it is the text between that quote and the next one; the value starts two
+   * units after that closing quote (`":`).
+   */
+  offsets: Uint32Array;
+}
+
+const isName = (text: string, start: number, end: number, name: string): boolean => end - start === name.length && text.startsWith(name, start);
 
 /**
  * Returns the member span when `text` is a JSON object in Notary's written form, else
  * undefined. Does not check what `JSON.parse` itself refuses (raw control characters, bad
- * literals): the caller parses and falls back on any error.
+ * literals): the caller parses and falls back on any error. With `indexed`, also locates the
+ * members of the object `text[member][indexed]` (see {@link MemberEntries}).
  */
-export function scanCanonical(text: string, member: string, maxDepth: number): ScanResult | undefined {
+export function scanCanonical(text: string, member: string, maxDepth: number, indexed?: string): ScanResult | undefined {
   const n = text.length;
   let i = 0;
   let depth = 0;
   let spanStart = -1;
   let spanEnd = -1;
   let spanDepth = -1;
-  // Per open container: is it an object, the previous member name, the top-level name set.
+  // Per open container: is it an object, where its previous member name is (start, or -1 for
+  // none, and end); the top-level name set. Names are compared in place: a slice per name
+  // would make garbage in proportion to the file.
   const isObject: boolean[] = [];
-  const prevKey: (string | undefined)[] = [];
+  const prevStart: number[] = [];
+  const prevEnd: number[] = [];
   const topKeys = new Set<string>();
   let expectKey = false;
-  let pendingKey: string | undefined;
+  let pendingKey = false;
   // Position of the next backslash at or after the scan point; searched again only when
   // passed, so the whole scan stays linear.
   let nextBackslash = -1;
+  // The indexed object: its depth while open (else -1), bounds, and member offsets so far.
+  let indexDepth = -1;
+  let indexStart = -1;
+  let indexEnd = -1;
+  let pendingIndex = false;
+  let offsets = indexed === undefined ? new Uint32Array(0) : new Uint32Array(256);
+  let count = 0;
 
   while (i < n) {
     const c = text.charCodeAt(i);
@@ -48,38 +80,58 @@ export function scanCanonical(text: string, member: string, maxDepth: number): S
       }
       if (nextBackslash < close) return undefined; // escapes: leave to the strict parser
       if (expectKey) {
-        const key = text.slice(i + 1, close);
+        const keyStart = i + 1;
         if (depth === 1) {
+          const key = text.slice(keyStart, close);
           if (topKeys.has(key)) return undefined;
           topKeys.add(key);
         } else {
-          const prev = prevKey[depth - 1];
-          if (prev !== undefined && (prev >= key || HIGH_UNITS.test(key) || HIGH_UNITS.test(prev)) && compareCodePoints(prev, key) >= 0) {
-            return undefined;
-          }
-          prevKey[depth - 1] = key;
+          const prev = prevStart[depth - 1] as number;
+          if (prev >= 0 && compareCodePointsAt(text, prev, prevEnd[depth - 1] as number, keyStart, close) >= 0) return undefined;
+          prevStart[depth - 1] = keyStart;
+          prevEnd[depth - 1] = close;
         }
-        pendingKey = key;
+        pendingKey = true;
         expectKey = false;
+        if (depth === indexDepth) {
+          if (2 * count + 2 > offsets.length) {
+            const grown = new Uint32Array(offsets.length * 2);
+            grown.set(offsets);
+            offsets = grown;
+          }
+          offsets[2 * count] = i;
+        }
         i = close + 1;
         if (text.charCodeAt(i) !== 0x3a /* : */) return undefined;
         i++;
-        if (depth === 1 && key === member && spanStart < 0) {
+        if (depth === 1 && spanStart < 0 && isName(text, keyStart, close, member)) {
           spanStart = i;
           spanDepth = depth;
         }
+        // `member` is open at depth 2 only inside the span (top-level names are unique).
+        pendingIndex =
+          depth === 2 && spanStart >= 0 && spanEnd < 0 && indexed !== undefined && text.charCodeAt(i) === 0x7b && isName(text, keyStart, close, indexed);
         continue;
       }
       i = close + 1;
     } else if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
       if (++depth > maxDepth) return undefined;
+      if (pendingIndex) {
+        pendingIndex = false;
+        indexDepth = depth;
+        indexStart = i;
+      }
       isObject[depth - 1] = c === 0x7b;
-      prevKey[depth - 1] = undefined;
+      prevStart[depth - 1] = -1;
       expectKey = c === 0x7b && text.charCodeAt(i + 1) !== 0x7d;
       i++;
       continue;
     } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) {
       if (depth === 0 || isObject[depth - 1] !== (c === 0x7d)) return undefined;
+      if (depth === indexDepth) {
+        indexDepth = -1;
+        indexEnd = i + 1;
+      }
       depth--;
       i++;
     } else if (c === 0x2d || (c >= 0x30 && c <= 0x39)) {
@@ -102,7 +154,9 @@ export function scanCanonical(text: string, member: string, maxDepth: number): S
     }
     // After a value: close the member span, then expect ',' or a closing bracket.
     if (spanStart >= 0 && spanEnd < 0 && depth === spanDepth) spanEnd = i;
-    pendingKey = undefined;
+    if (depth === indexDepth) offsets[2 * count++ + 1] = i;
+    pendingIndex = false;
+    pendingKey = false;
     const d = text.charCodeAt(i);
     if (d === 0x2c /* , */) {
       if (depth === 0) return undefined;
@@ -112,6 +166,7 @@ export function scanCanonical(text: string, member: string, maxDepth: number): S
       return undefined;
     }
   }
-  if (depth !== 0 || pendingKey !== undefined) return undefined;
-  return { spanStart, spanEnd };
+  if (depth !== 0 || pendingKey) return undefined;
+  if (indexEnd < 0) return { spanStart, spanEnd };
+  return { spanStart, spanEnd, entries: { start: indexStart, end: indexEnd, count, offsets } };
 }

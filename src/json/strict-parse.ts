@@ -11,7 +11,7 @@
  */
 import { TrustError } from '../errors.js';
 import { compareCodePoints } from './canonical-order.js';
-import { scanCanonical } from './canonical-scan.js';
+import { scanCanonical, type MemberEntries } from './canonical-scan.js';
 
 export type JsonValue = null | boolean | number | string | JsonValue[] | JsonObject;
 export interface JsonObject {
@@ -69,6 +69,30 @@ export interface MemberSpan {
 }
 
 /**
+ * The members of a large object left as text (see {@link ParseOptions.indexed}): `offsets` as
+ * in {@link MemberEntries}, into `text`. Each member value is complete, valid JSON in canonical
+ * form, with no duplicate names at any depth, no number outside Notary's integers and no
+ * nesting beyond the depth limit.
+ */
+export interface IndexedMembers extends MemberEntries {
+  text: string;
+}
+
+export interface ParseOptions {
+  /** Tests turn the fast path off to compare it with the strict parser. */
+  fastPath?: boolean;
+  /**
+   * A member of `member` (e.g. `targets`) that, when the file is in canonical form and that
+   * member is an object, is not built: it parses as `{}` and its members are returned as
+   * {@link IndexedMembers} for the caller to check and read one at a time. A 100k-target file
+   * then never exists as 100k objects at once.
+   */
+  indexed?: string;
+}
+
+const CONTROL = /[\u0000-\u001f]/;
+
+/**
  * Parses a JSON object and reports the raw span of the top-level member `member` (Notary's
  * `signed`). Used so that the signature message is taken straight from the file when the file
  * already holds it in canonical form — which every unescaped Notary file does.
@@ -79,15 +103,18 @@ export function parseStrictJsonWithSpan(
   what: string,
   member: string,
   limits: ParseLimits = DEFAULT_PARSE_LIMITS,
-  /** Tests turn the fast path off to compare it with the strict parser. */
-  fastPath = true,
-): { value: JsonValue; span: MemberSpan | undefined } {
+  options: ParseOptions = {},
+): { value: JsonValue; span: MemberSpan | undefined; indexed?: IndexedMembers } {
   const text = decodeUtf8(bytes, what);
-  const fast = fastPath ? scanCanonical(text, member, limits.maxDepth) : undefined;
+  const fast = options.fastPath === false ? undefined : scanCanonical(text, member, limits.maxDepth, options.indexed);
   if (fast) {
+    const entries = fast.entries;
+    // The scan does not look inside strings for raw control characters, which JSON.parse
+    // refuses; the indexed members are not parsed here, so rule those out first.
+    const indexed = entries && !CONTROL.test(text.slice(entries.start, entries.end)) ? entries : undefined;
     let value: JsonValue | undefined;
     try {
-      value = JSON.parse(text) as JsonValue;
+      value = JSON.parse(indexed ? `${text.slice(0, indexed.start)}{}${text.slice(indexed.end)}` : text) as JsonValue;
     } catch {
       // Not valid JSON after all (e.g. a raw control character): the strict parser explains.
     }
@@ -100,7 +127,7 @@ export function parseStrictJsonWithSpan(
               end: bytes.length - Buffer.byteLength(text.slice(fast.spanEnd), 'utf8'),
               canonical: true,
             };
-      return { value, span };
+      return indexed ? { value, span, indexed: { ...indexed, text } } : { value, span };
     }
   }
   const p = new Parser(text, what, limits.maxDepth);

@@ -8,18 +8,23 @@ const VALUE = new Uint8Array(128);
 for (let i = 0; i < ALPHABET.length; i++) VALUE[ALPHABET.charCodeAt(i)] = i + 1;
 
 export function isCanonicalBase64(s: string): boolean {
-  const n = s.length;
+  return isCanonicalBase64At(s, 0, s.length);
+}
+
+/** {@link isCanonicalBase64} of `s.slice(from, to)`, without making the slice. */
+export function isCanonicalBase64At(s: string, from: number, to: number): boolean {
+  const n = to - from;
   if (n % 4 !== 0) return false;
-  let end = n;
-  if (n > 0 && s.charCodeAt(n - 1) === 0x3d) end -= s.charCodeAt(n - 2) === 0x3d ? 2 : 1;
-  for (let i = 0; i < end; i++) {
+  let end = to;
+  if (n > 0 && s.charCodeAt(to - 1) === 0x3d) end -= s.charCodeAt(to - 2) === 0x3d ? 2 : 1;
+  for (let i = from; i < end; i++) {
     const c = s.charCodeAt(i);
     if (c > 127 || VALUE[c] === 0) return false;
   }
   // The last character before padding must not carry bits the padding discards: `YQ==` is
   // canonical, `YR==` decodes the same and is not.
-  const last = end === n ? 0 : (VALUE[s.charCodeAt(end - 1)] as number) - 1;
-  return end === n || (n - end === 2 ? last % 16 === 0 : last % 4 === 0);
+  const last = end === to ? 0 : (VALUE[s.charCodeAt(end - 1)] as number) - 1;
+  return end === to || (to - end === 2 ? last % 16 === 0 : last % 4 === 0);
 }
 
 export function decodeBase64(s: string): Uint8Array {

@@ -5,7 +5,7 @@
  */
 import { TrustError } from '../errors.js';
 import { canonicalBytes } from '../json/canonical.js';
-import { parseStrictJsonWithSpan, type ParseLimits } from '../json/strict-parse.js';
+import { parseStrictJsonWithSpan, type IndexedMembers, type ParseLimits } from '../json/strict-parse.js';
 import { parseEnvelope, type Envelope } from './schema.js';
 import { isExpired, parseRfc3339 } from './time.js';
 
@@ -15,6 +15,11 @@ export interface MetadataDocument {
   file: string;
   bytes: Uint8Array;
   envelope: Envelope;
+  /**
+   * Set when the file was canonical and `signed[limits.indexed]` an object: that member parsed
+   * as `{}` in `envelope.signed`, and its entries are here, still text.
+   */
+  indexed?: IndexedMembers;
   /** Canonical bytes of `signed`. */
   message(): Uint8Array;
 }
@@ -22,14 +27,17 @@ export interface MetadataDocument {
 export interface DocumentLimits extends ParseLimits {
   /** Most signatures one file may carry (each may cost a signature verification). */
   maxSignatures?: number;
+  /** A member of `signed` to leave as text when the file is canonical (targets files: `targets`). */
+  indexed?: string;
 }
 
 export function readDocument(bytes: Uint8Array, role: string, limits?: DocumentLimits): MetadataDocument {
   const file = `${role}.json`;
   let doc;
   let span;
+  let indexed: IndexedMembers | undefined;
   try {
-    ({ value: doc, span } = parseStrictJsonWithSpan(bytes, file, 'signed', limits));
+    ({ value: doc, span, indexed } = parseStrictJsonWithSpan(bytes, file, 'signed', limits, limits?.indexed === undefined ? {} : { indexed: limits.indexed }));
   } catch (e) {
     if (e instanceof TrustError) {
       throw new TrustError(e.code, e.message, { role, check: 'json syntax', path: file, cause: e });
@@ -52,11 +60,15 @@ export function readDocument(bytes: Uint8Array, role: string, limits?: DocumentL
     file,
     bytes,
     envelope,
+    ...(indexed ? { indexed } : {}),
     message() {
       // Notary writes `signed` canonically, so usually the file already holds the message; the
       // parser proved it (no whitespace, sorted members, no escapes but \" and \\). Otherwise,
       // e.g. for Notary's HTML-escaped `<>&`, re-encode the parsed value (spec §2.1, §4.1).
       if (!message && span?.canonical) message = bytes.subarray(span.start, span.end);
+      // The parsed `signed` lacks the indexed member, so it is never the message; the parser
+      // indexes only canonical files, whose span is the message.
+      if (!message && indexed) throw new Error('internal: an indexed document has no canonical span');
       if (!message) {
         try {
           message = canonicalBytes(envelope.signed);

@@ -45,7 +45,7 @@ export function foldFieldName(name: string): string {
  * this check, the case-variant rule included, is an order of magnitude faster than a generic
  * object schema. Returns the problem, or undefined.
  */
-function fileMetaProblem(v: unknown): string | undefined {
+export function fileMetaProblem(v: unknown): string | undefined {
   if (v === null || typeof v !== 'object' || Array.isArray(v)) return 'expected an object with length and hashes';
   const o = v as Record<string, unknown>;
   for (const k in o) {

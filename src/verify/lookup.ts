@@ -78,7 +78,8 @@ export function findTarget(repo: VerifiedRepository, name: string, roles: readon
   for (const role of roles) {
     const skip = new Set(roles.filter((r) => r !== role));
     for (const r of walk(repo, name, role, skip)) {
-      if (Object.hasOwn(r.targets, name)) return toSignedTarget(name, r.targets[name] as FileMetaJson, r);
+      const meta = r.targets.get(name);
+      if (meta) return toSignedTarget(name, meta, r);
     }
   }
   return undefined;
@@ -127,8 +128,8 @@ export function listTargets(repo: VerifiedRepository, opts: LookupOptions = {}):
   for (const role of roles) {
     const skip = new Set(roles.filter((r) => r !== role));
     for (const r of walk(repo, '', role, skip)) {
-      for (const [name, meta] of Object.entries(r.targets)) {
-        if (!seen.has(name) && pathAllowed(name, r.paths)) seen.set(name, toSignedTarget(name, meta, r));
+      for (const name of r.targets.keys()) {
+        if (!seen.has(name) && pathAllowed(name, r.paths)) seen.set(name, toSignedTarget(name, r.targets.get(name) as FileMetaJson, r));
       }
     }
   }
@@ -144,9 +145,10 @@ export function allTargetsByName(repo: VerifiedRepository, name: string): Signed
   const out: SignedTarget[] = [];
   for (const r of walk(repo, name, 'targets', new Set())) {
     if (name === '') {
-      for (const [n, meta] of Object.entries(r.targets)) out.push(toSignedTarget(n, meta, r));
-    } else if (Object.hasOwn(r.targets, name)) {
-      out.push(toSignedTarget(name, r.targets[name] as FileMetaJson, r));
+      for (const [n, meta] of r.targets) out.push(toSignedTarget(n, meta, r));
+    } else {
+      const meta = r.targets.get(name);
+      if (meta) out.push(toSignedTarget(name, meta, r));
     }
   }
   return out;

@@ -21,6 +21,7 @@ import {
   type TargetsSigned,
   type TufKeyJson,
 } from '../tuf/schema.js';
+import { targetMapFromIndex, targetMapFromRecord } from '../tuf/target-map.js';
 import { verifyThreshold } from '../tuf/threshold.js';
 import {
   DEFAULT_LIMITS,
@@ -226,7 +227,7 @@ function loadTargetsRole(ctx: Context, pending: PendingRole, meta: FileMetaJson)
   if (name !== 'targets') checkDelegationCerts(name, pending.keyIds, pending.keys);
   const bytes = fetchFile(ctx, name, meta.length);
   checkFileAgainstMeta(bytes, meta, name, 'snapshot');
-  const doc = readDocument(bytes, name, { maxDepth: ctx.limits.maxJsonDepth, maxSignatures: ctx.limits.maxSignatures });
+  const doc = readDocument(bytes, name, { maxDepth: ctx.limits.maxJsonDepth, maxSignatures: ctx.limits.maxSignatures, indexed: 'targets' });
   const roleKeys = { role: name, keyIds: pending.keyIds, keys: pending.keys, threshold: pending.threshold };
   let signedBy: string[] = [];
   // Notary checks the top-level targets role's signatures before its structure, and a
@@ -234,6 +235,7 @@ function loadTargetsRole(ctx: Context, pending: PendingRole, meta: FileMetaJson)
   if (name === 'targets') signedBy = verifyThreshold(doc.envelope, doc.message(), roleKeys, ctx.cache);
   rejectCaseVariantsIn(doc.envelope.signed, 'targets', doc.file, name);
   const signed = parseWith(targetsSignedSchema, doc.envelope.signed, doc.file, name);
+  const targets = doc.indexed ? targetMapFromIndex(doc.indexed, doc.file, name) : targetMapFromRecord(signed.targets);
   checkTargetsStructure(signed, name);
   checkNotRolledBack(ctx, name, signed.version);
   if (name !== 'targets') signedBy = verifyThreshold(doc.envelope, doc.message(), roleKeys, ctx.cache);
@@ -246,7 +248,7 @@ function loadTargetsRole(ctx: Context, pending: PendingRole, meta: FileMetaJson)
     keys: Object.fromEntries(pending.keyIds.filter((id) => Object.hasOwn(pending.keys, id)).map((id) => [id, pending.keys[id] as TufKeyJson])),
     threshold: pending.threshold,
     paths: pending.paths,
-    targets: signed.targets,
+    targets,
     delegations: signed.delegations?.roles ?? [],
     delegationKeys: signed.delegations?.keys ?? {},
   };

@@ -1,10 +1,12 @@
 /** Public types of the verifier. */
 import type { TrustError } from '../errors.js';
 import type { RootPins } from '../tuf/root.js';
-import type { DelegationRoleJson, FileMetaJson, TufKeyJson } from '../tuf/schema.js';
+import type { DelegationRoleJson, TufKeyJson } from '../tuf/schema.js';
+import type { TargetMap } from '../tuf/target-map.js';
 
 export type { RootPins } from '../tuf/root.js';
 export type { FileMetaJson, TufKeyJson } from '../tuf/schema.js';
+export type { TargetMap } from '../tuf/target-map.js';
 
 /**
  * What happens when a delegation fails:
@@ -91,7 +93,8 @@ export interface VerifiedRole {
   threshold: number;
   /** Effective path prefixes after restriction by the parents (spec §7.8.2). */
   paths: readonly string[];
-  targets: Readonly<Record<string, FileMetaJson>>;
+  /** Signed targets by name: a read-only `Map` (large canonical files stay text until read). */
+  targets: TargetMap;
   /** Delegations this role declares (children), in file order. */
   delegations: readonly DelegationRoleJson[];
   /** Keys this role declares for its children. */

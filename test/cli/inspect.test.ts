@@ -166,7 +166,7 @@ function dockerTestRepo(withSigners = true): VerifiedRepository {
     keys: {},
     threshold: 1,
     paths: [''],
-    targets,
+    targets: new Map(Object.entries(targets)),
     delegations,
     delegationKeys: {
       A: { keytype: 'ecdsa', keyval: { private: null, public: 'A' } },

@@ -13,7 +13,7 @@ function both(text: string) {
   const bytes = new Uint8Array(Buffer.from(text, 'utf8'));
   const run = (fast: boolean) => {
     try {
-      return { ok: parseStrictJsonWithSpan(bytes, 'x', 'signed', DEFAULT_PARSE_LIMITS, fast) };
+      return { ok: parseStrictJsonWithSpan(bytes, 'x', 'signed', DEFAULT_PARSE_LIMITS, { fastPath: fast }) };
     } catch (e) {
       return { err: (e as { code?: string }).code };
     }
