@@ -1,8 +1,9 @@
 // Child process of bench/run.mjs, one per measurement, so that sizes do not share a heap.
 //
-//   node --expose-gc bench/child.mjs mem <trustDir> <warmTrustDir>
-//     Peak memory of one verification: warms the code on a small repository, reads the files,
-//     collects garbage, then verifies once while a worker thread samples the process RSS every
+//   node --expose-gc bench/child.mjs mem <trustDir> <warmTrustDir> <warmRuns>
+//     Peak memory of one verification: warms the code by verifying another repository
+//     `warmRuns` times, reads the files, collects garbage, then verifies once while a worker
+//     thread samples the process RSS every
 //     millisecond; also reads the kernel's RSS high-water mark (getrusage maxrss) before and
 //     after. V8's --trace-gc is switched on for the call only: the parent reads the heap size
 //     before each collection from those lines (the heap's high points). Prints one JSON line.
@@ -14,7 +15,7 @@ import { Worker } from 'node:worker_threads';
 import { verifyRepository } from '../dist/index.js';
 import { GUN, NOW, readTrustDir, totalBytes } from './files.mjs';
 
-const [mode, dir, arg] = process.argv.slice(2);
+const [mode, dir, arg, arg2] = process.argv.slice(2);
 const now = new Date(NOW);
 const verify = (files) => verifyRepository({ gun: GUN, source: (role) => files[role], now });
 const gc = globalThis.gc ?? (() => {});
@@ -32,7 +33,8 @@ tick();
 `;
 
 if (mode === 'mem') {
-  for (let i = 0; i < 3; i++) verify(readTrustDir(arg));
+  const warm = readTrustDir(arg);
+  for (let i = 0; i < Number(arg2 ?? 3); i++) verify(warm);
   const files = readTrustDir(dir);
   const shared = new SharedArrayBuffer(16);
   const peak = new Float64Array(shared);
