@@ -66,7 +66,7 @@ if (mode === 'mem') {
   gc();
   const after = process.memoryUsage();
   let targets = 0;
-  for (const r of result.roles.values()) targets += Object.keys(r.targets).length;
+  for (const r of result.roles.values()) targets += r.targets.size;
   process.stdout.write(
     `${JSON.stringify({
       metadata_bytes: totalBytes(files),
