@@ -24,6 +24,7 @@ import {
   reorder,
   rsaKey,
   sha,
+  signWith,
   x509Key,
 } from './lib/notary-writer.mjs';
 
@@ -33,6 +34,11 @@ const CHECK = process.argv.includes('--check');
 // ---------- the cases ----------
 const ok = (lookups = {}, extra = {}) => ({ ok: true, lookups, ...extra });
 const fail = (code, role) => ({ error: { code, role } });
+/** Stores `change(text)` as `role`'s signed part and signs exactly those bytes with `key`. */
+const delegateSigns = (role, key, change) => ({
+  signedText: (r, text) => (r === role ? change(text) : undefined),
+  signatures: (r, sigs, msg) => (r === role ? [{ keyid: keyId(key), ...signWith(key, Buffer.from(change(Buffer.from(msg).toString('utf8')), 'utf8')) }] : undefined),
+});
 const BASE_LOOKUPS = {
   docker: { latest: { role: 'targets/releases', digest: digestOf('latest in releases') }, v1: { role: 'targets', digest: digestOf('v1 in targets') }, foobar1: null },
   notary: {
@@ -416,6 +422,19 @@ const cases = {
     spec: '§14.1',
     hooks: { signedText: (role, text) => (role === 'targets' ? text.replace('"targets":{', `"targets":{"evil":${JSON.stringify(fileMeta('evil'))}},"targets":{`) : undefined) },
     expect: fail('ERR_METADATA_MALFORMED', 'targets'),
+  },
+  // A delegate holds its own key, so it can sign any bytes into its file: these are signed.
+  'delegate-signs-trailing-comma-in-targets': {
+    description: 'targets/releases signs bytes with a trailing comma inside "targets" (not JSON; JSON.parse never sees the targets text on the fast path)',
+    spec: '§14.6',
+    hooks: delegateSigns('targets/releases', K.releases, (t) => t.replace(/\}\},"version":/, '},},"version":')),
+    expect: fail('ERR_METADATA_MALFORMED', 'targets/releases'),
+  },
+  'delegate-signs-value-without-name-in-targets': {
+    description: 'targets/releases signs bytes with a bare value where a target name belongs in "targets"',
+    spec: '§14.6',
+    hooks: delegateSigns('targets/releases', K.releases, (t) => t.replace(/\}\},"version":/, '},7},"version":')),
+    expect: fail('ERR_METADATA_MALFORMED', 'targets/releases'),
   },
   'case-variant-member': {
     description: 'targets.json signed part with a "Targets" member beside "targets": Go merges them case-insensitively',

@@ -38,9 +38,11 @@ const isName = (text: string, start: number, end: number, name: string): boolean
 
 /**
  * Returns the member span when `text` is a JSON object in Notary's written form, else
- * undefined. Does not check what `JSON.parse` itself refuses (raw control characters, bad
- * literals): the caller parses and falls back on any error. With `indexed`, also locates the
- * members of the object `text[member][indexed]` (see {@link MemberEntries}).
+ * undefined. The scan checks the whole JSON grammar except raw control characters inside
+ * strings: the caller either parses the text with `JSON.parse` (which refuses those) or tests
+ * for them, and falls back to the strict parser on any doubt. With `indexed`, also locates the
+ * members of the object `text[member][indexed]` (see {@link MemberEntries}), which the caller
+ * may then never give to `JSON.parse`: the grammar checks here are all that stand for them.
  */
 export function scanCanonical(text: string, member: string, maxDepth: number, indexed?: string): ScanResult | undefined {
   const n = text.length;
@@ -56,8 +58,10 @@ export function scanCanonical(text: string, member: string, maxDepth: number, in
   const prevStart: number[] = [];
   const prevEnd: number[] = [];
   const topKeys = new Set<string>();
+  // What may come next: a member name (after `{` or `,` in an object), a value (at the start,
+  // after `:`, after `[` or `,` in an array), or neither (after a value: `,` or a bracket).
   let expectKey = false;
-  let pendingKey = false;
+  let needValue = true;
   // Position of the next backslash at or after the scan point; searched again only when
   // passed, so the whole scan stays linear.
   let nextBackslash = -1;
@@ -72,6 +76,7 @@ export function scanCanonical(text: string, member: string, maxDepth: number, in
   while (i < n) {
     const c = text.charCodeAt(i);
     if (c === 0x22 /* " */) {
+      if (!expectKey && !needValue) return undefined;
       const close = text.indexOf('"', i + 1);
       if (close < 0) return undefined;
       if (nextBackslash !== n && nextBackslash <= i) {
@@ -91,8 +96,8 @@ export function scanCanonical(text: string, member: string, maxDepth: number, in
           prevStart[depth - 1] = keyStart;
           prevEnd[depth - 1] = close;
         }
-        pendingKey = true;
         expectKey = false;
+        needValue = true;
         if (depth === indexDepth) {
           if (2 * count + 2 > offsets.length) {
             const grown = new Uint32Array(offsets.length * 2);
@@ -115,6 +120,7 @@ export function scanCanonical(text: string, member: string, maxDepth: number, in
       }
       i = close + 1;
     } else if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
+      if (!needValue) return undefined;
       if (++depth > maxDepth) return undefined;
       if (pendingIndex) {
         pendingIndex = false;
@@ -123,10 +129,14 @@ export function scanCanonical(text: string, member: string, maxDepth: number, in
       }
       isObject[depth - 1] = c === 0x7b;
       prevStart[depth - 1] = -1;
-      expectKey = c === 0x7b && text.charCodeAt(i + 1) !== 0x7d;
+      const empty = text.charCodeAt(i + 1) === (c === 0x7b ? 0x7d : 0x5d);
+      expectKey = c === 0x7b && !empty;
+      needValue = c === 0x5b && !empty;
       i++;
       continue;
     } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) {
+      // A bracket right after `,` or `:` (`{"a":1,}`, `{"a":}`, `[1,]`) is not JSON.
+      if (expectKey || needValue) return undefined;
       if (depth === 0 || isObject[depth - 1] !== (c === 0x7d)) return undefined;
       if (depth === indexDepth) {
         indexDepth = -1;
@@ -135,17 +145,27 @@ export function scanCanonical(text: string, member: string, maxDepth: number, in
       depth--;
       i++;
     } else if (c === 0x2d || (c >= 0x30 && c <= 0x39)) {
-      let j = i + (c === 0x2d ? 1 : 0);
+      if (!needValue) return undefined;
+      // An integer, read in place: -?(0|[1-9][0-9]*), safe, not -0, no fraction or exponent.
+      const negative = c === 0x2d;
+      let j = negative ? i + 1 : i;
       const first = text.charCodeAt(j);
+      let value = 0;
       if (first === 0x30) j++;
-      else if (first >= 0x31 && first <= 0x39) while (j < n && text.charCodeAt(j) >= 0x30 && text.charCodeAt(j) <= 0x39) j++;
-      else return undefined;
+      else if (first >= 0x31 && first <= 0x39) {
+        const from = j;
+        for (let d = first; d >= 0x30 && d <= 0x39; d = text.charCodeAt(++j)) {
+          // 17 digits are always beyond 2^53; up to 16, the sum is exact until it passes 2^53.
+          if (j - from >= 16) return undefined;
+          value = value * 10 + (d - 0x30);
+        }
+      } else return undefined;
       const next = text.charCodeAt(j);
       if (next === 0x2e || next === 0x65 || next === 0x45) return undefined; // fraction or exponent
-      const literal = text.slice(i, j);
-      if (literal === '-0' || !Number.isSafeInteger(Number(literal))) return undefined;
+      if ((negative && value === 0) || value > Number.MAX_SAFE_INTEGER) return undefined;
       i = j;
     } else if (c === 0x74 /* t */ || c === 0x66 /* f */ || c === 0x6e /* n */) {
+      if (!needValue) return undefined;
       const word = c === 0x74 ? 'true' : c === 0x66 ? 'false' : 'null';
       if (!text.startsWith(word, i)) return undefined;
       i += word.length;
@@ -153,20 +173,21 @@ export function scanCanonical(text: string, member: string, maxDepth: number, in
       return undefined; // whitespace or anything unexpected: not Notary's written form
     }
     // After a value: close the member span, then expect ',' or a closing bracket.
+    needValue = false;
     if (spanStart >= 0 && spanEnd < 0 && depth === spanDepth) spanEnd = i;
     if (depth === indexDepth) offsets[2 * count++ + 1] = i;
     pendingIndex = false;
-    pendingKey = false;
     const d = text.charCodeAt(i);
     if (d === 0x2c /* , */) {
       if (depth === 0) return undefined;
-      expectKey = isObject[depth - 1] === true;
+      if (isObject[depth - 1] === true) expectKey = true;
+      else needValue = true;
       i++;
     } else if (d !== 0x7d && d !== 0x5d && !(depth === 0 && i === n)) {
       return undefined;
     }
   }
-  if (depth !== 0 || pendingKey) return undefined;
+  if (depth !== 0 || needValue || expectKey) return undefined;
   if (indexEnd < 0) return { spanStart, spanEnd };
   return { spanStart, spanEnd, entries: { start: indexStart, end: indexEnd, count, offsets } };
 }

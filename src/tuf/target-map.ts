@@ -116,10 +116,8 @@ class IndexedTargetMap extends TargetMapBase {
   #nameEnd(i: number): number {
     return this.#text.indexOf('"', (this.#offsets[2 * i] as number) + 1);
   }
-  protected nameAt(i: number): string {
-    return this.nameOf(i);
-  }
-  nameOf(i: number): string {
+  /** Public here: the entry check names the entry it refuses. */
+  override nameAt(i: number): string {
     return this.#text.slice((this.#offsets[2 * i] as number) + 1, this.#nameEnd(i));
   }
   /** The raw text of entry `i`'s value. */
@@ -153,7 +151,7 @@ export function targetMapFromIndex(indexed: IndexedMembers, where: string, role:
   for (let i = 0; i < map.size; i++) {
     const problem = map.problemAt(i);
     if (problem !== undefined) {
-      const name = map.nameOf(i);
+      const name = map.nameAt(i);
       throw new TrustError('ERR_METADATA_MALFORMED', `${where}: targets: ${JSON.stringify(name)}: ${problem}`, {
         role,
         check: 'metadata types',

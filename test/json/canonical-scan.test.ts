@@ -79,4 +79,50 @@ describe('canonical scan fast path ≡ strict parser', () => {
     expect(scanCanonical('{"signed":{"\ufb01":1,"\u{1f600}":2}}', 'signed', 64)).toBeDefined();
     expect(scanCanonical('{"signed":{"\u{1f600}":1,"\ufb01":2}}', 'signed', 64)).toBeUndefined();
   });
+
+  it('checks the whole JSON grammar on its own (the indexed targets never reach JSON.parse)', () => {
+    for (const t of [
+      '{"signed":{"a":1,}}',
+      '{"signed":{"a":}}',
+      '{"signed":[1,]}',
+      '{"signed":{"a":1,2}}',
+      '{"signed":{1}}',
+      '{"signed":{"a":1,{}}}',
+      '{"signed":{"a":1,true}}',
+      '{"signed":{"a":1,[]}}',
+      '{"signed":{"a":1,"b"}}',
+      '{"signed":["a":1]}',
+      '{"signed":[1 2]}',
+      '{"signed":{"a":1}}}',
+      '{"signed":{"a":12345678901234567}}',
+      '{"signed":{"a":9007199254740992}}',
+      '{"signed":{"a":-9007199254740992}}',
+      '',
+      '{',
+    ]) {
+      expect(scanCanonical(t, 'signed', 64, 'a'), t).toBeUndefined();
+    }
+    expect(scanCanonical('{"signed":{"a":9007199254740991,"b":-9007199254740991}}', 'signed', 64)).toBeDefined();
+  });
+
+  it('whatever it accepts, JSON.parse accepts: structural edits of canonical envelopes (property)', () => {
+    const pieces = [',', ':', '{', '}', '[', ']', '"', '1', '-', 'true', '"x":', ',"y":2', '{}', '[]'];
+    fc.assert(
+      fc.property(
+        fc.dictionary(fc.string({ unit: 'grapheme-ascii' }), integerJson('grapheme'), { maxKeys: 5 }),
+        fc.array(fc.tuple(fc.nat(), fc.nat({ max: 2 }), fc.constantFrom(...pieces)), { minLength: 1, maxLength: 3 }),
+        (signed, edits) => {
+          let text = `{"signed":${canonicalString(signed as JsonValue)},"signatures":[]}`;
+          for (const [at, drop, piece] of edits) {
+            const p = at % (text.length + 1);
+            text = text.slice(0, p) + piece + text.slice(p + drop);
+          }
+          if (/[\u0000-\u001f]/.test(text)) return;
+          if (scanCanonical(text, 'signed', 64, 'targets') !== undefined) expect(() => JSON.parse(text), text).not.toThrow();
+        },
+      ),
+      { numRuns: 20000 },
+    );
+  });
 });
+
