@@ -578,7 +578,15 @@ function applyCommand(d: Draft, c: Command): CommandResponse {
       }
       if (c.tag !== undefined) {
         d.putTag(bindOnPush(d.tag(c.tag), c.digest, d.visible(c.digest)));
-        if (existing !== undefined && !existing.deleted) d.record(now, actor, { digest: c.digest, tag: c.tag });
+        if (existing !== undefined && !existing.deleted) {
+          d.record(now, actor, { digest: c.digest, tag: c.tag });
+          // The binding (live or pending) depends on this record's state, and a concurrent verdict,
+          // release or revoke decides which tags to promote or unbind from the tags it loaded. Writing
+          // the record makes the two conflict, so neither commits on a state the other has changed
+          // (Q16; found by test/quarantine/replicas.test.ts: a release racing a re-push left the tag
+          // pending on a released digest).
+          if (d.rec(c.digest) === existing) d.put(existing);
+        }
       }
       return respond(c.digest);
     }

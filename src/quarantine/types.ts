@@ -320,7 +320,10 @@ export interface DigestRecord {
   readonly repository: string;
   readonly digest: string;
   readonly state: QuarantineState;
-  /** Compare-and-set version: the number of accepted commands that changed this record. */
+  /**
+   * Compare-and-set version: the number of accepted commands that changed this record or bound a
+   * tag to it (a binding depends on the record's state, so it must conflict with a change of it).
+   */
   readonly version: number;
   /** Sequence number of the last event emitted for this digest (Q21). */
   readonly sequence: number;

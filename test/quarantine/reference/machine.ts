@@ -1,7 +1,7 @@
 /**
  * TEST-ONLY REFERENCE: the quarantine core as it was before issue #7 (full copies of the maps,
  * visibility recomputed over the whole repository, every digest sorted for deadlines), kept verbatim
- * apart from import paths so that `incremental.test.ts` can check the optimised `step` against it.
+ * apart from import paths and the one semantic change marked "Q16" below, so that `incremental.test.ts` can check the optimised `step` against it.
  * Do not optimise this file.
  *
  * The pure quarantine core: `step(state, command, now, config) → { state', events, audit }`.
@@ -548,7 +548,12 @@ function applyCommand(d: Draft, c: Command): CommandResponse {
       }
       if (c.tag !== undefined) {
         d.putTag(bindOnPush(d.tag(c.tag), c.digest, isVisible(d.view(), c.digest, now)));
-        if (existing !== undefined && !existing.deleted) d.record(now, actor, { digest: c.digest, tag: c.tag });
+        if (existing !== undefined && !existing.deleted) {
+          d.record(now, actor, { digest: c.digest, tag: c.tag });
+          // The one semantic change since the copy (Q16, replicas.test.ts): binding a tag to a
+          // record writes the record, so that it conflicts with a concurrent change of its state.
+          if (d.records.get(c.digest) === existing) d.put(existing);
+        }
       }
       return respond(c.digest);
     }
