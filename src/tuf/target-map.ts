@@ -22,7 +22,7 @@ import { fileMetaProblem, type FileMetaJson } from './schema.js';
 export type TargetMap = ReadonlyMap<string, FileMetaJson>;
 
 abstract class TargetMapBase implements TargetMap {
-  abstract readonly size: number;
+  abstract get size(): number;
   abstract get(name: string): FileMetaJson | undefined;
   abstract has(name: string): boolean;
   protected abstract nameAt(i: number): string;
@@ -56,7 +56,7 @@ abstract class TargetMapBase implements TargetMap {
 
 /** Over the parsed object (already checked by the schema). */
 class RecordTargetMap extends TargetMapBase {
-  readonly size: number;
+  readonly #size: number;
   readonly #record: Readonly<Record<string, FileMetaJson>>;
   readonly #names: readonly string[];
   constructor(record: Readonly<Record<string, FileMetaJson>>) {
@@ -65,7 +65,11 @@ class RecordTargetMap extends TargetMapBase {
     // Iterate in the order a canonical file lists them, whichever way the file was read (a JS
     // object would put integer-like names first).
     this.#names = Object.keys(record).sort(compareCodePoints);
-    this.size = this.#names.length;
+    this.#size = this.#names.length;
+  }
+  // A getter, not an own property, so that `Object.keys(map)` is empty as for a Map.
+  get size(): number {
+    return this.#size;
   }
   get(name: string): FileMetaJson | undefined {
     return Object.hasOwn(this.#record, name) ? this.#record[name] : undefined;
@@ -83,7 +87,7 @@ class RecordTargetMap extends TargetMapBase {
 
 /** Over the text of a canonical file. */
 class IndexedTargetMap extends TargetMapBase {
-  readonly size: number;
+  readonly #size: number;
   readonly #text: string;
   readonly #offsets: Uint32Array;
   constructor(indexed: IndexedMembers) {
@@ -91,7 +95,10 @@ class IndexedTargetMap extends TargetMapBase {
     this.#text = indexed.text;
     // Keep exactly two offsets per entry, not the scan's spare capacity.
     this.#offsets = indexed.offsets.length === 2 * indexed.count ? indexed.offsets : indexed.offsets.slice(0, 2 * indexed.count);
-    this.size = indexed.count;
+    this.#size = indexed.count;
+  }
+  get size(): number {
+    return this.#size;
   }
   get(name: string): FileMetaJson | undefined {
     const i = this.#find(name);
