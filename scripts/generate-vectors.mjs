@@ -13,6 +13,7 @@ import {
   K,
   NOW,
   b64,
+  bool,
   build,
   canonical,
   digestOf,
@@ -20,11 +21,15 @@ import {
   fileMeta,
   keyId,
   makeCert,
+  octet,
+  oid,
   pem,
   reorder,
   rsaKey,
+  seq,
   sha,
   signWith,
+  tlv,
   x509Key,
 } from './lib/notary-writer.mjs';
 
@@ -608,8 +613,83 @@ function caPinCases() {
       },
       expect: fail('ERR_ROOT_PIN_MISMATCH', 'root'),
     },
+    ...caChainCases(caKey, caDer, pins),
     'pin-certs-match': { description: 'root key ID pinned for the GUN', spec: '§6.1', pins: { certs: { [GUN]: [keyId(K.root)] } }, expect: ok() },
     'pin-certs-wildcard-mismatch': { description: 'another key ID pinned for example.com/*', spec: '§6.1', pins: { certs: { 'example.com/*': [keyId(K.other)] } }, expect: fail('ERR_ROOT_PIN_MISMATCH', 'root') },
+  };
+}
+
+/** CA pinning through intermediates and extensions: what Go's chain verification refuses. */
+function caChainCases(caKey, caDer, pins) {
+  const SERVER_AUTH = '1.3.6.1.5.5.7.3.1';
+  // The root key's PEM holds the leaf first, then the intermediates (spec §6 step 3).
+  const useChain = (leaf, ...intermediates) => (m) =>
+    replaceRootKey(m, { ...K.root, json: { keytype: 'ecdsa-x509', keyval: { private: null, public: b64(Buffer.from([leaf, ...intermediates].map((d) => pem(d)).join(''))) } } });
+  const leafUnder = (issuerKey, issuerCn, extra = {}) => makeCert({ cn: GUN, subjectKey: K.root, issuerKey, issuerCn, eku: SERVER_AUTH, serial: 21, ...extra });
+  const subCa = (cn, key, issuerKey, issuerCn, extra = {}) => makeCert({ cn, subjectKey: key, issuerKey, issuerCn, ca: true, serial: 22, ...extra });
+  const pathCaKey = ecKey('pinned-ca-with-path-length');
+  const int1Key = ecKey('intermediate-ca-1');
+  const int2Key = ecKey('intermediate-ca-2');
+  const pathCa = (pathLen) => makeCert({ cn: 'path CA', subjectKey: pathCaKey, ca: true, pathLen });
+  const underPathCa = subCa('intermediate CA 1', int1Key, pathCaKey, 'path CA');
+  const int1 = (extra) => subCa('intermediate CA 1', int1Key, caKey, 'trustgate test CA', extra);
+  const int2 = subCa('intermediate CA 2', int2Key, int1Key, 'intermediate CA 1');
+  const unknownExt = (critical) => seq(oid('1.3.6.1.4.1.99999.1'), ...(critical ? [bool(true)] : []), octet(Buffer.from([0x05, 0x00])));
+  const ncKey = ecKey('name-constrained-ca');
+  // Permitted subtree: DNS name example.com.
+  const nameConstraints = seq(oid('2.5.29.30'), bool(true), octet(seq(tlv(0xa0, seq(tlv(0x82, Buffer.from('example.com')))))));
+  const ncCa = makeCert({ cn: 'constrained CA', subjectKey: ncKey, ca: true, extensions: [nameConstraints] });
+  return {
+    'pin-ca-chain-within-path-length': {
+      description: 'root certificate issued by an intermediate CA under the pinned CA, whose pathLenConstraint 1 allows one intermediate',
+      spec: '§6.1',
+      pins: pins(pathCa(1)),
+      hooks: { edit: useChain(leafUnder(int1Key, 'intermediate CA 1'), underPathCa) },
+      expect: ok(),
+    },
+    'pin-ca-path-length-zero-with-intermediate': {
+      description: 'the pinned CA has pathLenConstraint 0 but the chain has an intermediate: Go refuses (TooManyIntermediates)',
+      spec: '§6.1',
+      pins: pins(pathCa(0)),
+      hooks: { edit: useChain(leafUnder(int1Key, 'intermediate CA 1'), underPathCa) },
+      expect: fail('ERR_ROOT_PIN_MISMATCH', 'root'),
+    },
+    'pin-ca-two-intermediates': {
+      description: 'root certificate → intermediate CA 2 → intermediate CA 1 → pinned CA, no path length constraints',
+      spec: '§6.1',
+      pins: pins(caDer),
+      hooks: { edit: useChain(leafUnder(int2Key, 'intermediate CA 2'), int2, int1()) },
+      expect: ok(),
+    },
+    'pin-ca-intermediate-path-length-exceeded': {
+      description: 'as pin-ca-two-intermediates, but intermediate CA 1 has pathLenConstraint 0 and another intermediate below it: Go refuses',
+      spec: '§6.1',
+      pins: pins(caDer),
+      hooks: { edit: useChain(leafUnder(int2Key, 'intermediate CA 2'), int2, int1({ pathLen: 0 })) },
+      expect: fail('ERR_ROOT_PIN_MISMATCH', 'root'),
+    },
+    'pin-ca-leaf-unknown-noncritical-extension': {
+      description: 'root certificate issued by the pinned CA with an unknown, non-critical extension',
+      spec: '§6.1',
+      pins: pins(caDer),
+      hooks: { edit: useChain(leafUnder(caKey, 'trustgate test CA', { extensions: [unknownExt(false)] })) },
+      expect: ok(),
+    },
+    'pin-ca-leaf-unknown-critical-extension': {
+      description: 'root certificate issued by the pinned CA with an unknown critical extension: Go refuses (UnhandledCriticalExtension)',
+      spec: '§6.1',
+      pins: pins(caDer),
+      hooks: { edit: useChain(leafUnder(caKey, 'trustgate test CA', { extensions: [unknownExt(true)] })) },
+      expect: fail('ERR_ROOT_PIN_MISMATCH', 'root'),
+    },
+    'pin-ca-name-constrained-ca': {
+      description:
+        'the pinned CA carries name constraints (DNS example.com); the leaf has no subject alternative names, so Go would not apply them and accepts. trustgate does not evaluate name constraints and refuses any chain through such a CA (stricter than Notary)',
+      spec: '§6.1',
+      pins: pins(ncCa),
+      hooks: { edit: useChain(leafUnder(ncKey, 'constrained CA')) },
+      expect: fail('ERR_ROOT_PIN_MISMATCH', 'root'),
+    },
   };
 }
 

@@ -83,11 +83,13 @@ export const SIG_ALGS = {
  * A certificate for `subjectKey`, signed by `issuerKey` (self-signed by default). Root certs as
  * `notary init` makes them: KeyUsage digitalSignature+keyEncipherment, EKU codeSigning, CA:FALSE.
  */
-export function makeCert({ cn, subjectKey, issuerKey = subjectKey, issuerCn = cn, notBefore = '2020-01-01T00:00:00Z', notAfter = '2040-01-01T00:00:00Z', ca = false, alg, serial = 1, eku = '1.3.6.1.5.5.7.3.3', keyUsage = true }) {
+export function makeCert({ cn, subjectKey, issuerKey = subjectKey, issuerCn = cn, notBefore = '2020-01-01T00:00:00Z', notAfter = '2040-01-01T00:00:00Z', ca = false, alg, serial = 1, eku = '1.3.6.1.5.5.7.3.3', keyUsage = true, pathLen, extensions = [] }) {
   const algName = alg ?? (issuerKey.kind === 'rsa' ? 'rsa-sha256' : 'ecdsa-sha256');
-  const exts = [seq(oid('2.5.29.19'), bool(true), octet(ca ? seq(bool(true)) : seq()))];
+  const basic = ca ? seq(bool(true), ...(pathLen === undefined ? [] : [int(Buffer.from([pathLen]))])) : seq();
+  const exts = [seq(oid('2.5.29.19'), bool(true), octet(basic))];
   if (keyUsage) exts.unshift(seq(oid('2.5.29.15'), bool(true), octet(bitString(Buffer.from(ca ? [0x06] : [0xa0])))));
   if (!ca && eku) exts.push(seq(oid('2.5.29.37'), octet(seq(oid(eku)))));
+  exts.push(...extensions);
   const tbs = seq(
     tlv(0xa0, int(Buffer.from([2]))),
     int(Buffer.from([serial])),

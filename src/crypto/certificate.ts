@@ -3,17 +3,13 @@
  * (`trustpinning/certs.go` + `tuf/utils/x509.go`, spec §6 step 3 and §7.8.5).
  */
 import { X509Certificate, type KeyObject } from 'node:crypto';
-import { readCertFacts } from './der.js';
+import { readCertFacts, type CertFacts } from './der.js';
 import { decodePemBlocks } from './pem.js';
 
-export interface Certificate {
+export interface Certificate extends CertFacts {
   der: Uint8Array;
   x509: X509Certificate;
   isCA: boolean;
-  commonName: string;
-  notBefore: Date;
-  notAfter: Date;
-  signatureAlgorithm: string;
   publicKey: KeyObject;
 }
 

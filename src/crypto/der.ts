@@ -83,9 +83,75 @@ export interface CertFacts {
   commonName: string;
   notBefore: Date;
   notAfter: Date;
+  /** Basic constraints' pathLenConstraint, or -1 when absent (Go's `MaxPathLen`). */
+  maxPathLen: number;
+  /** The certificate carries a name constraints extension. */
+  nameConstraints: boolean;
+  /** The certificate carries a subject alternative name extension. */
+  subjectAltName: boolean;
+  /**
+   * Critical extensions Go's x509 parser does not handle, by OID: its chain verification refuses
+   * a certificate that has any (`UnhandledCriticalExtension`).
+   */
+  unhandledCritical: string[];
 }
 
 const OID_CN = '2.5.4.3';
+
+// Extensions Go's parser understands (crypto/x509 processExtensions): key usage, basic
+// constraints, subject alternative name, name constraints, CRL distribution points, authority
+// key ID, extended key usage, certificate policies — and authority information access and the
+// subject key ID, which Go refuses outright when critical (here: unhandled, also a refusal).
+const GO_HANDLED = new Set(['2.5.29.15', '2.5.29.19', '2.5.29.17', '2.5.29.30', '2.5.29.31', '2.5.29.35', '2.5.29.37', '2.5.29.32']);
+const OID_BASIC_CONSTRAINTS = '2.5.29.19';
+const OID_SAN = '2.5.29.17';
+const OID_NAME_CONSTRAINTS = '2.5.29.30';
+
+interface ExtensionFacts {
+  maxPathLen: number;
+  nameConstraints: boolean;
+  subjectAltName: boolean;
+  unhandledCritical: string[];
+}
+
+/** Reads the `[3] Extensions` of a TBSCertificate (absent: no extensions). */
+function readExtensions(der: Uint8Array, tbsChildren: DerNode[]): ExtensionFacts {
+  const out: ExtensionFacts = { maxPathLen: -1, nameConstraints: false, subjectAltName: false, unhandledCritical: [] };
+  const wrapper = tbsChildren.find((n) => n.tag === 0xa3);
+  if (!wrapper) return out;
+  const list = children(der, wrapper)[0];
+  if (!list || list.tag !== 0x30) throw new DerError('bad extensions');
+  for (const ext of children(der, list)) {
+    const parts = children(der, ext);
+    const id = parts[0];
+    if (!id || id.tag !== 0x06) throw new DerError('bad extension');
+    const oid = decodeOid(der, id);
+    const critical = parts[1]?.tag === 0x01 && der[parts[1].start] !== 0;
+    const value = parts[parts.length - 1];
+    if (!value || value.tag !== 0x04) throw new DerError('bad extension value');
+    let handled = GO_HANDLED.has(oid);
+    if (oid === OID_BASIC_CONSTRAINTS) {
+      const seq = readNode(der, value.start, value.end);
+      for (const f of children(der, seq)) {
+        if (f.tag !== 0x02) continue;
+        if (f.end - f.start > 4 || (der[f.start] as number) & 0x80) throw new DerError('bad pathLenConstraint');
+        let n = 0;
+        for (let i = f.start; i < f.end; i++) n = n * 256 + (der[i] as number);
+        out.maxPathLen = n;
+      }
+    } else if (oid === OID_SAN) {
+      out.subjectAltName = true;
+      // Go counts the extension as handled only when it names a DNS name, e-mail address, URI or
+      // IP address ([2], [1], [6], [7]).
+      const names = children(der, readNode(der, value.start, value.end));
+      handled = names.some((g) => g.tag === 0x81 || g.tag === 0x82 || g.tag === 0x86 || g.tag === 0x87);
+    } else if (oid === OID_NAME_CONSTRAINTS) {
+      out.nameConstraints = true;
+    }
+    if (critical && !handled) out.unhandledCritical.push(oid);
+  }
+  return out;
+}
 
 /** Reads the facts Notary's policy needs from a DER certificate; throws on malformed DER. */
 export function readCertFacts(der: Uint8Array): CertFacts {
@@ -119,5 +185,6 @@ export function readCertFacts(der: Uint8Array): CertFacts {
     commonName,
     notBefore: decodeTime(der, nb),
     notAfter: decodeTime(der, na),
+    ...readExtensions(der, t.slice(i + 6)),
   };
 }

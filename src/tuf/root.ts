@@ -165,19 +165,32 @@ function issuedBy(child: Certificate, parent: Certificate): boolean {
 }
 
 /**
+ * May `parent` sign for a chain that already holds `below` intermediates under it? Go's
+ * `isValid` for intermediates and roots: a pathLenConstraint bounds the intermediates below.
+ * Name constraints are not evaluated here: a chain through a CA that has them is refused
+ * (stricter than Go, which checks them only against subject alternative names).
+ */
+function mayAnchor(parent: Certificate, below: number): boolean {
+  if (parent.maxPathLen >= 0 && below > parent.maxPathLen) return false;
+  return !parent.nameConstraints;
+}
+
+/**
  * Go's default chain verification as Notary's CA pinning uses it: leaf → intermediates → one of
- * the CAs, every parent a CA certificate, every certificate valid now with no leeway, and every
- * EKU list allowing serverAuth (spec §6.1). Path-length and name constraints are not checked.
+ * the CAs, every parent a CA certificate whose path length allows the chain below it, every
+ * certificate valid now with no leeway, without critical extensions Go does not handle, and with
+ * an EKU list allowing serverAuth (spec §6.1).
  */
 function chainsToCa(leaf: Certificate, intermediates: Certificate[], cas: Certificate[], now: Date): boolean {
-  const ok = (c: Certificate) => validityProblem(c, now, 0) === undefined && ekuAllowsServerAuth(c);
+  const ok = (c: Certificate) => validityProblem(c, now, 0) === undefined && ekuAllowsServerAuth(c) && c.unhandledCritical.length === 0;
+  // `depth` is the number of intermediates between the leaf and `c`.
   const walk = (c: Certificate, depth: number): boolean => {
     if (!ok(c)) return false;
     // Go accepts a leaf that is itself in the pool of roots; otherwise a CA must have issued it.
     if (depth === 0 && cas.some((ca) => Buffer.from(ca.der).equals(Buffer.from(c.der)))) return true;
-    if (cas.some((ca) => ok(ca) && issuedBy(c, ca))) return true;
+    if (cas.some((ca) => ok(ca) && mayAnchor(ca, depth) && issuedBy(c, ca))) return true;
     if (depth >= 4) return false;
-    return intermediates.some((i) => i !== c && issuedBy(c, i) && walk(i, depth + 1));
+    return intermediates.some((i) => i !== c && mayAnchor(i, depth) && issuedBy(c, i) && walk(i, depth + 1));
   };
   return walk(leaf, 0);
 }
