@@ -53,8 +53,9 @@ export interface CommandResponse {
 }
 
 /**
- * The result of {@link step}. A rejected command leaves the state as the clock left it and adds
- * exactly one `rejected` audit record (Q4); its error is returned, never swallowed.
+ * The result of {@link step}. A rejected command leaves the state unchanged — the clock's effects
+ * included, which the next accepted step applies — and adds exactly one `rejected` audit record
+ * (Q4); its error is returned, never swallowed.
  *
  * @example
  * ```ts
@@ -314,6 +315,24 @@ function settle(d: Draft, before: Lookup, seeds: Iterable<string>): void {
       affected.add(p);
       queue.push(p);
     }
+  }
+  // An index or referrer reads the records it depends on to decide its own visibility, without
+  // writing them. So that two replicas changing two of its children at once conflict instead of
+  // each missing the other's change, every record that depends (transitively) on a digest whose
+  // visibility changed here is written too (Q16; found by a replica property test: two children
+  // passing at once left the index's tag pending and its push event unsent).
+  const changed = [...affected].filter((digest) => d.visible(digest) !== isVisibleIn(before, digest, now));
+  const dependents = new Set<string>();
+  for (let queue = [...changed], x = queue.pop(); x !== undefined; x = queue.pop()) {
+    for (const p of refs.get(x) ?? []) {
+      if (dependents.has(p)) continue;
+      dependents.add(p);
+      queue.push(p);
+    }
+  }
+  for (const p of dependents) {
+    const rec = d.rec(p);
+    if (rec !== undefined && !d.records.has(p)) d.put(rec);
   }
   const appeared = [...affected].filter((digest) => d.visible(digest) && !isVisibleIn(before, digest, now)).sort();
   for (const digest of appeared) {
@@ -712,8 +731,10 @@ export function step(state: RepositoryState, command: unknown, now: number, conf
     return { ok: true, state: d.finish(), events: d.events, audit: d.audit, response };
   } catch (e) {
     if (!isTrustError(e)) throw e;
+    // Q4: a rejection changes no state. Not even the clock's effects are kept: the rejection was
+    // decided on a snapshot it does not write, so committing them would let it overwrite what a
+    // concurrent replica read (Q16). The next accepted step applies them, at their own times.
     d.restore(cp);
-    const audit = [...d.audit, rejectedAudit(d, command, cmd, e)];
-    return { ok: false, state: d.finish(), events: d.events, audit, error: e };
+    return { ok: false, state, events: [], audit: [rejectedAudit(d, command, cmd, e)], error: e };
   }
 }

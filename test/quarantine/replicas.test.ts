@@ -12,7 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { isTrustError } from '../../src/errors.js';
 import { createMemoryStore, createQuarantineService, emptyRepository, step } from '../../src/quarantine/index.js';
 import type { QuarantineStore, RepositoryState } from '../../src/quarantine/index.js';
-import { D, INDEX, REPO, T0, ci, config, ops, writer } from './harness.js';
+import { D, INDEX, REPO, T0, ci, config, dev, ops, writer } from './harness.js';
 
 const CFG = config();
 
@@ -120,7 +120,10 @@ describe('Q16: replicas on one store are linearizable', () => {
               (observed[r] as (Outcome | 'conflict')[]).push({ ok: await q.execute(command as never) });
             } catch (e) {
               if (!isTrustError(e)) throw e;
-              (observed[r] as (Outcome | 'conflict')[]).push(e.code === 'ERR_CONFLICT' ? 'conflict' : { code: e.code });
+              // A lost compare-and-set took no effect; a stale verdict refused by the step (also
+              // ERR_CONFLICT) is an answer like any other.
+              const lostRace = e.code === 'ERR_CONFLICT' && (e.check === 'record version' || e.check === 'tag version');
+              (observed[r] as (Outcome | 'conflict')[]).push(lostRace ? 'conflict' : { code: e.code });
             }
           }
         });
@@ -133,4 +136,62 @@ describe('Q16: replicas on one store are linearizable', () => {
       { numRuns: Number(process.env['Q16_RUNS'] ?? 1000) },
     );
   }, 120_000);
+
+  /**
+   * Both replicas load before either commits (a barrier), then commit. Found by a widened run of
+   * the property above: each pass made one child of a passed index visible and read the other as
+   * not yet visible, neither wrote the index, and the index's tag stayed pending for good.
+   */
+  it('two children of a passed index passing at once: the tag goes live and the index gets one push event', async () => {
+    const cfg = config({ scanners: ['s1'] });
+    const shared = createMemoryStore();
+    const serial = createQuarantineService({ store: shared, config: cfg, clock: () => T0 });
+    const verdict = (digest: string) => ({ type: 'verdict', repository: REPO, digest, generation: 1, scannerId: 's1', idempotencyKey: digest, result: 'pass', principal: writer });
+    for (const c of [
+      { type: 'push', repository: REPO, digest: D[0], principal: ci },
+      { type: 'push', repository: REPO, digest: D[1], principal: ci },
+      { type: 'push', repository: REPO, digest: INDEX, principal: ci, tag: 'latest', kind: 'index', children: [D[0], D[1]] },
+      verdict(INDEX),
+    ]) {
+      await serial.execute(c as never);
+    }
+    let loads = 0;
+    let open!: () => void;
+    const bothLoaded = new Promise<void>((resolve) => (open = resolve));
+    const gated: QuarantineStore = {
+      ...shared,
+      load: async (r) => {
+        const state = await shared.load(r);
+        if (++loads === 2) open();
+        return state;
+      },
+      commit: async (unit) => {
+        await bothLoaded;
+        await shared.commit(unit);
+      },
+    };
+    const replica = () => createQuarantineService({ store: gated, config: cfg, clock: () => T0 });
+    await Promise.all([replica().execute(verdict(D[0]) as never), replica().execute(verdict(D[1]) as never)]);
+    const view = await serial.view(REPO);
+    expect(view.resolve('latest')).toBe(INDEX);
+    expect(view.manifest(dev, { tag: 'latest' }).allowed).toBe(true);
+    const pushes = (await shared.allEvents()).filter((e) => e.event.digest === INDEX && e.event.type === 'push');
+    expect(pushes).toHaveLength(1);
+  });
+
+  it('a rejection changes no state, not even by the clock: its unit of work is one audit record (Q4)', () => {
+    const pushed = step(emptyRepository(REPO), { type: 'push', repository: REPO, digest: D[0], principal: ci }, T0, CFG);
+    expect(pushed.ok).toBe(true);
+    // Long after the scan deadline, so the clock alone would retry the scan; the command is refused.
+    const late = T0 + 10 * 60_000;
+    const r = step(pushed.state, { type: 'revoke', repository: REPO, digest: D[0], principal: dev, reason: 'x' }, late, CFG);
+    expect(r.ok).toBe(false);
+    expect(r.state).toBe(pushed.state);
+    expect(r.events).toEqual([]);
+    expect(r.audit.map((a) => a.outcome)).toEqual(['rejected']);
+    // The next accepted step applies what fell due, at its own time.
+    const next = step(pushed.state, { type: 'tick', repository: REPO }, late, CFG);
+    expect(next.events.map((e) => e.type)).toContain('scan.retry');
+  });
 });
+

@@ -1,7 +1,7 @@
 /**
  * TEST-ONLY REFERENCE: the quarantine core as it was before issue #7 (full copies of the maps,
  * visibility recomputed over the whole repository, every digest sorted for deadlines), kept verbatim
- * apart from import paths and the one semantic change marked "Q16" below, so that `incremental.test.ts` can check the optimised `step` against it.
+ * apart from import paths and the three semantic changes marked "Q16" below, so that `incremental.test.ts` can check the optimised `step` against it.
  * Do not optimise this file.
  *
  * The pure quarantine core: `step(state, command, now, config) → { state', events, audit }`.
@@ -288,6 +288,21 @@ function fire(
 /** Promotes pending tags and emits ACR `push` for every digest that just became visible (Q9, Q21). */
 function settle(d: Draft, before: ReadonlySet<string>, at: number): void {
   const after = visibleDigests(d.view(), at);
+  // Q16 (the second semantic change since the copy): every record that depends, transitively,
+  // on a digest whose visibility changed is written, so concurrent changes to two children conflict.
+  const changed = [...d.records.keys()].filter((x) => before.has(x) !== after.has(x));
+  const dependents = new Set<string>();
+  for (let queue = [...changed], x = queue.pop(); x !== undefined; x = queue.pop()) {
+    for (const r of d.records.values()) {
+      if (dependents.has(r.digest) || !(r.children.includes(x) || r.subject === x)) continue;
+      dependents.add(r.digest);
+      queue.push(r.digest);
+    }
+  }
+  for (const p of dependents) {
+    const rec = d.records.get(p);
+    if (rec !== undefined && !d.touchedRecords.has(p)) d.put(rec);
+  }
   for (const digest of [...after].sort()) {
     if (before.has(digest)) continue;
     const promoted: string[] = [];
@@ -678,7 +693,7 @@ export function step(state: RepositoryState, command: unknown, now: number, conf
   } catch (e) {
     if (!isTrustError(e)) throw e;
     d.restore(cp);
-    const audit = [...d.audit, rejectedAudit(d, command, cmd, e)];
-    return { ok: false, state: d.finish(), events: d.events, audit, error: e };
+    // Q16 (the third semantic change since the copy): a rejection keeps not even the clock's effects.
+    return { ok: false, state, events: [], audit: [rejectedAudit(d, command, cmd, e)], error: e };
   }
 }
