@@ -50,6 +50,7 @@ export { step, emptyRepository } from './machine.js';
 export type { StepResult, CommandResponse } from './machine.js';
 export { bindOnPush, promote, unbindDigest, clearTag, emptyTag, isTagEmpty } from './tags.js';
 export { isRecordVisible, isVisible, visibleDigests, hasRole, isQuarantineReader, principalKind } from './visible.js';
+export type { QuarantineStatus } from './visible.js';
 export { createView } from './visibility.js';
 export type {
   QuarantineView,

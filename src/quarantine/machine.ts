@@ -158,7 +158,7 @@ class Draft {
   }
 
   visible(digest: string): boolean {
-    return isVisibleIn(this.lookup, digest, this.now);
+    return isVisibleIn(this.lookup, digest, this.now, this.config.status);
   }
 
   put(rec: DigestRecord): DigestRecord {
@@ -321,7 +321,9 @@ function settle(d: Draft, before: Lookup, seeds: Iterable<string>): void {
   // each missing the other's change, every record that depends (transitively) on a digest whose
   // visibility changed here is written too (Q16; found by a replica property test: two children
   // passing at once left the index's tag pending and its push event unsent).
-  const changed = [...affected].filter((digest) => d.visible(digest) !== isVisibleIn(before, digest, now));
+  // (With the policy disabled, no record's visibility depends on another's: nothing to write.)
+  const changed =
+    d.config.status === 'disabled' ? [] : [...affected].filter((digest) => d.visible(digest) !== isVisibleIn(before, digest, now, d.config.status));
   const dependents = new Set<string>();
   for (let queue = [...changed], x = queue.pop(); x !== undefined; x = queue.pop()) {
     for (const p of refs.get(x) ?? []) {
@@ -334,7 +336,7 @@ function settle(d: Draft, before: Lookup, seeds: Iterable<string>): void {
     const rec = d.rec(p);
     if (rec !== undefined && !d.records.has(p)) d.put(rec);
   }
-  const appeared = [...affected].filter((digest) => d.visible(digest) && !isVisibleIn(before, digest, now)).sort();
+  const appeared = [...affected].filter((digest) => d.visible(digest) && !isVisibleIn(before, digest, now, d.config.status)).sort();
   for (const digest of appeared) {
     const promoted: string[] = [];
     const naming = d.tagsNaming(digest);
@@ -594,6 +596,11 @@ function applyCommand(d: Draft, c: Command): CommandResponse {
         });
       } else {
         transition(existing.state, 'push', { onNewFindings: config.onNewFindings });
+      }
+      // A plain registry fires `push` for every push (ACR with quarantine disabled: both webhooks).
+      // A new or restored manifest gets it from the settle, as it appears; one already served, here.
+      if (config.status === 'disabled' && existing !== undefined && !existing.deleted) {
+        d.emit(c.digest, 'push', now, { tag: c.tag, actor: c.principal.id });
       }
       if (c.tag !== undefined) {
         d.putTag(bindOnPush(d.tag(c.tag), c.digest, d.visible(c.digest)));

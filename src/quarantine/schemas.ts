@@ -144,6 +144,14 @@ export const configSchema = z
     separationOfDuties: z.boolean().default(false),
     hideExistence: z.boolean().default(true),
     onUnverifiedRetag: z.enum(['keepPrevious', 'hideTag']).default('keepPrevious'),
+    /**
+     * ACR's `quarantinePolicy.status`. `disabled` makes the registry a plain one (Q23): every
+     * pushed manifest is served at once, tags follow the newest push, and every push fires a
+     * `push` event; scans, verdicts, releases and revokes are still recorded, so that enabling
+     * later keeps what has passed visible and hides the rest. Default `enabled` (ACR's default is
+     * `disabled`; this library exists to quarantine).
+     */
+    status: z.enum(['enabled', 'disabled']).default('enabled'),
     /** ACR adapter: accept PATCH bodies without a generation, last writer wins. Off by default. */
     legacyLastWriterWins: z.boolean().default(false),
     policyVersion: z.string().min(1).max(128).default('1'),

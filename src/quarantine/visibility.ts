@@ -163,7 +163,7 @@ const UNKNOWN_BLOB: RegistryErrorResponse = Object.freeze({
 export function createView(state: RepositoryState, now: number, config: QuarantineConfig): QuarantineView {
   const s = step(state, { type: 'tick', repository: state.repository }, now, config).state;
   const lookup = (digest: string): DigestRecord | undefined => s.records.get(digest);
-  const visible = (digest: string): boolean => isVisibleIn(lookup, digest, now);
+  const visible = (digest: string): boolean => isVisibleIn(lookup, digest, now, config.status);
   const existenceHidden = (p: Principal): boolean =>
     config.hideExistence && !hasRole(p, 'push', 'quarantine-reader', 'quarantine-writer', 'overrider');
 
@@ -184,6 +184,12 @@ export function createView(state: RepositoryState, now: number, config: Quaranti
 
   const resolve = (tag: string): string | undefined => {
     const b = s.tags.get(tag);
+    // Disabled: the newest push wins, as in a plain registry (a binding made while enabled may
+    // still have a pending push).
+    if (config.status === 'disabled') {
+      const newest = b?.pending ?? b?.live;
+      return newest !== undefined && visible(newest.digest) ? newest.digest : undefined;
+    }
     if (b?.live === undefined || !visible(b.live.digest)) return undefined;
     if (config.onUnverifiedRetag === 'hideTag' && b.pending !== undefined) return undefined;
     return b.live.digest;

@@ -24,7 +24,8 @@ export function isRecordVisible(rec: DigestRecord, now: number): boolean {
 
 /**
  * Effective visibility: the record is visible, every child of an index is (Q11), and the subject
- * of a referrer is. Missing children and cycles count as not visible.
+ * of a referrer is. Missing children and cycles count as not visible. With the quarantine policy
+ * `disabled`, every manifest that exists and is not deleted is visible.
  *
  * @example
  * ```ts
@@ -32,17 +33,27 @@ export function isRecordVisible(rec: DigestRecord, now: number): boolean {
  * isVisible(emptyRepository('app'), 'sha256:ab', Date.now()); // false
  * ```
  */
-export function isVisible(state: RepositoryState, digest: string, now: number): boolean {
-  return isVisibleIn((d) => state.records.get(d), digest, now);
+export function isVisible(state: RepositoryState, digest: string, now: number, status: QuarantineStatus = 'enabled'): boolean {
+  return isVisibleIn((d) => state.records.get(d), digest, now, status);
 }
+
+/** `QuarantineConfig['status']`: with `disabled`, every manifest that exists is visible (Q23). */
+export type QuarantineStatus = 'enabled' | 'disabled';
 
 /**
  * {@link isVisible} over a record lookup (the core's working copy of a repository).
  *
  * @internal
  */
-export function isVisibleIn(lookup: (digest: string) => DigestRecord | undefined, digest: string, now: number): boolean {
+export function isVisibleIn(
+  lookup: (digest: string) => DigestRecord | undefined,
+  digest: string,
+  now: number,
+  status: QuarantineStatus = 'enabled',
+): boolean {
   const rec = lookup(digest);
+  // A plain registry serves whatever was pushed and not deleted, an index whatever its children.
+  if (status === 'disabled') return rec !== undefined && !rec.deleted;
   if (rec === undefined || !isRecordVisible(rec, now)) return false;
   // The common case, an image with no children and no subject, needs no path bookkeeping.
   if (rec.children.length === 0 && rec.subject === undefined) return true;
@@ -70,9 +81,9 @@ function visibleOnPath(lookup: (digest: string) => DigestRecord | undefined, dig
  * visibleDigests(emptyRepository('app'), Date.now()).size; // 0
  * ```
  */
-export function visibleDigests(state: RepositoryState, now: number): Set<string> {
+export function visibleDigests(state: RepositoryState, now: number, status: QuarantineStatus = 'enabled'): Set<string> {
   const out = new Set<string>();
-  for (const d of state.records.keys()) if (isVisible(state, d, now)) out.add(d);
+  for (const d of state.records.keys()) if (isVisible(state, d, now, status)) out.add(d);
   return out;
 }
 

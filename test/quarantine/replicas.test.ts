@@ -11,7 +11,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isTrustError } from '../../src/errors.js';
 import { createMemoryStore, createQuarantineService, emptyRepository, step } from '../../src/quarantine/index.js';
-import type { QuarantineStore, RepositoryState } from '../../src/quarantine/index.js';
+import type { QuarantineConfig, QuarantineStore, RepositoryState } from '../../src/quarantine/index.js';
 import { D, INDEX, REPO, T0, ci, config, dev, ops, writer } from './harness.js';
 
 const CFG = config();
@@ -53,8 +53,8 @@ const commandArb: fc.Arbitrary<Record<string, unknown>> = fc.oneof(
   ),
 );
 
-const outcomeOfStep = (state: RepositoryState, command: unknown) => {
-  const r = step(state, command, T0, CFG);
+const outcomeOfStep = (state: RepositoryState, command: unknown, cfg: QuarantineConfig) => {
+  const r = step(state, command, T0, cfg);
   const outcome: Outcome = r.ok ? { ok: r.response } : { code: r.error.code };
   return { state: r.state, outcome };
 };
@@ -69,7 +69,7 @@ const rows = (s: RepositoryState) => ({
  * whose responses equal the observed ones and whose final state is `final`. Commands that lost
  * every compare-and-set race (ERR_CONFLICT from the service) took no effect and are left out.
  */
-function serialOrderExists(lists: Record<string, unknown>[][], observed: (Outcome | 'conflict')[][], final: RepositoryState): boolean {
+function serialOrderExists(lists: Record<string, unknown>[][], observed: (Outcome | 'conflict')[][], final: RepositoryState, cfg: QuarantineConfig): boolean {
   const want = JSON.stringify(rows(final));
   const seen = new Set<string>();
   const search = (state: RepositoryState, at: number[]): boolean => {
@@ -86,7 +86,7 @@ function serialOrderExists(lists: Record<string, unknown>[][], observed: (Outcom
         if (search(state, next)) return true;
         continue;
       }
-      const { state: after, outcome } = outcomeOfStep(state, (lists[r] as Record<string, unknown>[])[i]);
+      const { state: after, outcome } = outcomeOfStep(state, (lists[r] as Record<string, unknown>[])[i], cfg);
       if (JSON.stringify(outcome) === JSON.stringify(seenOutcome) && search(after, next)) return true;
     }
     return false;
@@ -95,7 +95,8 @@ function serialOrderExists(lists: Record<string, unknown>[][], observed: (Outcom
 }
 
 describe('Q16: replicas on one store are linearizable', () => {
-  it('every interleaving of loads and commits matches a serial order; no update is lost', async () => {
+  // With the policy disabled too: visibility then depends on nothing but existence (Q23).
+  it.each([['enabled', CFG], ['disabled', config({ status: 'disabled' })]] as const)('%s: every interleaving of loads and commits matches a serial order; no update is lost', async (_status, cfg) => {
     await fc.assert(
       fc.asyncProperty(fc.scheduler(), fc.array(fc.array(commandArb, { minLength: 1, maxLength: 3 }), { minLength: 2, maxLength: 3 }), async (s, lists) => {
         const shared = createMemoryStore();
@@ -114,7 +115,7 @@ describe('Q16: replicas on one store are linearizable', () => {
         };
         const observed: (Outcome | 'conflict')[][] = lists.map(() => []);
         const replicas = lists.map(async (list, r) => {
-          const q = createQuarantineService({ store, config: CFG, clock: () => T0, maxAttempts: 3 });
+          const q = createQuarantineService({ store, config: cfg, clock: () => T0, maxAttempts: 3 });
           for (const command of list) {
             try {
               (observed[r] as (Outcome | 'conflict')[]).push({ ok: await q.execute(command as never) });
@@ -131,7 +132,7 @@ describe('Q16: replicas on one store are linearizable', () => {
         const final = await shared.load(REPO);
         // No lost update: a record's version is the number of committed writes to it.
         for (const rec of final.records.values()) expect(rec.version, rec.digest).toBe(writes.get(rec.digest));
-        expect(serialOrderExists(lists, observed, final), `no serial order explains ${JSON.stringify(lists)} answered ${JSON.stringify(observed)} ending in ${JSON.stringify(rows(final))}`).toBe(true);
+        expect(serialOrderExists(lists, observed, final, cfg), `no serial order explains ${JSON.stringify(lists)} answered ${JSON.stringify(observed)} ending in ${JSON.stringify(rows(final))}`).toBe(true);
       }),
       { numRuns: Number(process.env['Q16_RUNS'] ?? 1000) },
     );
