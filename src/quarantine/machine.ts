@@ -18,7 +18,7 @@ import { bindOnPush, clearTag, emptyTag, isTagEmpty, promote, unbindDigest } fro
 import { transition } from './transitions.js';
 import { PersistentMap } from './pmap.js';
 import { dueAt, nextDue, recordIndex, recordMap, tagMap, tagsNaming, updateRecords, updateTags } from './repo-index.js';
-import type { RecordMap, TagMap } from './repo-index.js';
+import type { RecordMap, RefIndex, TagMap } from './repo-index.js';
 import type {
   DigestRecord,
   EventType,
@@ -296,6 +296,20 @@ function fire(
   return out;
 }
 
+/** Every record that names one of `from` as a child or subject, transitively. */
+function dependentsOf(refs: RefIndex | undefined, from: Iterable<string>): Set<string> {
+  const out = new Set<string>();
+  if (refs === undefined) return out;
+  for (let queue = [...from], x = queue.pop(); x !== undefined; x = queue.pop()) {
+    for (const p of refs.get(x) ?? []) {
+      if (out.has(p)) continue;
+      out.add(p);
+      queue.push(p);
+    }
+  }
+  return out;
+}
+
 /**
  * Promotes pending tags and emits ACR `push` for every digest that just became visible (Q9, Q21).
  * `before` is the state the window started from and `seeds` the digests put since then: only they,
@@ -303,36 +317,20 @@ function fire(
  */
 function settle(d: Draft, before: Lookup, seeds: Iterable<string>): void {
   const { now } = d;
-  const affected = new Set(seeds);
-  if (affected.size === 0) return;
+  const start = [...seeds];
+  if (start.length === 0) return;
   // Whatever refers to a changed record may change with it. Records created by this step are not
   // in the base's index, but they are seeds themselves: only a push creates one, after the clock.
-  const refs = recordIndex(d.baseRecords).refs;
-  const queue = [...affected];
-  for (let x = queue.pop(); x !== undefined; x = queue.pop()) {
-    for (const p of refs.get(x) ?? []) {
-      if (affected.has(p)) continue;
-      affected.add(p);
-      queue.push(p);
-    }
-  }
+  // With the policy disabled no record's visibility depends on another's (Q23): nothing refers.
+  const refs = d.config.status === 'disabled' ? undefined : recordIndex(d.baseRecords).refs;
+  const affected = new Set([...start, ...dependentsOf(refs, start)]);
   // An index or referrer reads the records it depends on to decide its own visibility, without
   // writing them. So that two replicas changing two of its children at once conflict instead of
   // each missing the other's change, every record that depends (transitively) on a digest whose
   // visibility changed here is written too (Q16; found by a replica property test: two children
   // passing at once left the index's tag pending and its push event unsent).
-  // (With the policy disabled, no record's visibility depends on another's: nothing to write.)
-  const changed =
-    d.config.status === 'disabled' ? [] : [...affected].filter((digest) => d.visible(digest) !== isVisibleIn(before, digest, now, d.config.status));
-  const dependents = new Set<string>();
-  for (let queue = [...changed], x = queue.pop(); x !== undefined; x = queue.pop()) {
-    for (const p of refs.get(x) ?? []) {
-      if (dependents.has(p)) continue;
-      dependents.add(p);
-      queue.push(p);
-    }
-  }
-  for (const p of dependents) {
+  const changed = [...affected].filter((digest) => d.visible(digest) !== isVisibleIn(before, digest, now, d.config.status));
+  for (const p of dependentsOf(refs, changed)) {
     const rec = d.rec(p);
     if (rec !== undefined && !d.records.has(p)) d.put(rec);
   }

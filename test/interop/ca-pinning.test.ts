@@ -10,26 +10,19 @@
  * prerequisite test in live-notary.test.ts).
  */
 import { execFile } from 'node:child_process';
-import { accessSync, constants, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyRepository } from '../../src/verify/repository.js';
 import type { RootPins } from '../../src/verify/types.js';
+import { onPath, underCi } from '../helpers/environment.js';
 import { VECTORS } from '../helpers/vectors.js';
 
 const GENERATED = join(VECTORS, 'generated');
-const haveNotary = (process.env['PATH'] ?? '').split(delimiter).some((dir) => {
-  try {
-    accessSync(join(dir, 'notary'), constants.X_OK);
-    return dir !== '';
-  } catch {
-    return false;
-  }
-});
-const underCi = !['', '0', 'false'].includes((process.env['CI'] ?? '').toLowerCase());
+const haveNotary = onPath('notary');
 
 /**
  * Where trustgate is stricter than notary on purpose (docs/SECURITY.md): it does not evaluate name

@@ -15,13 +15,14 @@
  * default hookTimeout is 10 s), every test an explicit 30 s.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, createReadStream, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createReadStream, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest';
 import { findTarget, isTrustError, listTargets, lookupTarget, NOTARY_ROLE_ORDER, verifyTrustDir } from '../../src/index.js';
 import type { TrustError, TrustErrorCode } from '../../src/errors.js';
+import { onPath, underCi } from '../helpers/environment.js';
 import type { SignedTarget, VerifiedRepository } from '../../src/verify/types.js';
 
 const MINT = join(import.meta.dirname, '..', '..', 'scripts', 'interop', 'mint.sh');
@@ -30,22 +31,8 @@ const MINT_TIMEOUT_MS = 170_000;
 const HOOK_TIMEOUT_MS = 180_000;
 const TEST_TIMEOUT_MS = 30_000;
 
-function onPath(bin: string): boolean {
-  for (const dir of (process.env['PATH'] ?? '').split(delimiter)) {
-    if (dir === '') continue;
-    try {
-      accessSync(join(dir, bin), constants.X_OK);
-      return true;
-    } catch {
-      /* next */
-    }
-  }
-  return false;
-}
-
 const missing = REQUIRED_BINARIES.filter((b) => !onPath(b));
 const haveNotary = missing.length === 0;
-const underCi = !['', '0', 'false'].includes((process.env['CI'] ?? '').toLowerCase());
 
 // ---------------------------------------------------------------------------------------------
 // What mint.sh writes (scripts/interop/notary-tool.mjs)

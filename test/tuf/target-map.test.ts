@@ -14,7 +14,7 @@ import { fileMetaMapSchema, fileMetaProblem, type FileMetaJson } from '../../src
 import { targetMapFromIndex, targetMapFromRecord, type TargetMap } from '../../src/tuf/target-map.js';
 import { compareCodePoints } from '../../src/json/canonical-order.js';
 import { integerJson } from '../helpers/arbitraries.js';
-import { VECTORS, scenarios } from '../helpers/vectors.js';
+import { VECTORS, expectTrustError, scenarios } from '../helpers/vectors.js';
 
 const envelope = (targetsText: string) =>
   `{"signed":{"_type":"Targets","expires":"2100-01-01T00:00:00Z","targets":${targetsText},"version":1},"signatures":[]}`;
@@ -84,7 +84,8 @@ describe('targets left as text ≡ targets built and checked', () => {
         const text = envelope(canonicalString(targets as JsonValue));
         if (/[\u0000-\u001f]/.test(text)) {
           // Canonical form writes control characters raw, and JSON refuses them: no index.
-          expect(() => parse(text)).toThrow(/raw control character/);
+          const e = expectTrustError(() => parse(text), 'ERR_METADATA_MALFORMED');
+          expect(e.message).toMatch(/raw control character/);
           return;
         }
         const { value, indexed } = parse(text);
