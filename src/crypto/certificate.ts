@@ -44,7 +44,7 @@ const WEAK_SIGNATURE_ALGORITHMS = new Set([
   '1.2.840.113549.1.1.2', // md2WithRSAEncryption
 ]);
 
-export const NOT_BEFORE_LEEWAY_MS = 24 * 60 * 60 * 1000;
+const NOT_BEFORE_LEEWAY_MS = 24 * 60 * 60 * 1000;
 
 /**
  * The checks every Notary certificate policy shares: validity window ordered, no SHA-1

@@ -4,7 +4,7 @@
  * `X509Certificate` does not expose on Node 20.
  */
 
-export interface DerNode {
+interface DerNode {
   tag: number;
   /** Offset of the first content byte. */
   start: number;
@@ -14,7 +14,7 @@ export interface DerNode {
 
 class DerError extends Error {}
 
-export function readNode(buf: Uint8Array, at: number, limit = buf.length): DerNode {
+function readNode(buf: Uint8Array, at: number, limit = buf.length): DerNode {
   if (at + 2 > limit) throw new DerError('truncated DER');
   const tag = buf[at] as number;
   let len = buf[at + 1] as number;
@@ -31,7 +31,7 @@ export function readNode(buf: Uint8Array, at: number, limit = buf.length): DerNo
   return { tag, start, end };
 }
 
-export function children(buf: Uint8Array, node: DerNode): DerNode[] {
+function children(buf: Uint8Array, node: DerNode): DerNode[] {
   const out: DerNode[] = [];
   let at = node.start;
   while (at < node.end) {
@@ -42,7 +42,7 @@ export function children(buf: Uint8Array, node: DerNode): DerNode[] {
   return out;
 }
 
-export function decodeOid(buf: Uint8Array, node: DerNode): string {
+function decodeOid(buf: Uint8Array, node: DerNode): string {
   const parts: number[] = [];
   let v = 0;
   for (let i = node.start; i < node.end; i++) {

@@ -11,7 +11,7 @@ export type KeyType = 'ecdsa' | 'ecdsa-x509' | 'rsa' | 'rsa-x509' | 'ed25519';
 export type SignatureMethod = 'ecdsa' | 'rsapss' | 'rsapkcs1v15' | 'eddsa';
 
 /** Which key types each signature method may use (spec §4.2). */
-export const METHOD_KEY_TYPES: Readonly<Record<SignatureMethod, readonly KeyType[]>> = {
+const METHOD_KEY_TYPES: Readonly<Record<SignatureMethod, readonly KeyType[]>> = {
   ecdsa: ['ecdsa', 'ecdsa-x509'],
   rsapss: ['rsa', 'rsa-x509'],
   rsapkcs1v15: ['rsa', 'rsa-x509'],

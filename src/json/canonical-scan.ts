@@ -189,5 +189,7 @@ export function scanCanonical(text: string, member: string, maxDepth: number, in
   }
   if (depth !== 0 || needValue || expectKey) return undefined;
   if (indexEnd < 0) return { spanStart, spanEnd };
+  // Exactly two offsets per member, not the growth spare.
+  if (offsets.length !== 2 * count) offsets = offsets.slice(0, 2 * count);
   return { spanStart, spanEnd, entries: { start: indexStart, end: indexEnd, count, offsets } };
 }

@@ -119,31 +119,33 @@ export function parseStrictJsonWithSpan(
       // Not valid JSON after all (e.g. a raw control character): the strict parser explains.
     }
     if (value !== undefined) {
-      const span =
-        fast.spanStart < 0
-          ? undefined
-          : {
-              start: Buffer.byteLength(text.slice(0, fast.spanStart), 'utf8'),
-              end: bytes.length - Buffer.byteLength(text.slice(fast.spanEnd), 'utf8'),
-              canonical: true,
-            };
+      const span = fast.spanStart < 0 ? undefined : byteSpan(text, bytes, fast.spanStart, fast.spanEnd, true);
       return indexed ? { value, span, indexed: { ...indexed, text } } : { value, span };
     }
   }
-  const p = new Parser(text, what, limits.maxDepth);
-  p.spanMember = member;
-  p.skipWs();
-  const value = p.value(0);
-  p.skipWs();
-  if (p.i !== text.length) throw p.fail('unexpected data after the JSON value');
-  let span: MemberSpan | undefined;
-  if (p.spanStart >= 0) {
-    // Offsets are in UTF-16 units of `text`; the prefix and suffix are small, so measure those.
-    const start = Buffer.byteLength(text.slice(0, p.spanStart), 'utf8');
-    const end = bytes.length - Buffer.byteLength(text.slice(p.spanEnd), 'utf8');
-    span = { start, end, canonical: p.spanCanonical };
-  }
+  const { parser: p, value } = runParser(text, what, limits.maxDepth, member);
+  const span = p.spanStart < 0 ? undefined : byteSpan(text, bytes, p.spanStart, p.spanEnd, p.spanCanonical);
   return { value, span };
+}
+
+/** Offsets in UTF-16 units of `text` as byte offsets of `bytes`: the prefix and suffix are small, so measure those. */
+function byteSpan(text: string, bytes: Uint8Array, start: number, end: number, canonical: boolean): MemberSpan {
+  return {
+    start: Buffer.byteLength(text.slice(0, start), 'utf8'),
+    end: bytes.length - Buffer.byteLength(text.slice(end), 'utf8'),
+    canonical,
+  };
+}
+
+/** Runs the strict parser over the whole text (one value, optional whitespace around it). */
+function runParser(text: string, what: string, maxDepth: number, member?: string): { parser: Parser; value: JsonValue } {
+  const parser = new Parser(text, what, maxDepth);
+  parser.spanMember = member;
+  parser.skipWs();
+  const value = parser.value(0);
+  parser.skipWs();
+  if (parser.i !== text.length) throw parser.fail('unexpected data after the JSON value');
+  return { parser, value };
 }
 
 /** As {@link parseStrictJson}, for text already decoded. */
@@ -152,12 +154,7 @@ export function parseStrictJsonText(
   what: string,
   limits: ParseLimits = DEFAULT_PARSE_LIMITS,
 ): JsonValue {
-  const p = new Parser(text, what, limits.maxDepth);
-  p.skipWs();
-  const v = p.value(0);
-  p.skipWs();
-  if (p.i !== text.length) throw p.fail('unexpected data after the JSON value');
-  return v;
+  return runParser(text, what, limits.maxDepth).value;
 }
 
 const HIGH_UNITS = /[\ud800-\uffff]/;

@@ -16,7 +16,7 @@ import { checkType, checkVersion, parseExpires, type MetadataDocument } from './
 import { tufKeyId, type KeyCache } from './keys.js';
 import { boundedMemo } from './memo.js';
 import { BASE_ROLES } from './roles.js';
-import { parseWith, rejectCaseVariantsIn, rootSignedSchema, type RootSigned, type TufKeyJson } from './schema.js';
+import { parseSigned, rootSignedSchema, type RootSigned, type TufKeyJson } from './schema.js';
 import { verifyThreshold } from './threshold.js';
 
 /** Anchors from outside the cache; without them a cached root is trusted on first use (spec §7.10). */
@@ -226,8 +226,7 @@ export interface ValidateRootOptions {
  */
 export function validateRoot(doc: MetadataDocument, opts: ValidateRootOptions): ValidatedRoot {
   const { gun, now, cache } = opts;
-  rejectCaseVariantsIn(doc.envelope.signed, 'root', doc.file, 'root');
-  const signed = parseWith(rootSignedSchema, doc.envelope.signed, doc.file, 'root');
+  const signed = parseSigned(rootSignedSchema, doc.envelope.signed, 'root', doc.file, 'root');
   checkRootStructure(signed);
   const expiresMs = parseExpires(signed.expires, 'root');
 
@@ -294,8 +293,7 @@ export function validateRoot(doc: MetadataDocument, opts: ValidateRootOptions): 
  * so only its structure and certificates are read: they are what a rotation must satisfy.
  */
 export function readTrustedRoot(doc: MetadataDocument): ValidatedRoot {
-  rejectCaseVariantsIn(doc.envelope.signed, 'root', doc.file, 'root');
-  const signed = parseWith(rootSignedSchema, doc.envelope.signed, doc.file, 'root');
+  const signed = parseSigned(rootSignedSchema, doc.envelope.signed, 'root', doc.file, 'root');
   checkRootStructure(signed);
   const { certKeys } = collectCertKeys(signed);
   return { doc, signed, version: signed.version, expiresMs: parseExpires(signed.expires, 'root'), certKeys, signedBy: [] };

@@ -1,7 +1,8 @@
 /**
  * zod schemas for Notary's metadata shapes (spec §2) — types only. Notary's structural rules
- * (`isValidRootStructure`, `isValidTargetsStructure`, …) are applied in `structure.ts` so that
- * each broken rule gets its own message and code.
+ * (`isValidRootStructure`, `isValidTargetsStructure`, …) are applied after them, in
+ * `checkRootStructure` (tuf/root.ts) and `checkMetaStructure` / `checkTargetsStructure`
+ * (verify/repository.ts), so that each broken rule gets its own message and code.
  */
 import { z } from 'zod';
 import { TrustError } from '../errors.js';
@@ -12,7 +13,7 @@ const base64 = z.string().refine(isCanonicalBase64, 'expected canonical standard
 /** Go decodes these into int / int64: plain integer literals only (the parser already refuses others). */
 const int = z.int();
 
-export const keySchema = z.object({
+const keySchema = z.object({
   keytype: z.string(),
   keyval: z.object({
     // Key IDs are computed with `"private":null`; a key object carrying private material
@@ -36,7 +37,7 @@ const FILE_META_FIELDS = new Set(['length', 'hashes', 'custom']);
  * the Kelvin sign (U+212A) folds to `k` and the long s (U+017F) to `s` (encoding/json fold.go).
  * JS lower-casing already maps the Kelvin sign; the long s must be mapped by hand.
  */
-export function foldFieldName(name: string): string {
+function foldFieldName(name: string): string {
   return name.toLowerCase().replace(/\u017f/g, 's');
 }
 
@@ -93,7 +94,7 @@ export const rootSignedSchema = z.object({
 });
 export type RootSigned = z.infer<typeof rootSignedSchema>;
 
-export const delegationRoleSchema = z.object({
+const delegationRoleSchema = z.object({
   name: z.string(),
   keyids: z.array(z.string()),
   threshold: int,
@@ -124,16 +125,14 @@ export const snapshotSignedSchema = z.object({
 });
 export type SnapshotSigned = z.infer<typeof snapshotSignedSchema>;
 
-export const timestampSignedSchema = snapshotSignedSchema;
-export type TimestampSigned = SnapshotSigned;
 
-export const signatureSchema = z.object({
+const signatureSchema = z.object({
   keyid: z.string(),
   method: z.string(),
   sig: base64,
 });
 
-export const envelopeSchema = z.object({
+const envelopeSchema = z.object({
   signed: z.record(z.string(), z.unknown()),
   signatures: z.array(signatureSchema).nullable(),
 });
@@ -195,7 +194,7 @@ function checkKeyMap(keys: unknown, where: string, role: string): void {
  * Applies the case-variant rule to every struct-like object of a `signed` value (FileMeta
  * entries get it from {@link fileMetaSchema}).
  */
-export function rejectCaseVariantsIn(signed: JsonObject, kind: 'root' | 'targets' | 'snapshot', where: string, role: string): void {
+function rejectCaseVariantsIn(signed: JsonObject, kind: 'root' | 'targets' | 'snapshot', where: string, role: string): void {
   rejectCaseVariants(signed, kind, where, role);
   if (kind === 'root') {
     checkKeyMap(signed['keys'], where, role);
@@ -231,6 +230,22 @@ export function parseWith<T>(schema: z.ZodType<T>, value: unknown, where: string
     `${where}: ${first ? describeIssue(first) : 'does not have the expected shape'}`,
     { role, check: 'metadata types' },
   );
+}
+
+/**
+ * Reads a `signed` value as Go's typed decoder would: refuses case-variant members (spec §14.1),
+ * then checks the shape.
+ * @throws {TrustError} `ERR_METADATA_MALFORMED`
+ */
+export function parseSigned<T>(
+  schema: z.ZodType<T>,
+  signed: JsonObject,
+  kind: 'root' | 'targets' | 'snapshot',
+  where: string,
+  role: string,
+): T {
+  rejectCaseVariantsIn(signed, kind, where, role);
+  return parseWith(schema, signed, where, role);
 }
 
 /** Reads the `{signed, signatures}` envelope of a parsed file. */

@@ -93,8 +93,7 @@ class IndexedTargetMap extends TargetMapBase {
   constructor(indexed: IndexedMembers) {
     super();
     this.#text = indexed.text;
-    // Keep exactly two offsets per entry, not the scan's spare capacity.
-    this.#offsets = indexed.offsets.length === 2 * indexed.count ? indexed.offsets : indexed.offsets.slice(0, 2 * indexed.count);
+    this.#offsets = indexed.offsets;
     this.#size = indexed.count;
   }
   get size(): number {

@@ -5,15 +5,14 @@
  */
 import { TrustError } from '../errors.js';
 import { checkFileAgainstMeta, fileTooLarge, metaEntryProblem } from '../tuf/hashes.js';
-import { checkExpiry, checkType, checkVersion, parseExpires, readDocument, type MetadataDocument } from '../tuf/document.js';
+import { checkExpiry, checkType, checkVersion, parseExpires, readDocument, type DocumentLimits, type MetadataDocument } from '../tuf/document.js';
 import { KeyCache } from '../tuf/keys.js';
 import { firstPemCertificate, weakCertProblem } from '../crypto/certificate.js';
 import { decodeBase64 } from '../tuf/base64.js';
 import { readTrustedRoot, validateRoot, type ValidatedRoot } from '../tuf/root.js';
 import { isDelegationName, parentRole, restrictPaths } from '../tuf/roles.js';
 import {
-  parseWith,
-  rejectCaseVariantsIn,
+  parseSigned,
   snapshotSignedSchema,
   targetsSignedSchema,
   type FileMetaJson,
@@ -23,6 +22,7 @@ import {
 } from '../tuf/schema.js';
 import { targetMapFromIndex, targetMapFromRecord } from '../tuf/target-map.js';
 import { verifyThreshold } from '../tuf/threshold.js';
+import { boundedMemo } from '../tuf/memo.js';
 import {
   DEFAULT_LIMITS,
   type FailurePolicy,
@@ -39,6 +39,8 @@ interface Context {
   now: Date;
   mode: FailurePolicy;
   limits: VerifyLimits;
+  /** What every metadata file is read with (from `limits`). */
+  parseLimits: DocumentLimits;
   cache: KeyCache;
   source: VerifyOptions['source'];
   trustedVersions: Readonly<Record<string, number>>;
@@ -78,7 +80,7 @@ function summary(name: string, signed: { version: number; expires: string }, sig
  * signed to the previous root's threshold (spec §6 step 4, §7.6).
  */
 function verifyRoot(ctx: Context, opts: VerifyOptions): ValidatedRoot {
-  const parseLimits = { maxDepth: ctx.limits.maxJsonDepth, maxSignatures: ctx.limits.maxSignatures };
+  const { parseLimits } = ctx;
   const doc = readDocument(fetchFile(ctx, 'root', ctx.limits.maxRootBytes), 'root', parseLimits);
   const trustedBytes = opts.trustedState ? Buffer.from(opts.trustedState.root, 'utf8') : undefined;
   let prev: ValidatedRoot | undefined;
@@ -140,8 +142,7 @@ function verifyMetaRole(
   doc: MetadataDocument,
 ): { signed: SnapshotSigned; signedBy: string[] } {
   const signedBy = verifyThreshold(doc.envelope, doc.message(), baseRoleKeys(root, role), ctx.cache);
-  rejectCaseVariantsIn(doc.envelope.signed, 'snapshot', doc.file, role);
-  const signed = parseWith(snapshotSignedSchema, doc.envelope.signed, doc.file, role);
+  const signed = parseSigned(snapshotSignedSchema, doc.envelope.signed, 'snapshot', doc.file, role);
   checkMetaStructure(signed, role);
   checkNotRolledBack(ctx, role, signed.version);
   checkExpiry(parseExpires(signed.expires, role), signed.expires, role, ctx.now);
@@ -200,9 +201,7 @@ function checkDelegationCerts(role: string, keyIds: readonly string[], keys: Rea
   for (const id of keyIds) {
     const k = keys[id];
     if (!k || !k.keytype.endsWith('-x509')) continue;
-    const cert = firstPemCertificate(decodeBase64(k.keyval.public));
-    if (!cert) continue;
-    const problem = weakCertProblem(cert);
+    const problem = delegationCertProblem(k.keyval.public);
     if (problem !== undefined) {
       throw new TrustError('ERR_DELEGATION_CERT_INVALID', `${role}: the certificate of key ${id} is not acceptable: ${problem}`, {
         role,
@@ -212,6 +211,15 @@ function checkDelegationCerts(role: string, keyIds: readonly string[], keys: Rea
     }
   }
 }
+
+// Sibling delegations usually share keys, and a server verifies the same repositories again and
+// again: parse each certificate once (the verdict depends on its bytes alone).
+const DELEGATION_CERT_PROBLEMS = boundedMemo<string | undefined>(512);
+const delegationCertProblem = (publicB64: string): string | undefined =>
+  DELEGATION_CERT_PROBLEMS.get(publicB64, () => {
+    const cert = firstPemCertificate(decodeBase64(publicB64));
+    return cert ? weakCertProblem(cert) : undefined;
+  });
 
 interface PendingRole {
   name: string;
@@ -227,14 +235,13 @@ function loadTargetsRole(ctx: Context, pending: PendingRole, meta: FileMetaJson)
   if (name !== 'targets') checkDelegationCerts(name, pending.keyIds, pending.keys);
   const bytes = fetchFile(ctx, name, meta.length);
   checkFileAgainstMeta(bytes, meta, name, 'snapshot');
-  const doc = readDocument(bytes, name, { maxDepth: ctx.limits.maxJsonDepth, maxSignatures: ctx.limits.maxSignatures, indexed: 'targets' });
+  const doc = readDocument(bytes, name, { ...ctx.parseLimits, indexed: 'targets' });
   const roleKeys = { role: name, keyIds: pending.keyIds, keys: pending.keys, threshold: pending.threshold };
   let signedBy: string[] = [];
   // Notary checks the top-level targets role's signatures before its structure, and a
   // delegation's structure and version before its signatures (spec §7.1).
   if (name === 'targets') signedBy = verifyThreshold(doc.envelope, doc.message(), roleKeys, ctx.cache);
-  rejectCaseVariantsIn(doc.envelope.signed, 'targets', doc.file, name);
-  const signed = parseWith(targetsSignedSchema, doc.envelope.signed, doc.file, name);
+  const signed = parseSigned(targetsSignedSchema, doc.envelope.signed, 'targets', doc.file, name);
   const targets = doc.indexed ? targetMapFromIndex(doc.indexed, doc.file, name) : targetMapFromRecord(signed.targets);
   checkTargetsStructure(signed, name);
   checkNotRolledBack(ctx, name, signed.version);
@@ -352,16 +359,18 @@ export function verifyRepository(opts: VerifyOptions): VerifiedRepository {
   if (opts.trustedState && opts.trustedState.gun !== opts.gun) {
     throw new TrustError('ERR_INVALID_ARGUMENT', `trusted state is for ${opts.trustedState.gun}, not ${opts.gun}`);
   }
+  const limits = resolveLimits(opts.limits);
   const ctx: Context = {
     gun: opts.gun,
     now: new Date(opts.now.getTime()),
     mode,
-    limits: resolveLimits(opts.limits),
+    limits,
+    parseLimits: { maxDepth: limits.maxJsonDepth, maxSignatures: limits.maxSignatures },
     cache: new KeyCache(),
     source: opts.source,
     trustedVersions: opts.trustedState?.versions ?? {},
   };
-  const parseLimits = { maxDepth: ctx.limits.maxJsonDepth, maxSignatures: ctx.limits.maxSignatures };
+  const { parseLimits } = ctx;
 
   const root = verifyRoot(ctx, opts);
 

@@ -14,7 +14,7 @@ import { describe, expect, it } from 'vitest';
 import { isTrustError } from '../../src/errors.js';
 import { parseStrictJsonWithSpan, type JsonObject } from '../../src/json/strict-parse.js';
 import { readDocument } from '../../src/tuf/document.js';
-import { parseEnvelope, parseWith, rejectCaseVariantsIn, targetsSignedSchema } from '../../src/tuf/schema.js';
+import { parseEnvelope, parseSigned, targetsSignedSchema } from '../../src/tuf/schema.js';
 import { targetMapFromIndex, targetMapFromRecord, type TargetMap } from '../../src/tuf/target-map.js';
 import { scenario, VECTORS } from '../helpers/vectors.js';
 
@@ -35,8 +35,7 @@ type Outcome = { code: string } | { targets: [string, unknown][]; indexed: boole
 function outcome(read: () => { signed: JsonObject; map: (signed: JsonObject) => TargetMap; indexed: boolean }): Outcome {
   try {
     const { signed, map, indexed } = read();
-    rejectCaseVariantsIn(signed, 'targets', 'targets.json', 'targets');
-    parseWith(targetsSignedSchema, signed, 'targets.json', 'targets');
+    parseSigned(targetsSignedSchema, signed, 'targets', 'targets.json', 'targets');
     return { targets: [...map(signed)], indexed };
   } catch (e) {
     if (!isTrustError(e)) throw e;

@@ -49,7 +49,8 @@ describe('real Notary 0.7.0 scenarios', () => {
         }
       });
 
-      it('notary list --roles R: per-role listings match', () => {
+      // Only some scenarios recorded `notary list --roles`; the others have nothing to compare.
+      if (Object.keys(s.expected.notary_list_by_role ?? {}).length > 0) it('notary list --roles R: per-role listings match', () => {
         const r = repo();
         for (const [role, rows] of Object.entries(s.expected.notary_list_by_role ?? {})) {
           const got = listTargets(r, { roles: [role] }).map((t) => ({ name: t.name, sha256: t.digest.slice(7), length: t.length, role: t.role }));
