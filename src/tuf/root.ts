@@ -215,6 +215,8 @@ export interface ValidateRootOptions {
   cache: KeyCache;
   /** The root this one rotates from: its threshold must be met with its own certificates. */
   prev?: ValidatedRoot;
+  /** This document as {@link readTrustedRoot} already read it, so it is not read again. */
+  read?: ValidatedRoot;
   pins?: RootPins;
 }
 
@@ -226,9 +228,7 @@ export interface ValidateRootOptions {
  */
 export function validateRoot(doc: MetadataDocument, opts: ValidateRootOptions): ValidatedRoot {
   const { gun, now, cache } = opts;
-  const signed = parseSigned(rootSignedSchema, doc.envelope.signed, 'root', doc.file, 'root');
-  checkRootStructure(signed);
-  const expiresMs = parseExpires(signed.expires, 'root');
+  const { signed, expiresMs } = opts.read ?? readRootShape(doc);
 
   const { certKeys, problems } = collectCertKeys(signed);
   const leaves: RebuiltKey[] = [];
@@ -293,10 +293,16 @@ export function validateRoot(doc: MetadataDocument, opts: ValidateRootOptions): 
  * so only its structure and certificates are read: they are what a rotation must satisfy.
  */
 export function readTrustedRoot(doc: MetadataDocument): ValidatedRoot {
+  const { signed, expiresMs } = readRootShape(doc);
+  const { certKeys } = collectCertKeys(signed);
+  return { doc, signed, version: signed.version, expiresMs, certKeys, signedBy: [] };
+}
+
+/** Types, case variants, Notary's root structure rules and the `expires` format. */
+function readRootShape(doc: MetadataDocument): { signed: RootSigned; expiresMs: number } {
   const signed = parseSigned(rootSignedSchema, doc.envelope.signed, 'root', doc.file, 'root');
   checkRootStructure(signed);
-  const { certKeys } = collectCertKeys(signed);
-  return { doc, signed, version: signed.version, expiresMs: parseExpires(signed.expires, 'root'), certKeys, signedBy: [] };
+  return { signed, expiresMs: parseExpires(signed.expires, 'root') };
 }
 
 /** Step 5: trust pinning, precedence certs > CA > TOFU (spec §6.1). */

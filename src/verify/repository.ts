@@ -84,9 +84,12 @@ function verifyRoot(ctx: Context, opts: VerifyOptions): ValidatedRoot {
   const doc = readDocument(fetchFile(ctx, 'root', ctx.limits.maxRootBytes), 'root', parseLimits);
   const trustedBytes = opts.trustedState ? Buffer.from(opts.trustedState.root, 'utf8') : undefined;
   let prev: ValidatedRoot | undefined;
+  let cached: ValidatedRoot | undefined;
   if (trustedBytes && !trustedBytes.equals(doc.bytes)) {
     prev = readTrustedRoot(readDocument(trustedBytes, 'root', parseLimits));
-    const cachedVersion = readTrustedRoot(doc).version;
+    // Read before validation so that a lower version is reported as a rollback.
+    cached = readTrustedRoot(doc);
+    const cachedVersion = cached.version;
     if (cachedVersion <= prev.version) {
       const rollback = cachedVersion < prev.version;
       throw new TrustError(
@@ -99,11 +102,11 @@ function verifyRoot(ctx: Context, opts: VerifyOptions): ValidatedRoot {
     }
     const steps = (opts.intermediateRoots ?? [])
       .map((b) => readDocument(b, 'root', parseLimits))
-      .map((d) => ({ d, version: readTrustedRoot(d).version }))
-      .filter((x) => x.version > (prev as ValidatedRoot).version && x.version < cachedVersion)
+      .map((d) => readTrustedRoot(d))
+      .filter((r) => r.version > (prev as ValidatedRoot).version && r.version < cachedVersion)
       .sort((a, b) => a.version - b.version);
-    for (const { d, version } of steps) {
-      if (version > prev.version) prev = validateRoot(d, { gun: ctx.gun, now: ctx.now, cache: ctx.cache, prev });
+    for (const read of steps) {
+      if (read.version > prev.version) prev = validateRoot(read.doc, { gun: ctx.gun, now: ctx.now, cache: ctx.cache, prev, read });
     }
   }
   const root = validateRoot(doc, {
@@ -111,6 +114,7 @@ function verifyRoot(ctx: Context, opts: VerifyOptions): ValidatedRoot {
     now: ctx.now,
     cache: ctx.cache,
     ...(prev ? { prev } : {}),
+    ...(cached ? { read: cached } : {}),
     ...(opts.pins ? { pins: opts.pins } : {}),
   });
   checkNotRolledBack(ctx, 'root', root.version);
