@@ -139,7 +139,7 @@ class Draft {
   readonly baseTags: TagMap;
   readonly now: number;
   readonly config: QuarantineConfig;
-  readonly lookup: Lookup = (digest) => this.records.get(digest) ?? this.baseRecords.get(digest);
+  readonly lookup: Lookup = (digest) => this.rec(digest);
 
   constructor(base: RepositoryState, now: number, config: QuarantineConfig) {
     this.base = base;
@@ -165,6 +165,19 @@ class Draft {
     this.records.set(rec.digest, rec);
     this.touched.add(rec.digest);
     return rec;
+  }
+
+  /**
+   * Writes the record of `digest` unchanged so that its compare-and-set version guards it (Q16).
+   * A record whose state a step read to decide something it wrote must conflict with a concurrent
+   * change of that state; otherwise two replicas each commit on a state the other has changed.
+   * A record this step already changed is written anyway and is left as it is: putting the base
+   * row back would undo the change (e.g. the sequence bump of an event emitted for it).
+   */
+  touch(digest: string): void {
+    if (this.records.has(digest)) return;
+    const rec = this.baseRecords.get(digest);
+    if (rec !== undefined) this.put(rec);
   }
 
   tag(tag: string): TagBinding {
@@ -287,9 +300,8 @@ function fire(
   if (to !== 'Released') release = undefined;
   const next: DigestRecord = { ...rec, release, ...patch(to), state: to };
   const underlying = next.state === 'Released' ? next.release?.previous : next.state;
-  d.put({ ...next, unresolvedReason: underlying === 'Unresolved' ? next.unresolvedReason : undefined });
+  let out = d.put({ ...next, unresolvedReason: underlying === 'Unresolved' ? next.unresolvedReason : undefined });
   d.record(at, actor, { digest: rec.digest, from: rec.state, to, generation: next.generation });
-  let out = d.rec(rec.digest) ?? next;
   for (const type of rule.emits) {
     out = d.emit(rec.digest, type, at, { from: rec.state, actor: actor.id, reason: actor.reason });
   }
@@ -324,17 +336,14 @@ function settle(d: Draft, before: Lookup, seeds: Iterable<string>): void {
   // With the policy disabled no record's visibility depends on another's (Q23): nothing refers.
   const refs = d.config.status === 'disabled' ? undefined : recordIndex(d.baseRecords).refs;
   const affected = new Set([...start, ...dependentsOf(refs, start)]);
-  // An index or referrer reads the records it depends on to decide its own visibility, without
-  // writing them. So that two replicas changing two of its children at once conflict instead of
-  // each missing the other's change, every record that depends (transitively) on a digest whose
-  // visibility changed here is written too (Q16; found by a replica property test: two children
-  // passing at once left the index's tag pending and its push event unsent).
+  // An index or referrer decides its own visibility on the records it depends on, so every record
+  // that depends (transitively) on a digest whose visibility changed here is touched (found by a
+  // replica property test: two children passing at once left the index's tag pending and its
+  // push event unsent).
   const changed = [...affected].filter((digest) => d.visible(digest) !== isVisibleIn(before, digest, now, d.config.status));
-  for (const p of dependentsOf(refs, changed)) {
-    const rec = d.rec(p);
-    if (rec !== undefined && !d.records.has(p)) d.put(rec);
-  }
-  const appeared = [...affected].filter((digest) => d.visible(digest) && !isVisibleIn(before, digest, now, d.config.status)).sort();
+  for (const p of dependentsOf(refs, changed)) d.touch(p);
+  // Touching writes no new value, so visibility is as `changed` saw it.
+  const appeared = changed.filter((digest) => d.visible(digest)).sort();
   for (const digest of appeared) {
     const promoted: string[] = [];
     const naming = d.tagsNaming(digest);
@@ -524,10 +533,10 @@ function applyVerdict(d: Draft, c: Extract<Command, { type: 'verdict' }>): Verdi
     d.record(now, actor, { digest: rec.digest, from: rec.state, to: rec.state, generation: rec.generation });
   }
   const response: VerdictResponse = { state: rec.state, generation: rec.generation, decision, duplicate: false };
-  const latest = d.rec(rec.digest) ?? rec;
+  // `rec` is the draft's latest row: every assignment above took what put, emit or fire wrote.
   d.put({
-    ...latest,
-    responses: [...latest.responses, { scannerId: c.scannerId, idempotencyKey: c.idempotencyKey, fingerprint: fp, response }],
+    ...rec,
+    responses: [...rec.responses, { scannerId: c.scannerId, idempotencyKey: c.idempotencyKey, fingerprint: fp, response }],
   });
   return response;
 }
@@ -554,7 +563,13 @@ function applyCommand(d: Draft, c: Command): CommandResponse {
       }
       const actor = actorOf(c.principal, 'push');
       const existing = d.rec(c.digest);
-      if (existing === undefined) {
+      const served = existing !== undefined && !existing.deleted;
+      if (served) {
+        transition(existing.state, 'push', { onNewFindings: config.onNewFindings });
+        // A plain registry fires `push` for every push (ACR with quarantine disabled: both webhooks).
+        // A new or restored manifest gets it from the settle, as it appears; one already served, here.
+        if (config.status === 'disabled') d.emit(c.digest, 'push', now, { tag: c.tag, actor: c.principal.id });
+      } else if (existing === undefined) {
         const rec: DigestRecord = {
           repository: c.repository,
           digest: c.digest,
@@ -585,31 +600,23 @@ function applyCommand(d: Draft, c: Command): CommandResponse {
         d.put(rec);
         d.record(now, actor, { digest: c.digest, tag: c.tag, to: 'Quarantined', generation: 1 });
         d.emit(c.digest, 'quarantine', now, { tag: c.tag, actor: c.principal.id });
-      } else if (existing.deleted) {
+      } else {
         // Q10: the retained record comes back as it was; re-push never resets a verdict.
         fire(d, existing, 'push', now, actor, () => ({ deleted: false }));
         d.emit(c.digest, d.visible(c.digest) ? 'manifest.restored' : 'quarantine', now, {
           tag: c.tag,
           actor: c.principal.id,
         });
-      } else {
-        transition(existing.state, 'push', { onNewFindings: config.onNewFindings });
-      }
-      // A plain registry fires `push` for every push (ACR with quarantine disabled: both webhooks).
-      // A new or restored manifest gets it from the settle, as it appears; one already served, here.
-      if (config.status === 'disabled' && existing !== undefined && !existing.deleted) {
-        d.emit(c.digest, 'push', now, { tag: c.tag, actor: c.principal.id });
       }
       if (c.tag !== undefined) {
         d.putTag(bindOnPush(d.tag(c.tag), c.digest, d.visible(c.digest)));
-        if (existing !== undefined && !existing.deleted) {
+        if (served) {
           d.record(now, actor, { digest: c.digest, tag: c.tag });
-          // The binding (live or pending) depends on this record's state, and a concurrent verdict,
-          // release or revoke decides which tags to promote or unbind from the tags it loaded. Writing
-          // the record makes the two conflict, so neither commits on a state the other has changed
-          // (Q16; found by test/quarantine/replicas.test.ts: a release racing a re-push left the tag
-          // pending on a released digest).
-          if (d.rec(c.digest) === existing) d.put(existing);
+          // The binding (live or pending) was decided on this record's state, and a concurrent
+          // verdict, release or revoke decides which tags to promote or unbind from the tags it
+          // loaded (found by test/quarantine/replicas.test.ts: a release racing a re-push left the
+          // tag pending on a released digest).
+          d.touch(c.digest);
         }
       }
       return respond(c.digest);
@@ -677,29 +684,56 @@ function applyCommand(d: Draft, c: Command): CommandResponse {
   }
 }
 
-function rejectedAudit(d: Draft, raw: unknown, c: Command | undefined, e: TrustError): AuditDraft {
+/**
+ * What {@link rejectionAudit} needs besides the rejected input: when, where, under which policy,
+ * and the records as the rejection saw them.
+ *
+ * @internal
+ */
+export interface RejectionContext {
+  readonly at: number;
+  /** `undefined` when the input named no valid repository. */
+  readonly repository: string | undefined;
+  readonly policyVersion: string;
+  readonly lookup: (digest: string) => DigestRecord | undefined;
+  /** The audit `command`; defaults to the input's `type`. */
+  readonly command?: string | undefined;
+}
+
+/**
+ * The `rejected` audit record of an input refused with `e` (Q4). `raw` is the input as received,
+ * so every string taken from it is capped at 512 characters; `principal` is the caller when known
+ * (its kind is recorded), else the actor is taken from `raw.principal.id`.
+ *
+ * @internal
+ */
+export function rejectionAudit(ctx: RejectionContext, raw: unknown, principal: Principal | undefined, e: TrustError): AuditDraft {
   const o = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>;
   const str = (v: unknown): string | undefined => (typeof v === 'string' ? v.slice(0, 512) : undefined);
-  const p = c !== undefined && 'principal' in c ? c.principal : undefined;
   const rawP = (typeof o['principal'] === 'object' && o['principal'] !== null ? o['principal'] : {}) as Record<string, unknown>;
   const digest = str(o['digest']);
-  const rec = digest === undefined ? undefined : d.rec(digest);
+  const rec = digest === undefined ? undefined : ctx.lookup(digest);
   return {
-    at: d.now,
-    actor: p?.id ?? str(rawP['id']) ?? 'unknown',
-    principalKind: p === undefined ? 'ordinary' : principalKind(p),
-    command: str(o['type']) ?? 'unknown',
+    at: ctx.at,
+    actor: str(principal?.id) ?? str(rawP['id']) ?? 'unknown',
+    principalKind: principal === undefined ? 'ordinary' : principalKind(principal),
+    command: ctx.command ?? str(o['type']) ?? 'unknown',
     outcome: 'rejected',
-    repository: d.base.repository,
+    repository: ctx.repository,
     digest,
     tag: str(o['tag']),
     from: rec?.state,
     to: rec?.state,
     generation: rec?.generation,
-    policyVersion: d.config.policyVersion,
+    policyVersion: ctx.policyVersion,
     reason: e.message,
     code: e.code,
   };
+}
+
+function rejectedAudit(d: Draft, raw: unknown, c: Command | undefined, e: TrustError): AuditDraft {
+  const ctx: RejectionContext = { at: d.now, repository: d.base.repository, policyVersion: d.config.policyVersion, lookup: d.lookup };
+  return rejectionAudit(ctx, raw, c !== undefined && 'principal' in c ? c.principal : undefined, e);
 }
 
 /**

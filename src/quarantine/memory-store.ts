@@ -12,6 +12,7 @@ import type { OutboxEntry, QuarantineStore, UnitOfWork } from './store.js';
 import { PersistentMap } from './pmap.js';
 import { updateRecords, updateTags } from './repo-index.js';
 import type { RecordMap, TagMap } from './repo-index.js';
+import { deepFreeze } from './transitions.js';
 import type { DigestRecord, RepositoryState, TagBinding } from './types.js';
 
 interface Repo {
@@ -21,14 +22,7 @@ interface Repo {
 
 /** A deep copy that nobody can change. */
 function frozenCopy<T>(value: T): T {
-  const freeze = (v: unknown): void => {
-    if (typeof v !== 'object' || v === null || Object.isFrozen(v)) return;
-    Object.freeze(v);
-    for (const x of Object.values(v)) freeze(x);
-  };
-  const copy = structuredClone(value);
-  freeze(copy);
-  return copy;
+  return deepFreeze(structuredClone(value));
 }
 
 const NO_RECORDS: RecordMap = PersistentMap.from([]);

@@ -155,7 +155,7 @@ export function updateRecords(base: RecordMap, changes: ReadonlyMap<string, Dige
 }
 
 /** The tag index of `m` (built on first use). */
-export function tagIndex(m: TagMap): RefIndex {
+function tagIndex(m: TagMap): RefIndex {
   let ix = tagIndexes.get(m);
   if (ix === undefined) {
     ix = build(m, tagRefs);

@@ -8,16 +8,15 @@ import { TrustError, isTrustError } from '../errors.js';
 import { acrPatchToVerdict } from './acr.js';
 import type { AcrPatchRequest } from './acr.js';
 import type { AuditDraft } from './events.js';
-import { emptyRepository, step } from './machine.js';
+import { emptyRepository, rejectionAudit, step } from './machine.js';
 import type { CommandResponse } from './machine.js';
 import { parseConfig, repositorySchema } from './schemas.js';
 import type { CommandInput, QuarantineConfig, QuarantineConfigInput } from './schemas.js';
 import type { QuarantineStore } from './store.js';
 import { unitOfWork } from './store.js';
-import type { VerdictResponse } from './types.js';
+import type { RepositoryState, VerdictResponse } from './types.js';
 import { createView } from './visibility.js';
 import type { QuarantineView } from './visibility.js';
-import { principalKind } from './visible.js';
 
 /**
  * Options for {@link createQuarantineService}.
@@ -100,10 +99,13 @@ export function createQuarantineService(options: QuarantineServiceOptions): Quar
     return repositorySchema.safeParse(r).success ? (r as string) : INVALID_REPOSITORY;
   };
 
+  /** An invalid repository is never loaded: it holds nothing. */
+  const load = async (repository: string): Promise<RepositoryState> => (repository === INVALID_REPOSITORY ? emptyRepository(repository) : store.load(repository));
+
   const execute = async (command: unknown): Promise<CommandResponse> => {
     const repository = repositoryOf(command);
     for (let attempt = 1; ; attempt++) {
-      const before = repository === INVALID_REPOSITORY ? emptyRepository(repository) : await store.load(repository);
+      const before = await load(repository);
       const result = step(before, command, clock(), config);
       const unit = unitOfWork(before, result);
       const audit =
@@ -140,7 +142,7 @@ export function createQuarantineService(options: QuarantineServiceOptions): Quar
       for (const repository of await store.repositories()) await execute({ type: 'tick', repository });
     },
     async acrPatch(request) {
-      const state = await store.load(repositoryOf(request));
+      const state = await load(repositoryOf(request));
       let command: CommandInput;
       try {
         command = acrPatchToVerdict(request, {
@@ -150,31 +152,19 @@ export function createQuarantineService(options: QuarantineServiceOptions): Quar
       } catch (e) {
         if (!isTrustError(e)) throw e;
         // Q4: a malformed PATCH is rejected and audited like any other command.
-        const rec = state.records.get(request.digest);
-        await store.commit({
-          repository: state.repository,
-          records: [],
-          tags: [],
-          events: [],
-          audit: [
-            {
-              at: clock(),
-              actor: request.principal.id,
-              principalKind: principalKind(request.principal),
-              command: 'acrPatch',
-              outcome: 'rejected',
-              repository: state.repository === INVALID_REPOSITORY ? undefined : state.repository,
-              digest: request.digest,
-              tag: undefined,
-              from: rec?.state,
-              to: rec?.state,
-              generation: rec?.generation,
-              policyVersion: config.policyVersion,
-              reason: e.message,
-              code: e.code,
-            },
-          ],
-        });
+        const audit = rejectionAudit(
+          {
+            at: clock(),
+            repository: state.repository === INVALID_REPOSITORY ? undefined : state.repository,
+            policyVersion: config.policyVersion,
+            lookup: (digest) => state.records.get(digest),
+            command: 'acrPatch',
+          },
+          request,
+          request.principal,
+          e,
+        );
+        await store.commit({ repository: state.repository, records: [], tags: [], events: [], audit: [audit] });
         throw e;
       }
       return verdictOf(await execute(command));

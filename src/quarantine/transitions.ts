@@ -116,7 +116,12 @@ const table: Table = {
   },
 };
 
-function deepFreeze<T>(value: T): T {
+/**
+ * Freezes `value` and everything reachable from it; returns it.
+ *
+ * @internal
+ */
+export function deepFreeze<T>(value: T): T {
   if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
     Object.freeze(value);
     for (const v of Object.values(value)) deepFreeze(v);

@@ -71,6 +71,27 @@ describe('ACR PATCH through the service', () => {
     expect(rec && acrAttributes(rec)).toEqual({ quarantineState: 'Passed', quarantineDetails: '{"state":"scan passed","link":"https://r/1"}', etag: '"g2"' });
   });
 
+  it('audits a malformed PATCH as the core audits a rejection: strings capped at 512, an invalid repository never loaded', async () => {
+    const store = createMemoryStore();
+    const loads: string[] = [];
+    const q = createQuarantineService({ store: { ...store, load: (r) => (loads.push(r), store.load(r)) }, config: { scanners: ['trivy'] }, clock: () => 1_000 });
+    const long = 'x'.repeat(600);
+    const principal = { id: `bot-${long}`, roles: ['quarantine-writer'] } as const;
+    await expect(
+      q.acrPatch({ ...base, repository: 'Not/A Repo', digest: `sha256:${long}`, principal, body: { quarantineState: 'Nope' }, ifMatch: '"g1"', idempotencyKey: 'k' }),
+    ).rejects.toMatchObject({ code: 'ERR_INVALID_COMMAND' });
+    expect(loads).toEqual([]);
+    await expect(q.acrPatch({ ...base, body: { quarantineState: 'Nope' }, ifMatch: '"g1"', idempotencyKey: 'k' })).rejects.toMatchObject({ code: 'ERR_INVALID_COMMAND' });
+    expect(loads).toEqual(['app']);
+    const audit = await store.readAudit();
+    expect(audit.map((a) => [a.command, a.outcome, a.code, a.repository, a.principalKind])).toEqual([
+      ['acrPatch', 'rejected', 'ERR_INVALID_COMMAND', undefined, 'writer'],
+      ['acrPatch', 'rejected', 'ERR_INVALID_COMMAND', 'app', 'writer'],
+    ]);
+    expect(audit[0]).toMatchObject({ actor: principal.id.slice(0, 512), digest: `sha256:${long}`.slice(0, 512) });
+    expect(audit[1]).toMatchObject({ actor: scanner.id, digest });
+  });
+
   it('legacy last-writer-wins: a PATCH without headers opens a new generation when the last one is decided', async () => {
     const q = createQuarantineService({ store: createMemoryStore(), config: { scanners: ['trivy'], legacyLastWriterWins: true }, clock: () => 1_000 });
     await q.push({ repository: 'app', digest, principal: ci });

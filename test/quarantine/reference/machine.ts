@@ -2,7 +2,10 @@
  * TEST-ONLY REFERENCE: the quarantine core as it was before issue #7 (full copies of the maps,
  * visibility recomputed over the whole repository, every digest sorted for deadlines), kept verbatim
  * apart from import paths and the three semantic changes marked "Q16" below, so that `incremental.test.ts` can check the optimised `step` against it.
- * Do not optimise this file.
+ * Do not optimise this file. Effective visibility, `hasRole` and `principalKind` are copied here
+ * as `src/quarantine/visible.ts` had them before issue #7 (src has since rewritten them), so that
+ * the oracle shares no code with what it checks for them; of visible.ts only the per-record
+ * predicate `isRecordVisible` is imported.
  *
  * The pure quarantine core: `step(state, command, now, config) → { state', events, audit }`.
  *
@@ -30,11 +33,25 @@ import type {
   PrincipalKind,
   QuarantineState,
   RepositoryState,
+  Role,
   StoredVerdict,
   TagBinding,
   VerdictResponse,
 } from '../../../src/quarantine/types.js';
-import { hasRole, isRecordVisible, principalKind } from '../../../src/quarantine/visible.js';
+import { isRecordVisible } from '../../../src/quarantine/visible.js';
+
+// Principal helpers as `src/quarantine/visible.ts` had them before issue #7.
+function hasRole(p: Principal, ...roles: Role[]): boolean {
+  return p.roles.some((r) => roles.includes(r));
+}
+
+function principalKind(p: Principal): PrincipalKind {
+  if (hasRole(p, 'overrider')) return 'overrider';
+  if (hasRole(p, 'quarantine-writer')) return 'writer';
+  if (hasRole(p, 'quarantine-reader')) return 'reader';
+  if (hasRole(p, 'push')) return 'pusher';
+  return 'ordinary';
+}
 
 // Visibility as `src/quarantine/visible.ts` computed it before issue #7 (full recomputation).
 function isVisible(state: RepositoryState, digest: string, now: number): boolean {
@@ -53,7 +70,7 @@ function visibleOnPath(state: RepositoryState, digest: string, now: number, path
   }
 }
 
-function visibleDigests(state: RepositoryState, now: number): Set<string> {
+export function visibleDigests(state: RepositoryState, now: number): Set<string> {
   const out = new Set<string>();
   for (const d of state.records.keys()) if (isVisible(state, d, now)) out.add(d);
   return out;
