@@ -164,6 +164,7 @@ for (const row of sizes) {
   const warm = Array.from({ length: MEM_RUNS }, () => measureMemory(row.targets, WARM));
   const m = medianBy(warm, 'peak');
   row.memory_runs = MEM_RUNS;
+  row.first_call_runs = FIRST_RUNS;
   row.peak_rss_bytes = m.peak_bytes;
   row.peak_rss_source = m.peak_source;
   row.peak_heap_bytes = m.heap_peak;
@@ -417,7 +418,7 @@ function renderMarkdown(d) {
   }
   L.push('', `Growth 100k/10k: trustgate ${d.growth_100k_over_10k}×, floor ${d.floor_growth_100k_over_10k}×. There are ${d.sizes[0].signatures} signatures at every size, so the noble/native difference is mostly JS SHA-256 over the large \`targets\` messages plus P-256 arithmetic.`, '');
   L.push('## Peak memory (one child process per size)', '');
-  L.push(`Warm figures are the median child by peak, of ${d.sizes[0].memory_runs} children per size; "largest" is the worst of them. First-call figures are the median of ${d.quick ? 1 : 3}.`, '');
+  L.push(`Warm figures are the median child by peak, of ${d.sizes[0].memory_runs} children per size; "largest" is the worst of them. First-call figures are the median of ${d.sizes[0].first_call_runs}.`, '');
   L.push('| Targets | Metadata | Peak (max of the two) | RSS delta | Heap peak delta | GCs in call | Retained after GC | Peak / metadata | Largest / metadata | Call ms | First call: peak / metadata | First call ms |');
   L.push('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const s of d.sizes) {

@@ -12,7 +12,6 @@
  */
 export {
   parsePolicy,
-  loadPolicyFile,
   matchRule,
   globToRegExp,
   parseDuration,
@@ -33,7 +32,7 @@ export type {
   SignerEvidence,
   WouldDeny,
 } from './decision.js';
-export { trustDirTrustSource, quarantineServiceReader } from './sources.js';
+export { trustDirTrustSource, quarantineServiceReader, loadPolicyFile } from './sources.js';
 export type {
   TrustSource,
   TrustQuery,

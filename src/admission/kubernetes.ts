@@ -8,9 +8,10 @@
  */
 import { TrustError } from '../errors.js';
 import type { Principal } from '../quarantine/index.js';
-import { parseReference } from '../reference/parse.js';
+import type { VerifiedRepository } from '../verify/types.js';
 import { checkAdmission, type AdmissionDecision, type AdmissionSources } from './decision.js';
 import { parsePolicy, type AdmissionPolicy } from './policy.js';
+import type { TrustSource } from './sources.js';
 
 /** Where the pod spec and the pod template's metadata sit, per workload kind (`group/kind`). */
 const POD_SPEC_PATHS: Readonly<Record<string, { spec: readonly string[]; meta: readonly string[] }>> = Object.freeze({
@@ -154,6 +155,31 @@ function truncate(s: string, n: number): string {
 }
 
 /**
+ * The sources with `trust.verify` memoised per GUN and pins, for the duration of one review.
+ * The promise is cached, so a failure is reported to every image of that repository without
+ * asking again. Anything that is not a usable TrustSource is passed through for
+ * `checkAdmission` to reject.
+ */
+function withTrustCache(sources: AdmissionSources): AdmissionSources {
+  const trust: TrustSource | undefined = typeof sources === 'object' && sources !== null ? sources.trust : undefined;
+  if (typeof trust?.verify !== 'function') return sources;
+  const verified = new Map<string, Promise<VerifiedRepository>>();
+  const cached: TrustSource = {
+    verify(query) {
+      const key = `${query.gun}${JSON.stringify(query.pins ?? null)}`;
+      let p = verified.get(key);
+      if (p === undefined) {
+        p = new Promise<VerifiedRepository>((resolve) => resolve(trust.verify(query)));
+        verified.set(key, p);
+      }
+      return p;
+    },
+  };
+  const quarantine = sources.quarantine;
+  return quarantine === undefined ? { trust: cached } : { trust: cached, quarantine };
+}
+
+/**
  * Answers one AdmissionReview.
  *
  * Pods (containers, initContainers, ephemeralContainers, including the `ephemeralcontainers`
@@ -213,12 +239,14 @@ export async function handleAdmissionReview(reviewJson: unknown, opts: HandleAdm
     });
   }
 
-  // One decision per distinct image string.
+  // One decision per distinct image string, and one verification per repository and pins
+  // (`acme/hub` and `docker.io/acme/hub:v1` name the same trust data).
+  const sources = withTrustCache(opts.sources);
   const cache = new Map<string, Promise<AdmissionDecision>>();
   const decide = (image: string) => {
     let p = cache.get(image);
     if (p === undefined) {
-      p = checkAdmission({ image, principal, annotations, now }, policy, opts.sources);
+      p = checkAdmission({ image, principal, annotations, now }, policy, sources);
       cache.set(image, p);
     }
     return p;
@@ -257,13 +285,8 @@ export async function handleAdmissionReview(reviewJson: unknown, opts: HandleAdm
     for (const d of decisions) {
       const dec = d.decision;
       if (!dec.allowed || dec.digest === null || dec.gun === null) continue;
-      let current;
-      try {
-        current = parseReference(d.image);
-      } catch {
-        continue;
-      }
-      if (current.digest === dec.digest && current.tag === undefined) continue;
+      // Already `name@sha256:…` (no tag): the decision refuses any digest but the one named.
+      if (dec.tag === null) continue;
       patch.push({ op: 'replace', path: d.path, value: `${dec.gun}@${dec.digest}` });
     }
     if (patch.length > 0) {

@@ -5,7 +5,6 @@
  *
  * @module
  */
-import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { TrustError } from '../errors.js';
 import { parseRfc3339 } from '../tuf/time.js';
@@ -127,7 +126,7 @@ export interface CompiledRule {
   isDefault: boolean;
 }
 
-/** A validated policy. Build with {@link parsePolicy} or {@link loadPolicyFile}. */
+/** A validated policy. Build with {@link parsePolicy} or `loadPolicyFile`. */
 export interface AdmissionPolicy {
   readonly rules: readonly CompiledRule[];
   readonly default: CompiledRule;
@@ -269,27 +268,6 @@ export function parsePolicy(input: unknown): AdmissionPolicy {
   });
   compiled.add(policy);
   return policy;
-}
-
-/**
- * Reads and validates a JSON policy file.
- *
- * @throws {TrustError} `ERR_POLICY_INVALID` (unreadable file, bad JSON, bad policy)
- */
-export function loadPolicyFile(path: string): AdmissionPolicy {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    throw policyError(`cannot read policy file ${path}: ${(e as Error).message}`, e);
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    throw policyError(`policy file ${path} is not JSON: ${(e as Error).message}`, e);
-  }
-  return parsePolicy(json);
 }
 
 /**

@@ -1,14 +1,18 @@
 /**
  * Where admission gets its facts: verified trust data per GUN and quarantine visibility per
  * digest. Both are interfaces so that a registry server can plug its own; adapters are given for
- * a docker trust directory and for the `trustgate/quarantine` service.
+ * a docker trust directory and for the `trustgate/quarantine` service. The policy file reader
+ * lives here too, so that this is the module of the admission gate that reads files.
  *
  * @module
  */
+import { readFileSync } from 'node:fs';
+import { TrustError } from '../errors.js';
 import type { Principal, QuarantineView } from '../quarantine/index.js';
 import { verifyTrustDir } from '../trust-dir/reader.js';
 import type { RootPins } from '../tuf/root.js';
 import type { FailurePolicy, VerifiedRepository } from '../verify/types.js';
+import { parsePolicy, type AdmissionPolicy } from './policy.js';
 
 /** What {@link TrustSource.verify} is asked for. */
 export interface TrustQuery {
@@ -110,4 +114,26 @@ export function quarantineServiceReader(service: QuarantineViewProvider, opts: Q
       return { visible: false, reason: r.reason, ...(state === undefined ? {} : { state }) };
     },
   };
+}
+
+/**
+ * Reads and validates a JSON policy file.
+ *
+ * @throws {TrustError} `ERR_POLICY_INVALID` (unreadable file, bad JSON, bad policy)
+ */
+export function loadPolicyFile(path: string): AdmissionPolicy {
+  const policyError = (message: string, cause: unknown) => new TrustError('ERR_POLICY_INVALID', message, { check: 'admission policy', cause });
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw policyError(`cannot read policy file ${path}: ${(e as Error).message}`, e);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw policyError(`policy file ${path} is not JSON: ${(e as Error).message}`, e);
+  }
+  return parsePolicy(json);
 }

@@ -8,6 +8,7 @@ import type { SignedTarget, VerifiedRepository } from '../verify/types.js';
 import { byteCompare, goJson, naturalCompare, tabulate } from './format.js';
 import { INSPECT_HELP } from './help.js';
 import { checkTrustDir, parseCommandLine, parseRfc3339, USAGE_CODES, UsageError } from './options.js';
+import { verifyOncePerGun } from './verify-cache.js';
 
 const OPTIONS = {
   'trust-dir': { type: 'string' },
@@ -146,6 +147,7 @@ export async function runInspect(args: readonly string[], env: Readonly<Record<s
   const engine = await import('./engine.js');
   const trustDir = values['trust-dir'] ?? engine.defaultTrustDir(env);
   const dirError = checkTrustDir(trustDir, values['trust-dir'] !== undefined);
+  const verifyGun = verifyOncePerGun((gun) => engine.verifyTrustDir({ gun, trustDir, now }));
   const records: TrustRepo[] = [];
   let exit = 0;
   let pretty = '';
@@ -153,7 +155,7 @@ export async function runInspect(args: readonly string[], env: Readonly<Record<s
     try {
       const ref = parseReference(input);
       if (dirError) throw dirError;
-      const repo = engine.verifyTrustDir({ gun: ref.gun, trustDir, now });
+      const repo = verifyGun(ref.gun);
       const record = trustRepo(engine, repo, input, ref.tag ?? '');
       records.push(record);
       if (values.pretty === true) pretty += (pretty === '' ? '' : '\n\n') + prettyTrustRepo(record);

@@ -2,7 +2,7 @@
 import { statSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { parseRfc3339 as parseRfc3339Ms } from '../tuf/time.js';
-import { TrustError } from '../errors.js';
+import { TrustError, USAGE_ERROR_CODES } from '../errors.js';
 
 /** A command-line problem: exit code 2, message to stderr, nothing on stdout. */
 export class UsageError extends Error {
@@ -58,4 +58,4 @@ export function checkTrustDir(dir: string, explicit: boolean): TrustError | unde
 }
 
 /** Error codes that mean "the input is wrong" (exit 2) rather than "the image is not trusted" (exit 1). */
-export const USAGE_CODES: ReadonlySet<string> = new Set(['ERR_INVALID_REFERENCE', 'ERR_INVALID_ARGUMENT', 'ERR_TRUST_DIR_UNREADABLE']);
+export const USAGE_CODES: ReadonlySet<string> = new Set<string>([...USAGE_ERROR_CODES, 'ERR_TRUST_DIR_UNREADABLE']);

@@ -8,6 +8,7 @@ import type { SignedTarget, VerifiedRepository } from '../verify/types.js';
 import { colourEnabled, naturalCompare, paint, type Env, type OutStream } from './format.js';
 import { VERIFY_HELP } from './help.js';
 import { checkTrustDir, parseCommandLine, parseRfc3339, USAGE_CODES, UsageError } from './options.js';
+import { verifyOncePerGun } from './verify-cache.js';
 
 const OPTIONS = {
   'trust-dir': { type: 'string' },
@@ -147,30 +148,19 @@ export async function runVerify(args: readonly string[], env: Env = process.env)
   const engine = await import('./engine.js');
   const trustDir = s.trustDir ?? engine.defaultTrustDir(env);
   const dirError = checkTrustDir(trustDir, s.trustDir !== undefined);
-  const repos = new Map<string, VerifiedRepository | TrustError>();
-  const verifyGun = (gun: string): VerifiedRepository => {
-    let r = repos.get(gun);
-    if (r === undefined) {
-      try {
-        r = engine.verifyTrustDir({
-          gun,
-          trustDir,
-          now: s.now,
-          mode: s.mode,
-          ...(s.pins.length > 0 ? { pins: { certs: { [gun]: s.pins } } } : {}),
-        });
-        for (const skipped of r.skipped) {
-          process.stderr.write(`trustgate verify: warning: ${gun}: ignoring ${skipped.role} (${skipped.error.code}: ${skipped.error.message})\n`);
-        }
-      } catch (e) {
-        if (!isTrustError(e)) throw e;
-        r = e;
-      }
-      repos.set(gun, r);
+  const verifyGun = verifyOncePerGun((gun) => {
+    const r = engine.verifyTrustDir({
+      gun,
+      trustDir,
+      now: s.now,
+      mode: s.mode,
+      ...(s.pins.length > 0 ? { pins: { certs: { [gun]: s.pins } } } : {}),
+    });
+    for (const skipped of r.skipped) {
+      process.stderr.write(`trustgate verify: warning: ${gun}: ignoring ${skipped.role} (${skipped.error.code}: ${skipped.error.message})\n`);
     }
-    if (r instanceof Error) throw r;
     return r;
-  };
+  });
 
   const results: VerifyResult[] = [];
   /** The failed check per failed entry, for the human output (the JSON contract has no field for it). */

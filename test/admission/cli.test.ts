@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CLI, run } from '../cli/helpers.js';
-import { digestOf, HUB, selfSignedCert } from './helpers.js';
+import { digestOf, fixture, HUB, selfSignedCert } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'trustgate-check-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -48,23 +48,43 @@ describe('trustgate check', () => {
   });
 
   it('exit 2 for usage: no policy, bad policy, bad reference, quarantine rule, extra args', () => {
-    expect(run(['check', 'acme/hub:v1']).code).toBe(2);
+    const noPolicy = run(['check', 'acme/hub:v1']);
+    expect(noPolicy.code).toBe(2);
+    expect(noPolicy.stderr).toContain('trustgate check: --policy FILE is required');
+    expect(noPolicy.stdout).toBe('');
     const bad = policyFile('bad.json', { rules: [] });
     const r = run(['check', 'acme/hub:v1', '--policy', bad]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('default');
-    expect(run(['check', 'acme/Hub:v1', ...base]).code).toBe(2);
+    // A bad reference is a decision (ERR_INVALID_REFERENCE) on stdout, exit 2 and the usage hint on stderr.
+    const badRef = run(['check', 'acme/Hub:v1', ...base]);
+    expect(badRef.code).toBe(2);
+    expect(badRef.stdout).toMatch(/DENY\s+acme\/Hub:v1\s+ERR_INVALID_REFERENCE: invalid reference "acme\/Hub:v1": repository name "acme\/Hub" must be lowercase/);
+    expect(badRef.stderr).toContain('Run "trustgate check --help" for usage.');
+    const badRefJson = run(['check', 'acme/Hub:v1', ...base, '--json']);
+    expect(badRefJson.code).toBe(2);
+    expect(JSON.parse(badRefJson.stdout)).toMatchObject({ allowed: false, code: 'ERR_INVALID_REFERENCE', error: { code: 'ERR_INVALID_REFERENCE' } });
     const q = policyFile('q.json', { rules: [], default: { requireQuarantineVisible: true } });
-    expect(run(['check', 'acme/hub:v1', '--policy', q, '--trust-dir', HUB.trustDir, '--now', NOW]).stderr).toContain('quarantine');
-    expect(run(['check', 'a', 'b', ...base]).code).toBe(2);
+    const quarantine = run(['check', 'acme/hub:v1', '--policy', q, '--trust-dir', HUB.trustDir, '--now', NOW]);
+    expect(quarantine.code).toBe(2);
+    expect(quarantine.stderr).toContain('trustgate check: rule default requires quarantine visibility but no quarantine reader was given');
+    const extra = run(['check', 'a', 'b', ...base]);
+    expect(extra.code).toBe(2);
+    expect(extra.stderr).toContain('trustgate check: check needs exactly one image reference');
+    expect(extra.stdout).toBe('');
     expect(run(['check', '--help']).code).toBe(0);
   });
 });
 
 describe('trustgate admission serve', () => {
   it('usage errors exit 2', () => {
-    expect(run(['admission']).code).toBe(2);
-    expect(run(['admission', 'serve', '--policy', strict]).code).toBe(2);
+    const noSub = run(['admission']);
+    expect(noSub.code).toBe(2);
+    expect(noSub.stderr).toContain('trustgate: admission needs a subcommand ("serve")');
+    const noTls = run(['admission', 'serve', '--policy', strict]);
+    expect(noTls.code).toBe(2);
+    expect(noTls.stderr).toContain('trustgate admission serve: --tls-cert FILE is required');
+    expect(noTls.stdout).toBe('');
     expect(run(['admission', 'serve', '--help']).code).toBe(0);
   });
 
@@ -85,16 +105,30 @@ describe('trustgate admission serve', () => {
         });
         child.once('exit', (code) => reject(new Error(`exited ${code}: ${out}`)));
       });
-      const body = await new Promise<string>((resolve, reject) => {
-        request({ host: '127.0.0.1', port, path: '/healthz', ca: tls.cert }, (res) => {
-          let b = '';
-          res.on('data', (c: Buffer) => (b += c.toString()));
-          res.on('end', () => resolve(b));
-        })
-          .on('error', reject)
-          .end();
-      });
-      expect(body).toBe('ok\n');
+      const call = (method: string, path: string, body?: string) =>
+        new Promise<{ status: number; body: string }>((resolve, reject) => {
+          const headers = body === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) };
+          const req = request({ host: '127.0.0.1', port, method, path, ca: tls.cert, headers }, (res) => {
+            let b = '';
+            res.on('data', (c: Buffer) => (b += c.toString()));
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, body: b }));
+          });
+          req.on('error', reject);
+          if (body !== undefined) req.write(body);
+          req.end();
+        });
+      expect(await call('GET', '/healthz')).toEqual({ status: 200, body: 'ok\n' });
+
+      // pod.json under the strict policy: the acme/deleg images match no rule, so the pod is denied.
+      const review = fixture('pod.json');
+      const validated = await call('POST', '/validate', JSON.stringify(review));
+      expect(validated.status).toBe(200);
+      const answer = JSON.parse(validated.body) as { response: { uid: string; allowed: boolean; status?: { code: number; message: string } } };
+      expect(answer.response.uid).toBe((review['request'] as { uid: string }).uid);
+      expect(answer.response.allowed).toBe(false);
+      expect(answer.response.status?.code).toBe(403);
+      expect(answer.response.status?.message).toContain('containers[1] (sidecar) acme/deleg:v1: ERR_NO_MATCHING_RULE');
+      expect(answer.response.status?.message).toContain('ephemeralContainers[0] (debugger) index.docker.io/acme/deleg:latest: ERR_NO_MATCHING_RULE');
       const exit = new Promise<number | null>((r) => child.once('exit', r));
       child.kill('SIGTERM');
       expect(await exit).toBe(0);

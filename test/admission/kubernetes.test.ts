@@ -123,6 +123,31 @@ describe('AdmissionReview: denials, unknown kinds, misuse', () => {
     expect(trust.calls.length).toBe(calls);
   });
 
+  it('verifies each repository once per review, however its images are spelled, and failures too', async () => {
+    // pod.json: acme/hub, docker.io/acme/hub:v1, acme/deleg:v1, index.docker.io/acme/deleg:latest.
+    const counted = vectorTrust();
+    for (const mutate of [false, true]) {
+      counted.calls.length = 0;
+      const { review: out, decisions } = await handleAdmissionReview(fixture('pod.json'), { policy, sources: { trust: counted }, mutate, now: NOW });
+      expect(out.response.allowed).toBe(true);
+      expect(decisions).toHaveLength(4);
+      expect(counted.calls).toEqual([HUB.gun, DELEG.gun]);
+    }
+    // The cache lives for one review only: the next review asks again.
+    counted.calls.length = 0;
+    await handleAdmissionReview(fixture('pod.json'), { policy, sources: { trust: counted }, now: NOW });
+    expect(counted.calls).toEqual([HUB.gun, DELEG.gun]);
+
+    // A repository without trust data: one failed verification, every image of it denied.
+    const unsigned = fixture('pod.json') as { request: { object: { spec: { containers: Array<{ image: string }> } } } };
+    unsigned.request.object.spec.containers[0]!.image = 'docker.io/acme/nosuch:v1';
+    unsigned.request.object.spec.containers[1]!.image = 'acme/nosuch';
+    counted.calls.length = 0;
+    const denied = await handleAdmissionReview(unsigned, { policy, sources: { trust: counted }, now: NOW });
+    expect(denied.decisions.map((d) => (d.decision.allowed ? 'allow' : d.decision.code))).toEqual(['allow', 'ERR_ADMISSION_UNSIGNED', 'ERR_ADMISSION_UNSIGNED', 'allow']);
+    expect(counted.calls).toEqual([HUB.gun, 'docker.io/acme/nosuch', DELEG.gun]);
+  });
+
   it('DELETE and non-image subresources are allowed untouched', async () => {
     const del = fixture('pod-denied.json') as { request: Record<string, unknown> };
     del.request['operation'] = 'DELETE';

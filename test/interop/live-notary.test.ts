@@ -23,6 +23,7 @@ import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vit
 import { findTarget, isTrustError, listTargets, lookupTarget, NOTARY_ROLE_ORDER, verifyTrustDir } from '../../src/index.js';
 import type { TrustError, TrustErrorCode } from '../../src/errors.js';
 import { onPath, underCi } from '../helpers/environment.js';
+import { expectTrustError } from '../helpers/vectors.js';
 import type { SignedTarget, VerifiedRepository } from '../../src/verify/types.js';
 
 const MINT = join(import.meta.dirname, '..', '..', 'scripts', 'interop', 'mint.sh');
@@ -275,16 +276,6 @@ function verify(o: { gun: string; trust_dir: string; generated_at: string }): Ve
   return verifyTrustDir({ gun: o.gun, trustDir: o.trust_dir, now: new Date(o.generated_at), mode: 'strict' });
 }
 
-function trustErrorOf(fn: () => unknown): TrustError {
-  try {
-    fn();
-  } catch (e) {
-    if (isTrustError(e)) return e;
-    throw e;
-  }
-  throw new Error('expected a TrustError, but verification succeeded');
-}
-
 function sha256File(path: string): Promise<string> {
   return new Promise((res, rej) => {
     const h = createHash('sha256');
@@ -446,7 +437,7 @@ describe.skipIf(!haveNotary)(suiteName, () => {
           } else {
             expect(l.exit, `${l.tag}: ${l.stdout}${l.stderr}`).toBe(1);
             expect(findTarget(repo, l.tag, NOTARY_ROLE_ORDER), l.tag).toBeUndefined();
-            expect(trustErrorOf(() => lookupTarget(repo, l.tag, { roles: NOTARY_ROLE_ORDER })).code).toBe('ERR_TARGET_NOT_FOUND');
+            expectTrustError(() => lookupTarget(repo, l.tag, { roles: NOTARY_ROLE_ORDER }), 'ERR_TARGET_NOT_FOUND');
           }
         }
       }, TEST_TIMEOUT_MS);
@@ -472,10 +463,8 @@ describe.skipIf(!haveNotary)(suiteName, () => {
       }
       expect(t.tampered_role).toBe(expected.role);
       expect(t.notary_offline.exit, `notary must refuse ${t.change}:\n${notaryOut}`).not.toBe(0);
-      const e = trustErrorOf(() => verify(t));
-      const why = `${e.message} (check: ${String(e.check)})`;
-      expect({ code: e.code, role: e.role }, why).toEqual({ code: expected.code, role: expected.role });
-      expect(e.check ?? '', why).toMatch(expected.check);
+      const e = expectTrustError(() => verify(t), expected.code, expected.role) as TrustError;
+      expect(e.check ?? '', `${e.message} (check: ${String(e.check)})`).toMatch(expected.check);
     }, TEST_TIMEOUT_MS);
   });
 });

@@ -5,6 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { isTrustError } from '../../src/errors.js';
 import { formatReference, isValidTag, parseReference } from '../../src/reference/index.js';
 import { parseJson, run, type VerifyDoc } from '../cli/helpers.js';
+import { expectTrustError } from '../helpers/vectors.js';
 
 const HEX = '0123456789abcdef'.repeat(4);
 
@@ -91,15 +92,10 @@ describe('parseReference: docker normalisation', () => {
 describe('parseReference: bad references throw ERR_INVALID_REFERENCE', () => {
   for (const input of BAD) {
     it(JSON.stringify(input.length > 60 ? `${input.slice(0, 40)}…` : input), () => {
-      let caught: unknown;
-      try {
-        parseReference(input);
-      } catch (e) {
-        caught = e;
-      }
+      const caught = expectTrustError(() => parseReference(input), 'ERR_INVALID_REFERENCE');
       expect(isTrustError(caught)).toBe(true);
-      expect(caught).toMatchObject({ code: 'ERR_INVALID_REFERENCE', name: 'TrustError' });
-      expect((caught as Error).message).toMatch(/^invalid reference /);
+      expect(caught.name).toBe('TrustError');
+      expect(caught.message).toMatch(/^invalid reference /);
     });
   }
 });
