@@ -491,6 +491,12 @@ const cases = {
     },
     expect: fail('ERR_ROOT_CERT_INVALID', 'root'),
   },
+  'digest-signed-as-v9-and-v10': {
+    description: 'one digest signed as v9 and v10 in targets: name@digest resolves to v9 first (natural order) in the CLI and admission alike',
+    spec: '§9.3 (issue 11)',
+    hooks: { edit: (m) => { m.targets.signed.targets.v9 = fileMeta('nine and ten'); m.targets.signed.targets.v10 = fileMeta('nine and ten'); } },
+    expect: ok({ docker: { v9: { role: 'targets', digest: digestOf('nine and ten') }, v10: { role: 'targets', digest: digestOf('nine and ten') } } }),
+  },
   'non-canonical-base64-key': {
     description: 'a root key whose public base64 has a line break in it (Go decodes it; we require canonical base64)',
     spec: '§14.2',

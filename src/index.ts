@@ -14,6 +14,8 @@ export type { TrustErrorCode, TrustErrorDetails } from './errors.js';
 export { verifyRepository } from './verify/repository.js';
 export { lookupTarget, findTarget, listTargets, allTargetsByName, DOCKER_ROLE_ORDER, NOTARY_ROLE_ORDER } from './verify/lookup.js';
 export type { LookupOptions } from './verify/lookup.js';
+export { resolveReference } from './verify/resolve.js';
+export type { ReferenceParts, ResolvedReference } from './verify/resolve.js';
 export { DEFAULT_LIMITS } from './verify/types.js';
 export type {
   FailurePolicy,

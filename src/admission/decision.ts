@@ -7,8 +7,9 @@
  */
 import { isTrustError, TrustError, type TrustErrorCode } from '../errors.js';
 import type { Principal } from '../quarantine/index.js';
-import { isValidTag, parseReference, type ImageReference } from '../reference/parse.js';
-import { allTargetsByName, listTargets, lookupTarget } from '../verify/lookup.js';
+import { parseReference, type ImageReference } from '../reference/parse.js';
+import { allTargetsByName } from '../verify/lookup.js';
+import { resolveReference, type ResolvedReference } from '../verify/resolve.js';
 import type { VerifiedRepository } from '../verify/types.js';
 import { matchRule, metadataAgeMs, parsePolicy, type AdmissionMode, type AdmissionPolicy, type CompiledRule } from './policy.js';
 import type { QuarantineReader, TrustSource } from './sources.js';
@@ -126,51 +127,42 @@ interface Resolved {
   candidates: Array<{ tag: string; signers: SignerEvidence[] }>;
 }
 
-/** docker's resolution (spec §9.3), plus digest-only references (a signed tag must carry the digest). */
+/**
+ * docker's resolution (spec §9.3) through the one shared resolver; a reference that does not
+ * resolve is an unsigned image to admission.
+ */
 function resolve(repo: VerifiedRepository, ref: ImageReference): Resolved {
-  if (ref.tag !== undefined || ref.digest === undefined) {
-    const tag = ref.tag ?? 'latest';
-    let hit;
-    try {
-      hit = lookupTarget(repo, tag);
-    } catch (e) {
-      if (isTrustError(e) && e.code === 'ERR_TARGET_NOT_FOUND') {
-        throw deny('ERR_ADMISSION_UNSIGNED', `${ref.gun}: tag ${JSON.stringify(tag)} is not signed in targets/releases or targets`, {
-          check: 'signed tag',
-          actual: tag,
-          cause: e,
-        });
-      }
-      throw e;
-    }
-    if (ref.digest !== undefined && hit.digest !== ref.digest) {
-      throw deny('ERR_ADMISSION_UNSIGNED', `${ref.gun}: tag ${JSON.stringify(tag)} is signed as ${hit.digest}, not ${ref.digest}`, {
-        role: hit.role,
-        check: 'digest match',
-        expected: hit.digest,
-        actual: ref.digest,
-      });
-    }
-    return { digest: hit.digest, role: hit.role, tag, candidates: [{ tag, signers: evidence(repo, tag, hit.digest) }] };
-  }
-  const digest = ref.digest;
-  const hits = listTargets(repo)
-    .filter((t) => t.digest === digest && isValidTag(t.name))
-    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  const first = hits[0];
-  if (first === undefined) {
-    throw deny('ERR_ADMISSION_UNSIGNED', `${ref.gun}: no tag in targets/releases or targets is signed with ${digest}`, {
-      check: 'signed digest',
-      actual: digest,
+  let r: ResolvedReference;
+  try {
+    r = resolveReference(repo, ref);
+  } catch (e) {
+    if (!isTrustError(e) || e.code !== 'ERR_TARGET_NOT_FOUND') throw e;
+    throw deny('ERR_ADMISSION_UNSIGNED', unsignedMessage(ref, e), {
+      ...(e.role === undefined ? {} : { role: e.role }),
+      check: e.check === 'target lookup' ? 'signed tag' : (e.check ?? 'signed tag'),
+      ...(e.expected === undefined ? {} : { expected: e.expected }),
+      ...(e.actual === undefined ? {} : { actual: e.actual }),
+      cause: e,
     });
+  }
+  const digest = r.target.digest;
+  if (r.signedTags === undefined) {
+    const tag = r.tag as string;
+    return { digest, role: r.target.role, tag, candidates: [{ tag, signers: evidence(repo, tag, digest) }] };
   }
   return {
     digest,
-    role: first.role,
+    role: r.target.role,
     tag: null,
-    signedTags: hits.map((h) => h.name),
-    candidates: hits.map((h) => ({ tag: h.name, signers: evidence(repo, h.name, digest) })),
+    signedTags: r.signedTags,
+    candidates: r.signedTags.map((t) => ({ tag: t, signers: evidence(repo, t, digest) })),
   };
+}
+
+/** The deny text for a reference that does not resolve: admission names docker's two roles. */
+function unsignedMessage(ref: ImageReference, e: TrustError): string {
+  if (e.check === 'target lookup') return `${ref.gun}: tag ${JSON.stringify(ref.tag ?? 'latest')} is not signed in targets/releases or targets`;
+  return e.message;
 }
 
 function misuse(message: string): TrustError {

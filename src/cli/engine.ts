@@ -5,3 +5,4 @@
 export { verifyTrustDir, defaultTrustDir } from '../trust-dir/reader.js';
 export { lookupTarget, listTargets, allTargetsByName } from '../verify/lookup.js';
 export { canonicalKeyId } from '../tuf/keys.js';
+export { resolveReference } from '../verify/resolve.js';

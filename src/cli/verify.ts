@@ -2,10 +2,9 @@
  * `trustgate verify`: offline verification of each image's trust data and resolution of its tag
  * (or digest) to a signed target, with docker's precedence by default (spec §9.3).
  */
-import { isTrustError, TrustError } from '../errors.js';
-import { isValidTag, parseReference, type ImageReference } from '../reference/parse.js';
-import type { SignedTarget, VerifiedRepository } from '../verify/types.js';
-import { colourEnabled, naturalCompare, paint, type Env, type OutStream } from './format.js';
+import { isTrustError } from '../errors.js';
+import { parseReference, type ImageReference } from '../reference/parse.js';
+import { colourEnabled, paint, type Env, type OutStream } from './format.js';
 import { VERIFY_HELP } from './help.js';
 import { checkTrustDir, parseCommandLine, parseRfc3339, USAGE_CODES, UsageError } from './options.js';
 import { verifyOncePerGun } from './verify-cache.js';
@@ -97,40 +96,6 @@ function failure(ref: string, parsed: ImageReference | undefined, e: unknown): V
   return { ok: false, ref, gun: parsed?.gun ?? null, tag, error };
 }
 
-type Engine = typeof import('./engine.js');
-
-function resolve(engine: Engine, repo: VerifiedRepository, ref: ImageReference, roles: string[] | undefined): { hit: SignedTarget; tags?: string[] } {
-  const opts = roles === undefined ? {} : { roles };
-  const where = roles === undefined ? 'targets/releases or targets' : roles.join(', ');
-  if (ref.tag !== undefined || ref.digest === undefined) {
-    const tag = ref.tag ?? 'latest';
-    const hit = engine.lookupTarget(repo, tag, opts);
-    if (ref.digest !== undefined && hit.digest !== ref.digest) {
-      throw new TrustError('ERR_TARGET_NOT_FOUND', `${repo.gun}: tag ${JSON.stringify(tag)} is signed as ${hit.digest}, not ${ref.digest}`, {
-        role: hit.role,
-        check: 'digest match',
-        expected: hit.digest,
-        actual: ref.digest,
-      });
-    }
-    return { hit };
-  }
-  // name@sha256:…: the digest must be what some tag resolves to under the same precedence
-  // (target names that cannot be docker tags do not count).
-  const hits = engine
-    .listTargets(repo, opts)
-    .filter((t) => t.digest === ref.digest && isValidTag(t.name))
-    .sort((a, b) => naturalCompare(a.name, b.name));
-  const first = hits[0];
-  if (first === undefined) {
-    throw new TrustError('ERR_TARGET_NOT_FOUND', `${repo.gun}: no tag in ${where} is signed with ${ref.digest}`, {
-      check: 'target lookup',
-      actual: ref.digest,
-    });
-  }
-  return { hit: first, tags: hits.map((t) => t.name) };
-}
-
 export async function runVerify(args: readonly string[], env: Env = process.env): Promise<number> {
   let s: Settings | 'help';
   try {
@@ -171,7 +136,7 @@ export async function runVerify(args: readonly string[], env: Env = process.env)
       parsed = parseReference(input);
       if (dirError) throw dirError;
       const repo = verifyGun(parsed.gun);
-      const { hit, tags } = resolve(engine, repo, parsed, s.roles);
+      const { target: hit, signedTags: tags } = engine.resolveReference(repo, parsed, s.roles === undefined ? {} : { roles: s.roles });
       results.push({
         ok: true,
         ref: input,
