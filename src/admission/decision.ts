@@ -258,7 +258,7 @@ export async function checkAdmission(request: AdmissionRequest, policyInput: Adm
 
       if (rule.maxMetadataAgeMs !== undefined) {
         // Age of the timestamp = now − (expires − lifetime); see metadataAgeMs.
-        const age = metadataAgeMs(repo.timestamp.expires, now, rule.timestampLifetimeMs);
+        const age = metadataAgeMs(repo.timestamp.expiresAt, now, rule.timestampLifetimeMs);
         if (age > rule.maxMetadataAgeMs) {
           throw deny('ERR_METADATA_TOO_OLD', `${ref.gun}: timestamp is ${formatAge(age)} old (expires ${repo.timestamp.expires}), more than ${formatAge(rule.maxMetadataAgeMs)} allowed`, {
             role: 'timestamp',

@@ -7,8 +7,7 @@
  */
 import { z } from 'zod';
 import { TrustError } from '../errors.js';
-import { parseRfc3339 } from '../tuf/time.js';
-import type { RootPins } from '../tuf/root.js';
+import type { RootPins } from '../verify/types.js';
 
 /** Notary-server's default timestamp lifetime (`notary-server` `timestamp` expiry: 14 days). */
 export const DEFAULT_TIMESTAMP_LIFETIME_MS = 14 * 24 * 60 * 60 * 1000;
@@ -297,9 +296,6 @@ export function policyNeedsQuarantine(policy: AdmissionPolicy): boolean {
  * with another lifetime must be described with `timestampLifetime`; a negative age (expiry
  * further out than the lifetime) counts as fresh.
  */
-export function metadataAgeMs(timestampExpires: string, now: Date, lifetimeMs: number): number {
-  const expires = parseRfc3339(timestampExpires);
-  // The verifier already refused any other form; stay fail-closed if that ever changes.
-  if (expires === undefined) return Number.POSITIVE_INFINITY;
-  return now.getTime() - (expires - lifetimeMs);
+export function metadataAgeMs(timestampExpiresAt: Date, now: Date, lifetimeMs: number): number {
+  return now.getTime() - (timestampExpiresAt.getTime() - lifetimeMs);
 }

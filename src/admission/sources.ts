@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { TrustError } from '../errors.js';
 import type { Principal, QuarantineView } from '../quarantine/index.js';
 import { verifyTrustDir } from '../trust-dir/reader.js';
-import type { RootPins } from '../tuf/root.js';
+import type { RootPins } from '../verify/types.js';
 import type { FailurePolicy, VerifiedRepository } from '../verify/types.js';
 import { parsePolicy, type AdmissionPolicy } from './policy.js';
 

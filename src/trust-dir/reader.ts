@@ -7,8 +7,7 @@ import { closeSync, constants, fstatSync, openSync, readSync, realpathSync } fro
 import { homedir } from 'node:os';
 import { join, sep } from 'node:path';
 import { TrustError } from '../errors.js';
-import { BASE_ROLES, isDelegationName } from '../tuf/roles.js';
-import { fileTooLarge } from '../tuf/hashes.js';
+import { BASE_ROLES, fileTooLarge, isDelegationName } from '../verify/index.js';
 import { verifyRepository } from '../verify/repository.js';
 import type { MetadataSource, VerifiedRepository, VerifyOptions } from '../verify/types.js';
 

@@ -1,16 +1,26 @@
 /**
- * Checks a file's raw bytes against the entry that refers to it (spec §7.4, §7.5).
+ * Checks a file's raw bytes against the entry that refers to it (notary-rules.md §7.4, §7.5).
  */
 import { TrustError } from '../errors.js';
 import { bytesEqual, digest, HASH_LENGTH, SUPPORTED_HASHES } from '../crypto/hash.js';
 import { decodeBase64 } from './base64.js';
 import type { FileMetaJson } from './schema.js';
 
-/** The one way a file over its cap is reported, whoever notices it first. */
-export function fileTooLarge(role: string, actual: number, max: number, check: string): TrustError {
-  return new TrustError('ERR_METADATA_TOO_LARGE', `${role}.json is ${actual} bytes, over the ${max}-byte ${check}`, {
+/**
+ * Where a file's cap comes from: a fixed size limit (`VerifyLimits`), or the `length` that the
+ * role referring to the file lists for it (snapshot for targets roles, timestamp for snapshot).
+ */
+export type SizeCap = 'size limit' | { referrer: string };
+
+/** The one way a file over its cap is reported, whoever notices it first (notary-rules.md §7.4). */
+export function fileTooLarge(role: string, actual: number, max: number, cap: SizeCap): TrustError {
+  const because =
+    cap === 'size limit'
+      ? `more than the ${max}-byte size limit`
+      : `more than the ${max} bytes ${cap.referrer}.json lists as its length`;
+  return new TrustError('ERR_METADATA_TOO_LARGE', `${role}.json is ${actual} bytes, ${because}`, {
     role,
-    check,
+    check: cap === 'size limit' ? 'size limit' : `size cap from ${cap.referrer}`,
     expected: max,
     actual,
     path: `${role}.json`,
@@ -18,12 +28,12 @@ export function fileTooLarge(role: string, actual: number, max: number, check: s
 }
 
 /**
- * `length` is a size cap, never an exact size: a larger file is refused (spec §7.4). Every
+ * `length` is a size cap, never an exact size: a larger file is refused (notary-rules.md §7.4). Every
  * listed sha256/sha512 must match; other names are ignored; none at all is an error (§7.5).
  * @throws {TrustError} `ERR_METADATA_TOO_LARGE`, `ERR_MISSING_HASHES`, `ERR_HASH_MISMATCH`
  */
 export function checkFileAgainstMeta(bytes: Uint8Array, meta: FileMetaJson, role: string, referrer: string): void {
-  if (bytes.length > meta.length) throw fileTooLarge(role, bytes.length, meta.length, `size cap from ${referrer}`);
+  if (bytes.length > meta.length) throw fileTooLarge(role, bytes.length, meta.length, { referrer });
   let checked = 0;
   for (const alg of SUPPORTED_HASHES) {
     if (!Object.hasOwn(meta.hashes, alg)) continue;

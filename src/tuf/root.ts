@@ -1,6 +1,6 @@
 /**
  * Root validation: structure, certificates, rotation, pinning, self-signature — Notary's
- * `ValidateRoot` (`trustpinning/certs.go`, spec §6).
+ * `ValidateRoot` (`trustpinning/certs.go`, notary-rules.md §6).
  */
 import { TrustError } from '../errors.js';
 import {
@@ -18,17 +18,7 @@ import { boundedMemo } from './memo.js';
 import { BASE_ROLES } from './roles.js';
 import { parseSigned, rootSignedSchema, type RootSigned, type TufKeyJson } from './schema.js';
 import { verifyThreshold } from './threshold.js';
-
-/** Anchors from outside the cache; without them a cached root is trusted on first use (spec §7.10). */
-export interface RootPins {
-  /**
-   * GUN (exact) or GUN prefix ending in `*` → TUF key IDs of acceptable root certificates, as
-   * they appear in root.json (Notary's `trust_pinning.certs`). The longest matching entry wins.
-   */
-  certs?: Readonly<Record<string, readonly string[]>>;
-  /** GUN prefix → PEM text of CA certificates that must issue the root certificate (`trust_pinning.ca`). */
-  ca?: Readonly<Record<string, string>>;
-}
+import { applyPins, type ResolvedPins } from './trust-pinning.js';
 
 interface CertKey {
   /** The ID the root lists the key under (its computed ID; Notary records certs under it). */
@@ -52,7 +42,7 @@ function invalid(message: string, check: string): TrustError {
   return new TrustError('ERR_METADATA_INVALID', `root: ${message}`, { role: 'root', check });
 }
 
-/** `isValidRootStructure` (spec §2.3). */
+/** `isValidRootStructure` (notary-rules.md §2.3). */
 function checkRootStructure(signed: RootSigned): void {
   checkType(signed._type, 'root');
   checkVersion(signed.version, 'root');
@@ -96,8 +86,19 @@ function readCertBundle(publicB64: string): readonly Certificate[] | string {
     if (!c) return `holds a PEM block of type ${b.type} that is not a parsable certificate`;
     certs.push(c);
   }
-  if (certs.filter((c) => !c.isCA).length !== 1 || certs[0]?.isCA) return 'does not hold exactly one non-CA certificate, first';
-  return Object.freeze(certs);
+  return bundleShapeProblem(certs) ?? Object.freeze(certs);
+}
+
+/** Notary wants exactly one leaf (non-CA) certificate, first; the CA certificates after it are intermediates (notary-rules.md §6 step 2). */
+function bundleShapeProblem(certs: readonly Certificate[]): string | undefined {
+  const leaves = certs.filter((c) => !c.isCA).length;
+  if (leaves > 1) return `holds ${leaves} leaf certificates; exactly one is allowed`;
+  if (certs[0]?.isCA) {
+    return leaves === 0
+      ? "holds a CA certificate where the root's leaf certificate belongs"
+      : "holds a CA certificate where the root's leaf certificate belongs; the leaf must come first";
+  }
+  return undefined;
 }
 
 function leafProblem(ck: CertKey, gun: string, now: Date | undefined): string | undefined {
@@ -118,7 +119,7 @@ interface RebuiltKey {
 /**
  * Notary verifies root signatures with keys rebuilt from the certificates — Go's PEM encoding
  * of the leaf plus intermediates — so a stored PEM that differs byte-wise from that encoding
- * (CRLF, other wrapping, a dropped intermediate) has an ID no signature can match (spec §6).
+ * (CRLF, other wrapping, a dropped intermediate) has an ID no signature can match (notary-rules.md §6).
  */
 function rebuildKey(leaf: Certificate, intermediates: Certificate[]): RebuiltKey | undefined {
   const type = leaf.publicKey.asymmetricKeyType;
@@ -140,75 +141,6 @@ function keyMap(keys: RebuiltKey[]): Record<string, TufKeyJson> {
   return out;
 }
 
-function longestMatch<T>(table: Readonly<Record<string, T>> | undefined, matches: (k: string) => boolean): T | undefined {
-  let best: string | undefined;
-  for (const k of Object.keys(table ?? {})) if (matches(k) && (best === undefined || k.length > best.length)) best = k;
-  return best === undefined || !table ? undefined : table[best];
-}
-
-const EKU_SERVER_AUTH = '1.3.6.1.5.5.7.3.1';
-const EKU_ANY = '2.5.29.37.0';
-
-function ekuAllowsServerAuth(c: Certificate): boolean {
-  const eku = c.x509.keyUsage as string[] | undefined;
-  return !eku || eku.length === 0 || eku.includes(EKU_SERVER_AUTH) || eku.includes(EKU_ANY);
-}
-
-/** `parent` may sign `child`: Go refuses parents that are not CA certificates (NotAuthorizedToSign). */
-function issuedBy(child: Certificate, parent: Certificate): boolean {
-  if (!parent.isCA) return false;
-  try {
-    return child.x509.checkIssued(parent.x509) && child.x509.verify(parent.publicKey);
-  } catch {
-    return false;
-  }
-}
-
-/**
- * May `parent` sign for a chain that already holds `below` intermediates under it? Go's
- * `isValid` for intermediates and roots: a pathLenConstraint bounds the intermediates below.
- * Name constraints are not evaluated here: a chain through a CA that has them is refused
- * (stricter than Go, which checks them only against subject alternative names).
- */
-function mayAnchor(parent: Certificate, below: number): boolean {
-  if (parent.maxPathLen >= 0 && below > parent.maxPathLen) return false;
-  return !parent.nameConstraints;
-}
-
-/**
- * Go's default chain verification as Notary's CA pinning uses it: leaf → intermediates → one of
- * the CAs, every parent a CA certificate whose path length allows the chain below it, every
- * certificate valid now with no leeway, without critical extensions Go does not handle, and with
- * an EKU list allowing serverAuth (spec §6.1).
- */
-function chainsToCa(leaf: Certificate, intermediates: Certificate[], cas: Certificate[], now: Date): boolean {
-  const ok = (c: Certificate) => validityProblem(c, now, 0) === undefined && ekuAllowsServerAuth(c) && c.unhandledCritical.length === 0;
-  // `depth` is the number of intermediates between the leaf and `c`.
-  const walk = (c: Certificate, depth: number): boolean => {
-    if (!ok(c)) return false;
-    // Go accepts a leaf that is itself in the pool of roots; otherwise a CA must have issued it.
-    if (depth === 0 && cas.some((ca) => Buffer.from(ca.der).equals(Buffer.from(c.der)))) return true;
-    if (cas.some((ca) => ok(ca) && mayAnchor(ca, depth) && issuedBy(c, ca))) return true;
-    if (depth >= 4) return false;
-    return intermediates.some((i) => i !== c && mayAnchor(i, depth) && issuedBy(c, i) && walk(i, depth + 1));
-  };
-  return walk(leaf, 0);
-}
-
-function loadCaPins(pem: string, now: Date): Certificate[] {
-  const cas = decodePemBlocks(pem)
-    .filter((b) => b.type === 'CERTIFICATE')
-    .map((b) => parseCertificate(b.der))
-    .filter((c): c is Certificate => c !== undefined && weakCertProblem(c) === undefined && validityProblem(c, now) === undefined);
-  if (cas.length === 0) {
-    throw new TrustError('ERR_INVALID_ARGUMENT', 'the pinned CA bundle holds no valid CA certificate', {
-      role: 'root',
-      check: 'ca pin',
-    });
-  }
-  return cas;
-}
-
 export interface ValidateRootOptions {
   gun: string;
   now: Date;
@@ -217,19 +149,12 @@ export interface ValidateRootOptions {
   prev?: ValidatedRoot;
   /** This document as {@link readTrustedRoot} already read it, so it is not read again. */
   read?: ValidatedRoot;
-  pins?: RootPins;
+  /** Pins already selected for this GUN (trust-pinning.ts). */
+  pins?: ResolvedPins;
 }
 
-/**
- * Validates a root document (steps 1–6 of spec §6). Version and `expires` are checked by the
- * caller, which knows whether expiry applies.
- * @throws {TrustError} `ERR_METADATA_*`, `ERR_ROOT_CERT_INVALID`, `ERR_ROOT_ROTATION_FAILED`,
- *   `ERR_ROOT_PIN_MISMATCH`, `ERR_THRESHOLD_NOT_MET`, `ERR_NO_SIGNATURES`
- */
-export function validateRoot(doc: MetadataDocument, opts: ValidateRootOptions): ValidatedRoot {
-  const { gun, now, cache } = opts;
-  const { signed, expiresMs } = opts.read ?? readRootShape(doc);
-
+/** Step 3: leaves that pass Notary's checks, rebuilt with their surviving intermediates. */
+function validLeaves(signed: RootSigned, gun: string, now: Date): RebuiltKey[] {
   const { certKeys, problems } = collectCertKeys(signed);
   const leaves: RebuiltKey[] = [];
   for (const ck of certKeys) {
@@ -249,43 +174,48 @@ export function validateRoot(doc: MetadataDocument, opts: ValidateRootOptions): 
       { role: 'root', check: 'root certificates', keyIds: signed.roles['root']?.keyids ?? [] },
     );
   }
+  return leaves;
+}
 
-  if (opts.prev) {
-    // Rotation: the new root must also satisfy the previous root's threshold with the previous
-    // root's certificates, whose expiry is not checked (spec §6 step 4, §7.6).
-    const prevKeys = opts.prev.certKeys
-      .filter((ck) => leafProblem(ck, gun, undefined) === undefined)
-      .map((ck) => rebuildKey(ck.leaf, ck.intermediates))
-      .filter((k): k is RebuiltKey => k !== undefined);
-    const prevThreshold = opts.prev.signed.roles['root']?.threshold ?? 1;
-    try {
-      if (prevKeys.length === 0) throw new Error('the previous root has no usable certificate');
-      verifyThreshold(doc.envelope, doc.message(), {
-        role: 'root',
-        keyIds: prevKeys.map((k) => k.id),
-        keys: keyMap(prevKeys),
-        threshold: prevThreshold,
-      }, cache);
-    } catch (cause) {
-      throw new TrustError(
-        'ERR_ROOT_ROTATION_FAILED',
-        `root version ${signed.version} is not signed by ${prevThreshold} key(s) of the trusted root version ${opts.prev.version}`,
-        { role: 'root', check: 'root rotation', expected: prevThreshold, keyIds: prevKeys.map((k) => k.id), cause },
-      );
-    }
+/**
+ * Step 4, rotation: the new root must also satisfy the previous root's threshold with the
+ * previous root's certificates, whose expiry is not checked (notary-rules.md §6 step 4, §7.6).
+ */
+function checkSignedByPrevious(doc: MetadataDocument, signed: RootSigned, prev: ValidatedRoot, gun: string, cache: KeyCache): void {
+  const prevKeys = prev.certKeys
+    .filter((ck) => leafProblem(ck, gun, undefined) === undefined)
+    .map((ck) => rebuildKey(ck.leaf, ck.intermediates))
+    .filter((k): k is RebuiltKey => k !== undefined);
+  const prevThreshold = prev.signed.roles['root']?.threshold ?? 1;
+  try {
+    if (prevKeys.length === 0) throw new Error('the previous root has no usable certificate');
+    verifyThreshold(doc.envelope, doc.message(), { role: 'root', keyIds: prevKeys.map((k) => k.id), keys: keyMap(prevKeys), threshold: prevThreshold }, cache);
+  } catch (cause) {
+    throw new TrustError(
+      'ERR_ROOT_ROTATION_FAILED',
+      `root version ${signed.version} is not signed by ${prevThreshold} key(s) of the trusted root version ${prev.version}`,
+      { role: 'root', check: 'root rotation', expected: prevThreshold, keyIds: prevKeys.map((k) => k.id), cause },
+    );
   }
+}
 
+/**
+ * Validates a root document (steps 1–6 of notary-rules.md §6). Version and `expires` are checked
+ * by the caller, which knows whether expiry applies.
+ * @throws {TrustError} `ERR_METADATA_*`, `ERR_ROOT_CERT_INVALID`, `ERR_ROOT_ROTATION_FAILED`,
+ *   `ERR_ROOT_PIN_MISMATCH`, `ERR_THRESHOLD_NOT_MET`, `ERR_NO_SIGNATURES`
+ */
+export function validateRoot(doc: MetadataDocument, opts: ValidateRootOptions): ValidatedRoot {
+  const { gun, now, cache } = opts;
+  const read = opts.read ?? readTrustedRoot(doc);
+  const { signed } = read;
+  const leaves = validLeaves(signed, gun, now);
+  if (opts.prev) checkSignedByPrevious(doc, signed, opts.prev, gun, cache);
+  // Step 5: trust pinning (trust-pinning.ts); step 6: the root's own threshold.
   const pinned = applyPins(leaves, gun, now, opts.pins);
-
-  const rootThreshold = signed.roles['root']?.threshold ?? 1;
-  const signedBy = verifyThreshold(doc.envelope, doc.message(), {
-    role: 'root',
-    keyIds: pinned.map((k) => k.id),
-    keys: keyMap(pinned),
-    threshold: rootThreshold,
-  }, cache);
-
-  return { doc, signed, version: signed.version, expiresMs, certKeys, signedBy };
+  const threshold = signed.roles['root']?.threshold ?? 1;
+  const signedBy = verifyThreshold(doc.envelope, doc.message(), { role: 'root', keyIds: pinned.map((k) => k.id), keys: keyMap(pinned), threshold }, cache);
+  return { ...read, signedBy };
 }
 
 /**
@@ -303,34 +233,4 @@ function readRootShape(doc: MetadataDocument): { signed: RootSigned; expiresMs: 
   const signed = parseSigned(rootSignedSchema, doc.envelope.signed, 'root', doc.file, 'root');
   checkRootStructure(signed);
   return { signed, expiresMs: parseExpires(signed.expires, 'root') };
-}
-
-/** Step 5: trust pinning, precedence certs > CA > TOFU (spec §6.1). */
-function applyPins(leaves: RebuiltKey[], gun: string, now: Date, pins: RootPins | undefined): RebuiltKey[] {
-  const certs = pins?.certs;
-  const ids = certs && Object.hasOwn(certs, gun) ? certs[gun] : longestMatch(certs, (k) => k.endsWith('*') && gun.startsWith(k.slice(0, -1)));
-  if (ids) {
-    const kept = leaves.filter((k) => ids.includes(k.id));
-    if (kept.length === 0) {
-      throw new TrustError(
-        'ERR_ROOT_PIN_MISMATCH',
-        `root of ${gun} is signed by none of the pinned root keys (${ids.join(', ')}); found ${leaves.map((k) => k.id).join(', ')}`,
-        { role: 'root', check: 'pinned root key ids', expected: ids.join(','), actual: leaves.map((k) => k.id).join(','), keyIds: ids },
-      );
-    }
-    return kept;
-  }
-  const caPem = longestMatch(pins?.ca, (k) => gun.startsWith(k));
-  if (caPem !== undefined) {
-    const cas = loadCaPins(caPem, now);
-    const kept = leaves.filter((k) => chainsToCa(k.leaf, k.intermediates, cas, now));
-    if (kept.length === 0) {
-      throw new TrustError('ERR_ROOT_PIN_MISMATCH', `no root certificate of ${gun} chains to the pinned CA`, {
-        role: 'root',
-        check: 'pinned ca',
-      });
-    }
-    return kept;
-  }
-  return leaves;
 }

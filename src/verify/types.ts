@@ -1,10 +1,10 @@
 /** Public types of the verifier. */
 import type { TrustError } from '../errors.js';
-import type { RootPins } from '../tuf/root.js';
+import type { ResolvedPins, RootPins } from '../tuf/trust-pinning.js';
 import type { DelegationRoleJson, TufKeyJson } from '../tuf/schema.js';
 import type { TargetMap } from '../tuf/target-map.js';
 
-export type { RootPins } from '../tuf/root.js';
+export type { ResolvedPins, RootPins } from '../tuf/trust-pinning.js';
 export type { FileMetaJson, TufKeyJson } from '../tuf/schema.js';
 export type { TargetMap } from '../tuf/target-map.js';
 
@@ -12,7 +12,7 @@ export type { TargetMap } from '../tuf/target-map.js';
  * What happens when a delegation fails:
  * - `strict` — what the notary client does offline: any failing reachable role fails everything.
  * - `online-equivalent` — what an online client concludes from the same data: a delegation that
- *   fails only on expiry or threshold is dropped with its subtree (spec §7.8.4, §7.9).
+ *   fails only on expiry or threshold is dropped with its subtree (notary-rules.md §7.8.4, §7.9).
  */
 export type FailurePolicy = 'strict' | 'online-equivalent';
 
@@ -69,8 +69,12 @@ export interface VerifyOptions {
   now: Date;
   /** Defaults to `strict`. */
   mode?: FailurePolicy;
-  /** Root anchors from outside the cache (pinned key IDs or a CA per GUN). */
-  pins?: RootPins;
+  /**
+   * Root anchors from outside the cache: a table of pinned key IDs or CAs per GUN
+   * ({@link RootPins}, Notary's `trust_pinning`), or the pins already selected for this GUN
+   * ({@link ResolvedPins}, e.g. from `resolvePins` or `--pin-root`). Both mean the same.
+   */
+  pins?: RootPins | ResolvedPins;
   /** The caller's record from a previous verification of this GUN. */
   trustedState?: TrustedState;
   /**
@@ -86,12 +90,14 @@ export interface VerifiedRole {
   name: string;
   version: number;
   expires: string;
+  /** `expires` as the verifier read it (strict RFC 3339, notary-rules.md §7.11). */
+  expiresAt: Date;
   /** Key IDs (as listed by the parent or root) whose signatures counted. */
   signedBy: readonly string[];
   /** Keys the parent lists for this role, by ID. */
   keys: Readonly<Record<string, TufKeyJson>>;
   threshold: number;
-  /** Effective path prefixes after restriction by the parents (spec §7.8.2). */
+  /** Effective path prefixes after restriction by the parents (notary-rules.md §7.8.2). */
   paths: readonly string[];
   /** Signed targets by name: a read-only `Map` (large canonical files stay text until read). */
   targets: TargetMap;
@@ -105,6 +111,8 @@ export interface RoleSummary {
   name: string;
   version: number;
   expires: string;
+  /** `expires` as the verifier read it (strict RFC 3339, notary-rules.md §7.11). */
+  expiresAt: Date;
   signedBy: readonly string[];
 }
 

@@ -257,7 +257,7 @@ describe('policy', () => {
   });
 
   it('metadata age is now − (timestamp.expires − lifetime)', () => {
-    const expires = '2026-12-11T00:00:00Z';
+    const expires = new Date('2026-12-11T00:00:00Z');
     expect(metadataAgeMs(expires, new Date('2026-11-27T00:00:00Z'), 14 * DAY)).toBe(0);
     expect(metadataAgeMs(expires, new Date('2026-11-30T00:00:00Z'), 14 * DAY)).toBe(3 * DAY);
     expect(metadataAgeMs(expires, new Date('2026-11-30T00:00:00Z'), 7 * DAY)).toBe(-4 * DAY);

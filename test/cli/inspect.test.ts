@@ -162,6 +162,7 @@ function dockerTestRepo(withSigners = true): VerifiedRepository {
     name,
     version: 1,
     expires: '2100-01-01T00:00:00Z',
+    expiresAt: new Date('2100-01-01T00:00:00Z'),
     signedBy: [],
     keys: {},
     threshold: 1,
