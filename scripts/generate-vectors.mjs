@@ -116,6 +116,15 @@ const cases = {
     hooks: { signedText: (role, text) => (role === 'targets' ? text.replace('"length":13', '"custom":{"a":1.5},"length":13') : undefined) },
     expect: fail('ERR_METADATA_MALFORMED', 'targets'),
   },
+  'custom-integral-float': {
+    description: 'custom written {"a":1.0,"b":1e2} in the file, signed over its canonical form {"a":1,"b":100}: Go reads both as integers, so Notary verifies it',
+    spec: '§2.5, §4.1, §5.3',
+    hooks: {
+      edit: (m) => (m.targets.signed.targets.v1.custom = { a: 1, b: 100 }),
+      signedText: (role, text) => (role === 'targets' ? text.replace('"custom":{"a":1,"b":100}', '"custom":{"a":1.0,"b":1e2}') : undefined),
+    },
+    expect: ok({ docker: { v1: { role: 'targets', digest: digestOf('v1 in targets') } } }),
+  },
   // §13.3
   'hex-hashes-in-snapshot': {
     description: 'snapshot meta hash for targets written as hex: 64 hex digits are valid base64 of 48 bytes, the wrong length for sha256',

@@ -88,6 +88,14 @@ export interface ParseOptions {
    * then never exists as 100k objects at once.
    */
   indexed?: string;
+  /**
+   * A member path from the top (`*` matches any name) whose value is opaque data that Notary
+   * never decodes into a typed field: a target's `custom` (notary-rules.md §2.5). There, as Go's
+   * generic decoder reads it, a number written with a zero fraction or an exponent (`1.0`, `1e2`)
+   * is the integer it equals, when that is exactly a safe integer; the canonical message then
+   * holds that integer (§5.3). Everywhere else only integer literals are numbers.
+   */
+  opaquePath?: readonly string[];
 }
 
 const CONTROL = /[\u0000-\u001f]/;
@@ -123,7 +131,7 @@ export function parseStrictJsonWithSpan(
       return indexed ? { value, span, indexed: { ...indexed, text } } : { value, span };
     }
   }
-  const { parser: p, value } = runParser(text, what, limits.maxDepth, member);
+  const { parser: p, value } = runParser(text, what, limits.maxDepth, member, options.opaquePath);
   const span = p.spanStart < 0 ? undefined : byteSpan(text, bytes, p.spanStart, p.spanEnd, p.spanCanonical);
   return { value, span };
 }
@@ -138,9 +146,10 @@ function byteSpan(text: string, bytes: Uint8Array, start: number, end: number, c
 }
 
 /** Runs the strict parser over the whole text (one value, optional whitespace around it). */
-function runParser(text: string, what: string, maxDepth: number, member?: string): { parser: Parser; value: JsonValue } {
+function runParser(text: string, what: string, maxDepth: number, member?: string, opaquePath?: readonly string[]): { parser: Parser; value: JsonValue } {
   const parser = new Parser(text, what, maxDepth);
   parser.spanMember = member;
+  parser.opaquePath = opaquePath;
   parser.skipWs();
   const value = parser.value(0);
   parser.skipWs();
@@ -160,6 +169,29 @@ export function parseStrictJsonText(
 const HIGH_UNITS = /[\ud800-\uffff]/;
 const SLOW_STRING = /[\\\u0000-\u001f]/;
 const NUMBER_RE = /-?(?:0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?/y;
+const NUMBER_PARTS = /^(-?)([0-9]+)(?:\.([0-9]+))?(?:[eE]([+-]?[0-9]+))?$/;
+
+/**
+ * The integer a decimal literal with a fraction or an exponent equals exactly, if it is a safe
+ * integer (`1.0` → 1, `1e2` → 100, `2.50e1` → 25), else undefined (`1.5`, `1e-1`, `1e16`).
+ * Exact: the digits are shifted, never rounded, so no two spellings of different values meet.
+ */
+export function integralValue(literal: string): number | undefined {
+  const m = NUMBER_PARTS.exec(literal);
+  if (!m) return undefined;
+  const fraction = m[3] ?? '';
+  let digits = ((m[2] as string) + fraction).replace(/^0+/, '');
+  if (digits === '') return 0;
+  let shift = Number(m[4] ?? '0') - fraction.length;
+  const trailing = digits.length - digits.replace(/0+$/, '').length;
+  digits = digits.slice(0, digits.length - trailing);
+  shift += trailing;
+  // 17 digits or more are always beyond 2^53.
+  if (shift < 0 || digits.length + shift > 16) return undefined;
+  const n = Number(digits + '0'.repeat(shift));
+  if (!Number.isSafeInteger(n)) return undefined;
+  return m[1] === '-' ? -n : n;
+}
 
 class Parser {
   i = 0;
@@ -169,6 +201,10 @@ class Parser {
   spanStart = -1;
   spanEnd = -1;
   spanCanonical = false;
+  /** See {@link ParseOptions.opaquePath}. */
+  opaquePath: readonly string[] | undefined;
+  /** How many leading names of `opaquePath` the current member path matches. */
+  matched = 0;
   readonly s: string;
   readonly what: string;
   readonly maxDepth: number;
@@ -226,14 +262,36 @@ class Parser {
     NUMBER_RE.lastIndex = this.i;
     const m = NUMBER_RE.exec(this.s);
     if (!m) throw this.fail('invalid number');
-    if (m[1] !== undefined || m[2] !== undefined) {
-      throw this.fail(`non-integer number ${m[0]} (Notary's canonical JSON allows integers only)`);
-    }
+    if (m[1] !== undefined || m[2] !== undefined) return this.writtenAsFloat(m[0]);
     const n = Number(m[0]);
     if (!Number.isSafeInteger(n)) throw this.fail(`integer ${m[0]} is beyond 2^53`);
     if (m[0] === '-0') this.deviations++;
     this.i += m[0].length;
     return n === 0 ? 0 : n; // -0 is written as 0 by Notary's encoder
+  }
+
+  /** `1.0` inside opaque data is the integer it equals, written canonically as such (so: a deviation). */
+  writtenAsFloat(literal: string): number {
+    const opaque = this.opaquePath !== undefined && this.matched === this.opaquePath.length;
+    const n = opaque ? integralValue(literal) : undefined;
+    if (n === undefined) {
+      throw this.fail(
+        opaque
+          ? `number ${literal} is not exactly a safe integer (Notary's canonical JSON has integers only)`
+          : `non-integer number ${literal} (Notary's canonical JSON allows integers only)`,
+      );
+    }
+    this.deviations++;
+    this.i += literal.length;
+    return n === 0 ? 0 : n;
+  }
+
+  /** Entering member `key` of an object at `depth`: does the path still follow `opaquePath`? */
+  follows(depth: number, key: string): boolean {
+    const path = this.opaquePath;
+    if (path === undefined || this.matched !== depth - 1 || depth > path.length) return false;
+    const want = path[depth - 1];
+    return want === '*' || want === key;
   }
 
   string(): string {
@@ -364,6 +422,8 @@ class Parser {
         throw this.fail("expected ':'");
       }
       this.skipWs();
+      const matched = this.matched;
+      if (this.follows(depth, key)) this.matched = depth;
       if (depth === 1 && key === this.spanMember) {
         const before = this.deviations;
         this.spanStart = this.i;
@@ -375,6 +435,7 @@ class Parser {
       } else {
         out[key] = this.value(depth);
       }
+      this.matched = matched;
       this.skipWs();
       const c = this.s.charCodeAt(this.i++);
       if (c === 0x7d) return out;

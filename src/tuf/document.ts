@@ -29,7 +29,12 @@ export interface DocumentLimits extends ParseLimits {
   maxSignatures?: number;
   /** A member of `signed` to leave as text when the file is canonical (targets files: `targets`). */
   indexed?: string;
+  /** Opaque data where numbers like `1.0` are read as Go reads them (targets files: custom). */
+  opaquePath?: readonly string[];
 }
+
+/** Where a targets file holds data docker and Notary never decode: each target's `custom`. */
+export const TARGETS_OPAQUE_PATH: readonly string[] = Object.freeze(['signed', 'targets', '*', 'custom']);
 
 export function readDocument(bytes: Uint8Array, role: string, limits?: DocumentLimits): MetadataDocument {
   const file = `${role}.json`;
@@ -37,7 +42,10 @@ export function readDocument(bytes: Uint8Array, role: string, limits?: DocumentL
   let span;
   let indexed: IndexedMembers | undefined;
   try {
-    ({ value: doc, span, indexed } = parseStrictJsonWithSpan(bytes, file, 'signed', limits, limits?.indexed === undefined ? {} : { indexed: limits.indexed }));
+    ({ value: doc, span, indexed } = parseStrictJsonWithSpan(bytes, file, 'signed', limits, {
+      ...(limits?.indexed === undefined ? {} : { indexed: limits.indexed }),
+      ...(limits?.opaquePath === undefined ? {} : { opaquePath: limits.opaquePath }),
+    }));
   } catch (e) {
     if (e instanceof TrustError) {
       throw new TrustError(e.code, e.message, { role, check: 'json syntax', path: file, cause: e });

@@ -4,7 +4,7 @@
  * `targets` — signatures before structure, and for a delegation structure and version before
  * signatures; expiry last.
  */
-import { checkExpiry, parseExpires, readDocument } from '../tuf/document.js';
+import { checkExpiry, parseExpires, readDocument, TARGETS_OPAQUE_PATH } from '../tuf/document.js';
 import { checkFileAgainstMeta } from '../tuf/hashes.js';
 import { parseSigned, targetsSignedSchema, type FileMetaJson, type TufKeyJson } from '../tuf/schema.js';
 import { targetMapFromIndex, targetMapFromRecord } from '../tuf/target-map.js';
@@ -34,7 +34,7 @@ export function loadTargetsRole(ctx: VerifyContext, pending: PendingRole, meta: 
   if (!top) checkDelegationCerts(name, pending.keyIds, pending.keys);
   const bytes = readRoleFile(ctx, name, meta.length, { referrer: 'snapshot' });
   checkFileAgainstMeta(bytes, meta, name, 'snapshot');
-  const doc = readDocument(bytes, name, { ...ctx.parseLimits, indexed: 'targets' });
+  const doc = readDocument(bytes, name, { ...ctx.parseLimits, indexed: 'targets', opaquePath: TARGETS_OPAQUE_PATH });
   let signedBy = top ? verifyThreshold(doc.envelope, doc.message(), pending, ctx.cache) : [];
   const signed = parseSigned(targetsSignedSchema, doc.envelope.signed, 'targets', doc.file, name);
   const targets = doc.indexed ? targetMapFromIndex(doc.indexed, doc.file, name) : targetMapFromRecord(signed.targets);

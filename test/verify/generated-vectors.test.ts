@@ -86,3 +86,14 @@ describe('generated vectors', () => {
     });
   }
 });
+
+describe('custom numbers as Notary reads them', () => {
+  it('custom {"a":1.0,"b":1e2} verifies against a signature over {"a":1,"b":100}, and the lookup answers the integers', () => {
+    const dir = join(GENERATED, 'custom-integral-float');
+    const file = readFileSync(join(dir, 'metadata', 'targets.json'), 'utf8');
+    expect(file).toContain('"custom":{"a":1.0,"b":1e2}');
+    const c = JSON.parse(readFileSync(join(dir, 'case.json'), 'utf8')) as Case;
+    const repo = verifyRepository({ gun: c.gun, source: dirSource(join(dir, 'metadata')), now: new Date(c.now) });
+    expect(lookupTarget(repo, 'v1').custom).toEqual({ a: 1, b: 100 });
+  });
+});
