@@ -37,6 +37,7 @@ export type {
 export { verifyTrustDir, trustDirSource, defaultTrustDir } from './trust-dir/reader.js';
 export type { VerifyTrustDirOptions } from './trust-dir/reader.js';
 export { canonicalBytes } from './json/canonical.js';
-export { tufKeyId, canonicalKeyId, resolvePins } from './verify/index.js';
+export { tufKeyId, canonicalKeyId } from './verify/keys.js';
+export { resolvePins } from './verify/index.js';
 export { parseReference, formatReference, isValidTag } from './reference/index.js';
 export type { ImageReference } from './reference/index.js';

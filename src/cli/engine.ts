@@ -4,5 +4,5 @@
  */
 export { verifyTrustDir, defaultTrustDir } from '../trust-dir/reader.js';
 export { lookupTarget, listTargets, allTargetsByName } from '../verify/lookup.js';
-export { canonicalKeyId } from '../verify/index.js';
+export { canonicalKeyId } from '../verify/keys.js';
 export { resolveReference } from '../verify/resolve.js';

@@ -1,7 +1,7 @@
 /** Flag parsing shared by the commands. Nothing here loads the verifier. */
 import { statSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { parseRfc3339 as parseRfc3339Ms } from '../verify/index.js';
+import { parseRfc3339 as parseRfc3339Ms } from '../verify/time.js';
 import { TrustError, USAGE_ERROR_CODES } from '../errors.js';
 
 /** A command-line problem: exit code 2, message to stderr, nothing on stdout. */

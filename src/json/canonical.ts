@@ -1,5 +1,5 @@
 /**
- * Canonical JSON exactly as Notary signs and verifies it (docker/go `MarshalCanonical`, spec §5.1).
+ * Canonical JSON exactly as Notary signs and verifies it (docker/go `MarshalCanonical`, notary-rules.md §5.1).
  *
  * - object members sorted by the UTF-8 bytes of their names (= code point order, which is not
  *   JavaScript's default UTF-16 order for supplementary-plane characters);
@@ -7,7 +7,7 @@
  *   written raw;
  * - integers only, no exponent; `-0` is `0`.
  *
- * This is not RFC 8785 (JCS): see spec §5.3 for the inputs on which they differ.
+ * This is not RFC 8785 (JCS): see notary-rules.md §5.3 for the inputs on which they differ.
  */
 import { TrustError } from '../errors.js';
 import type { JsonValue } from './strict-parse.js';
@@ -47,7 +47,8 @@ function encode(v: JsonValue): string {
     case 'object':
       break;
     default:
-      throw new TrustError('ERR_METADATA_MALFORMED', `cannot encode a ${typeof v} as JSON`, { check: 'canonical json' });
+      // Only a caller of the public canonicalBytes can get here: parsed JSON holds no such value.
+      throw new TrustError('ERR_INVALID_ARGUMENT', `cannot encode ${v === undefined ? 'undefined' : `a ${typeof v}`} as JSON`, { check: 'canonical json' });
   }
   if (Array.isArray(v)) {
     let out = '[';

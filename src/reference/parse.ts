@@ -16,6 +16,7 @@
  * an upper-case letter; otherwise the domain is `docker.io`. `index.docker.io` becomes
  * `docker.io`, and a single-component Docker Hub path gets `library/`.
  */
+import { requireObject, requireString } from '../arguments.js';
 import { TrustError } from '../errors.js';
 
 /** A parsed, normalised image reference. */
@@ -81,6 +82,7 @@ function splitDomain(name: string): { domain: string; rest: string } {
  * @throws {TrustError} `ERR_INVALID_REFERENCE`
  */
 export function parseReference(input: string): ImageReference {
+  requireString(input, 'reference');
   if (typeof input !== 'string' || input === '') throw bad(String(input), 'repository name must have at least one component');
   if (HEX64_RE.test(input)) throw bad(input, 'a 64-character hexadecimal string is an image ID, not a repository name');
 
@@ -128,10 +130,14 @@ export function parseReference(input: string): ImageReference {
 
 /** True when `name` can be written as the tag of a docker reference. */
 export function isValidTag(name: string): boolean {
+  requireString(name, 'tag');
   return TAG_RE.test(name);
 }
 
 /** `gun[:tag][@digest]`, the fully qualified form docker prints. */
 export function formatReference(ref: Pick<ImageReference, 'gun' | 'tag' | 'digest'>): string {
+  requireObject(ref, 'reference');
+  requireString(ref.gun, 'reference.gun');
+  for (const k of ['tag', 'digest'] as const) if (ref[k] !== undefined) requireString(ref[k], `reference.${k}`);
   return `${ref.gun}${ref.tag === undefined ? '' : `:${ref.tag}`}${ref.digest === undefined ? '' : `@${ref.digest}`}`;
 }

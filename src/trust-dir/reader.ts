@@ -6,6 +6,7 @@
 import { closeSync, constants, fstatSync, openSync, readSync, realpathSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, sep } from 'node:path';
+import { requireObject, requireString } from '../arguments.js';
 import { TrustError } from '../errors.js';
 import { BASE_ROLES, fileTooLarge, isDelegationName } from '../verify/index.js';
 import { verifyRepository } from '../verify/repository.js';
@@ -13,12 +14,14 @@ import type { MetadataSource, VerifiedRepository, VerifyOptions } from '../verif
 
 /** docker's trust directory: `$DOCKER_CONFIG/trust`, else `~/.docker/trust`. */
 export function defaultTrustDir(env: Readonly<Record<string, string | undefined>> = process.env): string {
+  requireObject(env, 'env');
   const config = env['DOCKER_CONFIG'];
   return join(config !== undefined && config !== '' ? config : join(homedir(), '.docker'), 'trust');
 }
 
 /** A GUN used as a path must not climb out of `tuf/` or smuggle separators Notary never writes. */
 function checkGunPath(gun: string): void {
+  requireString(gun, 'gun');
   const ok =
     gun.length > 0 &&
     gun.length < 512 &&
@@ -51,6 +54,7 @@ function errno(e: unknown): string | undefined {
  * ```
  */
 export function trustDirSource(trustDir: string, gun: string): MetadataSource {
+  requireString(trustDir, 'trustDir');
   checkGunPath(gun);
   const metadataDir = join(trustDir, 'tuf', ...gun.split('/'), 'metadata');
   let realDir: string | null | undefined;
@@ -140,6 +144,7 @@ export type VerifyTrustDirOptions = Omit<VerifyOptions, 'source'> & {
  * ```
  */
 export function verifyTrustDir(opts: VerifyTrustDirOptions): VerifiedRepository {
+  requireObject(opts, 'options');
   const { trustDir, ...rest } = opts;
   return verifyRepository({ ...rest, source: trustDirSource(trustDir ?? defaultTrustDir(), opts.gun) });
 }

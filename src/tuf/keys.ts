@@ -1,8 +1,9 @@
 /**
- * TUF key IDs (spec §3.3), canonical key IDs of x509 keys (§3.5) and a cache of decoded public
+ * TUF key IDs (notary-rules.md §3.3), canonical key IDs of x509 keys (§3.5) and a cache of decoded public
  * keys so that each distinct key is parsed once per verification.
  */
 import type { KeyObject } from 'node:crypto';
+import { requireString } from '../arguments.js';
 import { sha256Hex } from '../crypto/hash.js';
 import { decodePemBlocks } from '../crypto/pem.js';
 import { parseCertificate } from '../crypto/certificate.js';
@@ -17,6 +18,8 @@ import { boundedMemo } from './memo.js';
  * canonical base64 (the schema guarantees it), so it is hashed as written.
  */
 export function tufKeyId(keytype: string, publicB64: string): string {
+  requireString(keytype, 'keytype');
+  requireString(publicB64, 'publicB64');
   return sha256Hex(canonicalString({ keytype, keyval: { private: null, public: publicB64 } }));
 }
 
@@ -26,6 +29,8 @@ export function tufKeyId(keytype: string, publicB64: string): string {
  * the key ID itself.
  */
 export function canonicalKeyId(keytype: string, publicB64: string): string {
+  requireString(keytype, 'keytype');
+  requireString(publicB64, 'publicB64');
   if (keytype !== 'ecdsa-x509' && keytype !== 'rsa-x509') return tufKeyId(keytype, publicB64);
   const pem = Buffer.from(decodeBase64(publicB64)).toString('latin1');
   for (const block of decodePemBlocks(pem)) {

@@ -4,6 +4,7 @@
  * CA > TOFU: key IDs pinned for the GUN (exact, else the longest `prefix*`), else CA bundles
  * pinned for the longest plain GUN prefix, else every leaf that passed the certificate checks.
  */
+import { requireString } from '../arguments.js';
 import { TrustError } from '../errors.js';
 import { parseCertificate, validityProblem, weakCertProblem, type Certificate } from '../crypto/certificate.js';
 import { decodePemBlocks } from '../crypto/pem.js';
@@ -65,6 +66,7 @@ function longestMatch<T>(table: Readonly<Record<string, T>> | undefined, matches
  * @throws {TrustError} `ERR_INVALID_ARGUMENT` for pins of the wrong shape.
  */
 export function resolvePins(pins: RootPins | ResolvedPins, gun: string): ResolvedPins {
+  requireString(gun, 'gun');
   if (!isPlainObject(pins)) throw badPins('expected an object');
   if (isResolvedPins(pins)) {
     if (pins.ca !== undefined && typeof pins.ca !== 'string') throw badPins('ca must be PEM text');

@@ -2,7 +2,8 @@
  * The verifier's surface for the rest of trustgate: everything outside the core (trust-dir,
  * admission, cli, reference, quarantine, fetch) reaches TUF rules through this module or the
  * other verify/ files, never tuf/ directly, so that one place decides what the outer layers may
- * rely on.
+ * rely on. Modules that must stay light (the CLI's option parsing) import time.ts or keys.ts
+ * instead, which do not load the verifier.
  */
 export { verifyRepository } from './repository.js';
 export type * from './types.js';
@@ -12,7 +13,5 @@ export { resolvePins, isResolvedPins } from '../tuf/trust-pinning.js';
 export { BASE_ROLES, isDelegationName } from '../tuf/roles.js';
 /** How a file over its cap is reported, by the verifier or by a source that sees the size first. */
 export { fileTooLarge, type SizeCap } from '../tuf/hashes.js';
-/** Strict RFC 3339, as the verifier reads `expires` (notary-rules.md §7.11). */
-export { parseRfc3339 } from '../tuf/time.js';
-/** Key IDs as Notary and docker show them (notary-rules.md §3.3, §3.5). */
-export { tufKeyId, canonicalKeyId } from '../tuf/keys.js';
+export { parseRfc3339 } from './time.js';
+export { tufKeyId, canonicalKeyId } from './keys.js';

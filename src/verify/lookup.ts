@@ -1,7 +1,8 @@
 /**
  * Answering "which digest is tag T, signed by whom?" from a verified repository, with Notary's
- * walk (`tuf/tuf.go` WalkTargets, `client/reader.go`, spec §8) and docker's precedence (§9.3).
+ * walk (`tuf/tuf.go` WalkTargets, `client/reader.go`, notary-rules.md §8) and docker's precedence (§9.3).
  */
+import { invalidArgument, requireObject, requireString } from '../arguments.js';
 import { TrustError } from '../errors.js';
 import { pathAllowed } from '../tuf/roles.js';
 import type { FileMetaJson } from '../tuf/schema.js';
@@ -17,7 +18,7 @@ function isWithin(role: string, subtree: string): boolean {
 }
 
 /**
- * Breadth-first over loaded roles from `targets` (spec §8.1). A strict ancestor of `subtree` is
+ * Breadth-first over loaded roles from `targets` (notary-rules.md §8.1). A strict ancestor of `subtree` is
  * not visited but its children are queued; a role is visited iff the name is allowed by its
  * effective paths (empty name: any), it lies inside `subtree` and is not skipped; only visited
  * roles queue their children.
@@ -50,6 +51,27 @@ function* walk(repo: VerifiedRepository, name: string, subtree: string, skip: Re
   }
 }
 
+/** A repository as {@link verifyRepository} returns it: anything else is a misuse, not a lookup miss. */
+export function checkRepository(repo: unknown): asserts repo is VerifiedRepository {
+  requireObject(repo, 'repo');
+  const roles = (repo as { roles?: unknown }).roles;
+  if (!(roles instanceof Map) || typeof (repo as { gun?: unknown }).gun !== 'string') {
+    throw invalidArgument('repo must be a verified repository, as verifyRepository returns it');
+  }
+}
+
+function checkRoleList(roles: unknown, what: string): asserts roles is readonly string[] {
+  if (!Array.isArray(roles) || !roles.every((r) => typeof r === 'string')) throw invalidArgument(`${what} must be an array of role names`);
+}
+
+/** The lookup arguments every public function here shares. */
+function checkLookup(repo: unknown, opts: unknown): void {
+  checkRepository(repo);
+  requireObject(opts, 'options');
+  const roles = (opts as LookupOptions).roles;
+  if (roles !== undefined) checkRoleList(roles, 'options.roles');
+}
+
 function toSignedTarget(name: string, meta: FileMetaJson, role: VerifiedRole): SignedTarget {
   const sha256 = Object.hasOwn(meta.hashes, 'sha256') ? Buffer.from(meta.hashes['sha256'] as string, 'base64') : undefined;
   const out: SignedTarget = {
@@ -73,8 +95,11 @@ export interface LookupOptions {
   roles?: readonly string[];
 }
 
-/** Notary's `GetTargetByName` over a priority list (spec §8.2), or undefined. */
+/** Notary's `GetTargetByName` over a priority list (notary-rules.md §8.2), or undefined. */
 export function findTarget(repo: VerifiedRepository, name: string, roles: readonly string[] = NOTARY_ROLE_ORDER): SignedTarget | undefined {
+  checkRepository(repo);
+  requireString(name, 'name');
+  checkRoleList(roles, 'roles');
   for (const role of roles) {
     const skip = new Set(roles.filter((r) => r !== role));
     for (const r of walk(repo, name, role, skip)) {
@@ -96,6 +121,8 @@ export function findTarget(repo: VerifiedRepository, name: string, roles: readon
  * @throws {TrustError} `ERR_TARGET_NOT_FOUND`, `ERR_TARGET_NO_SHA256`
  */
 export function lookupTarget(repo: VerifiedRepository, name: string, opts: LookupOptions = {}): SignedTarget {
+  checkLookup(repo, opts);
+  requireString(name, 'name');
   const docker = opts.roles === undefined;
   const roles = opts.roles ?? DOCKER_ROLE_ORDER;
   const hit = findTarget(repo, name, roles);
@@ -118,10 +145,11 @@ export function lookupTarget(repo: VerifiedRepository, name: string, opts: Looku
 }
 
 /**
- * Notary's `ListTargets` (spec §8.3): every name once, from the first role in priority and walk
+ * Notary's `ListTargets` (notary-rules.md §8.3): every name once, from the first role in priority and walk
  * order that has it and whose paths allow it. Docker's order filters to its two roles.
  */
 export function listTargets(repo: VerifiedRepository, opts: LookupOptions = {}): SignedTarget[] {
+  checkLookup(repo, opts);
   const docker = opts.roles === undefined;
   const roles = opts.roles ?? DOCKER_ROLE_ORDER;
   const seen = new Map<string, SignedTarget>();
@@ -138,10 +166,12 @@ export function listTargets(repo: VerifiedRepository, opts: LookupOptions = {}):
 }
 
 /**
- * Notary's `GetAllTargetMetadataByName` (spec §8.4), used by `docker trust inspect`: every role
+ * Notary's `GetAllTargetMetadataByName` (notary-rules.md §8.4), used by `docker trust inspect`: every role
  * holding `name`; with `name === ''` every target of every role, without path checks.
  */
 export function allTargetsByName(repo: VerifiedRepository, name: string): SignedTarget[] {
+  checkRepository(repo);
+  requireString(name, 'name');
   const out: SignedTarget[] = [];
   for (const r of walk(repo, name, 'targets', new Set())) {
     if (name === '') {

@@ -1,5 +1,5 @@
 /**
- * Docker's resolution of an image reference against verified trust data (spec §9.3), the one
+ * Docker's resolution of an image reference against verified trust data (notary-rules.md §9.3), the one
  * implementation behind `trustgate verify`, `trustgate check` and the admission webhook:
  *
  * - `name[:tag]` (default `latest`) and `name:tag@digest`: the tag's lookup in the given role
@@ -8,9 +8,10 @@
  *   (a target docker could not pull by tag does not vouch for a digest). The first of those tags
  *   in natural order ({@link naturalCompare}) is the answer, so `v9` comes before `v10`.
  */
+import { invalidArgument } from '../arguments.js';
 import { TrustError } from '../errors.js';
 import { isValidTag } from '../reference/parse.js';
-import { listTargets, lookupTarget, type LookupOptions } from './lookup.js';
+import { checkRepository, listTargets, lookupTarget, type LookupOptions } from './lookup.js';
 import { naturalCompare } from './tag-order.js';
 import type { SignedTarget, VerifiedRepository } from './types.js';
 
@@ -41,8 +42,10 @@ export interface ResolvedReference {
  *   `signed digest`), `ERR_TARGET_NO_SHA256`, `ERR_INVALID_ARGUMENT`.
  */
 export function resolveReference(repo: VerifiedRepository, ref: ReferenceParts, opts: LookupOptions = {}): ResolvedReference {
-  if (typeof ref !== 'object' || ref === null) {
-    throw new TrustError('ERR_INVALID_ARGUMENT', 'resolveReference needs a reference with a tag, a digest or both');
+  checkRepository(repo);
+  const stringOrNone = (v: unknown) => v === undefined || typeof v === 'string';
+  if (typeof ref !== 'object' || ref === null || !stringOrNone(ref.tag) || !stringOrNone(ref.digest)) {
+    throw invalidArgument('resolveReference needs a reference with a tag, a digest or both, as strings');
   }
   if (ref.tag !== undefined || ref.digest === undefined) return resolveTag(repo, ref.tag ?? 'latest', ref.digest, opts);
   return resolveDigest(repo, ref.digest, opts);
