@@ -567,7 +567,17 @@ function rootCertCases() {
     hooks: { edit: (m) => replaceRootKey(m, x509Key(keyFn(), certOpts)) },
     expect,
   });
+  // One root key whose PEM holds several certificates, in the given order (spec §6 step 2).
+  const bundle = (description, ders) => ({
+    description,
+    spec: '§6 step 2',
+    hooks: { edit: (m) => replaceRootKey(m, { ...K.root, json: { keytype: 'ecdsa-x509', keyval: { private: null, public: b64(Buffer.from(ders.map((d) => pem(d)).join(''))) } } }) },
+    expect: fail('ERR_ROOT_CERT_INVALID', 'root'),
+  });
+  const leaf = makeCert({ cn: GUN, subjectKey: K.root });
   return {
+    'root-cert-two-leaves': bundle('the root key holds two leaf certificates for the GUN: Notary wants exactly one', [leaf, makeCert({ cn: GUN, subjectKey: ecKey('second-leaf'), serial: 2 })]),
+    'root-cert-ca-before-leaf': bundle('the root key holds a CA certificate first, then the leaf: the leaf must come first', [makeCert({ cn: 'bundled CA', subjectKey: ecKey('bundled-ca'), ca: true }), leaf]),
     'root-cert-cn-mismatch': certCase('root certificate CN is another GUN', { cn: 'example.com/trustgate/other' }, fail('ERR_ROOT_CERT_INVALID', 'root')),
     'root-cert-cn-wildcard': certCase('root certificate CN "example.com/trust*" matches the GUN by its * prefix rule', { cn: 'example.com/trust*' }, ok()),
     'root-cert-expired': certCase('root certificate expired in 2029 (root.json itself valid to 2035)', { notAfter: '2029-06-01T00:00:00Z' }, fail('ERR_ROOT_CERT_INVALID', 'root')),

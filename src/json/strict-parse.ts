@@ -2,7 +2,7 @@
  * A strict JSON parser for metadata bytes.
  *
  * `JSON.parse` cannot see what makes Notary metadata dangerous: a repeated member name is
- * merged by Go's typed decoder but "last wins" in the signature check (spec §14.1), invalid
+ * merged by Go's typed decoder but "last wins" in the signature check (notary-rules.md §14.1), invalid
  * UTF-8 decodes differently in Go and JS (§14.6), and nesting is unbounded (§14.8). This
  * parser refuses all of those in one pass, and also refuses a BOM, non-integer numbers and
  * integers beyond 2^53 (Notary's canonical form has integers only, §5.1).
@@ -27,7 +27,7 @@ export const DEFAULT_PARSE_LIMITS: ParseLimits = { maxDepth: 64 };
 
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
-/** Decodes UTF-8 strictly: any invalid byte sequence is an error (spec §14.6). */
+/** Decodes UTF-8 strictly: any invalid byte sequence is an error (notary-rules.md §14.6). */
 export function decodeUtf8(bytes: Uint8Array, what: string): string {
   if (bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) {
     throw malformed(`${what} starts with a byte order mark`, what);

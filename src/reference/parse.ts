@@ -1,6 +1,6 @@
 /**
  * Docker image references, parsed and normalised the way the docker CLI does before it asks
- * Notary anything (`ParseNormalizedNamed` of distribution/reference, spec §9.2):
+ * Notary anything (`ParseNormalizedNamed` of distribution/reference, notary-rules.md §9.2):
  *
  * ```
  * reference  := name [ ":" tag ] [ "@" digest ]

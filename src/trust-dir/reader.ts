@@ -1,7 +1,7 @@
 /**
  * The only file-system code of the verifier: reads `<trust dir>/tuf/<GUN>/metadata/<role>.json`
- * (spec §1) with the size cap the chain gives, refusing anything that resolves outside the GUN's
- * metadata directory (Notary follows symlinks anywhere; we do not — spec §14.8).
+ * (notary-rules.md §1) with the size cap the chain gives, refusing anything that resolves outside the GUN's
+ * metadata directory (Notary follows symlinks anywhere; we do not — notary-rules.md §14.8).
  */
 import { closeSync, constants, fstatSync, openSync, readSync, realpathSync } from 'node:fs';
 import { homedir } from 'node:os';

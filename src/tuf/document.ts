@@ -1,6 +1,6 @@
 /**
  * One metadata file read once: strict parse, envelope, and the canonical message computed at
- * most once (spec §4.1 — the message is the canonical JSON of the parsed `signed` value, never
+ * most once (notary-rules.md §4.1 — the message is the canonical JSON of the parsed `signed` value, never
  * the raw bytes, which Notary stores HTML-escaped).
  */
 import { TrustError } from '../errors.js';
@@ -72,7 +72,7 @@ export function readDocument(bytes: Uint8Array, role: string, limits?: DocumentL
     message() {
       // Notary writes `signed` canonically, so usually the file already holds the message; the
       // parser proved it (no whitespace, sorted members, no escapes but \" and \\). Otherwise,
-      // e.g. for Notary's HTML-escaped `<>&`, re-encode the parsed value (spec §2.1, §4.1).
+      // e.g. for Notary's HTML-escaped `<>&`, re-encode the parsed value (notary-rules.md §2.1, §4.1).
       if (!message && span?.canonical) message = bytes.subarray(span.start, span.end);
       // The parsed `signed` lacks the indexed member, so it is never the message; the parser
       // indexes only canonical files, whose span is the message.
@@ -113,7 +113,7 @@ export function checkType(actual: string, role: string): void {
   }
 }
 
-/** `version` must be at least 1 (spec §2.2). */
+/** `version` must be at least 1 (notary-rules.md §2.2). */
 export function checkVersion(version: number, role: string): void {
   if (version < 1) {
     throw new TrustError('ERR_METADATA_INVALID', `${role}: version ${version} is less than 1`, {
@@ -138,7 +138,7 @@ export function parseExpires(expires: string, role: string): number {
   return ms;
 }
 
-/** `expires < now` is expired; equal is still valid; no skew (spec §7.11). */
+/** `expires < now` is expired; equal is still valid; no skew (notary-rules.md §7.11). */
 export function checkExpiry(expiresMs: number, expires: string, role: string, now: Date): void {
   if (isExpired(expiresMs, now)) {
     throw new TrustError('ERR_METADATA_EXPIRED', `${role} expired at ${expires} (now is ${now.toISOString()})`, {

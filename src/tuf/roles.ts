@@ -1,5 +1,5 @@
 /**
- * Role names and delegation paths (spec §7.8.1, §7.8.2; Notary `tuf/data/roles.go`).
+ * Role names and delegation paths (notary-rules.md §7.8.1, §7.8.2; Notary `tuf/data/roles.go`).
  */
 
 export const BASE_ROLES = ['root', 'targets', 'snapshot', 'timestamp'] as const;
@@ -21,7 +21,7 @@ export function parentRole(name: string): string {
   return name.slice(0, name.lastIndexOf('/'));
 }
 
-/** Plain string prefix match, no globbing, no path segments (spec §7.8.2). */
+/** Plain string prefix match, no globbing, no path segments (notary-rules.md §7.8.2). */
 export function pathAllowed(target: string, paths: readonly string[]): boolean {
   for (const p of paths) if (target.startsWith(p)) return true;
   return false;
@@ -29,7 +29,7 @@ export function pathAllowed(target: string, paths: readonly string[]): boolean {
 
 /**
  * A child's effective paths: those of its listed paths that start with one of the parent's
- * effective paths. Others are dropped, not intersected (spec §7.8.2).
+ * effective paths. Others are dropped, not intersected (notary-rules.md §7.8.2).
  */
 export function restrictPaths(parent: readonly string[], child: readonly string[]): string[] {
   return child.filter((p) => pathAllowed(p, parent));

@@ -1,8 +1,9 @@
 /**
- * zod schemas for Notary's metadata shapes (spec §2) — types only. Notary's structural rules
- * (`isValidRootStructure`, `isValidTargetsStructure`, …) are applied after them, in
- * `checkRootStructure` (tuf/root.ts) and `checkMetaStructure` / `checkTargetsStructure`
- * (verify/repository.ts), so that each broken rule gets its own message and code.
+ * zod schemas for Notary's metadata shapes (notary-rules.md §2) — types only. Notary's
+ * structural rules (`isValidRootStructure`, `isValidTargetsStructure`, …) are applied after
+ * them, in `checkRootStructure` (tuf/root.ts), `checkMetaStructure` (verify/timestamp-snapshot.ts)
+ * and `checkTargetsStructure` (verify/targets-structure.ts), so that each broken rule gets its
+ * own message and code. A mismatch is reported in plain words, naming the field.
  */
 import { z } from 'zod';
 import { TrustError } from '../errors.js';
@@ -98,7 +99,7 @@ const delegationRoleSchema = z.object({
   name: z.string(),
   keyids: z.array(z.string()),
   threshold: int,
-  // Notary removed `path_hash_prefixes` in 2016 and ignores it (spec §2.4): accepted, unused.
+  // Notary removed `path_hash_prefixes` in 2016 and ignores it (notary-rules.md §2.4): accepted, unused.
   paths: z.array(z.string()).nullable().optional(),
 });
 export type DelegationRoleJson = z.infer<typeof delegationRoleSchema>;
@@ -159,7 +160,7 @@ const KNOWN_FIELDS: Readonly<Record<string, readonly string[]>> = {
 
 /**
  * Go matches struct fields case-insensitively, so `"Targets"` beside `"targets"` is merged into
- * the same field by the typed decoder while the signature covers both (spec §14.1). Refuse any
+ * the same field by the typed decoder while the signature covers both (notary-rules.md §14.1). Refuse any
  * member whose name is a case variant of a known field.
  */
 function rejectCaseVariants(obj: unknown, kind: string, where: string, role: string): void {
@@ -210,31 +211,78 @@ function rejectCaseVariantsIn(signed: JsonObject, kind: 'root' | 'targets' | 'sn
   }
 }
 
-function describeIssue(issue: z.core.$ZodIssue): string {
-  const at = issue.path.length > 0 ? issue.path.map(String).join('.') : '(top level)';
-  return `${at}: ${issue.message}`;
+// Every number these schemas take is an integer (`int` above): zod says `number` when the input
+// is not a number at all.
+const TYPE_WORDS: Readonly<Record<string, string>> = {
+  int: 'an integer',
+  number: 'an integer',
+  string: 'a string',
+  boolean: 'true or false',
+  null: 'null',
+  array: 'an array',
+  object: 'an object',
+  record: 'an object',
+};
+
+function valueWords(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  if (typeof v === 'number') return Number.isInteger(v) ? `the number ${v}` : `the non-integer ${v}`;
+  if (typeof v === 'string') return `the string ${JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v)}`;
+  return typeof v === 'object' ? 'an object' : String(v);
+}
+
+/** `signed.version must be an integer, not the string "1"`; `signed.keys is missing`. */
+function describeIssue(issue: z.core.$ZodIssue, prefix: string): string {
+  const field = issue.path.length > 0 ? prefix + issue.path.map(String).join('.') : prefix === '' ? 'the document' : prefix.slice(0, -1);
+  if (issue.code === 'invalid_type') {
+    if (issue.input === undefined) return `${field} is missing`;
+    return `${field} must be ${TYPE_WORDS[issue.expected] ?? issue.expected}, not ${valueWords(issue.input)}`;
+  }
+  return `${field}: ${issue.message}`;
 }
 
 /**
  * Validates `value` against `schema`; a mismatch is `ERR_METADATA_MALFORMED` naming the first
- * offending field. Returns the input itself, not zod's copy (no schema here transforms values):
+ * offending field (as `prefix` + its path). Returns the input itself, not zod's copy (no schema here transforms values):
  * the parsers define a member named `__proto__` as data, which a copy might not preserve, and
  * every lookup keyed by file data goes through an own-property check.
  */
-export function parseWith<T>(schema: z.ZodType<T>, value: unknown, where: string, role: string): T {
-  const r = schema.safeParse(value);
+export function parseWith<T>(schema: z.ZodType<T>, value: unknown, where: string, role: string, prefix = ''): T {
+  const r = schema.safeParse(value, { reportInput: true });
   if (r.success) return value as T;
   const first = r.error.issues[0];
   throw new TrustError(
     'ERR_METADATA_MALFORMED',
-    `${where}: ${first ? describeIssue(first) : 'does not have the expected shape'}`,
+    `${where}: ${first ? describeIssue(first, prefix) : 'does not have the expected shape'}`,
     { role, check: 'metadata types' },
   );
 }
 
+const ROLE_OF_TYPE: Readonly<Record<string, string>> = { Root: 'root', Targets: 'targets', Snapshot: 'snapshot', Timestamp: 'timestamp' };
+
 /**
- * Reads a `signed` value as Go's typed decoder would: refuses case-variant members (spec §14.1),
- * then checks the shape.
+ * A file that holds another role's document (a snapshot saved as root.json) is named as such,
+ * before its missing fields could be reported one by one. Other `_type` values are left to
+ * `checkType` after the shape is known (notary-rules.md §2.2).
+ * @throws {TrustError} `ERR_METADATA_INVALID`
+ */
+function checkDocumentKind(signed: JsonObject, kind: 'root' | 'targets' | 'snapshot', where: string, role: string): void {
+  const actual = signed['_type'];
+  if (typeof actual !== 'string' || !Object.hasOwn(ROLE_OF_TYPE, actual)) return;
+  const expected = kind === 'snapshot' && role === 'timestamp' ? 'timestamp' : kind;
+  if (ROLE_OF_TYPE[actual] === expected) return;
+  throw new TrustError('ERR_METADATA_INVALID', `${where} is a ${ROLE_OF_TYPE[actual] as string} document (_type ${JSON.stringify(actual)}), not a ${expected}`, {
+    role,
+    check: '_type',
+    expected: expected.charAt(0).toUpperCase() + expected.slice(1),
+    actual,
+  });
+}
+
+/**
+ * Reads a `signed` value as Go's typed decoder would: refuses case-variant members
+ * (notary-rules.md §14.1), then a document of another role, then checks the shape.
  * @throws {TrustError} `ERR_METADATA_MALFORMED`
  */
 export function parseSigned<T>(
@@ -245,7 +293,8 @@ export function parseSigned<T>(
   role: string,
 ): T {
   rejectCaseVariantsIn(signed, kind, where, role);
-  return parseWith(schema, signed, where, role);
+  checkDocumentKind(signed, kind, where, role);
+  return parseWith(schema, signed, where, role, 'signed.');
 }
 
 /** Reads the `{signed, signatures}` envelope of a parsed file. */

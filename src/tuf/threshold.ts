@@ -1,5 +1,5 @@
 /**
- * Signature threshold counting, exactly as Notary's `VerifySignatures` (spec §4.4), plus the
+ * Signature threshold counting, exactly as Notary's `VerifySignatures` (notary-rules.md §4.4), plus the
  * one place we are stricter: a threshold counts distinct public keys, not key IDs (§14.3).
  */
 import { TrustError } from '../errors.js';
@@ -51,7 +51,7 @@ export function verifyThreshold(
     const json = roleKeys.keys[s.keyid] as TufKeyJson;
     const key = cache.resolve(json.keytype, json.keyval.public);
     if (key.id !== s.keyid) {
-      // Notary aborts the whole role here rather than skipping the signature (spec §3.4).
+      // Notary aborts the whole role here rather than skipping the signature (notary-rules.md §3.4).
       throw new TrustError(
         'ERR_INVALID_KEY_ID',
         `${role}: a signature names key ${s.keyid}, but that key's content hashes to ${key.id}`,

@@ -1,5 +1,5 @@
 /**
- * Strict RFC 3339 as Go's `time.Time` JSON decoding reads it (spec §2.2, §7.11): upper-case `T`
+ * Strict RFC 3339 as Go's `time.Time` JSON decoding reads it (notary-rules.md §2.2, §7.11): upper-case `T`
  * and `Z`, offsets with a colon, 1–9 fraction digits, real calendar dates. `new Date()` is far
  * more lenient (local time, lower case, `+0100`, hour 24), so it is never used on metadata.
  */
@@ -34,7 +34,7 @@ function isLeap(y: number): boolean {
 }
 
 /**
- * Notary's rule: expired ⇔ `expires < now`, no skew (spec §7.11). With `expires` truncated to
+ * Notary's rule: expired ⇔ `expires < now`, no skew (notary-rules.md §7.11). With `expires` truncated to
  * milliseconds this is exactly `expiresMs < nowMs`, because `now` has millisecond precision.
  */
 export function isExpired(expiresMs: number, now: Date): boolean {
