@@ -34,8 +34,6 @@ export const VERIFY_ERROR_CODES = [
   'ERR_THRESHOLD_NOT_MET',
   /** A signature's key ID selects a key whose content hashes to another ID. */
   'ERR_INVALID_KEY_ID',
-  /** A key object cannot be used at all (bad encoding, unsupported type where one is required). */
-  'ERR_KEY_INVALID',
   /** `expires` is before the verification time. */
   'ERR_METADATA_EXPIRED',
   /** A file's bytes do not match a hash listed for it. */
@@ -108,12 +106,28 @@ export const ADMISSION_ERROR_CODES = [
   'ERR_IMAGE_DENIED',
 ] as const;
 
+/**
+ * Codes that report trustgate's own failure, never a verdict about the data. There is no
+ * `ERR_KEY_INVALID`: a key whose bytes do not decode as its declared type (an `ecdsa` key that is
+ * no P-256 SPKI, an ed25519 key that is not 32 bytes) is no error of its own in Notary — its
+ * signatures are ignored, and the role fails with `ERR_THRESHOLD_NOT_MET` only if the threshold is
+ * then not met (notary-rules.md §4.4) — so trustgate reports exactly that.
+ */
+export const INTERNAL_ERROR_CODES = [
+  /**
+   * A bug in trustgate; report it. The CLI reports any exception that is not a TrustError with
+   * this code, so that a crash can never read as a pass (it exits 1).
+   */
+  'ERR_INTERNAL',
+] as const;
+
 /** Every code a {@link TrustError} can carry. */
 export const ERROR_CODES = [
   ...VERIFY_ERROR_CODES,
   ...QUARANTINE_ERROR_CODES,
   ...USAGE_ERROR_CODES,
   ...ADMISSION_ERROR_CODES,
+  ...INTERNAL_ERROR_CODES,
 ] as const;
 
 /** The union of every stable error code. */

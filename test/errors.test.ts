@@ -1,3 +1,5 @@
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ERROR_CODES, isTrustError, TrustError } from '../src/errors.js';
 import * as api from '../src/index.js';
@@ -30,5 +32,27 @@ describe('TrustError', () => {
     expect(isTrustError(new Error('x'))).toBe(false);
     expect(isTrustError({ name: 'TrustError', code: 'ERR_METADATA_EXPIRED' })).toBe(false);
     expect(isTrustError(new TrustError('ERR_INVALID_ARGUMENT', 'x'))).toBe(true);
+  });
+});
+
+describe('the code union', () => {
+  /** Every `'ERR_…'` literal in src outside errors.ts. */
+  const raised = (() => {
+    const files = (d: string): string[] =>
+      readdirSync(d).flatMap((e) => {
+        const p = join(d, e);
+        return statSync(p).isDirectory() ? files(p) : p.endsWith('.ts') && !p.endsWith('errors.ts') ? [p] : [];
+      });
+    const text = files(join(import.meta.dirname, '..', 'src')).map((f) => readFileSync(f, 'utf8')).join('\n');
+    return new Set([...text.matchAll(/'(ERR_[A-Z0-9_]+)'/g)].map((m) => m[1] as string));
+  })();
+
+  it('holds every code trustgate reports, ERR_INTERNAL (a bug in trustgate) included', () => {
+    expect(ERROR_CODES).toContain('ERR_INTERNAL');
+    for (const c of raised) expect(ERROR_CODES as readonly string[], c).toContain(c);
+  });
+
+  it('declares no code that nothing raises (an unparsable key is ignored, as in Notary, not ERR_KEY_INVALID)', () => {
+    for (const c of ERROR_CODES) expect(raised.has(c), c).toBe(true);
   });
 });

@@ -46,14 +46,12 @@ describe('resolved pins', () => {
   });
 
   it('resolution picks the exact GUN, else the longest prefix* for certs, else the longest prefix for a CA', () => {
-    const pins: RootPins = {
-      certs: { 'example.com/*': ['wild'], 'example.com/trustgate/*': ['longer'], 'example.com/other': ['exact-other'] },
-      ca: { 'example.com/': 'CA1', 'example.com/trustgate/': 'CA2' },
-    };
+    const ca = { 'example.com/': 'CA1', 'example.com/trustgate/': 'CA2' };
+    const pins: RootPins = { certs: { 'example.com/*': ['wild'], 'example.com/trustgate/*': ['longer'], 'example.com/other': ['exact-other'] }, ca };
     expect(resolvePins(pins, 'example.com/trustgate/repo')).toEqual({ certIds: ['longer'] });
     expect(resolvePins(pins, 'example.com/other')).toEqual({ certIds: ['exact-other'] });
-    expect(resolvePins({ ca: pins.ca }, 'example.com/trustgate/repo')).toEqual({ ca: 'CA2' });
-    expect(resolvePins({ ca: pins.ca }, 'quay.io/x')).toEqual({});
+    expect(resolvePins({ ca }, 'example.com/trustgate/repo')).toEqual({ ca: 'CA2' });
+    expect(resolvePins({ ca }, 'quay.io/x')).toEqual({});
     // A resolved form is returned as it is.
     expect(resolvePins({ certIds: ['a'], ca: 'PEM' }, 'any')).toEqual({ certIds: ['a'], ca: 'PEM' });
   });
