@@ -2,8 +2,8 @@
  * The core is pure: verification code takes bytes and a clock. Only adapters do I/O, and only
  * src/crypto talks to the crypto libraries.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 const SRC = join(import.meta.dirname, '..', 'src');
@@ -47,4 +47,40 @@ describe('architecture', () => {
       expect(bad, relative(SRC, f)).toEqual([]);
     }
   });
+
+  it('the core (verify, json, crypto, tuf) imports nothing from the CLI or the adapters', () => {
+    const outer = ['cli', 'admission', 'trust-dir', 'quarantine', 'fetch'].map((d) => join(SRC, d));
+    for (const f of ['verify', 'json', 'crypto', 'tuf'].flatMap((d) => files(join(SRC, d)))) {
+      const bad = localImports(f).filter((m) => outer.some((d) => m.startsWith(d + '/')));
+      expect(bad.map((m) => relative(SRC, m)), relative(SRC, f)).toEqual([]);
+    }
+  });
+
+  it('outer layers (trust-dir, admission, cli, reference, quarantine, fetch) reach tuf/ only through verify/', () => {
+    const outer = ['trust-dir', 'admission', 'cli', 'reference', 'quarantine', 'fetch'].map((d) => join(SRC, d)).filter(existsSync);
+    for (const f of [...outer.flatMap(files), join(SRC, 'index.ts')]) {
+      const bad = localImports(f, true).filter((m) => m.startsWith(join(SRC, 'tuf') + '/'));
+      expect(bad.map((m) => relative(SRC, m)), relative(SRC, f)).toEqual([]);
+    }
+  });
+
+  it('src/crypto is imported only from tuf/ and verify/ (quarantine hashes ids with crypto/hash.js: a known exception)', () => {
+    const allowed = ['tuf', 'verify', 'crypto'].map((d) => join(SRC, d) + '/');
+    const known = ['quarantine/events.ts', 'quarantine/acr.ts'];
+    for (const f of files(SRC)) {
+      if (allowed.some((d) => f.startsWith(d)) || known.includes(relative(SRC, f))) continue;
+      const bad = localImports(f, true).filter((m) => m.startsWith(join(SRC, 'crypto') + '/'));
+      expect(bad.map((m) => relative(SRC, m)), relative(SRC, f)).toEqual([]);
+    }
+  });
 });
+
+/** Files of src a file imports, resolved to paths (`.js` specifiers name `.ts` files); type-only imports too when asked. */
+function localImports(file: string, withTypes = false): string[] {
+  const re = withTypes ? /^\s*(?:import|export)[^'"]*from\s+['"]([^'"]+)['"]/gm : /^\s*(?:import|export)(?!\s+type\b)[^'"]*from\s+['"]([^'"]+)['"]/gm;
+  return [...readFileSync(file, 'utf8').matchAll(re)]
+    .map((m) => m[1] as string)
+    .filter((m) => m.startsWith('.'))
+    .map((m) => resolve(dirname(file), m).replace(/\.js$/, '.ts'));
+}
+
