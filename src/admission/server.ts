@@ -8,7 +8,7 @@
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isTrustError } from '../errors.js';
-import type { AdmissionSources } from './decision.js';
+import { decisionTime, type AdmissionSources } from './decision.js';
 import { handleAdmissionReview, type AdmissionReviewResult, type HandleAdmissionReviewOptions } from './kubernetes.js';
 import { parsePolicy, type AdmissionPolicy } from './policy.js';
 
@@ -192,8 +192,8 @@ export function createAdmissionServer(opts: AdmissionServerOptions): Server {
     maxBodyBytes: opts.maxBodyBytes ?? ADMISSION_SERVER_DEFAULTS.maxBodyBytes,
     timeoutMs: opts.timeoutMs ?? ADMISSION_SERVER_DEFAULTS.timeoutMs,
     log: opts.log ?? defaultLog,
-    // The server is an edge: its clock is defaulted here, once, and read per request.
-    clock: opts.clock ?? (() => new Date()),
+    // Without a clock, each request's instant is the decision's default time (decisionTime).
+    clock: opts.clock ?? (() => decisionTime(undefined)),
   };
   const server = createServer({ cert: opts.tls.cert, key: opts.tls.key, minVersion: 'TLSv1.2' }, (req, res) => {
     const endpoint = route(req, res);
