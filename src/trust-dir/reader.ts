@@ -137,6 +137,9 @@ function intendedTrustDir(trustDir: string, gun: string): string | undefined {
   const dir = resolve(trustDir);
   if (basename(dir) === 'tuf' || existsSync(join(dir, ...gun.split('/'), 'metadata'))) return dirname(dir);
   if (basename(dir) !== 'metadata' && !existsSync(join(dir, 'root.json'))) return undefined;
+  // This GUN's own metadata directory first (a GUN may have a `tuf` segment), else any GUN's.
+  const own = sep + join('tuf', ...gun.split('/'), 'metadata');
+  if (dir.endsWith(own)) return dir.slice(0, -own.length) || sep;
   const parts = dir.split(sep);
   const tuf = parts.lastIndexOf('tuf');
   return tuf > 0 ? parts.slice(0, tuf).join(sep) || sep : undefined;
