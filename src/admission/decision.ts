@@ -3,6 +3,11 @@
  * quarantine state. A deny is an expected outcome and is returned, never thrown (STYLE §8.10);
  * only misuse (a bad policy, missing sources, an invalid `now`) throws.
  *
+ * The decision is a pipeline of small checks in the documented order: rule action → content
+ * trust (verification, metadata age, docker's tag resolution) → signer roles → quarantine
+ * visibility. Each check returns its facts or a {@link Deny} value; the first deny ends the
+ * pipeline and {@link finish} turns it into the decision (dry-run and break-glass included).
+ *
  * @module
  */
 import { isTrustError, TrustError, type TrustErrorCode } from '../errors.js';
@@ -22,7 +27,7 @@ export interface AdmissionRequest {
   principal?: Principal;
   /** Annotations of the workload; the policy's break-glass annotation is read from here. */
   annotations?: Readonly<Record<string, string>>;
-  /** The decision time (default: the current time). */
+  /** The decision time (default: the current time, read once per decision by {@link decisionTime}). */
   now?: Date;
 }
 
@@ -94,15 +99,56 @@ export type AdmissionDecision = AdmissionAllowed | AdmissionDenied;
 
 const ANONYMOUS: Principal = Object.freeze({ id: 'anonymous', roles: Object.freeze([]) });
 
-class Deny {
-  readonly error: TrustError;
-  constructor(error: TrustError) {
-    this.error = error;
-  }
+/** A check's verdict that the image must not be used: a value, never thrown. */
+interface Deny {
+  readonly deny: TrustError;
 }
 
-const deny = (code: TrustErrorCode, message: string, details: ConstructorParameters<typeof TrustError>[2] = {}) =>
-  new Deny(new TrustError(code, message, { check: 'admission', ...details }));
+const isDeny = (x: unknown): x is Deny => typeof x === 'object' && x !== null && Object.hasOwn(x, 'deny');
+
+const denyWith = (error: TrustError): Deny => ({ deny: error });
+
+const deny = (code: TrustErrorCode, message: string, details: ConstructorParameters<typeof TrustError>[2] = {}): Deny =>
+  denyWith(new TrustError(code, message, { check: 'admission', ...details }));
+
+function misuse(message: string): TrustError {
+  return new TrustError('ERR_INVALID_ARGUMENT', message, { check: 'checkAdmission arguments' });
+}
+
+/**
+ * The decision time: `now` when given (it must be a valid Date), else the current time. The one
+ * place admission reads the clock, so every check of a decision, and every image of one
+ * AdmissionReview, is judged at the same instant (STYLE §8.6).
+ *
+ * @throws {TrustError} `ERR_INVALID_ARGUMENT` for an invalid Date
+ */
+export function decisionTime(now: Date | undefined): Date {
+  const t = now ?? new Date();
+  if (!(t instanceof Date) || Number.isNaN(t.getTime())) throw misuse('request.now must be a valid Date');
+  return t;
+}
+
+/** What the checks have established so far; a deny reports what was known when it happened. */
+interface Facts {
+  ref: ImageReference | undefined;
+  rule: CompiledRule;
+  tag: string | null;
+  digest: string | null;
+  verified: boolean;
+  role: string | null;
+  signers: SignerEvidence[];
+  signedTags?: string[];
+  reasons: string[];
+}
+
+/** Everything one decision reads. */
+interface Run {
+  request: AdmissionRequest;
+  policy: AdmissionPolicy;
+  sources: AdmissionSources;
+  now: Date;
+  principal: Principal;
+}
 
 function evidence(repo: VerifiedRepository, tag: string, digest: string): SignerEvidence[] {
   return allTargetsByName(repo, tag)
@@ -118,26 +164,73 @@ function formatAge(ms: number): string {
   return `${(s / 86_400).toFixed(1)}d`;
 }
 
+/** Check 0: the reference parses as docker parses it (notary-rules.md §9.2). */
+function parseImage(image: string): ImageReference | Deny {
+  try {
+    return parseReference(image);
+  } catch (e) {
+    if (isTrustError(e)) return denyWith(e);
+    throw e;
+  }
+}
+
+/** Check 1: the first matching rule's action. */
+function ruleAction(rule: CompiledRule, gun: string): Deny | undefined {
+  if (rule.action !== 'deny') return undefined;
+  return rule.isDefault
+    ? deny('ERR_NO_MATCHING_RULE', `${gun}: no rule matches and the default denies`, { check: 'policy rule' })
+    : deny('ERR_IMAGE_DENIED', `${gun}: rule ${rule.name} denies it`, { check: 'policy rule' });
+}
+
+/** Check 2a: the GUN's trust data verifies, with the rule's pins; no data at all is an unsigned image. */
+async function verifyTrust(run: Run, rule: CompiledRule, gun: string): Promise<VerifiedRepository | Deny> {
+  const pins = rule.pinsFor(gun);
+  try {
+    return await run.sources.trust.verify({ gun, now: run.now, ...(pins ? { pins } : {}) });
+  } catch (e) {
+    if (!isTrustError(e)) throw e;
+    if (e.code === 'ERR_METADATA_NOT_FOUND' && e.role === 'root') {
+      return deny('ERR_ADMISSION_UNSIGNED', `${gun}: no trust data (${e.message})`, { check: 'trust data', role: 'root', cause: e });
+    }
+    return denyWith(e);
+  }
+}
+
+/** Check 2b: age of the timestamp = now − (expires − lifetime); see metadataAgeMs. Returns the reason line. */
+function metadataAge(rule: CompiledRule, repo: VerifiedRepository, now: Date): string | Deny | undefined {
+  if (rule.maxMetadataAgeMs === undefined) return undefined;
+  const age = metadataAgeMs(repo.timestamp.expiresAt, now, rule.timestampLifetimeMs);
+  if (age > rule.maxMetadataAgeMs) {
+    return deny('ERR_METADATA_TOO_OLD', `${repo.gun}: timestamp is ${formatAge(age)} old (expires ${repo.timestamp.expires}), more than ${formatAge(rule.maxMetadataAgeMs)} allowed`, {
+      role: 'timestamp',
+      check: 'metadata age',
+      expected: rule.maxMetadataAgeMs,
+      actual: age,
+    });
+  }
+  return `metadata age ${formatAge(age)} within ${formatAge(rule.maxMetadataAgeMs)}`;
+}
+
 interface Resolved {
   digest: string;
   role: string;
-  tag: string | null;
   signedTags?: string[];
   /** Candidate tags with the roles holding each (tag, digest). */
   candidates: Array<{ tag: string; signers: SignerEvidence[] }>;
 }
 
 /**
- * docker's resolution (spec §9.3) through the one shared resolver; a reference that does not
- * resolve is an unsigned image to admission.
+ * Check 2c: docker's resolution (notary-rules.md §9.3) through the one shared resolver; a
+ * reference that does not resolve is an unsigned image to admission.
  */
-function resolve(repo: VerifiedRepository, ref: ImageReference): Resolved {
+function resolveTag(repo: VerifiedRepository, ref: ImageReference): Resolved | Deny {
   let r: ResolvedReference;
   try {
     r = resolveReference(repo, ref);
   } catch (e) {
-    if (!isTrustError(e) || e.code !== 'ERR_TARGET_NOT_FOUND') throw e;
-    throw deny('ERR_ADMISSION_UNSIGNED', unsignedMessage(ref, e), {
+    if (!isTrustError(e)) throw e;
+    if (e.code !== 'ERR_TARGET_NOT_FOUND') return denyWith(e);
+    return deny('ERR_ADMISSION_UNSIGNED', unsignedMessage(ref, e), {
       ...(e.role === undefined ? {} : { role: e.role }),
       check: e.check === 'target lookup' ? 'signed tag' : (e.check ?? 'signed tag'),
       ...(e.expected === undefined ? {} : { expected: e.expected }),
@@ -145,18 +238,10 @@ function resolve(repo: VerifiedRepository, ref: ImageReference): Resolved {
       cause: e,
     });
   }
-  const digest = r.target.digest;
-  if (r.signedTags === undefined) {
-    const tag = r.tag as string;
-    return { digest, role: r.target.role, tag, candidates: [{ tag, signers: evidence(repo, tag, digest) }] };
-  }
-  return {
-    digest,
-    role: r.target.role,
-    tag: null,
-    signedTags: r.signedTags,
-    candidates: r.signedTags.map((t) => ({ tag: t, signers: evidence(repo, t, digest) })),
-  };
+  const { digest, role } = r.target;
+  const tags = r.signedTags ?? [r.tag as string];
+  const candidates = tags.map((t) => ({ tag: t, signers: evidence(repo, t, digest) }));
+  return r.signedTags === undefined ? { digest, role, candidates } : { digest, role, signedTags: r.signedTags, candidates };
 }
 
 /** The deny text for a reference that does not resolve: admission names docker's two roles. */
@@ -165,8 +250,125 @@ function unsignedMessage(ref: ImageReference, e: TrustError): string {
   return e.message;
 }
 
-function misuse(message: string): TrustError {
-  return new TrustError('ERR_INVALID_ARGUMENT', message, { check: 'checkAdmission arguments' });
+/** For a digest-only reference, the candidate tag that the most required roles signed. */
+function bestCandidate(rule: CompiledRule, resolved: Resolved): Resolved['candidates'][number] {
+  let best = resolved.candidates[0] as Resolved['candidates'][number];
+  const required = rule.signers?.roles ?? [];
+  const count = (c: typeof best) => required.filter((r) => c.signers.some((s) => s.role === r)).length;
+  for (const c of resolved.candidates) if (count(c) > count(best)) best = c;
+  return best;
+}
+
+/** Check 3: at least `threshold` of the required roles hold the (tag, digest). Returns the reason line. */
+function signerRoles(rule: CompiledRule, best: Resolved['candidates'][number], digest: string, gun: string): string | Deny | undefined {
+  if (!rule.signers) return undefined;
+  const required = rule.signers.roles;
+  const have = required.filter((r) => best.signers.some((s) => s.role === r));
+  if (have.length < rule.signers.threshold) {
+    const missing = required.filter((r) => !have.includes(r));
+    return deny(
+      'ERR_SIGNER_THRESHOLD_NOT_MET',
+      `${gun}: ${have.length} of the required roles signed ${best.tag} as ${digest}, ${rule.signers.threshold} needed (missing: ${missing.join(', ')})`,
+      { check: 'signer roles', expected: rule.signers.threshold, actual: have.length },
+    );
+  }
+  return `signers: ${have.length} of ${required.length} required roles (${have.join(', ')}), threshold ${rule.signers.threshold}`;
+}
+
+/** Checks 2 and 3 together: content trust, when the rule requires it, and then the signer roles. */
+async function contentTrust(run: Run, facts: Facts, ref: ImageReference): Promise<Deny | undefined> {
+  const { rule, reasons } = facts;
+  if (!rule.requireContentTrust) {
+    facts.digest = ref.digest ?? null;
+    reasons.push('content trust not required');
+    return undefined;
+  }
+  const repo = await verifyTrust(run, rule, ref.gun);
+  if (isDeny(repo)) return repo;
+  reasons.push(`trust data of ${ref.gun} verified${rule.pinsFor(ref.gun) ? ' against pinned root' : ''}`);
+  const age = metadataAge(rule, repo, run.now);
+  if (isDeny(age)) return age;
+  if (age !== undefined) reasons.push(age);
+  const resolved = resolveTag(repo, ref);
+  if (isDeny(resolved)) return resolved;
+  Object.assign(facts, { digest: resolved.digest, role: resolved.role, verified: true }, resolved.signedTags ? { signedTags: resolved.signedTags } : {});
+  reasons.push(`${facts.tag === null ? `digest signed as ${(resolved.signedTags ?? []).join(', ')}` : `tag ${facts.tag}`} → ${resolved.digest} in ${resolved.role}`);
+  const best = bestCandidate(rule, resolved);
+  facts.signers = best.signers;
+  const signed = signerRoles(rule, best, resolved.digest, ref.gun);
+  if (isDeny(signed)) return signed;
+  if (signed !== undefined) reasons.push(signed);
+  return undefined;
+}
+
+/** Check 4: the digest is visible to the principal in the quarantine state, at the decision time. */
+async function quarantineVisibility(run: Run, facts: Facts, ref: ImageReference): Promise<Deny | undefined> {
+  const reader = run.sources.quarantine;
+  if (!facts.rule.requireQuarantineVisible || reader === undefined) return undefined;
+  const { digest, tag } = facts;
+  const { principal } = run;
+  const q = await reader.access({ gun: ref.gun, path: ref.path, digest: digest ?? undefined, tag: tag ?? undefined, principal, now: run.now });
+  if (!q.visible) {
+    const what = digest ?? `tag ${tag ?? 'latest'}`;
+    return deny('ERR_QUARANTINED', `${ref.gun}: ${what} is not visible to ${principal.id} in the quarantine state (${q.reason}${q.state ? `, ${q.state}` : ''})`, {
+      check: 'quarantine visibility',
+      ...(q.state ? { actual: q.state } : {}),
+    });
+  }
+  if (digest !== null && q.digest !== digest) {
+    return deny('ERR_QUARANTINED', `${ref.gun}: quarantine answered for ${q.digest}, not ${digest}`, { check: 'quarantine visibility', expected: digest, actual: q.digest });
+  }
+  facts.digest = q.digest;
+  facts.reasons.push(`quarantine: visible to ${principal.id}`);
+  return undefined;
+}
+
+/** Runs the checks in order; the first deny is returned, else undefined (allowed). */
+async function runChecks(run: Run, facts: Facts): Promise<Deny | undefined> {
+  const ref = parseImage(run.request.image);
+  if (isDeny(ref)) return ref;
+  facts.ref = ref;
+  facts.tag = ref.tag ?? (ref.digest === undefined ? 'latest' : null);
+  facts.rule = matchRule(run.policy, ref.gun);
+  facts.reasons.push(`rule ${facts.rule.name}${facts.rule.isDefault ? ' (no rule matched)' : ''}`);
+  const action = ruleAction(facts.rule, ref.gun);
+  if (action) return action;
+  if (facts.rule.requireQuarantineVisible && run.sources.quarantine === undefined) {
+    throw misuse(`rule ${facts.rule.name} requires quarantine visibility but no quarantine reader was given`);
+  }
+  return (await contentTrust(run, facts, ref)) ?? (await quarantineVisibility(run, facts, ref));
+}
+
+/** The break-glass justification the rule accepts, if the request carries one. */
+function breakGlassReason(run: Run, rule: CompiledRule): { annotation: string; reason: string } | undefined {
+  const annotation = run.policy.breakGlassAnnotation;
+  const annotations = run.request.annotations;
+  if (annotation === undefined || !rule.allowBreakGlass || !annotations || !Object.hasOwn(annotations, annotation)) return undefined;
+  const raw: unknown = annotations[annotation];
+  // Annotations come from the API server's JSON: anything but a non-blank string is no justification.
+  const why = typeof raw === 'string' ? raw.trim() : '';
+  return why === '' ? undefined : { annotation, reason: why };
+}
+
+/** Turns the facts and the first deny (if any) into the decision: dry-run and break-glass allow it. */
+function finish(run: Run, facts: Facts, failure: Deny | undefined): AdmissionDecision {
+  const { rule, reasons, digest, verified, role, signers } = facts;
+  const common: DecisionCommon = { image: run.request.image, gun: facts.ref?.gun ?? null, tag: facts.tag, rule: rule.name, mode: rule.mode, reasons };
+  if (failure === undefined) {
+    return { ...common, allowed: true, digest, verified, ...(facts.signedTags ? { signedTags: facts.signedTags } : {}), role, signers };
+  }
+  const { deny: error } = failure;
+  const wouldDeny: WouldDeny = { code: error.code, reason: error.message };
+  if (rule.mode === 'dry-run') {
+    reasons.push(`dry-run: would deny (${error.code})`);
+    return { ...common, allowed: true, digest, verified, role, signers, wouldDeny };
+  }
+  const breakGlass = breakGlassReason(run, rule);
+  if (breakGlass) {
+    reasons.push(`break-glass (${breakGlass.annotation}): ${breakGlass.reason}`);
+    return { ...common, allowed: true, digest, verified, role, signers, wouldDeny, breakGlass };
+  }
+  return { ...common, allowed: false, code: error.code, reason: error.message, error, digest };
 }
 
 /**
@@ -175,7 +377,8 @@ function misuse(message: string): TrustError {
  * The checks, in order: the matched rule's action; content trust (verification of the GUN's trust
  * data with the rule's pins, then docker's tag resolution); metadata age; signer roles; quarantine
  * visibility. The first failure is the deny; in `dry-run`, or with a break-glass annotation the
- * rule allows, the image is allowed and the failure is reported as `wouldDeny`.
+ * rule allows, the image is allowed and the failure is reported as `wouldDeny`. Every check, the
+ * quarantine reader included, is judged at `request.now`.
  *
  * @example
  * ```ts
@@ -190,155 +393,7 @@ export async function checkAdmission(request: AdmissionRequest, policyInput: Adm
   const policy = parsePolicy(policyInput);
   if (typeof request !== 'object' || request === null || typeof request.image !== 'string') throw misuse('request.image must be a string');
   if (typeof sources !== 'object' || sources === null || typeof sources.trust?.verify !== 'function') throw misuse('sources.trust must be a TrustSource');
-  const now = request.now ?? new Date();
-  if (!(now instanceof Date) || Number.isNaN(now.getTime())) throw misuse('request.now must be a valid Date');
-  const principal = request.principal ?? ANONYMOUS;
-
-  const reasons: string[] = [];
-  let ref: ImageReference | undefined;
-  let rule: CompiledRule = policy.default;
-  let tag: string | null = null;
-  let digest: string | null = null;
-  let verified = false;
-  let role: string | null = null;
-  let signers: SignerEvidence[] = [];
-
-  const finish = (failure: Deny): AdmissionDecision => {
-    const { error } = failure;
-    const common: DecisionCommon = { image: request.image, gun: ref?.gun ?? null, tag, rule: rule.name, mode: rule.mode, reasons };
-    const wouldDeny: WouldDeny = { code: error.code, reason: error.message };
-    if (rule.mode === 'dry-run') {
-      reasons.push(`dry-run: would deny (${error.code})`);
-      return { ...common, allowed: true, digest, verified, role, signers, wouldDeny };
-    }
-    const annotation = policy.breakGlassAnnotation;
-    const raw = annotation !== undefined && request.annotations && Object.hasOwn(request.annotations, annotation) ? request.annotations[annotation] : undefined;
-    // Annotations come from the API server's JSON: anything but a string is no justification.
-    const why = typeof raw === 'string' ? raw.trim() : undefined;
-    if (annotation !== undefined && why !== undefined && why !== '' && rule.allowBreakGlass) {
-      reasons.push(`break-glass (${annotation}): ${why}`);
-      return { ...common, allowed: true, digest, verified, role, signers, wouldDeny, breakGlass: { annotation, reason: why } };
-    }
-    return { ...common, allowed: false, code: error.code, reason: error.message, error, digest };
-  };
-
-  try {
-    try {
-      ref = parseReference(request.image);
-    } catch (e) {
-      if (isTrustError(e)) throw new Deny(e);
-      throw e;
-    }
-    tag = ref.tag ?? (ref.digest === undefined ? 'latest' : null);
-    rule = matchRule(policy, ref.gun);
-    reasons.push(`rule ${rule.name}${rule.isDefault ? ' (no rule matched)' : ''}`);
-    if (rule.action === 'deny') {
-      throw rule.isDefault
-        ? deny('ERR_NO_MATCHING_RULE', `${ref.gun}: no rule matches and the default denies`, { check: 'policy rule' })
-        : deny('ERR_IMAGE_DENIED', `${ref.gun}: rule ${rule.name} denies it`, { check: 'policy rule' });
-    }
-    if (rule.requireQuarantineVisible && sources.quarantine === undefined) {
-      throw misuse(`rule ${rule.name} requires quarantine visibility but no quarantine reader was given`);
-    }
-
-    let signedTags: string[] | undefined;
-    if (rule.requireContentTrust) {
-      const pins = rule.pinsFor(ref.gun);
-      let repo: VerifiedRepository;
-      try {
-        repo = await sources.trust.verify({ gun: ref.gun, now, ...(pins ? { pins } : {}) });
-      } catch (e) {
-        if (!isTrustError(e)) throw e;
-        if (e.code === 'ERR_METADATA_NOT_FOUND' && e.role === 'root') {
-          throw deny('ERR_ADMISSION_UNSIGNED', `${ref.gun}: no trust data (${e.message})`, { check: 'trust data', role: 'root', cause: e });
-        }
-        throw new Deny(e);
-      }
-      reasons.push(`trust data of ${ref.gun} verified${pins ? ' against pinned root' : ''}`);
-
-      if (rule.maxMetadataAgeMs !== undefined) {
-        // Age of the timestamp = now − (expires − lifetime); see metadataAgeMs.
-        const age = metadataAgeMs(repo.timestamp.expiresAt, now, rule.timestampLifetimeMs);
-        if (age > rule.maxMetadataAgeMs) {
-          throw deny('ERR_METADATA_TOO_OLD', `${ref.gun}: timestamp is ${formatAge(age)} old (expires ${repo.timestamp.expires}), more than ${formatAge(rule.maxMetadataAgeMs)} allowed`, {
-            role: 'timestamp',
-            check: 'metadata age',
-            expected: rule.maxMetadataAgeMs,
-            actual: age,
-          });
-        }
-        reasons.push(`metadata age ${formatAge(age)} within ${formatAge(rule.maxMetadataAgeMs)}`);
-      }
-
-      let resolved: Resolved;
-      try {
-        resolved = resolve(repo, ref);
-      } catch (e) {
-        if (e instanceof Deny) throw e;
-        if (isTrustError(e)) throw new Deny(e);
-        throw e;
-      }
-      digest = resolved.digest;
-      role = resolved.role;
-      verified = true;
-      signedTags = resolved.signedTags;
-      reasons.push(`${tag === null ? `digest signed as ${(signedTags ?? []).join(', ')}` : `tag ${tag}`} → ${digest} in ${role}`);
-      let best = resolved.candidates[0] as (typeof resolved.candidates)[number];
-      signers = best.signers;
-      if (rule.signers) {
-        const required = rule.signers.roles;
-        const count = (c: typeof best) => required.filter((r) => c.signers.some((s) => s.role === r)).length;
-        for (const c of resolved.candidates) if (count(c) > count(best)) best = c;
-        signers = best.signers;
-        const have = required.filter((r) => best.signers.some((s) => s.role === r));
-        if (have.length < rule.signers.threshold) {
-          const missing = required.filter((r) => !have.includes(r));
-          throw deny(
-            'ERR_SIGNER_THRESHOLD_NOT_MET',
-            `${ref.gun}: ${have.length} of the required roles signed ${best.tag} as ${digest}, ${rule.signers.threshold} needed (missing: ${missing.join(', ')})`,
-            { check: 'signer roles', expected: rule.signers.threshold, actual: have.length },
-          );
-        }
-        reasons.push(`signers: ${have.length} of ${required.length} required roles (${have.join(', ')}), threshold ${rule.signers.threshold}`);
-      }
-    } else {
-      digest = ref.digest ?? null;
-      reasons.push('content trust not required');
-    }
-
-    if (rule.requireQuarantineVisible && sources.quarantine) {
-      const path = ref.path;
-      const q = await sources.quarantine.access({ gun: ref.gun, path, digest: digest ?? undefined, tag: tag ?? undefined, principal });
-      if (!q.visible) {
-        const what = digest ?? `tag ${tag ?? 'latest'}`;
-        throw deny('ERR_QUARANTINED', `${ref.gun}: ${what} is not visible to ${principal.id} in the quarantine state (${q.reason}${q.state ? `, ${q.state}` : ''})`, {
-          check: 'quarantine visibility',
-          ...(q.state ? { actual: q.state } : {}),
-        });
-      }
-      if (digest !== null && q.digest !== digest) {
-        throw deny('ERR_QUARANTINED', `${ref.gun}: quarantine answered for ${q.digest}, not ${digest}`, { check: 'quarantine visibility', expected: digest, actual: q.digest });
-      }
-      digest = q.digest;
-      reasons.push(`quarantine: visible to ${principal.id}`);
-    }
-
-    return {
-      image: request.image,
-      gun: ref.gun,
-      tag,
-      rule: rule.name,
-      mode: rule.mode,
-      reasons,
-      allowed: true,
-      digest,
-      verified,
-      ...(signedTags ? { signedTags } : {}),
-      role,
-      signers,
-    };
-  } catch (e) {
-    if (e instanceof Deny) return finish(e);
-    throw e;
-  }
+  const run: Run = { request, policy, sources, now: decisionTime(request.now), principal: request.principal ?? ANONYMOUS };
+  const facts: Facts = { ref: undefined, rule: policy.default, tag: null, digest: null, verified: false, role: null, signers: [], reasons: [] };
+  return finish(run, facts, await runChecks(run, facts));
 }

@@ -22,7 +22,7 @@ export {
   DEFAULT_TIMESTAMP_LIFETIME_MS,
 } from './policy.js';
 export type { AdmissionPolicy, AdmissionPolicyInput, AdmissionMode, CompiledRule } from './policy.js';
-export { checkAdmission } from './decision.js';
+export { checkAdmission, decisionTime } from './decision.js';
 export type {
   AdmissionRequest,
   AdmissionSources,
@@ -32,7 +32,7 @@ export type {
   SignerEvidence,
   WouldDeny,
 } from './decision.js';
-export { trustDirTrustSource, quarantineServiceReader, loadPolicyFile } from './sources.js';
+export { trustDirTrustSource, cachedTrustSource, quarantineServiceReader, loadPolicyFile } from './sources.js';
 export type {
   TrustSource,
   TrustQuery,

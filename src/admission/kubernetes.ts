@@ -8,10 +8,9 @@
  */
 import { TrustError } from '../errors.js';
 import type { Principal } from '../quarantine/index.js';
-import type { VerifiedRepository } from '../verify/types.js';
-import { checkAdmission, type AdmissionDecision, type AdmissionSources } from './decision.js';
+import { checkAdmission, decisionTime, type AdmissionDecision, type AdmissionSources } from './decision.js';
 import { parsePolicy, type AdmissionPolicy } from './policy.js';
-import type { TrustSource } from './sources.js';
+import { cachedTrustSource } from './trust-source.js';
 
 /** Where the pod spec and the pod template's metadata sit, per workload kind (`group/kind`). */
 const POD_SPEC_PATHS: Readonly<Record<string, { spec: readonly string[]; meta: readonly string[] }>> = Object.freeze({
@@ -93,7 +92,7 @@ export interface HandleAdmissionReviewOptions {
   sources: AdmissionSources;
   /** Emit a JSONPatch pinning allowed images to their digests (the `/mutate` endpoint). */
   mutate?: boolean;
-  /** The decision time (default: now). */
+  /** The decision time for every image of the review (default: the current time, read once). */
   now?: Date;
   /** Who the quarantine check is for; default: `{ id: userInfo.username, roles: [] }`. */
   principalFor?: (request: AdmissionReviewRequest) => Principal;
@@ -155,29 +154,120 @@ function truncate(s: string, n: number): string {
 }
 
 /**
- * The sources with `trust.verify` memoised per GUN and pins, for the duration of one review.
- * The promise is cached, so a failure is reported to every image of that repository without
- * asking again. Anything that is not a usable TrustSource is passed through for
+ * The sources with `trust.verify` memoised for the duration of one review (one verification per
+ * repository and pins). Anything that is not a usable TrustSource is passed through for
  * `checkAdmission` to reject.
  */
 function withTrustCache(sources: AdmissionSources): AdmissionSources {
-  const trust: TrustSource | undefined = typeof sources === 'object' && sources !== null ? sources.trust : undefined;
+  const trust = typeof sources === 'object' && sources !== null ? sources.trust : undefined;
   if (typeof trust?.verify !== 'function') return sources;
-  const verified = new Map<string, Promise<VerifiedRepository>>();
-  const cached: TrustSource = {
-    verify(query) {
-      const key = `${query.gun}${JSON.stringify(query.pins ?? null)}`;
-      let p = verified.get(key);
-      if (p === undefined) {
-        p = new Promise<VerifiedRepository>((resolve) => resolve(trust.verify(query)));
-        verified.set(key, p);
-      }
-      return p;
-    },
-  };
-  const quarantine = sources.quarantine;
-  return quarantine === undefined ? { trust: cached } : { trust: cached, quarantine };
+  const cached = cachedTrustSource(trust);
+  return sources.quarantine === undefined ? { trust: cached } : { trust: cached, quarantine: sources.quarantine };
 }
+
+type Layout = { spec: readonly string[]; meta: readonly string[] };
+type FoundImage = { path: string; container: string; image: string };
+
+function requestInfo(req: AdmissionReviewRequest, kind: string): AdmissionReviewResult['request'] {
+  const metaName = at(req.object, ['metadata', 'name']);
+  return {
+    uid: req.uid,
+    kind,
+    namespace: req.namespace ?? null,
+    name: req.name ?? (typeof metaName === 'string' ? metaName : null),
+    operation: req.operation ?? null,
+    user: req.userInfo?.username ?? null,
+  };
+}
+
+/** The pod spec layout when the request is one this webhook decides on, else undefined (allowed untouched). */
+function podLayout(req: AdmissionReviewRequest, kind: string): Layout | undefined {
+  const layout = POD_SPEC_PATHS[kind];
+  const subOk = req.subResource === undefined || req.subResource === '' || (kind === '/Pod' && req.subResource === 'ephemeralcontainers');
+  if (layout === undefined || !subOk || (req.operation !== 'CREATE' && req.operation !== 'UPDATE') || !isObject(req.object)) return undefined;
+  return isObject(at(req.object, layout.spec)) ? layout : undefined;
+}
+
+/** Every container image of the pod spec, in object order (init, regular, ephemeral). */
+function findImages(spec: JsonObject, layout: Layout): FoundImage[] {
+  const found: FoundImage[] = [];
+  for (const list of CONTAINER_LISTS) {
+    const containers = spec[list];
+    if (!Array.isArray(containers)) continue;
+    containers.forEach((c: unknown, i) => {
+      if (!isObject(c) || typeof c['image'] !== 'string') return;
+      const name = typeof c['name'] === 'string' ? ` (${c['name']})` : '';
+      found.push({
+        path: `/${[...layout.spec, list, String(i), 'image'].map(escapePointer).join('/')}`,
+        container: `${list}[${i}]${name}`,
+        image: c['image'],
+      });
+    });
+  }
+  return found;
+}
+
+/**
+ * One decision per distinct image string, all at the review's one instant, and one verification
+ * per repository and pins (`acme/hub` and `docker.io/acme/hub:v1` name the same trust data).
+ */
+async function decideImages(found: readonly FoundImage[], policy: AdmissionPolicy, opts: HandleAdmissionReviewOptions, req: AdmissionReviewRequest, annotations: Record<string, string>): Promise<ImageDecisionRecord[]> {
+  const principal: Principal = opts.principalFor ? opts.principalFor(req) : { id: req.userInfo?.username ?? 'anonymous', roles: [] };
+  const now = decisionTime(opts.now);
+  const sources = withTrustCache(opts.sources);
+  const cache = new Map<string, Promise<AdmissionDecision>>();
+  const decisions: ImageDecisionRecord[] = [];
+  for (const f of found) {
+    let p = cache.get(f.image);
+    if (p === undefined) {
+      p = checkAdmission({ image: f.image, principal, annotations, now }, policy, sources);
+      cache.set(f.image, p);
+    }
+    decisions.push({ ...f, decision: await p });
+  }
+  return decisions;
+}
+
+/** Allowed, or 403 listing every denied image with its code; dry-run and break-glass become warnings and audit annotations. */
+function reviewResponse(uid: string, decisions: readonly ImageDecisionRecord[]): AdmissionReviewResponse {
+  const denied = decisions.flatMap((d) => (d.decision.allowed ? [] : [{ ...d, decision: d.decision }]));
+  const response: AdmissionReviewResponse = { uid, allowed: denied.length === 0 };
+  if (denied.length > 0) {
+    const lines = denied.map((d) => `${d.container} ${d.image}: ${d.decision.code}: ${d.decision.reason}`);
+    response.status = { code: 403, reason: 'Forbidden', message: `trustgate denied ${denied.length} image(s): ${lines.join('; ')}` };
+  }
+  const warnings: string[] = [];
+  const audit: Record<string, string> = {};
+  for (const d of decisions) {
+    const dec = d.decision;
+    if (!dec.allowed || dec.wouldDeny === undefined) continue;
+    if (dec.breakGlass) {
+      warnings.push(truncate(`trustgate break-glass: ${d.container} ${d.image} admitted despite ${dec.wouldDeny.code}: ${dec.breakGlass.reason}`, 250));
+      audit['trustgate-break-glass'] = truncate(`${dec.breakGlass.annotation}=${dec.breakGlass.reason}`, 1000);
+    } else {
+      warnings.push(truncate(`trustgate dry-run: would deny ${d.container} ${d.image}: ${dec.wouldDeny.code}: ${dec.wouldDeny.reason}`, 250));
+      audit['trustgate-dry-run'] = 'would-deny';
+    }
+  }
+  if (warnings.length > 0) response.warnings = warnings;
+  if (Object.keys(audit).length > 0) response.auditAnnotations = audit;
+  return response;
+}
+
+/** The JSONPatch pinning each allowed tagged image to `name@sha256:…`. */
+function pinPatch(decisions: readonly ImageDecisionRecord[]): JsonPatchOperation[] {
+  const patch: JsonPatchOperation[] = [];
+  for (const d of decisions) {
+    const dec = d.decision;
+    if (!dec.allowed || dec.digest === null || dec.gun === null) continue;
+    // Already `name@sha256:…` (no tag): the decision refuses any digest but the one named.
+    if (dec.tag === null) continue;
+    patch.push({ op: 'replace', path: d.path, value: `${dec.gun}@${dec.digest}` });
+  }
+  return patch;
+}
+
+const reviewOut = (response: AdmissionReviewResponse): AdmissionReviewOut => ({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response });
 
 /**
  * Answers one AdmissionReview.
@@ -198,102 +288,17 @@ export async function handleAdmissionReview(reviewJson: unknown, opts: HandleAdm
   const policy = parsePolicy(opts.policy);
   const req = parseAdmissionReview(reviewJson);
   const kind = `${req.kind?.group ?? ''}/${req.kind?.kind ?? ''}`;
-  const object = req.object;
-  const info: AdmissionReviewResult['request'] = {
-    uid: req.uid,
-    kind,
-    namespace: req.namespace ?? null,
-    name: req.name ?? (typeof at(object, ['metadata', 'name']) === 'string' ? (at(object, ['metadata', 'name']) as string) : null),
-    operation: req.operation ?? null,
-    user: req.userInfo?.username ?? null,
-  };
-  const allow = (): AdmissionReviewResult => ({
-    review: { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid: req.uid, allowed: true } },
-    decisions: [],
-    patch: [],
-    request: info,
-  });
+  const info = requestInfo(req, kind);
+  const layout = podLayout(req, kind);
+  if (layout === undefined) return { review: reviewOut({ uid: req.uid, allowed: true }), decisions: [], patch: [], request: info };
 
-  const layout = POD_SPEC_PATHS[kind];
-  const subOk = req.subResource === undefined || req.subResource === '' || (kind === '/Pod' && req.subResource === 'ephemeralcontainers');
-  if (layout === undefined || !subOk || (req.operation !== 'CREATE' && req.operation !== 'UPDATE') || !isObject(object)) return allow();
-
-  const spec = at(object, layout.spec);
-  if (!isObject(spec)) return allow();
-  const annotations = annotationsOf(object, layout.meta);
-  const principal: Principal = opts.principalFor ? opts.principalFor(req) : { id: req.userInfo?.username ?? 'anonymous', roles: [] };
-  const now = opts.now ?? new Date();
-
-  const found: Array<{ path: string; container: string; image: string }> = [];
-  for (const list of CONTAINER_LISTS) {
-    const containers = spec[list];
-    if (!Array.isArray(containers)) continue;
-    containers.forEach((c: unknown, i) => {
-      if (!isObject(c) || typeof c['image'] !== 'string') return;
-      const name = typeof c['name'] === 'string' ? ` (${c['name']})` : '';
-      found.push({
-        path: `/${[...layout.spec, list, String(i), 'image'].map(escapePointer).join('/')}`,
-        container: `${list}[${i}]${name}`,
-        image: c['image'],
-      });
-    });
+  const found = findImages(at(req.object, layout.spec) as JsonObject, layout);
+  const decisions = await decideImages(found, policy, opts, req, annotationsOf(req.object, layout.meta));
+  const response = reviewResponse(req.uid, decisions);
+  const patch = opts.mutate && response.allowed ? pinPatch(decisions) : [];
+  if (patch.length > 0) {
+    response.patchType = 'JSONPatch';
+    response.patch = Buffer.from(JSON.stringify(patch), 'utf8').toString('base64');
   }
-
-  // One decision per distinct image string, and one verification per repository and pins
-  // (`acme/hub` and `docker.io/acme/hub:v1` name the same trust data).
-  const sources = withTrustCache(opts.sources);
-  const cache = new Map<string, Promise<AdmissionDecision>>();
-  const decide = (image: string) => {
-    let p = cache.get(image);
-    if (p === undefined) {
-      p = checkAdmission({ image, principal, annotations, now }, policy, sources);
-      cache.set(image, p);
-    }
-    return p;
-  };
-  const decisions: ImageDecisionRecord[] = [];
-  for (const f of found) decisions.push({ ...f, decision: await decide(f.image) });
-
-  const denied = decisions.filter((d) => !d.decision.allowed);
-  const response: AdmissionReviewResponse = { uid: req.uid, allowed: denied.length === 0 };
-  if (denied.length > 0) {
-    const lines = denied.map((d) => {
-      const dd = d.decision as Extract<AdmissionDecision, { allowed: false }>;
-      return `${d.container} ${d.image}: ${dd.code}: ${dd.reason}`;
-    });
-    response.status = { code: 403, reason: 'Forbidden', message: `trustgate denied ${denied.length} image(s): ${lines.join('; ')}` };
-  }
-
-  const warnings: string[] = [];
-  const audit: Record<string, string> = {};
-  for (const d of decisions) {
-    const dec = d.decision;
-    if (!dec.allowed || dec.wouldDeny === undefined) continue;
-    if (dec.breakGlass) {
-      warnings.push(truncate(`trustgate break-glass: ${d.container} ${d.image} admitted despite ${dec.wouldDeny.code}: ${dec.breakGlass.reason}`, 250));
-      audit['trustgate-break-glass'] = truncate(`${dec.breakGlass.annotation}=${dec.breakGlass.reason}`, 1000);
-    } else {
-      warnings.push(truncate(`trustgate dry-run: would deny ${d.container} ${d.image}: ${dec.wouldDeny.code}: ${dec.wouldDeny.reason}`, 250));
-      audit['trustgate-dry-run'] = 'would-deny';
-    }
-  }
-  if (warnings.length > 0) response.warnings = warnings;
-  if (Object.keys(audit).length > 0) response.auditAnnotations = audit;
-
-  const patch: JsonPatchOperation[] = [];
-  if (opts.mutate && response.allowed) {
-    for (const d of decisions) {
-      const dec = d.decision;
-      if (!dec.allowed || dec.digest === null || dec.gun === null) continue;
-      // Already `name@sha256:…` (no tag): the decision refuses any digest but the one named.
-      if (dec.tag === null) continue;
-      patch.push({ op: 'replace', path: d.path, value: `${dec.gun}@${dec.digest}` });
-    }
-    if (patch.length > 0) {
-      response.patchType = 'JSONPatch';
-      response.patch = Buffer.from(JSON.stringify(patch), 'utf8').toString('base64');
-    }
-  }
-
-  return { review: { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response }, decisions, patch, request: info };
+  return { review: reviewOut(response), decisions, patch, request: info };
 }

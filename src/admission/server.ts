@@ -8,8 +8,8 @@
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isTrustError } from '../errors.js';
-import type { AdmissionSources } from './decision.js';
-import { handleAdmissionReview, type HandleAdmissionReviewOptions } from './kubernetes.js';
+import { decisionTime, type AdmissionSources } from './decision.js';
+import { handleAdmissionReview, type AdmissionReviewResult, type HandleAdmissionReviewOptions } from './kubernetes.js';
 import { parsePolicy, type AdmissionPolicy } from './policy.js';
 
 /** Default limits. */
@@ -81,6 +81,101 @@ const defaultLog = (entry: Record<string, unknown>) => {
   process.stdout.write(`${JSON.stringify(entry)}\n`);
 };
 
+type Endpoint = 'validate' | 'mutate';
+
+/** Routes a request: the admission endpoint to run, or the plain answer already sent. */
+function route(req: IncomingMessage, res: ServerResponse): Endpoint | undefined {
+  const url = new URL(req.url ?? '/', 'https://localhost');
+  if (url.pathname === '/healthz') {
+    if (req.method !== 'GET' && req.method !== 'HEAD') send(res, 405, 'method not allowed\n');
+    else send(res, 200, 'ok\n');
+    return undefined;
+  }
+  const endpoint = url.pathname === '/validate' ? 'validate' : url.pathname === '/mutate' ? 'mutate' : undefined;
+  if (endpoint === undefined) send(res, 404, 'not found\n');
+  else if (req.method !== 'POST') send(res, 405, 'method not allowed\n');
+  else if (!/^application\/json\b/i.test(req.headers['content-type'] ?? '')) send(res, 415, 'content-type must be application/json\n');
+  else return endpoint;
+  return undefined;
+}
+
+/** One log line per image decision of a review. */
+function logDecisions(log: (entry: Record<string, unknown>) => void, endpoint: Endpoint, result: AdmissionReviewResult, started: number): void {
+  const r = result.request;
+  for (const d of result.decisions) {
+    const dec = d.decision;
+    log({
+      time: new Date().toISOString(),
+      msg: 'admission decision',
+      endpoint,
+      uid: r.uid,
+      kind: r.kind,
+      namespace: r.namespace,
+      name: r.name,
+      operation: r.operation,
+      user: r.user,
+      container: d.container,
+      image: d.image,
+      allowed: dec.allowed,
+      ...(dec.allowed ? {} : { code: dec.code, reason: dec.reason }),
+      digest: dec.digest,
+      rule: dec.rule,
+      mode: dec.mode,
+      ...(dec.allowed && dec.wouldDeny ? { wouldDeny: dec.wouldDeny } : {}),
+      ...(dec.allowed && dec.breakGlass ? { breakGlass: dec.breakGlass } : {}),
+      ms: Date.now() - started,
+    });
+  }
+}
+
+/** Resolves with `work`, or rejects with 503 once `timeoutMs` has passed. */
+async function withinTime<T>(work: Promise<T>, timeoutMs: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new HttpError(503, `no decision within ${timeoutMs} ms`)), timeoutMs);
+  });
+  work.catch(() => undefined); // a late failure after the timeout answered must not go unhandled
+  try {
+    return await Promise.race([work, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+interface Settings {
+  policy: AdmissionPolicy;
+  maxBodyBytes: number;
+  timeoutMs: number;
+  log: (entry: Record<string, unknown>) => void;
+  clock: () => Date;
+}
+
+/** Answers one admission request: read the body, decide at the clock's instant, log, reply. */
+async function admit(req: IncomingMessage, res: ServerResponse, endpoint: Endpoint, s: Settings, opts: AdmissionServerOptions): Promise<void> {
+  const started = Date.now();
+  // The request's instant, read once: every image of this review is decided at it.
+  const now = s.clock();
+  try {
+    const work = readBody(req, s.maxBodyBytes).then((body) =>
+      handleAdmissionReview(body, {
+        policy: s.policy,
+        sources: opts.sources,
+        mutate: endpoint === 'mutate',
+        now,
+        ...(opts.principalFor ? { principalFor: opts.principalFor } : {}),
+      }),
+    );
+    const result = await withinTime(work, s.timeoutMs);
+    logDecisions(s.log, endpoint, result, started);
+    send(res, 200, result.review);
+  } catch (e) {
+    const status = e instanceof HttpError ? e.status : isTrustError(e) && e.code === 'ERR_INVALID_ARGUMENT' ? 400 : 500;
+    const message = e instanceof Error ? e.message : String(e);
+    s.log({ time: new Date().toISOString(), msg: 'admission request failed', endpoint, status, error: message, ...(isTrustError(e) ? { code: e.code } : {}) });
+    send(res, status, { error: status === 500 ? 'internal error' : message });
+  }
+}
+
 /**
  * Builds the webhook server (not yet listening).
  *
@@ -92,86 +187,24 @@ const defaultLog = (entry: Record<string, unknown>) => {
  * @throws {TrustError} `ERR_POLICY_INVALID`
  */
 export function createAdmissionServer(opts: AdmissionServerOptions): Server {
-  const policy = parsePolicy(opts.policy);
-  const maxBodyBytes = opts.maxBodyBytes ?? ADMISSION_SERVER_DEFAULTS.maxBodyBytes;
-  const timeoutMs = opts.timeoutMs ?? ADMISSION_SERVER_DEFAULTS.timeoutMs;
-  const log = opts.log ?? defaultLog;
-  const clock = opts.clock ?? (() => new Date());
-
-  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const url = new URL(req.url ?? '/', 'https://localhost');
-    if (url.pathname === '/healthz') {
-      if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'method not allowed\n');
-      return send(res, 200, 'ok\n');
-    }
-    const endpoint = url.pathname === '/validate' ? 'validate' : url.pathname === '/mutate' ? 'mutate' : undefined;
-    if (endpoint === undefined) return send(res, 404, 'not found\n');
-    if (req.method !== 'POST') return send(res, 405, 'method not allowed\n');
-    const type = req.headers['content-type'] ?? '';
-    if (!/^application\/json\b/i.test(type)) return send(res, 415, 'content-type must be application/json\n');
-
-    const started = Date.now();
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new HttpError(503, `no decision within ${timeoutMs} ms`)), timeoutMs);
-    });
-    try {
-      const work = (async () => {
-        const body = await readBody(req, maxBodyBytes);
-        return handleAdmissionReview(body, {
-          policy,
-          sources: opts.sources,
-          mutate: endpoint === 'mutate',
-          now: clock(),
-          ...(opts.principalFor ? { principalFor: opts.principalFor } : {}),
-        });
-      })();
-      work.catch(() => undefined); // a late failure after the timeout answered must not go unhandled
-      const result = await Promise.race([work, timeout]);
-      const r = result.request;
-      for (const d of result.decisions) {
-        const dec = d.decision;
-        log({
-          time: new Date().toISOString(),
-          msg: 'admission decision',
-          endpoint,
-          uid: r.uid,
-          kind: r.kind,
-          namespace: r.namespace,
-          name: r.name,
-          operation: r.operation,
-          user: r.user,
-          container: d.container,
-          image: d.image,
-          allowed: dec.allowed,
-          ...(dec.allowed ? {} : { code: dec.code, reason: dec.reason }),
-          digest: dec.digest,
-          rule: dec.rule,
-          mode: dec.mode,
-          ...(dec.allowed && dec.wouldDeny ? { wouldDeny: dec.wouldDeny } : {}),
-          ...(dec.allowed && dec.breakGlass ? { breakGlass: dec.breakGlass } : {}),
-          ms: Date.now() - started,
-        });
-      }
-      send(res, 200, result.review);
-    } catch (e) {
-      const status = e instanceof HttpError ? e.status : isTrustError(e) && e.code === 'ERR_INVALID_ARGUMENT' ? 400 : 500;
-      const message = e instanceof Error ? e.message : String(e);
-      log({ time: new Date().toISOString(), msg: 'admission request failed', endpoint, status, error: message, ...(isTrustError(e) ? { code: e.code } : {}) });
-      send(res, status, { error: status === 500 ? 'internal error' : message });
-    } finally {
-      clearTimeout(timer);
-    }
+  const s: Settings = {
+    policy: parsePolicy(opts.policy),
+    maxBodyBytes: opts.maxBodyBytes ?? ADMISSION_SERVER_DEFAULTS.maxBodyBytes,
+    timeoutMs: opts.timeoutMs ?? ADMISSION_SERVER_DEFAULTS.timeoutMs,
+    log: opts.log ?? defaultLog,
+    // Without a clock, each request's instant is the decision's default time (decisionTime).
+    clock: opts.clock ?? (() => decisionTime(undefined)),
   };
-
   const server = createServer({ cert: opts.tls.cert, key: opts.tls.key, minVersion: 'TLSv1.2' }, (req, res) => {
-    handle(req, res).catch((e: unknown) => {
-      log({ time: new Date().toISOString(), msg: 'admission handler crashed', error: e instanceof Error ? e.message : String(e) });
+    const endpoint = route(req, res);
+    if (endpoint === undefined) return;
+    admit(req, res, endpoint, s, opts).catch((e: unknown) => {
+      s.log({ time: new Date().toISOString(), msg: 'admission handler crashed', error: e instanceof Error ? e.message : String(e) });
       send(res, 500, { error: 'internal error' });
     });
   });
-  server.requestTimeout = timeoutMs + 1000;
-  server.headersTimeout = Math.min(timeoutMs, 60_000);
+  server.requestTimeout = s.timeoutMs + 1000;
+  server.headersTimeout = Math.min(s.timeoutMs, 60_000);
   server.maxHeadersCount = 100;
   return server;
 }

@@ -9,28 +9,10 @@
 import { readFileSync } from 'node:fs';
 import { TrustError } from '../errors.js';
 import type { Principal, QuarantineView } from '../quarantine/index.js';
-import { verifyTrustDir } from '../trust-dir/reader.js';
-import type { RootPins } from '../verify/types.js';
-import type { FailurePolicy, VerifiedRepository } from '../verify/types.js';
 import { parsePolicy, type AdmissionPolicy } from './policy.js';
 
-/** What {@link TrustSource.verify} is asked for. */
-export interface TrustQuery {
-  /** The GUN, e.g. `docker.io/acme/app`. */
-  gun: string;
-  /** The verification time. */
-  now: Date;
-  /** Root pins the matched rule requires; absent means trust on first use. */
-  pins?: RootPins;
-}
-
-/**
- * Verified trust data for one GUN. Must throw a `TrustError` when the data is missing
- * (`ERR_METADATA_NOT_FOUND` for the root: the image is unsigned) or does not verify.
- */
-export interface TrustSource {
-  verify(query: TrustQuery): VerifiedRepository | Promise<VerifiedRepository>;
-}
+export { trustDirTrustSource, cachedTrustSource } from './trust-source.js';
+export type { TrustQuery, TrustSource, TrustDirSourceOptions } from './trust-source.js';
 
 /** What {@link QuarantineReader.access} is asked for. */
 export interface QuarantineQuery {
@@ -42,6 +24,8 @@ export interface QuarantineQuery {
   /** The tag, used only when there is no digest. */
   tag: string | undefined;
   principal: Principal;
+  /** The decision time: visibility is judged at the request's instant, not the reader's clock. */
+  now: Date;
 }
 
 /** A quarantine reader's answer. */
@@ -54,37 +38,9 @@ export interface QuarantineReader {
   access(query: QuarantineQuery): QuarantineAccessResult | Promise<QuarantineAccessResult>;
 }
 
-export interface TrustDirSourceOptions {
-  /** The trust directory (`~/.docker/trust` layout). */
-  trustDir: string;
-  /** Failure policy for delegations (default `strict`). */
-  mode?: FailurePolicy;
-}
-
-/**
- * A {@link TrustSource} over a docker / notary trust directory (`verifyTrustDir`).
- *
- * @example
- * ```ts
- * const trust = trustDirTrustSource({ trustDir: '/var/lib/trustgate/trust' });
- * ```
- */
-export function trustDirTrustSource(opts: TrustDirSourceOptions): TrustSource {
-  return {
-    verify: ({ gun, now, pins }) =>
-      verifyTrustDir({
-        gun,
-        trustDir: opts.trustDir,
-        now,
-        ...(opts.mode ? { mode: opts.mode } : {}),
-        ...(pins ? { pins } : {}),
-      }),
-  };
-}
-
 /** The part of the quarantine service the adapter needs (`QuarantineService.view`). */
 export interface QuarantineViewProvider {
-  view(repository: string): Promise<QuarantineView> | QuarantineView;
+  view(repository: string, options?: { now?: Date }): Promise<QuarantineView> | QuarantineView;
 }
 
 export interface QuarantineServiceReaderOptions {
@@ -94,7 +50,9 @@ export interface QuarantineServiceReaderOptions {
 
 /**
  * A {@link QuarantineReader} over `createQuarantineService(...)`: a digest is visible when
- * `view(repository).manifest(principal, { digest }, 'GET')` allows it.
+ * `view(repository, { now }).manifest(principal, { digest }, 'GET')` allows it. The view is taken
+ * at the request's `now`, so a release that has lapsed by then no longer shows the digest
+ * (quarantine.md §5, Q18: expiry is exact).
  *
  * @example
  * ```ts
@@ -106,7 +64,7 @@ export function quarantineServiceReader(service: QuarantineViewProvider, opts: Q
   return {
     async access(query) {
       const repository = opts.repositoryFor ? opts.repositoryFor(query) : query.path;
-      const view = await service.view(repository);
+      const view = await service.view(repository, { now: query.now });
       const ref = query.digest !== undefined ? { digest: query.digest } : { tag: query.tag ?? 'latest' };
       const r = view.manifest(query.principal, ref, 'GET');
       if (r.allowed) return { visible: true, digest: r.digest };

@@ -3,104 +3,103 @@
  * Kubernetes admission webhook over HTTPS (`/validate`, `/mutate`, `/healthz`).
  */
 import { readFileSync } from 'node:fs';
+import type { Server } from 'node:https';
 import { isTrustError } from '../errors.js';
-import type { Env } from './format.js';
+import { COMMON_OPTIONS, defineCommand, warn, type CommandContext } from './command.js';
 import { ADMISSION_SERVE_HELP } from './help.js';
-import { checkTrustDir, parseCommandLine, UsageError } from './options.js';
+import { parseCommandLine, UsageError } from './options.js';
 
 const OPTIONS = {
+  ...COMMON_OPTIONS,
   policy: { type: 'string' },
   'tls-cert': { type: 'string' },
   'tls-key': { type: 'string' },
   port: { type: 'string' },
   host: { type: 'string' },
-  'trust-dir': { type: 'string' },
   'max-body-bytes': { type: 'string' },
   'timeout-ms': { type: 'string' },
-  help: { type: 'boolean', short: 'h' },
 } as const;
 
-function usage(message: string): number {
-  process.stderr.write(`trustgate admission serve: ${message}\nRun "trustgate admission serve --help" for usage.\n`);
-  return 2;
+type Engine = typeof import('./admission-engine.js');
+
+interface Settings {
+  policy: string;
+  cert: string;
+  key: string;
+  port: number;
+  host: string;
+  maxBodyBytes: number | undefined;
+  timeoutMs: number | undefined;
 }
 
-function boundedInt(name: string, text: string | undefined, fallback: number, min: number, max: number): number {
-  if (text === undefined) return fallback;
+function boundedInt(name: string, text: string | undefined, min: number, max: number): number | undefined {
+  if (text === undefined) return undefined;
   if (!/^[0-9]+$/.test(text) || Number(text) < min || Number(text) > max) throw new UsageError(`--${name} must be an integer from ${min} to ${max}`);
   return Number(text);
 }
 
-export async function runAdmissionServe(args: readonly string[], env: Env = process.env): Promise<number> {
-  let values;
-  let port: number;
-  let maxBodyBytes: number | undefined;
-  let timeoutMs: number | undefined;
-  try {
-    const parsed = parseCommandLine(args, OPTIONS);
-    values = parsed.values;
-    if (values.help === true) {
-      process.stdout.write(ADMISSION_SERVE_HELP);
-      return 0;
-    }
-    if (parsed.positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(parsed.positionals[0])}`);
-    for (const f of ['policy', 'tls-cert', 'tls-key'] as const) {
-      if (values[f] === undefined || values[f] === '') throw new UsageError(`--${f} FILE is required`);
-    }
-    port = boundedInt('port', values.port, 8443, 0, 65535); // 0: any free port
-    maxBodyBytes = values['max-body-bytes'] === undefined ? undefined : boundedInt('max-body-bytes', values['max-body-bytes'], 0, 1, 64 * 1024 * 1024);
-    timeoutMs = values['timeout-ms'] === undefined ? undefined : boundedInt('timeout-ms', values['timeout-ms'], 0, 1, 60_000);
-  } catch (e) {
-    if (!(e instanceof UsageError)) throw e;
-    return usage(e.message);
+function settings({ values, positionals }: ReturnType<typeof parseCommandLine<typeof OPTIONS>>): Settings {
+  if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
+  for (const f of ['policy', 'tls-cert', 'tls-key'] as const) {
+    if (values[f] === undefined || values[f] === '') throw new UsageError(`--${f} FILE is required`);
   }
+  return {
+    policy: values.policy as string,
+    cert: values['tls-cert'] as string,
+    key: values['tls-key'] as string,
+    port: boundedInt('port', values.port, 0, 65535) ?? 8443, // 0: any free port
+    host: values.host ?? '0.0.0.0',
+    maxBodyBytes: boundedInt('max-body-bytes', values['max-body-bytes'], 1, 64 * 1024 * 1024),
+    timeoutMs: boundedInt('timeout-ms', values['timeout-ms'], 1, 60_000),
+  };
+}
 
-  const admission = await import('../admission/index.js');
-  const { defaultTrustDir } = await import('./engine.js');
-  let cert: Buffer;
-  let key: Buffer;
+/** The server, or the usage message when a file, the policy or the trust directory is unusable. */
+function build(s: Settings, ctx: CommandContext<Engine>): Server | string {
+  const { engine } = ctx;
+  let tls: { cert: Buffer; key: Buffer };
   try {
-    cert = readFileSync(values['tls-cert'] as string);
-    key = readFileSync(values['tls-key'] as string);
+    tls = { cert: readFileSync(s.cert), key: readFileSync(s.key) };
   } catch (e) {
-    return usage(`cannot read TLS files: ${(e as Error).message}`);
+    return `cannot read TLS files: ${(e as Error).message}`;
   }
   let policy;
   try {
-    policy = admission.loadPolicyFile(values.policy as string);
+    policy = engine.loadPolicyFile(s.policy);
   } catch (e) {
-    if (isTrustError(e)) return usage(e.message);
+    if (isTrustError(e)) return e.message;
     throw e;
   }
-  if (admission.policyNeedsQuarantine(policy)) {
-    return usage('the policy requires quarantine visibility, which needs a quarantine reader; use createAdmissionServer from the library');
+  if (engine.policyNeedsQuarantine(policy)) {
+    return 'the policy requires quarantine visibility, which needs a quarantine reader; use createAdmissionServer from the library';
   }
-  const trustDir = values['trust-dir'] ?? defaultTrustDir(env);
-  const dirError = checkTrustDir(trustDir, values['trust-dir'] !== undefined);
-  if (dirError) return usage(dirError.message);
-
-  let server;
+  if (ctx.trustDir.error) return ctx.trustDir.error.message;
   try {
-    server = admission.createAdmissionServer({
+    return engine.createAdmissionServer({
       policy,
-      sources: { trust: admission.trustDirTrustSource({ trustDir }) },
-      tls: { cert, key },
-      ...(maxBodyBytes === undefined ? {} : { maxBodyBytes }),
-      ...(timeoutMs === undefined ? {} : { timeoutMs }),
+      sources: { trust: engine.trustDirTrustSource({ trustDir: ctx.trustDir.path }) },
+      tls,
+      // The command's edge clock: `--now` for recorded data, else the time of each request.
+      clock: ctx.clock,
+      ...(s.maxBodyBytes === undefined ? {} : { maxBodyBytes: s.maxBodyBytes }),
+      ...(s.timeoutMs === undefined ? {} : { timeoutMs: s.timeoutMs }),
     });
   } catch (e) {
-    return usage(`cannot start: ${(e as Error).message}`);
+    return `cannot start: ${(e as Error).message}`;
   }
-  const host = values.host ?? '0.0.0.0';
+}
+
+/** Listens until SIGTERM or SIGINT (exit 0), or fails to listen (exit 1). */
+function serve(server: Server, s: Settings): Promise<number> {
   return new Promise<number>((resolve) => {
     server.once('error', (e) => {
-      process.stderr.write(`trustgate admission serve: ${e.message}\n`);
+      warn(`trustgate admission serve: ${e.message}`);
       resolve(1);
     });
-    server.listen(port, host, () => {
+    server.listen(s.port, s.host, () => {
       const addr = server.address();
-      const bound = typeof addr === 'object' && addr !== null ? addr.port : port;
-      process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), msg: 'listening', host, port: bound })}\n`);
+      const bound = typeof addr === 'object' && addr !== null ? addr.port : s.port;
+      process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), msg: 'listening', host: s.host, port: bound })}\n`);
     });
     const stop = () => {
       server.close(() => resolve(0));
@@ -110,3 +109,17 @@ export async function runAdmissionServe(args: readonly string[], env: Env = proc
     process.once('SIGINT', stop);
   });
 }
+
+async function run(s: Settings, ctx: CommandContext<Engine>): Promise<number> {
+  const server = build(s, ctx);
+  return typeof server === 'string' ? ctx.usage(server) : serve(server, s);
+}
+
+export const runAdmissionServe = defineCommand({
+  name: 'admission serve',
+  options: OPTIONS,
+  help: ADMISSION_SERVE_HELP,
+  settings,
+  load: () => import('./admission-engine.js'),
+  run,
+});

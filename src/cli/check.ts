@@ -3,123 +3,91 @@
  * pre-pull hook. Exit 0 allow, 1 deny, 2 usage.
  */
 import { isTrustError } from '../errors.js';
-import { colourEnabled, paint, type Env } from './format.js';
+import type { AdmissionDecision } from '../admission/decision.js';
+import { COMMON_OPTIONS, defineCommand, type CommandContext } from './command.js';
+import { colourEnabled, escapeTerminal, jsonText, paint, type Env } from './format.js';
 import { CHECK_HELP } from './help.js';
-import { checkTrustDir, parseCommandLine, parseRfc3339, USAGE_CODES, UsageError } from './options.js';
+import { parseCommandLine, USAGE_CODES, UsageError } from './options.js';
 
 const OPTIONS = {
+  ...COMMON_OPTIONS,
   policy: { type: 'string' },
-  'trust-dir': { type: 'string' },
-  now: { type: 'string' },
   json: { type: 'boolean' },
   principal: { type: 'string' },
   'break-glass': { type: 'string' },
-  help: { type: 'boolean', short: 'h' },
 } as const;
+
+type Engine = typeof import('./admission-engine.js');
 
 interface Settings {
   image: string;
   policy: string;
-  trustDir: string | undefined;
-  now: Date;
   json: boolean;
   principal: string | undefined;
   breakGlass: string | undefined;
 }
 
-function settings(args: readonly string[]): Settings | 'help' {
-  const { values, positionals } = parseCommandLine(args, OPTIONS);
-  if (values.help === true) return 'help';
+function settings({ values, positionals }: ReturnType<typeof parseCommandLine<typeof OPTIONS>>): Settings {
   if (positionals.length !== 1) throw new UsageError('check needs exactly one image reference');
   if (values.policy === undefined || values.policy === '') throw new UsageError('--policy FILE is required');
-  if (values['trust-dir'] === '') throw new UsageError('--trust-dir must not be empty');
   if (values['break-glass'] !== undefined && values['break-glass'].trim() === '') throw new UsageError('--break-glass needs a reason');
   return {
     image: positionals[0] as string,
     policy: values.policy,
-    trustDir: values['trust-dir'],
-    now: values.now === undefined ? new Date() : parseRfc3339(values.now),
     json: values.json === true,
     principal: values.principal,
     breakGlass: values['break-glass'],
   };
 }
 
-function usage(message: string): number {
-  process.stderr.write(`trustgate check: ${message}\nRun "trustgate check --help" for usage.\n`);
-  return 2;
-}
-
-export async function runCheck(args: readonly string[], env: Env = process.env): Promise<number> {
-  let s: Settings | 'help';
+/** The decision, or the usage message when the policy, the trust directory or the request is unusable. */
+async function decide(s: Settings, ctx: CommandContext<Engine>): Promise<AdmissionDecision | string> {
+  const { engine } = ctx;
   try {
-    s = settings(args);
-  } catch (e) {
-    if (!(e instanceof UsageError)) throw e;
-    return usage(e.message);
-  }
-  if (s === 'help') {
-    process.stdout.write(CHECK_HELP);
-    return 0;
-  }
-
-  const admission = await import('../admission/index.js');
-  const { defaultTrustDir } = await import('./engine.js');
-  let policy;
-  try {
-    policy = admission.loadPolicyFile(s.policy);
-  } catch (e) {
-    if (isTrustError(e)) return usage(e.message);
-    throw e;
-  }
-  if (s.breakGlass !== undefined && policy.breakGlassAnnotation === undefined) {
-    return usage('--break-glass: the policy defines no breakGlass annotation');
-  }
-  const trustDir = s.trustDir ?? defaultTrustDir(env);
-  const dirError = checkTrustDir(trustDir, s.trustDir !== undefined);
-  if (dirError) return usage(dirError.message);
-
-  let decision;
-  try {
-    decision = await admission.checkAdmission(
+    const policy = engine.loadPolicyFile(s.policy);
+    if (s.breakGlass !== undefined && policy.breakGlassAnnotation === undefined) return '--break-glass: the policy defines no breakGlass annotation';
+    if (ctx.trustDir.error) return ctx.trustDir.error.message;
+    return await engine.checkAdmission(
       {
         image: s.image,
-        now: s.now,
+        now: ctx.clock(),
         ...(s.principal === undefined ? {} : { principal: { id: s.principal, roles: [] } }),
-        ...(s.breakGlass !== undefined && policy.breakGlassAnnotation !== undefined
-          ? { annotations: { [policy.breakGlassAnnotation]: s.breakGlass } }
-          : {}),
+        ...(s.breakGlass !== undefined && policy.breakGlassAnnotation !== undefined ? { annotations: { [policy.breakGlassAnnotation]: s.breakGlass } } : {}),
       },
       policy,
       // The shell has no quarantine reader: a rule that needs one is a usage error (exit 2).
-      { trust: admission.trustDirTrustSource({ trustDir }) },
+      { trust: engine.trustDirTrustSource({ trustDir: ctx.trustDir.path }) },
     );
   } catch (e) {
-    if (isTrustError(e)) return usage(e.message);
+    if (isTrustError(e)) return e.message;
     throw e;
   }
+}
 
-  const isUsage = !decision.allowed && USAGE_CODES.has(decision.code);
-  if (s.json) {
-    process.stdout.write(`${JSON.stringify(decision, null, 2)}\n`);
-  } else {
-    const p = paint(colourEnabled(process.stdout, env));
-    if (decision.allowed) {
-      const roles = decision.signers.map((x) => x.role).join(', ');
-      const what = decision.digest ?? '(no digest)';
-      process.stdout.write(`${p.green('ALLOW')} ${p.bold(s.image)}  ${what}  rule ${decision.rule}${roles === '' ? '' : `  signed in ${roles}`}\n`);
-      if (decision.breakGlass) {
-        process.stdout.write(`  break-glass: ${decision.breakGlass.reason} (overrides ${decision.wouldDeny?.code ?? ''}: ${decision.wouldDeny?.reason ?? ''})\n`);
-      } else if (decision.wouldDeny) {
-        process.stdout.write(`  dry-run: would deny ${decision.wouldDeny.code}: ${decision.wouldDeny.reason}\n`);
-      }
-    } else {
-      process.stdout.write(`${p.red('DENY')}  ${p.bold(s.image)}  ${decision.code}: ${decision.reason}  (rule ${decision.rule})\n`);
-    }
+function printHuman(image: string, decision: AdmissionDecision, env: Env): void {
+  const p = paint(colourEnabled(process.stdout, env));
+  const e = escapeTerminal;
+  if (!decision.allowed) {
+    process.stdout.write(`${p.red('DENY')}  ${p.bold(e(image))}  ${decision.code}: ${e(decision.reason)}  (rule ${e(decision.rule)})\n`);
+    return;
   }
-  if (isUsage) {
-    process.stderr.write('Run "trustgate check --help" for usage.\n');
-    return 2;
+  const roles = decision.signers.map((x) => x.role).join(', ');
+  const what = decision.digest ?? '(no digest)';
+  process.stdout.write(`${p.green('ALLOW')} ${p.bold(e(image))}  ${what}  rule ${e(decision.rule)}${roles === '' ? '' : `  signed in ${e(roles)}`}\n`);
+  if (decision.breakGlass) {
+    process.stdout.write(`  break-glass: ${e(decision.breakGlass.reason)} (overrides ${decision.wouldDeny?.code ?? ''}: ${e(decision.wouldDeny?.reason ?? '')})\n`);
+  } else if (decision.wouldDeny) {
+    process.stdout.write(`  dry-run: would deny ${decision.wouldDeny.code}: ${e(decision.wouldDeny.reason)}\n`);
   }
+}
+
+async function checkImage(s: Settings, ctx: CommandContext<Engine>): Promise<number> {
+  const decision = await decide(s, ctx);
+  if (typeof decision === 'string') return ctx.usage(decision);
+  if (s.json) process.stdout.write(`${jsonText(decision)}\n`);
+  else printHuman(s.image, decision, ctx.env);
+  if (!decision.allowed && USAGE_CODES.has(decision.code)) return ctx.hint();
   return decision.allowed ? 0 : 1;
 }
+
+export const runCheck = defineCommand({ name: 'check', options: OPTIONS, help: CHECK_HELP, settings, load: () => import('./admission-engine.js'), run: checkImage });

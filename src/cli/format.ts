@@ -9,15 +9,52 @@ export interface OutStream {
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
+/** An environment switch is set only when it has a value: an empty `NO_COLOR=` means unset. */
+const isSet = (v: string | undefined): v is string => v !== undefined && v !== '';
+
 /**
- * Colour only on a terminal, never when `NO_COLOR` is set (to anything), never for `TERM=dumb`.
- * `FORCE_COLOR` (non-empty, not `0`) turns it on without a terminal, unless `NO_COLOR` is set.
+ * Colour only on a terminal, never for `TERM=dumb`, never when `NO_COLOR` has a value
+ * (no-color.org: an empty `NO_COLOR` does not count). `FORCE_COLOR` with a value other than `0`
+ * or `false` turns it on without a terminal; `FORCE_COLOR=0` turns it off even on one (the
+ * convention of chalk's supports-color and Node's own `tty.getColorDepth`). `NO_COLOR` wins.
  */
 export function colourEnabled(stream: OutStream, env: Env): boolean {
-  if (env['NO_COLOR'] !== undefined) return false;
+  if (isSet(env['NO_COLOR'])) return false;
   const force = env['FORCE_COLOR'];
-  if (force !== undefined && force !== '' && force !== '0') return true;
+  if (isSet(force)) return force !== '0' && force !== 'false';
   return stream.isTTY === true && env['TERM'] !== 'dumb';
+}
+
+/**
+ * What a terminal acts on instead of printing: C0 controls (ESC starts an escape sequence, CR
+ * rewrites the line, a newline forges another output line), DEL, C1 controls (U+009B is a
+ * one-character CSI), the line and paragraph separators, and the bidirectional embeddings,
+ * overrides and isolates that reorder the text after them.
+ */
+const TERMINAL_UNSAFE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+
+/** {@link TERMINAL_UNSAFE} without C0: JSON escapes those itself, and its layout uses newlines. */
+const JSON_UNSAFE = /[\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+
+const hex = (c: string, width: number) => (c.codePointAt(0) ?? 0).toString(16).padStart(width, '0');
+
+/**
+ * The one escaping of untrusted text (target names, references, paths, error messages) for a
+ * terminal: each character of {@link TERMINAL_UNSAFE} becomes `\xHH` or `\uHHHH`, everything else
+ * is kept, so docker-compatible names such as `a<b>&c` and non-ASCII print unchanged. Target
+ * names can hold any character (notary-rules.md §5.4), and a message quotes them.
+ */
+export function escapeTerminal(text: string): string {
+  return text.replace(TERMINAL_UNSAFE, (c) => (c.charCodeAt(0) < 0x100 ? `\\x${hex(c, 2)}` : `\\u${hex(c, 4)}`));
+}
+
+/**
+ * `JSON.stringify` for our own documents on stdout: JSON already escapes C0 controls; DEL, C1,
+ * the separators and the bidi controls are written as `\uHHHH` too, so `cat`-ing the document is
+ * as safe as the human output. They occur only inside strings, so the parsed value is unchanged.
+ */
+export function jsonText(value: unknown, indent = 2): string {
+  return JSON.stringify(value, null, indent).replace(JSON_UNSAFE, (c) => `\\u${hex(c, 4)}`);
 }
 
 export interface Paint {

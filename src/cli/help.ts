@@ -14,8 +14,9 @@ Options:
   -h, --help               Show this help (or "trustgate <command> --help")
   -v, --version            Print the version
 
-Exit codes: 0 every image verified, 1 at least one image is not trusted,
-2 usage or input error (bad flag, bad reference, unreadable trust directory).
+Exit codes: 0 every image verified (check: allowed), 1 at least one image is not
+trusted (check: denied), 2 usage or input error (bad flag, bad reference, a trust
+directory named by --trust-dir or DOCKER_CONFIG that is missing or unreadable).
 `;
 
 export const VERIFY_HELP = `Usage: trustgate verify <image-ref>... [options]
@@ -34,11 +35,13 @@ Options:
   --any-role               Accept a signature from any targets role (notary's lookup)
   --pin-root KEYID         Require the root to be one of these key IDs, repeatable
   --mode MODE              strict (default; what notary does offline) or online-equivalent
-                           (drop delegations that fail only on expiry or threshold)
+                           (drop delegations that fail only on expiry or threshold;
+                           --json lists them in "skipped")
   -h, --help               Show this help
 
 Exit codes: 0 every image verified, 1 at least one image is not trusted,
-2 usage or input error (bad flag, bad reference, unreadable trust directory).
+2 usage or input error (bad flag, bad reference, a trust directory named by
+--trust-dir or DOCKER_CONFIG that is missing or unreadable).
 `;
 
 export const INSPECT_HELP = `Usage: trustgate inspect <image-ref>... [options]
@@ -89,6 +92,8 @@ Options:
   --tls-key FILE           PEM private key, required
   --port N                 Port (default 8443; 0 picks a free one)
   --host ADDR              Address to bind (default 0.0.0.0)
+  --now RFC3339            Decide every request at this instant (recorded data, tests);
+                           default: the time each request arrives
   --trust-dir DIR          Trust directory (default: $DOCKER_CONFIG/trust, else ~/.docker/trust)
   --max-body-bytes N       Largest request body (default 3 MiB)
   --timeout-ms N           Time allowed per request (default 9000)

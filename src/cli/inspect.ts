@@ -5,16 +5,14 @@
 import { isTrustError } from '../errors.js';
 import { parseReference } from '../reference/parse.js';
 import type { SignedTarget, VerifiedRepository } from '../verify/types.js';
-import { byteCompare, goJson, naturalCompare, tabulate } from './format.js';
+import { COMMON_OPTIONS, defineCommand, warn, type CommandContext } from './command.js';
+import { byteCompare, escapeTerminal, goJson, naturalCompare, tabulate } from './format.js';
 import { INSPECT_HELP } from './help.js';
-import { checkTrustDir, parseCommandLine, parseRfc3339, USAGE_CODES, UsageError } from './options.js';
-import { verifyOncePerGun } from './verify-cache.js';
+import { parseCommandLine, USAGE_CODES, UsageError } from './options.js';
 
 const OPTIONS = {
-  'trust-dir': { type: 'string' },
-  now: { type: 'string' },
+  ...COMMON_OPTIONS,
   pretty: { type: 'boolean' },
-  help: { type: 'boolean', short: 'h' },
 } as const;
 
 /** docker's `trustRepo` as `docker trust inspect` prints it. */
@@ -88,89 +86,87 @@ export function trustRepo(engine: Engine, repo: VerifiedRepository, name: string
   };
 }
 
-/** docker's `--pretty` rendering of one record. */
-export function prettyTrustRepo(r: TrustRepo): string {
+/**
+ * docker's `--pretty` rendering of one record. Tables are for a terminal, so every name from
+ * the metadata is escaped ({@link escapeTerminal}): a target name may hold any character
+ * (notary-rules.md §5.4), which docker would print raw.
+ */
+export function prettyTrustRepo(record: TrustRepo): string {
+  const e = escapeTerminal;
+  const name = e(record.Name);
   let out = '';
-  if (r.SignedTags.length > 0) {
-    out += `\nSignatures for ${r.Name}\n\n`;
-    const rows = r.SignedTags.map((t) => {
+  if (record.SignedTags.length > 0) {
+    out += `\nSignatures for ${name}\n\n`;
+    const rows = record.SignedTags.map((t) => {
       const signers = t.Signers.length === 1 && t.Signers[0] === REPO_ADMIN ? [`(${REPO_ADMIN})`] : [...t.Signers].sort(byteCompare);
-      return [t.SignedTag, t.Digest, signers.join(', ')];
+      return [e(t.SignedTag), t.Digest, e(signers.join(', '))];
     });
     out += tabulate([['SIGNED TAG', 'DIGEST', 'SIGNERS'], ...rows]);
   } else {
-    out += `\nNo signatures for ${r.Name}\n\n`;
+    out += `\nNo signatures for ${name}\n\n`;
   }
-  if (r.Signers.length > 0) {
-    out += `\nList of signers and their keys for ${r.Name}\n\n`;
-    const rows = [...r.Signers]
+  if (record.Signers.length > 0) {
+    out += `\nList of signers and their keys for ${name}\n\n`;
+    const rows = [...record.Signers]
       .sort((a, b) => naturalCompare(a.Name, b.Name))
-      .map((s) => [
-        s.Name,
-        s.Keys.map((k) => k.ID)
-          .sort(byteCompare)
-          .map((id) => id.slice(0, 12))
-          .join(', '),
-      ]);
+      .map((s) => [e(s.Name), e(s.Keys.map((k) => k.ID).sort(byteCompare).map((id) => id.slice(0, 12)).join(', '))]);
     out += tabulate([['SIGNER', 'KEYS'], ...rows]);
   }
-  out += `\nAdministrative keys for ${r.Name}\n\n`;
+  out += `\nAdministrative keys for ${name}\n\n`;
   const ids = (n: string) =>
-    (r.AdministrativeKeys.find((a) => a.Name === n)?.Keys ?? [])
-      .map((k) => k.ID)
-      .sort(byteCompare)
-      .join(', ');
+    e(
+      (record.AdministrativeKeys.find((a) => a.Name === n)?.Keys ?? [])
+        .map((k) => k.ID)
+        .sort(byteCompare)
+        .join(', '),
+    );
   out += `  Repository Key:\t${ids('Repository')}\n`;
   out += `  Root Key:\t${ids('Root')}\n`;
   return out;
 }
 
-export async function runInspect(args: readonly string[], env: Readonly<Record<string, string | undefined>> = process.env): Promise<number> {
-  let values: { 'trust-dir'?: string | undefined; now?: string | undefined; pretty?: boolean | undefined; help?: boolean | undefined };
-  let positionals: string[];
-  let now: Date;
-  try {
-    ({ values, positionals } = parseCommandLine(args, OPTIONS));
-    if (values.help === true) {
-      process.stdout.write(INSPECT_HELP);
-      return 0;
-    }
-    if (positionals.length === 0) throw new UsageError('inspect needs at least one image reference');
-    if (values['trust-dir'] === '') throw new UsageError('--trust-dir must not be empty');
-    now = values.now === undefined ? new Date() : parseRfc3339(values.now);
-  } catch (e) {
-    if (!(e instanceof UsageError)) throw e;
-    process.stderr.write(`trustgate inspect: ${e.message}\nRun "trustgate inspect --help" for usage.\n`);
-    return 2;
-  }
+interface Settings {
+  images: string[];
+  pretty: boolean;
+}
 
-  const engine = await import('./engine.js');
-  const trustDir = values['trust-dir'] ?? engine.defaultTrustDir(env);
-  const dirError = checkTrustDir(trustDir, values['trust-dir'] !== undefined);
-  const verifyGun = verifyOncePerGun((gun) => engine.verifyTrustDir({ gun, trustDir, now }));
+function settings({ values, positionals }: ReturnType<typeof parseCommandLine<typeof OPTIONS>>): Settings {
+  if (positionals.length === 0) throw new UsageError('inspect needs at least one image reference');
+  return { images: positionals, pretty: values.pretty === true };
+}
+
+/** One argument's record, or the exit code its failure earns (2 for usage, 1 for trust). */
+async function inspectOne(input: string, ctx: CommandContext<Engine>, verify: (gun: string) => Promise<VerifiedRepository>): Promise<TrustRepo | number> {
+  try {
+    const ref = parseReference(input);
+    if (ctx.trustDir.error) throw ctx.trustDir.error;
+    return trustRepo(ctx.engine, await verify(ref.gun), input, ref.tag ?? '');
+  } catch (e) {
+    if (!isTrustError(e)) {
+      warn(`trustgate inspect: ${input}: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+      return 1;
+    }
+    const role = e.role === undefined ? '' : ` (role ${e.role})`;
+    warn(`trustgate inspect: ${input}: ${e.code}${role}: ${e.message}`);
+    return USAGE_CODES.has(e.code) ? 2 : 1;
+  }
+}
+
+async function inspectImages(s: Settings, ctx: CommandContext<Engine>): Promise<number> {
+  const now = ctx.clock();
+  const trust = ctx.engine.cachedTrustSource(ctx.engine.trustDirTrustSource({ trustDir: ctx.trustDir.path }));
   const records: TrustRepo[] = [];
   let exit = 0;
-  let pretty = '';
-  for (const input of positionals) {
-    try {
-      const ref = parseReference(input);
-      if (dirError) throw dirError;
-      const repo = verifyGun(ref.gun);
-      const record = trustRepo(engine, repo, input, ref.tag ?? '');
-      records.push(record);
-      if (values.pretty === true) pretty += (pretty === '' ? '' : '\n\n') + prettyTrustRepo(record);
-    } catch (e) {
-      if (!isTrustError(e)) {
-        process.stderr.write(`trustgate inspect: ${input}: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-        exit = Math.max(exit, 1);
-        continue;
-      }
-      const role = e.role === undefined ? '' : ` (role ${e.role})`;
-      process.stderr.write(`trustgate inspect: ${input}: ${e.code}${role}: ${e.message}\n`);
-      exit = Math.max(exit, USAGE_CODES.has(e.code) ? 2 : 1);
-    }
+  for (const input of s.images) {
+    const r = await inspectOne(input, ctx, (gun) => trust.verify({ gun, now }));
+    if (typeof r === 'number') exit = Math.max(exit, r);
+    else records.push(r);
   }
-  if (values.pretty === true) process.stdout.write(pretty);
+  // The JSON keeps docker's bytes (notary-rules.md §9.5): JSON escapes control characters itself.
+  if (s.pretty) process.stdout.write(records.map(prettyTrustRepo).join('\n\n'));
   else process.stdout.write(`${records.length === 0 ? '[]' : goJson(records, 4)}\n`);
-  return exit;
+  // A bad reference gets the same hint as in every other command.
+  return exit === 2 ? ctx.hint() : exit;
 }
+
+export const runInspect = defineCommand({ name: 'inspect', options: OPTIONS, help: INSPECT_HELP, settings, load: () => import('./engine.js'), run: inspectImages });

@@ -1,24 +1,25 @@
 /**
  * `trustgate verify`: offline verification of each image's trust data and resolution of its tag
- * (or digest) to a signed target, with docker's precedence by default (spec §9.3).
+ * (or digest) to a signed target, with docker's precedence by default (notary-rules.md §9.3).
  */
 import { isTrustError } from '../errors.js';
 import { parseReference, type ImageReference } from '../reference/parse.js';
-import { colourEnabled, paint, type Env, type OutStream } from './format.js';
+import type { VerifiedRepository } from '../verify/types.js';
+import { COMMON_OPTIONS, defineCommand, warn, type CommandContext } from './command.js';
+import { colourEnabled, escapeTerminal, jsonText, paint, type Env, type OutStream } from './format.js';
 import { VERIFY_HELP } from './help.js';
-import { checkTrustDir, parseCommandLine, parseRfc3339, USAGE_CODES, UsageError } from './options.js';
-import { verifyOncePerGun } from './verify-cache.js';
+import { parseCommandLine, USAGE_CODES, UsageError } from './options.js';
 
 const OPTIONS = {
-  'trust-dir': { type: 'string' },
-  now: { type: 'string' },
+  ...COMMON_OPTIONS,
   json: { type: 'boolean' },
   role: { type: 'string', multiple: true },
   'any-role': { type: 'boolean' },
   'pin-root': { type: 'string', multiple: true },
   mode: { type: 'string' },
-  help: { type: 'boolean', short: 'h' },
 } as const;
+
+type Engine = typeof import('./engine.js');
 
 /** One entry of `results` in `--json` output. */
 export type VerifyResult =
@@ -44,8 +45,6 @@ export type VerifyResult =
 
 interface Settings {
   images: string[];
-  trustDir: string | undefined;
-  now: Date;
   json: boolean;
   /** undefined: docker's order and role filter. */
   roles: string[] | undefined;
@@ -53,12 +52,18 @@ interface Settings {
   mode: 'strict' | 'online-equivalent';
 }
 
+/** A delegation `--mode online-equivalent` dropped (notary-rules.md §7.8.4), as `--json` reports it. */
+export interface SkippedEntry {
+  gun: string;
+  role: string;
+  code: string;
+  message: string;
+}
+
 const KEY_ID = /^[0-9a-f]{64}$/;
 const ROLE = /^targets(?:\/[a-z0-9_.-]+)*$/;
 
-function settings(args: readonly string[]): Settings | 'help' {
-  const { values, positionals } = parseCommandLine(args, OPTIONS);
-  if (values.help === true) return 'help';
+function settings({ values, positionals }: ReturnType<typeof parseCommandLine<typeof OPTIONS>>): Settings {
   if (positionals.length === 0) throw new UsageError('verify needs at least one image reference');
   const mode = values.mode ?? 'strict';
   if (mode !== 'strict' && mode !== 'online-equivalent') {
@@ -73,11 +78,8 @@ function settings(args: readonly string[]): Settings | 'help' {
   for (const p of pins) {
     if (!KEY_ID.test(p)) throw new UsageError(`--pin-root ${JSON.stringify(p)} is not a key ID (64 hexadecimal digits)`);
   }
-  if (values['trust-dir'] === '') throw new UsageError('--trust-dir must not be empty');
   return {
     images: positionals,
-    trustDir: values['trust-dir'],
-    now: values.now === undefined ? new Date() : parseRfc3339(values.now),
     json: values.json === true,
     // notary's lookup walks the whole tree from `targets`.
     roles: values['any-role'] === true ? ['targets'] : roleList.length > 0 ? roleList : undefined,
@@ -96,75 +98,59 @@ function failure(ref: string, parsed: ImageReference | undefined, e: unknown): V
   return { ok: false, ref, gun: parsed?.gun ?? null, tag, error };
 }
 
-export async function runVerify(args: readonly string[], env: Env = process.env): Promise<number> {
-  let s: Settings | 'help';
-  try {
-    s = settings(args);
-  } catch (e) {
-    if (!(e instanceof UsageError)) throw e;
-    process.stderr.write(`trustgate verify: ${e.message}\nRun "trustgate verify --help" for usage.\n`);
-    return 2;
-  }
-  if (s === 'help') {
-    process.stdout.write(VERIFY_HELP);
-    return 0;
-  }
-
-  const engine = await import('./engine.js');
-  const trustDir = s.trustDir ?? engine.defaultTrustDir(env);
-  const dirError = checkTrustDir(trustDir, s.trustDir !== undefined);
-  const verifyGun = verifyOncePerGun((gun) => {
-    const r = engine.verifyTrustDir({
-      gun,
-      trustDir,
-      now: s.now,
-      mode: s.mode,
-      ...(s.pins.length > 0 ? { pins: { certs: { [gun]: s.pins } } } : {}),
-    });
-    for (const skipped of r.skipped) {
-      process.stderr.write(`trustgate verify: warning: ${gun}: ignoring ${skipped.role} (${skipped.error.code}: ${skipped.error.message})\n`);
-    }
-    return r;
+/** The trust directory as a memoised source: each GUN verified once per run; dropped delegations are collected and warned about once. */
+function trustSource(s: Settings, ctx: CommandContext<Engine>, skipped: SkippedEntry[]) {
+  const base = ctx.engine.trustDirTrustSource({ trustDir: ctx.trustDir.path, mode: s.mode });
+  return ctx.engine.cachedTrustSource({
+    async verify(query) {
+      const repo = await base.verify(query);
+      for (const { role, error } of repo.skipped) {
+        skipped.push({ gun: query.gun, role, code: error.code, message: error.message });
+        warn(`trustgate verify: warning: ${query.gun}: ignoring ${role} (${error.code}: ${error.message})`);
+      }
+      return repo;
+    },
   });
+}
 
+/** Verifies one argument; `check` is the failed check for the human output (the JSON has no field for it). */
+async function verifyOne(input: string, s: Settings, ctx: CommandContext<Engine>, verify: (gun: string) => Promise<VerifiedRepository>): Promise<{ result: VerifyResult; check?: string }> {
+  let parsed: ImageReference | undefined;
+  try {
+    parsed = parseReference(input);
+    if (ctx.trustDir.error) throw ctx.trustDir.error;
+    const repo = await verify(parsed.gun);
+    const { target: hit, signedTags: tags } = ctx.engine.resolveReference(repo, parsed, s.roles === undefined ? {} : { roles: s.roles });
+    const result: VerifyResult = { ok: true, ref: input, gun: parsed.gun, tag: hit.name, ...(tags === undefined ? {} : { tags }), digest: hit.digest, length: hit.length, role: hit.role, signers: [...hit.signers] };
+    return { result };
+  } catch (e) {
+    if (!isTrustError(e)) warn(`trustgate verify: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+    const result = failure(input, parsed, e);
+    return isTrustError(e) && e.check !== undefined ? { result, check: e.check } : { result };
+  }
+}
+
+async function verifyImages(s: Settings, ctx: CommandContext<Engine>): Promise<number> {
+  const now = ctx.clock();
+  const skipped: SkippedEntry[] = [];
+  const trust = trustSource(s, ctx, skipped);
+  const verify = (gun: string) => trust.verify({ gun, now, ...(s.pins.length > 0 ? { pins: { certs: { [gun]: s.pins } } } : {}) });
   const results: VerifyResult[] = [];
-  /** The failed check per failed entry, for the human output (the JSON contract has no field for it). */
   const checks = new Map<number, string>();
   for (const input of s.images) {
-    let parsed: ImageReference | undefined;
-    try {
-      parsed = parseReference(input);
-      if (dirError) throw dirError;
-      const repo = verifyGun(parsed.gun);
-      const { target: hit, signedTags: tags } = engine.resolveReference(repo, parsed, s.roles === undefined ? {} : { roles: s.roles });
-      results.push({
-        ok: true,
-        ref: input,
-        gun: parsed.gun,
-        tag: hit.name,
-        ...(tags === undefined ? {} : { tags }),
-        digest: hit.digest,
-        length: hit.length,
-        role: hit.role,
-        signers: [...hit.signers],
-      });
-    } catch (e) {
-      if (!isTrustError(e)) process.stderr.write(`trustgate verify: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-      if (isTrustError(e) && e.check !== undefined) checks.set(results.length, e.check);
-      results.push(failure(input, parsed, e));
-    }
+    const { result, check } = await verifyOne(input, s, ctx, verify);
+    if (check !== undefined) checks.set(results.length, check);
+    results.push(result);
   }
-
   const usage = results.some((r) => !r.ok && USAGE_CODES.has(r.error.code));
   const ok = results.every((r) => r.ok);
-  if (s.json) {
-    process.stdout.write(`${JSON.stringify({ ok, results }, null, 2)}\n`);
-  } else {
-    printHuman(results, checks, process.stdout, env);
-  }
-  if (usage) process.stderr.write('Run "trustgate verify --help" for usage.\n');
-  return usage ? 2 : ok ? 0 : 1;
+  if (s.json) process.stdout.write(`${jsonText(s.mode === 'online-equivalent' ? { ok, results, skipped } : { ok, results })}\n`);
+  else printHuman(results, checks, process.stdout, ctx.env);
+  if (usage) return ctx.hint();
+  return ok ? 0 : 1;
 }
+
+export const runVerify = defineCommand({ name: 'verify', options: OPTIONS, help: VERIFY_HELP, settings, load: () => import('./engine.js'), run: verifyImages });
 
 const short = (id: string) => id.slice(0, 12);
 
@@ -174,12 +160,12 @@ function printHuman(results: readonly VerifyResult[], checks: ReadonlyMap<number
     if (r.ok) {
       const what = r.tags === undefined ? r.digest : `signed as ${r.tags.map((t) => `:${t}`).join(', ')}`;
       const signers = r.signers.length > 0 ? r.signers.map(short).join(', ') : 'none';
-      out.write(`${p.green('OK')}    ${p.bold(r.ref)}  ${what}  role ${r.role}  signed by ${signers}\n`);
+      out.write(`${p.green('OK')}    ${p.bold(escapeTerminal(r.ref))}  ${escapeTerminal(what)}  role ${escapeTerminal(r.role)}  signed by ${signers}\n`);
     } else {
       const where = [r.error.role === undefined ? undefined : `role ${r.error.role}`, checks.has(i) ? `check: ${checks.get(i)}` : undefined]
         .filter((x) => x !== undefined)
         .join(', ');
-      out.write(`${p.red('FAIL')}  ${p.bold(r.ref)}  ${r.error.code}${where === '' ? '' : ` (${where})`}: ${r.error.message}\n`);
+      out.write(`${p.red('FAIL')}  ${p.bold(escapeTerminal(r.ref))}  ${r.error.code}${where === '' ? '' : ` (${escapeTerminal(where)})`}: ${escapeTerminal(r.error.message)}\n`);
     }
   }
 }

@@ -3,9 +3,9 @@
  * (notary-rules.md §1) with the size cap the chain gives, refusing anything that resolves outside the GUN's
  * metadata directory (Notary follows symlinks anywhere; we do not — notary-rules.md §14.8).
  */
-import { closeSync, constants, fstatSync, openSync, readSync, realpathSync } from 'node:fs';
+import { closeSync, constants, existsSync, fstatSync, openSync, readSync, realpathSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join, sep } from 'node:path';
+import { basename, dirname, join, resolve, sep } from 'node:path';
 import { requireObject, requireString } from '../arguments.js';
 import { TrustError } from '../errors.js';
 import { BASE_ROLES, fileTooLarge, isDelegationName } from '../verify/index.js';
@@ -53,10 +53,13 @@ function errno(e: unknown): string | undefined {
  * const source = trustDirSource(defaultTrustDir(), 'docker.io/library/alpine');
  * ```
  */
+/** `<trust dir>/tuf/<GUN>/metadata` (notary-rules.md §1). */
+const metadataDirOf = (trustDir: string, gun: string) => join(trustDir, 'tuf', ...gun.split('/'), 'metadata');
+
 export function trustDirSource(trustDir: string, gun: string): MetadataSource {
   requireString(trustDir, 'trustDir');
   checkGunPath(gun);
-  const metadataDir = join(trustDir, 'tuf', ...gun.split('/'), 'metadata');
+  const metadataDir = metadataDirOf(trustDir, gun);
   let realDir: string | null | undefined;
   const resolveDir = (): string | null => {
     if (realDir !== undefined) return realDir;
@@ -128,6 +131,35 @@ export function trustDirSource(trustDir: string, gun: string): MetadataSource {
   };
 }
 
+/**
+ * The trust directory the user probably meant when `trustDir` is one level too deep: the `tuf`
+ * directory itself (it holds `<GUN>/metadata`, or is named `tuf`), or a `metadata` directory
+ * below `<trust dir>/tuf/` (notary-rules.md §1 layout).
+ */
+function intendedTrustDir(trustDir: string, gun: string): string | undefined {
+  const dir = resolve(trustDir);
+  if (basename(dir) === 'tuf' || existsSync(join(dir, ...gun.split('/'), 'metadata'))) return dirname(dir);
+  if (basename(dir) !== 'metadata' && !existsSync(join(dir, 'root.json'))) return undefined;
+  // This GUN's own metadata directory first (a GUN may have a `tuf` segment), else any GUN's.
+  const own = sep + join('tuf', ...gun.split('/'), 'metadata');
+  if (dir.endsWith(own)) return dir.slice(0, -own.length) || sep;
+  const parts = dir.split(sep);
+  const tuf = parts.lastIndexOf('tuf');
+  return tuf > 0 ? parts.slice(0, tuf).join(sep) || sep : undefined;
+}
+
+/**
+ * "No root.json" names the directory that was searched and, when `trustDir` looks one level too
+ * deep, the one that was probably meant: the chain only knows the role, not where it looked.
+ */
+function withSearchedPath(e: unknown, trustDir: string, gun: string): unknown {
+  if (!(e instanceof TrustError) || e.code !== 'ERR_METADATA_NOT_FOUND' || e.role !== 'root') return e;
+  const searched = metadataDirOf(trustDir, gun);
+  const meant = intendedTrustDir(trustDir, gun);
+  const hint = meant === undefined ? '' : `; ${trustDir} looks like a directory inside the trust directory: did you mean --trust-dir ${meant}?`;
+  return new TrustError(e.code, `${e.message} (searched ${searched}${hint})`, { role: 'root', ...(e.check === undefined ? {} : { check: e.check }), path: searched, cause: e });
+}
+
 export type VerifyTrustDirOptions = Omit<VerifyOptions, 'source'> & {
   /** Defaults to {@link defaultTrustDir}. */
   trustDir?: string;
@@ -145,6 +177,11 @@ export type VerifyTrustDirOptions = Omit<VerifyOptions, 'source'> & {
  */
 export function verifyTrustDir(opts: VerifyTrustDirOptions): VerifiedRepository {
   requireObject(opts, 'options');
-  const { trustDir, ...rest } = opts;
-  return verifyRepository({ ...rest, source: trustDirSource(trustDir ?? defaultTrustDir(), opts.gun) });
+  const { trustDir: given, ...rest } = opts;
+  const trustDir = given ?? defaultTrustDir();
+  try {
+    return verifyRepository({ ...rest, source: trustDirSource(trustDir, opts.gun) });
+  } catch (e) {
+    throw withSearchedPath(e, trustDir, opts.gun);
+  }
 }

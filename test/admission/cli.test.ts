@@ -88,53 +88,90 @@ describe('trustgate admission serve', () => {
     expect(run(['admission', 'serve', '--help']).code).toBe(0);
   });
 
-  it('serves /healthz and /validate over HTTPS and stops on SIGTERM', async () => {
+  /** Starts `admission serve` on a free port; `call` speaks HTTPS to it, `stop` sends SIGTERM and returns the exit code. */
+  async function serve(extra: string[]) {
     const tls = selfSignedCert();
     const child = spawn(
       process.execPath,
-      [CLI, 'admission', 'serve', '--policy', strict, '--tls-cert', join(tls.dir, 'cert.pem'), '--tls-key', join(tls.dir, 'key.pem'), '--port', '0', '--host', '127.0.0.1', '--trust-dir', HUB.trustDir],
+      [CLI, 'admission', 'serve', '--policy', strict, '--tls-cert', join(tls.dir, 'cert.pem'), '--tls-key', join(tls.dir, 'key.pem'), '--port', '0', '--host', '127.0.0.1', '--trust-dir', HUB.trustDir, ...extra],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
-    try {
-      let out = '';
-      const port = await new Promise<number>((resolve, reject) => {
-        child.stdout.on('data', (c: Buffer) => {
-          out += c.toString();
-          const m = /"port":(\d+)/.exec(out);
-          if (m) resolve(Number(m[1]));
-        });
-        child.once('exit', (code) => reject(new Error(`exited ${code}: ${out}`)));
+    let out = '';
+    const port = await new Promise<number>((resolve, reject) => {
+      child.stdout.on('data', (c: Buffer) => {
+        out += c.toString();
+        const m = /"port":(\d+)/.exec(out);
+        if (m) resolve(Number(m[1]));
       });
-      const call = (method: string, path: string, body?: string) =>
-        new Promise<{ status: number; body: string }>((resolve, reject) => {
-          const headers = body === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) };
-          const req = request({ host: '127.0.0.1', port, method, path, ca: tls.cert, headers }, (res) => {
-            let b = '';
-            res.on('data', (c: Buffer) => (b += c.toString()));
-            res.on('end', () => resolve({ status: res.statusCode ?? 0, body: b }));
-          });
-          req.on('error', reject);
-          if (body !== undefined) req.write(body);
-          req.end();
+      child.once('exit', (code) => reject(new Error(`exited ${code}: ${out}`)));
+    });
+    const call = (method: string, path: string, body?: string) =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const headers = body === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) };
+        const req = request({ host: '127.0.0.1', port, method, path, ca: tls.cert, headers }, (res) => {
+          let b = '';
+          res.on('data', (c: Buffer) => (b += c.toString()));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: b }));
         });
-      expect(await call('GET', '/healthz')).toEqual({ status: 200, body: 'ok\n' });
+        req.on('error', reject);
+        if (body !== undefined) req.write(body);
+        req.end();
+      });
+    const stop = async () => {
+      const exit = new Promise<number | null>((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      return exit;
+    };
+    const cleanup = () => {
+      if (child.exitCode === null) child.kill('SIGKILL');
+      rmSync(tls.dir, { recursive: true, force: true });
+    };
+    return { call, stop, cleanup };
+  }
+
+  type ReviewAnswer = { response: { uid: string; allowed: boolean; status?: { code: number; message: string } } };
+
+  it('serves /healthz and /validate over HTTPS and stops on SIGTERM', async () => {
+    const server = await serve([]);
+    try {
+      expect(await server.call('GET', '/healthz')).toEqual({ status: 200, body: 'ok\n' });
 
       // pod.json under the strict policy: the acme/deleg images match no rule, so the pod is denied.
       const review = fixture('pod.json');
-      const validated = await call('POST', '/validate', JSON.stringify(review));
+      const validated = await server.call('POST', '/validate', JSON.stringify(review));
       expect(validated.status).toBe(200);
-      const answer = JSON.parse(validated.body) as { response: { uid: string; allowed: boolean; status?: { code: number; message: string } } };
+      const answer = JSON.parse(validated.body) as ReviewAnswer;
       expect(answer.response.uid).toBe((review['request'] as { uid: string }).uid);
       expect(answer.response.allowed).toBe(false);
       expect(answer.response.status?.code).toBe(403);
       expect(answer.response.status?.message).toContain('containers[1] (sidecar) acme/deleg:v1: ERR_NO_MATCHING_RULE');
       expect(answer.response.status?.message).toContain('ephemeralContainers[0] (debugger) index.docker.io/acme/deleg:latest: ERR_NO_MATCHING_RULE');
-      const exit = new Promise<number | null>((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      expect(await exit).toBe(0);
+      expect(await server.stop()).toBe(0);
     } finally {
-      if (child.exitCode === null) child.kill('SIGKILL');
-      rmSync(tls.dir, { recursive: true, force: true });
+      server.cleanup();
     }
+  });
+
+  it('--now is the clock every request is decided at', async () => {
+    const pod = (uid: string) =>
+      JSON.stringify({
+        apiVersion: 'admission.k8s.io/v1',
+        kind: 'AdmissionReview',
+        request: { uid, kind: { group: '', version: 'v1', kind: 'Pod' }, operation: 'CREATE', object: { metadata: { name: 'app' }, spec: { containers: [{ name: 'app', image: 'docker.io/acme/hub:v1' }] } } },
+      });
+    const decide = async (now: string) => {
+      const server = await serve(['--now', now]);
+      try {
+        const answer = JSON.parse((await server.call('POST', '/validate', pod(now))).body) as ReviewAnswer;
+        expect(await server.stop()).toBe(0);
+        return answer.response;
+      } finally {
+        server.cleanup();
+      }
+    };
+    expect(await decide(NOW)).toMatchObject({ allowed: true });
+    const late = await decide('2036-01-01T00:00:00Z');
+    expect(late.allowed).toBe(false);
+    expect(late.status?.message).toContain('ERR_METADATA_EXPIRED');
   });
 });

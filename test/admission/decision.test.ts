@@ -8,7 +8,7 @@ import {
   type AdmissionPolicyInput,
 } from '../../src/admission/index.js';
 import { isTrustError } from '../../src/errors.js';
-import { createMemoryStore, createQuarantineService } from '../../src/quarantine/index.js';
+import { createMemoryStore, createQuarantineService, createView, parseConfig, type QuarantineView } from '../../src/quarantine/index.js';
 import { verifyTrustDir } from '../../src/trust-dir/reader.js';
 import { BASIC, DELEG, digestOf, HUB, NOW, vectorTrust } from './helpers.js';
 
@@ -172,6 +172,46 @@ describe('checkAdmission: quarantine', () => {
     // a digest the quarantine has never seen is not visible either (fail closed)
     const unknown = denied(await checkAdmission({ image: 'docker.io/acme/hub:latest', now: NOW, principal: dev }, p, sources));
     expect(unknown.code).toBe('ERR_QUARANTINED');
+  });
+
+  it('the quarantine is read at the request\'s now: a release that lapsed before it no longer admits', async () => {
+    // The service's own clock is an hour before the request; the release ends half-way between.
+    const serviceNow = NOW.getTime() - 3_600_000;
+    const lapses = NOW.getTime() - 1_800_000;
+    const store = createMemoryStore();
+    const configInput = { scanners: ['trivy'] };
+    const q = createQuarantineService({ store, config: configInput, clock: () => serviceNow });
+    const digest = digestOf(HUB, 'v1');
+    await q.push({ repository: 'acme/hub', digest, tag: 'v1', principal: { id: 'ci', roles: ['push'] } });
+    await q.release({ repository: 'acme/hub', digest, reason: 'INC-7', expiresAt: lapses, principal: { id: 'sec', roles: ['overrider'] } });
+    const dev = { id: 'dev', roles: [] } as const;
+    expect((await q.view('acme/hub')).manifest(dev, { digest }, 'GET').allowed).toBe(true); // at the service's clock
+
+    // The service's view, taken at the instant the adapter asks for (the registry's own provider
+    // of QuarantineViewProvider: the same store and the library's createView).
+    const asked: Array<Date | undefined> = [];
+    const config = parseConfig(configInput);
+    const provider = {
+      async view(repository: string, options?: { now?: Date }): Promise<QuarantineView> {
+        asked.push(options?.now);
+        return createView(await store.load(repository), (options?.now ?? new Date(serviceNow)).getTime(), config);
+      },
+    };
+    const p = policy({ requireQuarantineVisible: true });
+    const sources = { trust, quarantine: quarantineServiceReader(provider) };
+    const late = denied(await checkAdmission({ image: 'docker.io/acme/hub:v1', now: NOW, principal: dev }, p, sources));
+    expect(late).toMatchObject({ code: 'ERR_QUARANTINED', digest });
+    const early = new Date(lapses - 60_000);
+    expect(await checkAdmission({ image: 'docker.io/acme/hub:v1', now: early, principal: dev }, p, sources)).toMatchObject({ allowed: true, digest });
+    expect(asked).toEqual([NOW, early]);
+  });
+
+  it('a QuarantineReader is asked with the request\'s now', async () => {
+    const seen: Date[] = [];
+    const reader = { access: (query: { now: Date; digest: string | undefined }) => (seen.push(query.now), { visible: true as const, digest: query.digest ?? '' }) };
+    const p = policy({ requireQuarantineVisible: true });
+    await checkAdmission({ image: 'docker.io/acme/hub:v1', now: NOW }, p, { trust, quarantine: reader });
+    expect(seen).toEqual([NOW]);
   });
 
   it('a rule that needs quarantine without a reader is misuse: throws ERR_INVALID_ARGUMENT', async () => {

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CLI, parseJson, ROOT, run, scenarios, type VerifyDoc } from './helpers.js';
+import { CLI, onTerminal, parseJson, ROOT, run, scenarios, type VerifyDoc } from './helpers.js';
 
 const basic = scenarios().find((s) => s.name === 'basic');
 if (!basic) throw new Error('basic scenario missing');
@@ -211,10 +211,21 @@ describe('human output', () => {
   it('colour only when forced or on a TTY, never with NO_COLOR, never in --json', () => {
     expect(run(args, { FORCE_COLOR: '1' }).stdout).toContain(ESC);
     expect(run(args, { FORCE_COLOR: '1', NO_COLOR: '1' }).stdout).not.toContain(ESC);
-    expect(run(args, { FORCE_COLOR: '1', NO_COLOR: '' }).stdout).not.toContain(ESC);
     const json = run(['verify', '--json', ...base, 'acme/app:v1'], { FORCE_COLOR: '1' });
     expect(json.stdout).not.toContain(ESC);
     expect(parseJson<VerifyDoc>(json).ok).toBe(true);
+  });
+
+  // no-color.org: only a NO_COLOR with a value disables colour; FORCE_COLOR=0 means no colour.
+  it('an empty NO_COLOR does not disable colour', () => {
+    expect(run(args, { FORCE_COLOR: '1', NO_COLOR: '' }).stdout).toContain(ESC);
+    expect(onTerminal(args, { NO_COLOR: '' })).toContain(ESC);
+  });
+
+  it('FORCE_COLOR=0 turns colour off, even on a terminal', () => {
+    expect(onTerminal(args, {})).toContain(ESC);
+    expect(onTerminal(args, { FORCE_COLOR: '0' })).not.toContain(ESC);
+    expect(onTerminal(args, { FORCE_COLOR: '0' })).toMatch(/^OK +acme\/app:v1 /m);
   });
 
   it('the bin starts with a node shebang', () => {

@@ -19,13 +19,31 @@ export interface Run {
  * DOCKER_CONFIG at a directory that does not exist, so the real ~/.docker is never read.
  */
 export function run(args: readonly string[], env: Record<string, string> = {}, nodeArgs: readonly string[] = []): Run {
+  const r = spawnSync(process.execPath, [...nodeArgs, CLI, ...args], { encoding: 'utf8', env: cliEnv(env), timeout: 20_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function cliEnv(env: Record<string, string>): Record<string, string> {
   const base: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) {
-    if (v !== undefined && !['NO_COLOR', 'FORCE_COLOR', 'DOCKER_CONFIG', 'NODE_OPTIONS'].includes(k)) base[k] = v;
+    if (v !== undefined && !['NO_COLOR', 'FORCE_COLOR', 'DOCKER_CONFIG', 'NODE_OPTIONS', 'TERM'].includes(k)) base[k] = v;
   }
   base['DOCKER_CONFIG'] = join(ROOT, 'test', 'cli', 'fixtures', 'no-such-docker-config');
-  const r = spawnSync(process.execPath, [...nodeArgs, CLI, ...args], { encoding: 'utf8', env: { ...base, ...env }, timeout: 20_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+  base['TERM'] = 'xterm';
+  return { ...base, ...env };
+}
+
+const shellQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+
+/**
+ * Runs the CLI on a real pseudo-terminal (util-linux `script`), for what only a terminal shows:
+ * colour decisions. Returns what the terminal received (stdout and stderr together, CRLF line ends).
+ */
+export function onTerminal(args: readonly string[], env: Record<string, string>): string {
+  const command = [process.execPath, CLI, ...args].map(shellQuote).join(' ');
+  const r = spawnSync('script', ['-qec', command, '/dev/null'], { encoding: 'utf8', env: cliEnv(env), timeout: 20_000 });
+  if (r.error) throw r.error;
+  return r.stdout.replace(/\r\n/g, '\n');
 }
 
 /** `verify --json` output. */

@@ -1,0 +1,77 @@
+/**
+ * Verified trust data per GUN, as admission and the CLI read it: the {@link TrustSource}
+ * interface, its adapter over a docker trust directory, and the one per-run memo. Kept apart
+ * from the policy code so that `trustgate verify` loads no admission policy machinery.
+ *
+ * @module
+ */
+import { verifyTrustDir } from '../trust-dir/reader.js';
+import type { RootPins } from '../verify/types.js';
+import type { FailurePolicy, VerifiedRepository } from '../verify/types.js';
+
+/** What {@link TrustSource.verify} is asked for. */
+export interface TrustQuery {
+  /** The GUN, e.g. `docker.io/acme/app`. */
+  gun: string;
+  /** The verification time. */
+  now: Date;
+  /** Root pins the matched rule requires; absent means trust on first use. */
+  pins?: RootPins;
+}
+
+/**
+ * Verified trust data for one GUN. Must throw a `TrustError` when the data is missing
+ * (`ERR_METADATA_NOT_FOUND` for the root: the image is unsigned) or does not verify.
+ */
+export interface TrustSource {
+  verify(query: TrustQuery): VerifiedRepository | Promise<VerifiedRepository>;
+}
+
+export interface TrustDirSourceOptions {
+  /** The trust directory (`~/.docker/trust` layout). */
+  trustDir: string;
+  /** Failure policy for delegations (default `strict`). */
+  mode?: FailurePolicy;
+}
+
+/**
+ * A {@link TrustSource} over a docker / notary trust directory (`verifyTrustDir`).
+ *
+ * @example
+ * ```ts
+ * const trust = trustDirTrustSource({ trustDir: '/var/lib/trustgate/trust' });
+ * ```
+ */
+export function trustDirTrustSource(opts: TrustDirSourceOptions): TrustSource {
+  return {
+    verify: ({ gun, now, pins }) =>
+      verifyTrustDir({
+        gun,
+        trustDir: opts.trustDir,
+        now,
+        ...(opts.mode ? { mode: opts.mode } : {}),
+        ...(pins ? { pins } : {}),
+      }),
+  };
+}
+
+/**
+ * `source` with `verify` memoised per GUN and pins, for one run (a CLI invocation, one
+ * AdmissionReview): `acme/hub` and `docker.io/acme/hub:v1` name the same trust data, so it is
+ * verified once. The promise is kept, so a failure reaches every later query for that GUN
+ * without asking again. The run's `now` is fixed, so it is not part of the key.
+ */
+export function cachedTrustSource(source: TrustSource): { verify(query: TrustQuery): Promise<VerifiedRepository> } {
+  const verified = new Map<string, Promise<VerifiedRepository>>();
+  return {
+    verify(query) {
+      const key = `${query.gun}\u0000${JSON.stringify(query.pins ?? null)}`;
+      let p = verified.get(key);
+      if (p === undefined) {
+        p = new Promise<VerifiedRepository>((resolve) => resolve(source.verify(query)));
+        verified.set(key, p);
+      }
+      return p;
+    },
+  };
+}

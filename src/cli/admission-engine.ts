@@ -1,0 +1,6 @@
+/**
+ * The admission gate, as `check` and `admission serve` use it; loaded by the command runner once
+ * the command line is known to be good.
+ */
+export { defaultTrustDir } from '../trust-dir/reader.js';
+export { checkAdmission, createAdmissionServer, loadPolicyFile, policyNeedsQuarantine, trustDirTrustSource } from '../admission/index.js';
