@@ -7,7 +7,8 @@
  */
 import { z } from 'zod';
 import { TrustError } from '../errors.js';
-import type { RootPins } from '../verify/types.js';
+import { resolvePins } from '../verify/index.js';
+import type { ResolvedPins, RootPins } from '../verify/types.js';
 
 /** Notary-server's default timestamp lifetime (`notary-server` `timestamp` expiry: 14 days). */
 export const DEFAULT_TIMESTAMP_LIFETIME_MS = 14 * 24 * 60 * 60 * 1000;
@@ -116,7 +117,7 @@ export interface CompiledRule {
   requireContentTrust: boolean;
   signers: { roles: readonly string[]; threshold: number } | undefined;
   /** Pins to pass to the verifier for a GUN this rule matched, or undefined for none. */
-  pinsFor: (gun: string) => RootPins | undefined;
+  pinsFor: (gun: string) => ResolvedPins | undefined;
   maxMetadataAgeMs: number | undefined;
   timestampLifetimeMs: number;
   requireQuarantineVisible: boolean;
@@ -203,10 +204,13 @@ function compileRule(
   const maxMetadataAgeMs = r.maxMetadataAge === undefined ? undefined : parseDuration(r.maxMetadataAge);
   const rootKeyIds = r.rootKeyIds;
   const rootCa = r.rootCa;
-  const pinsFor = (gun: string): RootPins | undefined => {
-    if (rootKeyIds) return { certs: { [gun]: [...rootKeyIds] } };
-    if (rootCa) return { ca: { [gun]: rootCa } };
-    return policyPins;
+  // A rule's own pins are already for the GUN it matched: hand them over resolved, not wrapped
+  // in a table the verifier would look the GUN up in again.
+  const pinsFor = (gun: string): ResolvedPins | undefined => {
+    if (rootKeyIds) return { certIds: [...rootKeyIds] };
+    if (rootCa) return { ca: rootCa };
+    const resolved = policyPins === undefined ? undefined : resolvePins(policyPins, gun);
+    return resolved?.certIds !== undefined || resolved?.ca !== undefined ? resolved : undefined;
   };
   return {
     name: r.name ?? label,

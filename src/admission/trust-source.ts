@@ -6,7 +6,7 @@
  * @module
  */
 import { verifyTrustDir } from '../trust-dir/reader.js';
-import type { RootPins } from '../verify/types.js';
+import type { ResolvedPins, RootPins } from '../verify/types.js';
 import type { FailurePolicy, VerifiedRepository } from '../verify/types.js';
 
 /** What {@link TrustSource.verify} is asked for. */
@@ -16,7 +16,7 @@ export interface TrustQuery {
   /** The verification time. */
   now: Date;
   /** Root pins the matched rule requires; absent means trust on first use. */
-  pins?: RootPins;
+  pins?: RootPins | ResolvedPins;
 }
 
 /**

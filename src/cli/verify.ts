@@ -134,7 +134,7 @@ async function verifyImages(s: Settings, ctx: CommandContext<Engine>): Promise<n
   const now = ctx.clock();
   const skipped: SkippedEntry[] = [];
   const trust = trustSource(s, ctx, skipped);
-  const verify = (gun: string) => trust.verify({ gun, now, ...(s.pins.length > 0 ? { pins: { certs: { [gun]: s.pins } } } : {}) });
+  const verify = (gun: string) => trust.verify({ gun, now, ...(s.pins.length > 0 ? { pins: { certIds: s.pins } } : {}) });
   const results: VerifyResult[] = [];
   const checks = new Map<number, string>();
   for (const input of s.images) {
