@@ -1,5 +1,5 @@
 /**
- * `trustgate inspect`: the offline equivalent of `docker trust inspect [--pretty]` (spec §9.5),
+ * `trustgate inspect`: the offline equivalent of `docker trust inspect [--pretty]` (notary-rules.md §9.5),
  * with docker's JSON shape, ordering and table layout.
  */
 import { isTrustError } from '../errors.js';

@@ -1,6 +1,6 @@
 /**
  * X.509 certificates as containers of public keys plus Notary's leaf policy
- * (`trustpinning/certs.go` + `tuf/utils/x509.go`, spec §6 step 3 and §7.8.5).
+ * (`trustpinning/certs.go` + `tuf/utils/x509.go`, notary-rules.md §6 step 3 and §7.8.5).
  */
 import { X509Certificate, type KeyObject } from 'node:crypto';
 import { readCertFacts, type CertFacts } from './der.js';
@@ -15,7 +15,7 @@ export interface Certificate extends CertFacts {
 
 /**
  * The certificate in the first PEM block of an x509 key's content — what Notary's verifiers and
- * delegation checks use (spec §4.2, §7.8.5); `undefined` when there is none or it does not parse.
+ * delegation checks use (notary-rules.md §4.2, §7.8.5); `undefined` when there is none or it does not parse.
  */
 export function firstPemCertificate(pem: Uint8Array): Certificate | undefined {
   const block = decodePemBlocks(Buffer.from(pem).toString('latin1'))[0];
@@ -64,7 +64,7 @@ export function weakCertProblem(cert: Certificate): string | undefined {
 
 /**
  * Validity as Notary checks root certificates: `now <= NotAfter` and
- * `NotBefore <= now + 1 day` (one day of leeway for clocks; spec §6 step 3). Go's chain
+ * `NotBefore <= now + 1 day` (one day of leeway for clocks; notary-rules.md §6 step 3). Go's chain
  * verification (CA pinning) has no leeway: pass 0.
  */
 export function validityProblem(cert: Certificate, now: Date, notBeforeLeewayMs = NOT_BEFORE_LEEWAY_MS): string | undefined {
@@ -76,7 +76,7 @@ export function validityProblem(cert: Certificate, now: Date, notBeforeLeewayMs 
   return undefined;
 }
 
-/** Notary's CN rule: equal to the GUN, or a `*`-suffixed prefix of it (spec §6 step 3). */
+/** Notary's CN rule: equal to the GUN, or a `*`-suffixed prefix of it (notary-rules.md §6 step 3). */
 export function commonNameMatchesGun(cn: string, gun: string): boolean {
   if (cn === gun) return true;
   if (!cn.endsWith('*')) return false;

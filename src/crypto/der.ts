@@ -1,6 +1,6 @@
 /**
  * A minimal DER reader: just enough of X.509 to apply Notary's root-certificate policy
- * (spec §6 step 3) — signature algorithm, subject CN, validity — which `node:crypto`'s
+ * (notary-rules.md §6 step 3) — signature algorithm, subject CN, validity — which `node:crypto`'s
  * `X509Certificate` does not expose on Node 20.
  */
 

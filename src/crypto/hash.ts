@@ -4,7 +4,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 
 export type HashAlgorithm = 'sha256' | 'sha512';
 
-/** The hash algorithms Notary checks; any other name in a `hashes` object is ignored (spec §2.5). */
+/** The hash algorithms Notary checks; any other name in a `hashes` object is ignored (notary-rules.md §2.5). */
 export const SUPPORTED_HASHES: readonly HashAlgorithm[] = ['sha256', 'sha512'];
 
 export const HASH_LENGTH: Readonly<Record<HashAlgorithm, number>> = { sha256: 32, sha512: 64 };
@@ -22,7 +22,7 @@ export function sha256Hex(data: Uint8Array | string): string {
 }
 
 
-/** Constant-time equality; different lengths are simply unequal (spec §7.5). */
+/** Constant-time equality; different lengths are simply unequal (notary-rules.md §7.5). */
 export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }

@@ -1,6 +1,6 @@
 /**
  * PEM blocks the way Go's `encoding/pem` reads and writes them — Notary stores x509 keys as
- * PEM text and computes key IDs over Go's re-encoding (spec §3.5, §6 "key rebuild").
+ * PEM text and computes key IDs over Go's re-encoding (notary-rules.md §3.5, §6 "key rebuild").
  */
 
 export interface PemBlock {

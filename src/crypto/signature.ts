@@ -1,6 +1,6 @@
 /**
  * The one place signatures are checked (node:crypto, native OpenSSL). Mirrors Notary's verifier
- * table (`tuf/signed/verifiers.go`, spec §4.2). A verifier answers true or false and never
+ * table (`tuf/signed/verifiers.go`, notary-rules.md §4.2). A verifier answers true or false and never
  * throws: the caller turns "not enough valid signatures" into one typed error.
  */
 import { constants, createPublicKey, verify, type KeyObject } from 'node:crypto';
@@ -10,7 +10,7 @@ export type KeyType = 'ecdsa' | 'ecdsa-x509' | 'rsa' | 'rsa-x509' | 'ed25519';
 
 export type SignatureMethod = 'ecdsa' | 'rsapss' | 'rsapkcs1v15' | 'eddsa';
 
-/** Which key types each signature method may use (spec §4.2). */
+/** Which key types each signature method may use (notary-rules.md §4.2). */
 const METHOD_KEY_TYPES: Readonly<Record<SignatureMethod, readonly KeyType[]>> = {
   ecdsa: ['ecdsa', 'ecdsa-x509'],
   rsapss: ['rsa', 'rsa-x509'],

@@ -3,9 +3,9 @@
  *
  * `JSON.parse` cannot see what makes Notary metadata dangerous: a repeated member name is
  * merged by Go's typed decoder but "last wins" in the signature check (notary-rules.md §14.1), invalid
- * UTF-8 decodes differently in Go and JS (§14.6), and nesting is unbounded (§14.8). This
+ * UTF-8 decodes differently in Go and JS (notary-rules.md §14.6), and nesting is unbounded (§14.8). This
  * parser refuses all of those in one pass, and also refuses a BOM, non-integer numbers and
- * integers beyond 2^53 (Notary's canonical form has integers only, §5.1).
+ * integers beyond 2^53 (Notary's canonical form has integers only, notary-rules.md §5.1).
  *
  * A member named `__proto__` is defined as an own data property, never as the prototype.
  */
@@ -93,7 +93,7 @@ export interface ParseOptions {
    * never decodes into a typed field: a target's `custom` (notary-rules.md §2.5). There, as Go's
    * generic decoder reads it, a number written with a zero fraction or an exponent (`1.0`, `1e2`)
    * is the integer it equals, when that is exactly a safe integer; the canonical message then
-   * holds that integer (§5.3). Everywhere else only integer literals are numbers.
+   * holds that integer (notary-rules.md §5.3). Everywhere else only integer literals are numbers.
    */
   opaquePath?: readonly string[];
 }

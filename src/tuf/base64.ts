@@ -1,6 +1,6 @@
 /**
  * Standard, padded, canonical base64 — the only form Notary writes for `sig`, `keyval.public`
- * and hash values (Go `[]byte`, spec §2.1, §2.5). Anything else is refused (spec §14.2).
+ * and hash values (Go `[]byte`, notary-rules.md §2.1, §2.5). Anything else is refused (notary-rules.md §14.2).
  */
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
 /** Value of each base64 character + 1 (0: not in the alphabet). */

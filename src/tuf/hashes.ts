@@ -29,7 +29,7 @@ export function fileTooLarge(role: string, actual: number, max: number, cap: Siz
 
 /**
  * `length` is a size cap, never an exact size: a larger file is refused (notary-rules.md §7.4). Every
- * listed sha256/sha512 must match; other names are ignored; none at all is an error (§7.5).
+ * listed sha256/sha512 must match; other names are ignored; none at all is an error (notary-rules.md §7.5).
  * @throws {TrustError} `ERR_METADATA_TOO_LARGE`, `ERR_MISSING_HASHES`, `ERR_HASH_MISMATCH`
  */
 export function checkFileAgainstMeta(bytes: Uint8Array, meta: FileMetaJson, role: string, referrer: string): void {

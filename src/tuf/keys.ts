@@ -52,7 +52,7 @@ export interface ResolvedKey {
   readonly publicB64: string;
   /** Native key, or undefined when the content is not a usable key of `keytype`. */
   readonly keyObject: KeyObject | undefined;
-  /** DER SPKI fingerprint of the public key: the same key under two types or IDs counts once (§14.3). */
+  /** DER SPKI fingerprint of the public key: the same key under two types or IDs counts once (notary-rules.md §14.3). */
   readonly fingerprint: string | undefined;
 }
 

@@ -1,6 +1,6 @@
 /**
  * Signature threshold counting, exactly as Notary's `VerifySignatures` (notary-rules.md §4.4), plus the
- * one place we are stricter: a threshold counts distinct public keys, not key IDs (§14.3).
+ * one place we are stricter: a threshold counts distinct public keys, not key IDs (notary-rules.md §14.3).
  */
 import { TrustError } from '../errors.js';
 import { verifySignature } from '../crypto/signature.js';

@@ -2,7 +2,7 @@
  * The targets tree, pre-order depth-first from `targets` (notary-rules.md §7.8.3): a role the
  * snapshot does not list (or lists with no checksum) is skipped with its subtree; in
  * `online-equivalent` mode a delegation failing only on expiry or threshold is dropped with its
- * subtree, as an online client would conclude (§7.8.4, §7.9).
+ * subtree, as an online client would conclude (notary-rules.md §7.8.4, §7.9).
  */
 import { isTrustError } from '../errors.js';
 import type { ValidatedRoot } from '../tuf/root.js';
