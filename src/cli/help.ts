@@ -9,6 +9,8 @@ Commands:
   inspect <image-ref>...   Show signed tags, signers and keys, like "docker trust inspect"
   check <image-ref>        Decide whether an image may be used under an admission policy
   admission serve          Run the Kubernetes admission webhook (HTTPS)
+  fetch <image-ref>...     Update the trust cache from the notary server, verified first
+  mirror --from URL --to DIR <gun>...  Copy verified trust data into DIR for air-gapped use
 
 Options:
   -h, --help               Show this help (or "trustgate <command> --help")
@@ -35,6 +37,8 @@ Options:
   --pin-root KEYID         Require the root to be one of these key IDs, repeatable
   --mode MODE              strict (default; what notary does offline) or online-equivalent
                            (drop delegations that fail only on expiry or threshold)
+  --online                 Fetch from the notary server first (as "trustgate fetch"; takes its
+                           --server, --state-dir, --tls-ca, --timeout, --deadline, --allow-stale)
   -h, --help               Show this help
 
 Exit codes: 0 every image verified, 1 at least one image is not trusted,

@@ -8,6 +8,7 @@ import { colourEnabled, paint, type Env, type OutStream } from './format.js';
 import { VERIFY_HELP } from './help.js';
 import { checkTrustDir, parseCommandLine, parseRfc3339, USAGE_CODES, UsageError } from './options.js';
 import { verifyOncePerGun } from './verify-cache.js';
+import { ONLINE_OPTIONS, fetchForVerify, onlineSettings } from './fetch.js';
 
 const OPTIONS = {
   'trust-dir': { type: 'string' },
@@ -17,6 +18,8 @@ const OPTIONS = {
   'any-role': { type: 'boolean' },
   'pin-root': { type: 'string', multiple: true },
   mode: { type: 'string' },
+  online: { type: 'boolean' },
+  ...ONLINE_OPTIONS,
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -51,6 +54,8 @@ interface Settings {
   roles: string[] | undefined;
   pins: string[];
   mode: 'strict' | 'online-equivalent';
+  /** `--online` and its flags, when given. */
+  online: Parameters<typeof onlineSettings>[0] | undefined;
 }
 
 const KEY_ID = /^[0-9a-f]{64}$/;
@@ -83,7 +88,19 @@ function settings(args: readonly string[]): Settings | 'help' {
     roles: values['any-role'] === true ? ['targets'] : roleList.length > 0 ? roleList : undefined,
     pins,
     mode,
+    online: onlineFlags(values),
   };
+}
+
+/** The online flags, checked now so that a bad one is a usage error; they need `--online`. */
+function onlineFlags(values: { online?: boolean | undefined } & Parameters<typeof onlineSettings>[0]) {
+  if (values.online !== true) {
+    const stray = Object.keys(ONLINE_OPTIONS).find((k) => values[k as keyof typeof ONLINE_OPTIONS] !== undefined);
+    if (stray !== undefined) throw new UsageError(`--${stray} needs --online`);
+    return undefined;
+  }
+  onlineSettings(values, process.env);
+  return values;
 }
 
 /** Fills in a failed entry; non-trustgate exceptions are bugs and get `ERR_INTERNAL`. */
@@ -112,8 +129,19 @@ export async function runVerify(args: readonly string[], env: Env = process.env)
 
   const engine = await import('./engine.js');
   const trustDir = s.trustDir ?? engine.defaultTrustDir(env);
-  const dirError = checkTrustDir(trustDir, s.trustDir !== undefined);
+  const guns = s.images.flatMap((i) => {
+    try {
+      return [parseReference(i).gun];
+    } catch {
+      return []; // reported by the loop below
+    }
+  });
+  const fetched = s.online && (await fetchForVerify(guns, s.online, { trustDir, now: s.now, mode: s.mode, ...(s.pins.length > 0 ? { pins: { certs: Object.fromEntries(guns.map((g) => [g, s.pins])) } } : {}) }, env));
+  const dirError = fetched ? undefined : checkTrustDir(trustDir, s.trustDir !== undefined);
   const verifyGun = verifyOncePerGun((gun) => {
+    const got = fetched ? fetched.get(gun) : undefined;
+    if (got instanceof Error) throw got;
+    if (got) return got;
     const r = engine.verifyTrustDir({
       gun,
       trustDir,
