@@ -113,10 +113,15 @@ export async function fetchTrustData(opts: FetchOptions): Promise<FetchResult> {
   const record = readTrustedState({ gun, stateDir });
   const anchor = trustedAnchor(record, gun, opts.now, cached, limits.maxRootBytes);
 
-  let staged: Staged;
+  const staged: Staged = { files: new Map(), from: new Map(), intermediateRoots: [] };
+  const verifyBase = { gun, now: opts.now, mode: opts.mode ?? 'strict', limits: opts.limits ?? {} } as const;
   try {
-    staged = await download(client, anchor?.root, cached, { maxRootBytes: limits.maxRootBytes, maxTimestampBytes: limits.maxTimestampBytes, maxDelegations: limits.maxDelegations, maxRootRotations });
+    await download(staged, client, anchor?.root, cached, { maxRootBytes: limits.maxRootBytes, maxTimestampBytes: limits.maxTimestampBytes, maxDelegations: limits.maxDelegations, maxRootRotations });
   } catch (e) {
+    if (isTrustError(e) && e.code.startsWith('ERR_FETCH_')) {
+      const earlier = problemBefore(staged, anchor, verifyBase);
+      if (earlier) throw earlier;
+    }
     if (opts.allowStale && isTrustError(e) && UNAVAILABLE.has(e.code)) {
       return staleFallback(e, opts, record, { gun, server: server.href, trustDir, metadataDir, stateDir, transport });
     }
@@ -124,10 +129,7 @@ export async function fetchTrustData(opts: FetchOptions): Promise<FetchResult> {
   }
 
   const verifyOpts: VerifyOptions = {
-    gun,
-    now: opts.now,
-    mode: opts.mode ?? 'strict',
-    limits: opts.limits ?? {},
+    ...verifyBase,
     source: (role) => staged.files.get(role),
     ...(anchor ? { trustedState: anchor } : opts.pins ? { pins: opts.pins } : {}),
     ...(staged.intermediateRoots.length > 0 ? { intermediateRoots: staged.intermediateRoots } : {}),
@@ -192,6 +194,23 @@ function trustedAnchor(
   }
 }
 
+/**
+ * A download failed part-way. Notary verifies each role before it asks for the next, so a forged
+ * timestamp pointing at a snapshot that does not exist is reported as forged, not as missing:
+ * verify what was staged (with the trusted root where a new one could not be had) and return
+ * its first problem, unless that problem is only the file that never arrived.
+ */
+function problemBefore(staged: Staged, anchor: TrustedState | undefined, base: Omit<VerifyOptions, 'source'>): TrustError | undefined {
+  const files = new Map(staged.files);
+  if (anchor && !files.has('root')) files.set('root', Buffer.from(anchor.root, 'utf8'));
+  try {
+    verifyRepository({ ...base, source: (role) => files.get(role), ...(anchor ? { trustedState: anchor } : {}) });
+  } catch (e) {
+    if (isTrustError(e) && e.code !== 'ERR_METADATA_NOT_FOUND') return e;
+  }
+  return undefined;
+}
+
 /** The floors before this fetch, with the trusted root's own version (a cache-derived anchor may lack it). */
 function anchorVersions(anchor: TrustedState | undefined): Record<string, number> {
   if (!anchor) return {};
@@ -212,15 +231,13 @@ interface DownloadLimits {
  * its referrer allows. A referenced file whose cached copy has the right hashes is not downloaded.
  */
 async function download(
+  staged: Staged,
   client: NotaryClient,
   trustedRoot: string | undefined,
   cached: (role: string, cap: number) => Uint8Array | undefined,
   limits: DownloadLimits,
 ): Promise<Staged> {
-  const files = new Map<string, Uint8Array>();
-  const from = new Map<string, 'cache' | 'network'>();
-  const intermediateRoots: Uint8Array[] = [];
-  const staged = { files, from, intermediateRoots };
+  const { files, from, intermediateRoots } = staged;
   const put = (role: string, bytes: Uint8Array, origin: 'cache' | 'network') => {
     files.set(role, bytes);
     from.set(role, origin);
