@@ -123,6 +123,18 @@ export class Publisher {
     return r.stdout + r.stderr;
   }
 
+  /** As {@link run}, without blocking the event loop (for servers that live in this process). */
+  runAsync(args: readonly string[]): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const child = spawn('notary', ['-c', this.config, '-d', this.trustDir, '-s', this.server, ...args], { env: this.env, stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+      child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+      child.once('error', reject);
+      child.once('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`notary ${args.join(' ')} exited ${String(code)}:\n${out}`))));
+    });
+  }
+
   /** A target file with known content. */
   file(name: string, content: string): string {
     const p = join(this.files, name);
