@@ -4,7 +4,7 @@
  * half of `trustgate verify --online` and of `trustgate mirror`.
  */
 import { readFileSync } from 'node:fs';
-import { isTrustError, type TrustError } from '../errors.js';
+import { isTrustError, TrustError } from '../errors.js';
 import { parseReference } from '../reference/parse.js';
 import type { FetchOptions, FetchResult } from '../fetch/types.js';
 import type { VerifiedRepository } from '../verify/types.js';
@@ -154,7 +154,18 @@ export async function fetchForVerify(
   env: Env,
 ): Promise<Map<string, VerifiedRepository | TrustError>> {
   const fetched = await fetchEach(guns, { ...onlineSettings(values, env), ...base });
-  return new Map([...fetched].map(([gun, r]) => [gun, r instanceof Error ? r : r.repository]));
+  const pinned = (gun: string) => base.pins?.certs?.[gun];
+  return new Map<string, VerifiedRepository | TrustError>(
+    [...fetched].map(([gun, r]): [string, VerifiedRepository | TrustError] => {
+      if (r instanceof Error) return [gun, r];
+      // The fetch applies pins only to a first root; --pin-root means "this root, now" every time.
+      const ids = pinned(gun);
+      if (ids && !r.repository.root.signedBy.some((id) => ids.includes(id))) {
+        return [gun, new TrustError('ERR_ROOT_PIN_MISMATCH', `the root of ${gun} is not signed by a pinned key (${ids.join(', ')})`, { role: 'root', check: 'root key pin', keyIds: r.repository.root.signedBy })];
+      }
+      return [gun, r.repository];
+    }),
+  );
 }
 
 export async function runFetch(args: readonly string[], env: Env = process.env): Promise<number> {

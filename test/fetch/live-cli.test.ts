@@ -65,6 +65,12 @@ describe.skipIf(!runLive)(`trustgate fetch / verify --online / mirror${notaryMis
     expect(doc.results[0]).toMatchObject({ ok: true, digest, role: 'targets' });
   });
 
+  it('verify --online --pin-root holds on every run, not only the first fetch', () => {
+    const bad = run(['verify', '--online', '--json', `${GUN}:v1`, '--pin-root', 'a'.repeat(64), ...common()]);
+    expect(bad.code, bad.stderr).toBe(1);
+    expect(parseJson<VerifyDoc>(bad).results[0]).toMatchObject({ ok: false, error: { code: 'ERR_ROOT_PIN_MISMATCH' } });
+  });
+
   it('verify --online against a dead server fails with exit 1 and ERR_FETCH_UNREACHABLE, cache untouched', () => {
     const before = snapshotTree(trustDir);
     const r = run(['verify', '--online', '--json', `${GUN}:v1`, '--server', 'http://127.0.0.1:1', '--trust-dir', trustDir, '--state-dir', stateDir, '--timeout', '2s']);
