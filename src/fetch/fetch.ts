@@ -137,6 +137,14 @@ export async function fetchTrustData(opts: FetchOptions): Promise<FetchResult> {
   const repository = verifyRepository(verifyOpts);
   if (!anchor && opts.pins?.rootPublicKeys) checkRootKeyPins(repository, opts.pins.rootPublicKeys);
 
+  // Another fetch of this GUN may have committed while this one downloaded; its floor may be
+  // higher than the one verified against here, so do not overwrite it (no lock: a narrow window).
+  if (JSON.stringify(readTrustedState({ gun, stateDir })) !== JSON.stringify(record)) {
+    throw new TrustError('ERR_FETCH_CACHE_WRITE', `another fetch of ${gun} committed while this one ran; nothing written, try again`, {
+      check: 'concurrent commit',
+      path: stateFile(stateDir, gun),
+    });
+  }
   // Only what the verifier read is committed: roles it never reached stay out of the cache.
   const verifiedRoles = new Set(['root', 'timestamp', 'snapshot', ...repository.roles.keys()]);
   const toCommit = new Map([...staged.files].filter(([role]) => verifiedRoles.has(role)));

@@ -156,7 +156,7 @@ export class Transport {
       });
       this.opts.signal?.addEventListener('abort', onAbort, { once: true });
       req.on('error', (e: NodeJS.ErrnoException) =>
-        finish(fetchError('ERR_FETCH_UNREACHABLE', `${o.what}: cannot reach ${url.origin}: ${e.code ?? e.message}`, o, { cause: e })),
+        finish(fetchError('ERR_FETCH_UNREACHABLE', `${o.what}: cannot reach ${url.origin}: ${e.code === undefined ? e.message : `${e.code} (${e.message})`}`, o, { cause: e })),
       );
       req.on('response', (res: IncomingMessage) => {
         const status = res.statusCode ?? 0;

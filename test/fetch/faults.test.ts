@@ -9,7 +9,7 @@ import { fetchTrustData } from '../../src/fetch/index.js';
 import { lookupTarget } from '../../src/index.js';
 import type { TrustErrorCode } from '../../src/errors.js';
 import { notaryMissing, Publisher, runLive, snapshotTree, startNotaryServer, tempDir, type NotaryServer } from './helpers/notary.js';
-import { startProxy, type Fault, type FaultProxy } from './helpers/proxy.js';
+import { startProxy, type FaultProxy } from './helpers/proxy.js';
 
 const GUN = 'registry.test:5000/faults/app';
 const OTHER = 'registry.test:5000/faults/other';
@@ -35,13 +35,14 @@ describe.skipIf(!runLive)(`fault-injecting proxy in front of a real notary-serve
   const old: Record<string, Buffer> = {};
   let otherTimestamp: Buffer;
   let otherSnapshot: Buffer;
+  let pub: Publisher;
   const fetchOpts = (extra: object = {}) => ({
     gun: GUN, server: proxy.url, trustDir, stateDir, now: new Date(), dockerConfigDir: false as const, retries: 0, backoffMs: 10, timeoutMs: 5_000, ...extra,
   });
   const file = (gun: string, name: string) => download(`${server.url}/v2/${gun}/_trust/tuf/${name}.json`);
 
   /** Runs one fault: the fetch must fail with `code` and leave cache and record unchanged. */
-  async function refused(rule: (path: string) => Fault | undefined, code: TrustErrorCode, extra: object = {}): Promise<Error & { code?: string; check?: string; role?: string }> {
+  async function refused(rule: FaultProxy['rule'], code: TrustErrorCode, extra: object = {}): Promise<Error & { code?: string; check?: string; role?: string }> {
     const before = { cache: snapshotTree(trustDir), state: snapshotTree(stateDir) };
     proxy.rule = rule;
     let caught: unknown;
@@ -62,7 +63,7 @@ describe.skipIf(!runLive)(`fault-injecting proxy in front of a real notary-serve
   beforeAll(async () => {
     server = await startNotaryServer(join(tmp.dir, 'server'));
     proxy = await startProxy(server.url);
-    const pub = new Publisher(tmp.dir, server.url);
+    pub = new Publisher(tmp.dir, server.url);
     pub.run(['init', GUN]);
     pub.run(['add', GUN, 'v1', pub.file('v1', 'one\n')]);
     pub.run(['publish', GUN]);
@@ -157,6 +158,29 @@ describe.skipIf(!runLive)(`fault-injecting proxy in front of a real notary-serve
     } finally {
       proxy.rule = () => undefined;
     }
+  });
+
+  it('a fetch that another fetch of the same GUN overtook commits nothing (ERR_FETCH_CACHE_WRITE), the winner stands', async () => {
+    pub.run(['add', GUN, 'v3', pub.file('v3', 'three\n')]);
+    pub.run(['publish', GUN]);
+    let overtaken = false;
+    proxy.rule = async (p) => {
+      if (TARGETS.test(p) && !overtaken) {
+        overtaken = true;
+        await fetchTrustData({ ...fetchOpts(), server: server.url }); // straight to the server
+      }
+      return undefined;
+    };
+    try {
+      const after = await fetchTrustData(fetchOpts()).catch((e: unknown) => e);
+      expect(after).toMatchObject({ code: 'ERR_FETCH_CACHE_WRITE', check: 'concurrent commit' });
+    } finally {
+      proxy.rule = () => undefined;
+    }
+    expect(overtaken).toBe(true);
+    const r = await fetchTrustData(fetchOpts());
+    expect(r.changed).toBe(false);
+    expect(lookupTarget(r.repository, 'v3').role).toBe('targets');
   });
 
   it('rollback: the older, validly signed timestamp and snapshot captured before the republish → ERR_VERSION_ROLLBACK', async () => {

@@ -58,6 +58,12 @@ describe.skipIf(!runLive)(`trustgate fetch / verify --online / mirror${notaryMis
     expect(again.stdout).toMatch(/up to date/);
   });
 
+  it('DOCKER_CONTENT_TRUST_SERVER picks the server when --server is not given, as docker reads it', () => {
+    const r = run(['fetch', '--json', `${GUN}:v1`, '--trust-dir', trustDir, '--state-dir', stateDir], { DOCKER_CONTENT_TRUST_SERVER: server.url });
+    expect(r.code, r.stderr).toBe(0);
+    expect(parseJson<FetchDoc>(r).results[0]).toMatchObject({ ok: true, server: `${server.url}/` });
+  });
+
   it('verify --online fetches, then verifies the tag', () => {
     const r = run(['verify', '--online', '--json', `${GUN}:v1`, ...common()]);
     expect(r.code, r.stderr).toBe(0);

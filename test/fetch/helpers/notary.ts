@@ -8,6 +8,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { get } from 'node:http';
+import { get as httpsGet } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { onPath, underCi } from '../../helpers/environment.js';
@@ -29,9 +30,9 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-const httpOk = (url: string) =>
+const httpOk = (url: string, ca?: string) =>
   new Promise<boolean>((res) => {
-    const req = get(url, { timeout: 1000 }, (r) => {
+    const req = (url.startsWith('https:') ? httpsGet : get)(url, { timeout: 1000, ...(ca === undefined ? {} : { ca }) }, (r) => {
       r.resume();
       res(r.statusCode === 200);
     });
@@ -45,25 +46,29 @@ export interface NotaryServer {
   stop(): Promise<void>;
 }
 
-/** Starts notary-server; `extra` is merged into its config (e.g. `{ auth: … }`). */
-export async function startNotaryServer(dir: string, extra: Record<string, unknown> = {}): Promise<NotaryServer> {
+/**
+ * Starts notary-server; `extra` is merged into its config (e.g. `{ auth: … }`). With `tls` it
+ * serves https with that certificate and key, and is probed with `tls.ca`.
+ */
+export async function startNotaryServer(dir: string, extra: Record<string, unknown> = {}, tls?: { cert: string; key: string; ca: string }): Promise<NotaryServer> {
   mkdirSync(dir, { recursive: true });
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = await freePort();
     const cfg = join(dir, `server-${port}.json`);
     writeFileSync(
       cfg,
-      JSON.stringify({ server: { http_addr: `127.0.0.1:${port}` }, trust_service: { type: 'local' }, logging: { level: 'info' }, storage: { backend: 'memory' }, ...extra }),
+      JSON.stringify({ server: { http_addr: `127.0.0.1:${port}`, ...(tls ? { tls_cert_file: tls.cert, tls_key_file: tls.key } : {}) }, trust_service: { type: 'local' }, logging: { level: 'info' }, storage: { backend: 'memory' }, ...extra }),
     );
     const child: ChildProcess = spawn('notary-server', ['-config', cfg], { stdio: ['ignore', 'ignore', 'pipe'] });
     let log = '';
     child.stderr?.on('data', (d: Buffer) => {
       log = (log + d.toString()).slice(-4000);
     });
-    const url = `http://127.0.0.1:${port}`;
+    const url = `${tls ? 'https' : 'http'}://127.0.0.1:${port}`;
+    const ca = tls ? readFileSync(tls.ca, 'utf8') : undefined;
     const until = Date.now() + 15_000;
     while (Date.now() < until && child.exitCode === null) {
-      if (await httpOk(`${url}/_notary_server/health`)) {
+      if (await httpOk(`${url}/_notary_server/health`, ca)) {
         return {
           url,
           dir,
@@ -92,13 +97,13 @@ export class Publisher {
   readonly env: Record<string, string>;
   readonly files: string;
 
-  constructor(dir: string, server: string, env: Record<string, string> = {}) {
+  constructor(dir: string, server: string, env: Record<string, string> = {}, clientConfig: Record<string, unknown> = {}) {
     this.trustDir = join(dir, 'publisher-trust');
     this.home = join(dir, 'publisher-home');
     this.files = join(dir, 'files');
     this.config = join(dir, 'publisher-client.json');
     for (const d of [this.trustDir, this.home, this.files]) mkdirSync(d, { recursive: true });
-    writeFileSync(this.config, '{}');
+    writeFileSync(this.config, JSON.stringify(clientConfig));
     this.server = server;
     this.env = {
       PATH: process.env['PATH'] ?? '',

@@ -17,7 +17,8 @@ export interface FaultProxy {
   url: string;
   /** Paths requested, in order. */
   seen: string[];
-  rule: (path: string) => Fault | undefined;
+  /** May answer later (a promise), e.g. to let something else happen mid-fetch. */
+  rule: (path: string) => Fault | undefined | Promise<Fault | undefined>;
   stop(): Promise<void>;
 }
 
@@ -44,7 +45,7 @@ export async function startProxy(upstreamUrl: string): Promise<FaultProxy> {
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const path = req.url ?? '/';
     proxy.seen.push(path);
-    const fault = proxy.rule(path);
+    const fault = await proxy.rule(path);
     if (fault === undefined || 'body' in fault && typeof fault.body === 'function') {
       const real = await forward(upstream, req);
       const body = fault && typeof fault.body === 'function' ? fault.body(real.body) : real.body;
