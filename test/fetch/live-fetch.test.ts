@@ -185,4 +185,27 @@ describe.skipIf(!runLive)(`fetch from a live notary-server${notaryMissing ? ` (s
       ['top', 'targets'],
     ]);
   });
+
+  it('a cache that notary itself wrote (no record yet) is extended: its root is the anchor, its versions the floor', async () => {
+    const nd = join(tmp.dir, 'notary-written');
+    const home = join(tmp.dir, 'notary-home');
+    mkdirSync(home, { recursive: true });
+    writeFileSync(join(home, 'c.json'), '{}');
+    const { spawnSync } = await import('node:child_process');
+    const listed = spawnSync('notary', ['-c', join(home, 'c.json'), '-d', nd, '-s', server.url, 'list', GUN], { env: { PATH: process.env['PATH'] ?? '', HOME: home }, encoding: 'utf8' });
+    expect(listed.status, listed.stderr).toBe(0);
+    const r = await fetchTrustData({ ...base(), trustDir: nd, stateDir: join(tmp.dir, 'notary-written-state') });
+    expect(r.changed).toBe(false);
+    expect(r.roles.map((x) => [x.role, x.from, x.before === x.after])).toEqual([
+      ['root', 'cache', true],
+      ['timestamp', 'network', true],
+      ['snapshot', 'cache', true],
+      ['targets', 'cache', true],
+    ]);
+    // A cache whose root was swapped for another repository's fails: the cached root is the anchor,
+    // and the server's root is not signed by it.
+    const otherRoot = readFileSync(join(trustDir, 'tuf', ...DELEG_GUN.split('/'), 'metadata', 'root.json'));
+    writeFileSync(join(nd, 'tuf', ...GUN.split('/'), 'metadata', 'root.json'), otherRoot);
+    await expect(fetchTrustData({ ...base(), trustDir: nd, stateDir: join(tmp.dir, 'notary-written-state-2') })).rejects.toMatchObject({ code: 'ERR_ROOT_ROTATION_FAILED' });
+  });
 });
