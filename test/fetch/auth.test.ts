@@ -8,7 +8,7 @@ import { delimiter, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fetchTrustData } from '../../src/fetch/index.js';
 import { lookupTarget } from '../../src/index.js';
-import { notaryMissing, Publisher, runLive, startNotaryServer, tempDir, type NotaryServer } from './helpers/notary.js';
+import { freshFetchOptions, notaryMissing, Publisher, runLive, startNotaryServer, tempDir, type NotaryServer } from './helpers/notary.js';
 import { startTokenServer, type TokenServer } from './helpers/token-server.js';
 
 const REGISTRY = 'registry.test:5000';
@@ -19,12 +19,8 @@ describe.skipIf(!runLive)(`token auth with a real notary-server${notaryMissing ?
   const tmp = tempDir('trustgate-auth-');
   let server: NotaryServer;
   let tokens: TokenServer;
-  let n = 0;
-  const fresh = () => {
-    n++;
-    return { trustDir: join(tmp.dir, `trust-${n}`), stateDir: join(tmp.dir, `state-${n}`) };
-  };
-  const opts = (gun: string, extra: object = {}) => ({ gun, server: server.url, now: new Date(), retries: 0, dockerConfigDir: false as const, ...fresh(), ...extra });
+  const fresh = freshFetchOptions(tmp.dir, PUBLIC, () => server.url);
+  const opts = (gun: string, extra: object = {}) => fresh({ ...extra, gun });
 
   beforeAll(async () => {
     tokens = await startTokenServer(join(tmp.dir, 'tokens'), { users: { alice: 'secret' }, publicGuns: [PUBLIC] });

@@ -6,7 +6,7 @@ import { X509Certificate, generateKeyPairSync } from 'node:crypto';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fetchTrustData } from '../../src/fetch/index.js';
-import { notaryMissing, Publisher, runLive, snapshotTree, startNotaryServer, tempDir, type NotaryServer } from './helpers/notary.js';
+import { freshFetchOptions, notaryMissing, Publisher, runLive, snapshotTree, startNotaryServer, tempDir, type NotaryServer } from './helpers/notary.js';
 
 const GUN = 'registry.test:5000/pins/app';
 
@@ -15,11 +15,7 @@ describe.skipIf(!runLive)(`root pins on the first fetch${notaryMissing ? ` (skip
   let server: NotaryServer;
   let rootKeyId: string;
   let rootPublicKey: string;
-  let n = 0;
-  const opts = (extra: object = {}) => {
-    n++;
-    return { gun: GUN, server: server.url, now: new Date(), retries: 0, dockerConfigDir: false as const, trustDir: join(tmp.dir, `t${n}`), stateDir: join(tmp.dir, `s${n}`), ...extra };
-  };
+  const opts = freshFetchOptions(tmp.dir, GUN, () => server.url);
   const otherKey = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'pem' }).toString();
 
   beforeAll(async () => {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fetchTrustData } from '../../src/fetch/index.js';
 import { lookupTarget } from '../../src/index.js';
-import { notaryMissing, Publisher, runLive, startNotaryServer, tempDir, type NotaryServer } from './helpers/notary.js';
+import { freshFetchOptions, notaryMissing, Publisher, runLive, startNotaryServer, tempDir, type NotaryServer } from './helpers/notary.js';
 
 const GUN = 'registry.test:5000/tls/app';
 
@@ -14,11 +14,7 @@ describe.skipIf(!runLive)(`https with an extra CA${notaryMissing ? ` (skipped: $
   let server: NotaryServer;
   let ca: string;
   let otherCa: string;
-  let n = 0;
-  const opts = (extra: object = {}) => {
-    n++;
-    return { gun: GUN, server: server.url, now: new Date(), retries: 0, dockerConfigDir: false as const, trustDir: join(tmp.dir, `t${n}`), stateDir: join(tmp.dir, `s${n}`), ...extra };
-  };
+  const opts = freshFetchOptions(tmp.dir, GUN, () => server.url);
 
   beforeAll(async () => {
     const f = (x: string) => join(tmp.dir, x);

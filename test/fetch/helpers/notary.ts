@@ -195,3 +195,15 @@ export function tempDir(prefix: string): { dir: string; cleanup(): void } {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
+
+/**
+ * Options for fetching `gun` from `server()` into fresh trust and state directories under `dir`
+ * on every call (no retries, no docker config), merged with `extra`.
+ */
+export function freshFetchOptions(dir: string, gun: string, server: () => string) {
+  let n = 0;
+  return <E extends object>(extra: E = {} as E) => {
+    n++;
+    return { gun, server: server(), now: new Date(), retries: 0, dockerConfigDir: false as const, trustDir: join(dir, `trust-${n}`), stateDir: join(dir, `state-${n}`), ...extra };
+  };
+}
