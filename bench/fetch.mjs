@@ -4,12 +4,11 @@
 //     an empty trust dir), and the in-process `fetchTrustData` (cold and warm cache);
 //   * notary:    `notary -s URL -d <empty dir> list <gun>` (download + verify + cache + list).
 // `npm run bench:fetch` prints a summary and writes bench/FETCH-RESULTS.md; `-- --json` prints JSON.
-// Options: --targets N (default 10000), --reps N (default 7).
+// Options: --targets N (default 10000; others do not write the results file), --reps N (default 7),
+// --no-write.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createHash, randomUUID } from 'node:crypto';
-import { get } from 'node:http';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -46,37 +45,23 @@ mkdirSync(env.HOME, { recursive: true });
 const clientConfig = join(tmp, 'client.json');
 writeFileSync(clientConfig, '{}');
 
-const freePort = () =>
-  new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => res(port));
-    });
-  });
-const healthy = (url) =>
-  new Promise((res) => {
-    const r = get(url, { timeout: 1000 }, (x) => {
-      x.resume();
-      res(x.statusCode === 200);
-    });
-    r.once('timeout', () => r.destroy());
-    r.once('error', () => res(false));
-  });
+// Port choice and the health wait are scripts/interop/notary-tool.mjs's, as mint.sh uses them.
+const TOOL = join(HERE, '..', 'scripts', 'interop', 'notary-tool.mjs');
+const tool = (...args) => {
+  const r = spawnSync(process.execPath, [TOOL, ...args], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`notary-tool ${args.join(' ')}: ${r.stderr}`);
+  return r.stdout.trim();
+};
 
 let server;
 async function startServer() {
-  const port = await freePort();
+  const port = Number(tool('free-port'));
   const cfg = join(tmp, 'server.json');
   writeFileSync(cfg, JSON.stringify({ server: { http_addr: `127.0.0.1:${port}` }, trust_service: { type: 'local' }, logging: { level: 'error' }, storage: { backend: 'memory' } }));
   server = spawn('notary-server', ['-config', cfg], { stdio: 'ignore' });
   const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 150; i++) {
-    if (await healthy(`${url}/_notary_server/health`)) return url;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error('notary-server did not start');
+  tool('wait-http', `${url}/_notary_server/health`, '15');
+  return url;
 }
 
 function notary(trustDir, url, args) {
@@ -162,7 +147,8 @@ try {
     log(`  fetchTrustData cold (in-process)     ${m.libCold} ms   ratio ${result.ratio_library_cold_vs_notary_list}`);
     log(`  fetchTrustData warm (timestamp only) ${m.libWarm} ms`);
   }
-  writeFileSync(
+  // Only the documented configuration updates the committed results.
+  if (N === 10_000 && !argv.includes('--no-write')) writeFileSync(
     join(HERE, 'FETCH-RESULTS.md'),
     `# trustgate fetch benchmark
 
