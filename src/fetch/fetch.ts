@@ -118,7 +118,9 @@ export async function fetchTrustData(opts: FetchOptions): Promise<FetchResult> {
   try {
     await download(staged, client, anchor?.root, cached, { maxRootBytes: limits.maxRootBytes, maxTimestampBytes: limits.maxTimestampBytes, maxDelegations: limits.maxDelegations, maxRootRotations });
   } catch (e) {
-    if (isTrustError(e) && e.code.startsWith('ERR_FETCH_')) {
+    // Only for answers that are about the data; a network problem stays a network problem
+    // (and may let allowStale apply), even when a root rotation was half fetched.
+    if (isTrustError(e) && (e.code === 'ERR_FETCH_NOT_FOUND' || e.code === 'ERR_FETCH_TOO_LARGE')) {
       const earlier = problemBefore(staged, anchor, verifyBase);
       if (earlier) throw earlier;
     }
@@ -203,8 +205,8 @@ function trustedAnchor(
 }
 
 /**
- * A download failed part-way. Notary verifies each role before it asks for the next, so a forged
- * timestamp pointing at a snapshot that does not exist is reported as forged, not as missing:
+ * A download failed part-way with a missing or oversized file. Notary verifies each role before it
+ * asks for the next, so a forged timestamp pointing at files that do not exist is reported as forged:
  * verify what was staged (with the trusted root where a new one could not be had) and return
  * its first problem, unless that problem is only the file that never arrived.
  */
@@ -277,21 +279,20 @@ async function download(
   // §7.5/§7.6: the snapshot names the root; a different one than ours means a rotation.
   const rootEntry = snapMeta['root'];
   if (trustedRootBytes && rootEntry && !matches(trustedRootBytes, rootEntry)) {
-    {
-      const newest = await byReference('root', rootEntry);
-      const from = peekVersion(trustedRootBytes);
-      const to = peekVersion(newest);
-      if (from !== undefined && to !== undefined && to - from - 1 > limits.maxRootRotations) {
-        throw new TrustError('ERR_METADATA_TOO_LARGE', `root rotates from version ${from} to ${to}, more than ${limits.maxRootRotations} steps`, {
+    const newest = await byReference('root', rootEntry);
+    const fromVersion = peekVersion(trustedRootBytes);
+    const toVersion = peekVersion(newest);
+    // Unreadable versions: nothing to walk; the verifier reports what is wrong with the root.
+    if (fromVersion !== undefined && toVersion !== undefined) {
+      if (toVersion - fromVersion - 1 > limits.maxRootRotations) {
+        throw new TrustError('ERR_METADATA_TOO_LARGE', `root rotates from version ${fromVersion} to ${toVersion}, more than ${limits.maxRootRotations} steps`, {
           role: 'root',
           check: 'root rotation count',
           expected: limits.maxRootRotations,
-          actual: to - from - 1,
+          actual: toVersion - fromVersion - 1,
         });
       }
-      if (from !== undefined && to !== undefined) {
-        for (let v = from + 1; v < to; v++) intermediateRoots.push(await client.getFile(`${v}.root`, limits.maxRootBytes, 'root'));
-      }
+      for (let v = fromVersion + 1; v < toVersion; v++) intermediateRoots.push(await client.getFile(`${v}.root`, limits.maxRootBytes, 'root'));
     }
   } else if (trustedRootBytes) {
     put('root', trustedRootBytes, 'cache');

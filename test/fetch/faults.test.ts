@@ -183,6 +183,13 @@ describe.skipIf(!runLive)(`fault-injecting proxy in front of a real notary-serve
     expect(lookupTarget(r.repository, 'v3').role).toBe('targets');
   });
 
+  it('a network failure half-way through a root rotation stays a network error (ERR_FETCH_SERVER), not a trust verdict', async () => {
+    pub.rotateRoot(GUN);
+    pub.run(['publish', GUN]);
+    const e = await refused((p) => (/\/root\.[0-9a-f]{64}\.json$/.test(p) ? { status: 503 } : undefined), 'ERR_FETCH_SERVER');
+    expect(e.role).toBe('root');
+  });
+
   it('rollback: the older, validly signed timestamp and snapshot captured before the republish → ERR_VERSION_ROLLBACK', async () => {
     const oldSnapName = (await import('node:crypto')).createHash('sha256').update(old['snapshot'] as Buffer).digest('hex');
     const e = await refused(
