@@ -158,6 +158,11 @@ export async function fetchForVerify(
   return new Map<string, VerifiedRepository | TrustError>(
     [...fetched].map(([gun, r]): [string, VerifiedRepository | TrustError] => {
       if (r instanceof Error) return [gun, r];
+      if (r.stale) {
+        process.stderr.write(
+          `trustgate verify: warning: ${gun}: STALE: the server failed (${r.stale.error.code}: ${r.stale.error.message}); using the cache fetched at ${r.stale.fetchedAt}\n`,
+        );
+      }
       // The fetch applies pins only to a first root; --pin-root means "this root, now" every time.
       const ids = pinned(gun);
       if (ids && !r.repository.root.signedBy.some((id) => ids.includes(id))) {

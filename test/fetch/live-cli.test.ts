@@ -85,6 +85,12 @@ describe.skipIf(!runLive)(`trustgate fetch / verify --online / mirror${notaryMis
     expect(snapshotTree(trustDir)).toEqual(before);
   });
 
+  it('verify --online --allow-stale with the server down: verified from the cache, and stderr says STALE', () => {
+    const r = run(['verify', '--online', `${GUN}:v1`, '--server', 'http://127.0.0.1:1', '--trust-dir', trustDir, '--state-dir', stateDir, '--allow-stale', '1h']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/STALE: the server failed \(ERR_FETCH_UNREACHABLE/);
+  });
+
   it('usage errors exit 2', () => {
     expect(run(['fetch']).code).toBe(2);
     expect(run(['fetch', 'x', '--timeout', 'soon']).code).toBe(2);
