@@ -121,6 +121,26 @@ export const INTERNAL_ERROR_CODES = [
   'ERR_INTERNAL',
 ] as const;
 
+/** Codes of the fetch adapter (`trustgate/fetch`): talking to a notary-server and committing the cache. */
+export const FETCH_ERROR_CODES = [
+  /** The server could not be reached (DNS, refused, reset, TLS) after the allowed retries. */
+  'ERR_FETCH_UNREACHABLE',
+  /** The server or its token service refused the credentials (401/403, bad token response). */
+  'ERR_FETCH_AUTH',
+  /** The server has no such file (404): no trust data for the GUN, or a file the chain names is missing. */
+  'ERR_FETCH_NOT_FOUND',
+  /** A download is longer than its referrer (or the fixed root/timestamp cap) allows; it was cut off. */
+  'ERR_FETCH_TOO_LARGE',
+  /** A request took longer than its timeout, or the whole fetch passed its deadline. */
+  'ERR_FETCH_TIMEOUT',
+  /** The server answered with an error status (5xx after retries, unexpected 4xx) or a redirect to another origin. */
+  'ERR_FETCH_SERVER',
+  /** The caller's `AbortSignal` fired. */
+  'ERR_FETCH_ABORTED',
+  /** The verified data could not be written to the cache or the trusted-state record. */
+  'ERR_FETCH_CACHE_WRITE',
+] as const;
+
 /** Every code a {@link TrustError} can carry. */
 export const ERROR_CODES = [
   ...VERIFY_ERROR_CODES,
@@ -128,6 +148,7 @@ export const ERROR_CODES = [
   ...USAGE_ERROR_CODES,
   ...ADMISSION_ERROR_CODES,
   ...INTERNAL_ERROR_CODES,
+  ...FETCH_ERROR_CODES,
 ] as const;
 
 /** The union of every stable error code. */

@@ -9,6 +9,8 @@ Commands:
   inspect <image-ref>...   Show signed tags, signers and keys, like "docker trust inspect"
   check <image-ref>        Decide whether an image may be used under an admission policy
   admission serve          Run the Kubernetes admission webhook (HTTPS)
+  fetch <image-ref>...     Update the trust cache from the notary server, verified first
+  mirror --from URL --to DIR <gun>...  Copy verified trust data into DIR for air-gapped use
 
 Options:
   -h, --help               Show this help (or "trustgate <command> --help")
@@ -37,6 +39,8 @@ Options:
   --mode MODE              strict (default; what notary does offline) or online-equivalent
                            (drop delegations that fail only on expiry or threshold;
                            --json lists them in "skipped")
+  --online                 Fetch from the notary server first (as "trustgate fetch"; takes its
+                           --server, --state-dir, --tls-ca, --timeout, --deadline, --allow-stale)
   -h, --help               Show this help
 
 Exit codes: 0 every image verified, 1 at least one image is not trusted,

@@ -23,6 +23,7 @@ async function main(argv: readonly string[]): Promise<number> {
     case 'help':
       if (command === 'help' && (rest[0] === 'verify' || rest[0] === 'inspect')) return main([rest[0], '--help']);
       if (command === 'help' && rest[0] === 'check') return main(['check', '--help']);
+      if (command === 'help' && (rest[0] === 'fetch' || rest[0] === 'mirror')) return main([rest[0], '--help']);
       if (command === 'help' && rest[0] === 'admission') return main(['admission', 'serve', '--help']);
       process.stdout.write(MAIN_HELP);
       return 0;
@@ -36,6 +37,10 @@ async function main(argv: readonly string[]): Promise<number> {
       return (await import('./inspect.js')).runInspect(rest);
     case 'check':
       return (await import('./check.js')).runCheck(rest);
+    case 'fetch':
+      return (await import('./fetch.js')).runFetch(rest);
+    case 'mirror':
+      return (await import('./mirror.js')).runMirror(rest);
     case 'admission':
       if (rest[0] === 'serve') return (await import('./admission-serve.js')).runAdmissionServe(rest.slice(1));
       process.stderr.write(`trustgate: admission needs a subcommand ("serve")\n\n${MAIN_HELP}`);

@@ -9,6 +9,7 @@ import { COMMON_OPTIONS, defineCommand, warn, type CommandContext } from './comm
 import { colourEnabled, escapeTerminal, jsonText, paint, type Env, type OutStream } from './format.js';
 import { VERIFY_HELP } from './help.js';
 import { parseCommandLine, USAGE_CODES, UsageError } from './options.js';
+import { ONLINE_OPTIONS, fetchForVerify, onlineSettings } from './fetch.js';
 
 const OPTIONS = {
   ...COMMON_OPTIONS,
@@ -17,6 +18,8 @@ const OPTIONS = {
   'any-role': { type: 'boolean' },
   'pin-root': { type: 'string', multiple: true },
   mode: { type: 'string' },
+  online: { type: 'boolean' },
+  ...ONLINE_OPTIONS,
 } as const;
 
 type Engine = typeof import('./engine.js');
@@ -50,6 +53,8 @@ interface Settings {
   roles: string[] | undefined;
   pins: string[];
   mode: 'strict' | 'online-equivalent';
+  /** `--online` and its flags, when given. */
+  online: Parameters<typeof onlineSettings>[0] | undefined;
 }
 
 /** A delegation `--mode online-equivalent` dropped (notary-rules.md §7.8.4), as `--json` reports it. */
@@ -85,7 +90,19 @@ function settings({ values, positionals }: ReturnType<typeof parseCommandLine<ty
     roles: values['any-role'] === true ? ['targets'] : roleList.length > 0 ? roleList : undefined,
     pins,
     mode,
+    online: onlineFlags(values),
   };
+}
+
+/** The online flags, checked now so that a bad one is a usage error; they need `--online`. */
+function onlineFlags(values: { online?: boolean | undefined } & Parameters<typeof onlineSettings>[0]) {
+  if (values.online !== true) {
+    const stray = Object.keys(ONLINE_OPTIONS).find((k) => values[k as keyof typeof ONLINE_OPTIONS] !== undefined);
+    if (stray !== undefined) throw new UsageError(`--${stray} needs --online`);
+    return undefined;
+  }
+  onlineSettings(values, process.env);
+  return values;
 }
 
 /** Fills in a failed entry; non-trustgate exceptions are bugs and get `ERR_INTERNAL`. */
@@ -99,11 +116,13 @@ function failure(ref: string, parsed: ImageReference | undefined, e: unknown): V
 }
 
 /** The trust directory as a memoised source: each GUN verified once per run; dropped delegations are collected and warned about once. */
-function trustSource(s: Settings, ctx: CommandContext<Engine>, skipped: SkippedEntry[]) {
+function trustSource(s: Settings, ctx: CommandContext<Engine>, skipped: SkippedEntry[], fetched: Fetched | undefined) {
   const base = ctx.engine.trustDirTrustSource({ trustDir: ctx.trustDir.path, mode: s.mode });
   return ctx.engine.cachedTrustSource({
     async verify(query) {
-      const repo = await base.verify(query);
+      const got = fetched?.get(query.gun);
+      if (got instanceof Error) throw got;
+      const repo = got ?? (await base.verify(query));
       for (const { role, error } of repo.skipped) {
         skipped.push({ gun: query.gun, role, code: error.code, message: error.message });
         warn(`trustgate verify: warning: ${query.gun}: ignoring ${role} (${error.code}: ${error.message})`);
@@ -118,7 +137,8 @@ async function verifyOne(input: string, s: Settings, ctx: CommandContext<Engine>
   let parsed: ImageReference | undefined;
   try {
     parsed = parseReference(input);
-    if (ctx.trustDir.error) throw ctx.trustDir.error;
+    // Online, the fetch creates the trust directory; offline a missing one is the answer.
+    if (ctx.trustDir.error && s.online === undefined) throw ctx.trustDir.error;
     const repo = await verify(parsed.gun);
     const { target: hit, signedTags: tags } = ctx.engine.resolveReference(repo, parsed, s.roles === undefined ? {} : { roles: s.roles });
     const result: VerifyResult = { ok: true, ref: input, gun: parsed.gun, tag: hit.name, ...(tags === undefined ? {} : { tags }), digest: hit.digest, length: hit.length, role: hit.role, signers: [...hit.signers] };
@@ -130,10 +150,26 @@ async function verifyOne(input: string, s: Settings, ctx: CommandContext<Engine>
   }
 }
 
+type Fetched = Awaited<ReturnType<typeof fetchForVerify>>;
+
+/** `--online`: fetch each GUN first (notary's update, trustgate fetch's rules); unparsable references are reported by the loop. */
+async function fetchFirst(s: Settings, ctx: CommandContext<Engine>, now: Date): Promise<Fetched | undefined> {
+  if (s.online === undefined) return undefined;
+  const guns = s.images.flatMap((i) => {
+    try {
+      return [parseReference(i).gun];
+    } catch {
+      return [];
+    }
+  });
+  const pins = s.pins.length > 0 ? { pins: { certs: Object.fromEntries(guns.map((g) => [g, s.pins])) } } : {};
+  return fetchForVerify(guns, s.online, { trustDir: ctx.trustDir.path, now, mode: s.mode, ...pins }, ctx.env);
+}
+
 async function verifyImages(s: Settings, ctx: CommandContext<Engine>): Promise<number> {
   const now = ctx.clock();
   const skipped: SkippedEntry[] = [];
-  const trust = trustSource(s, ctx, skipped);
+  const trust = trustSource(s, ctx, skipped, await fetchFirst(s, ctx, now));
   const verify = (gun: string) => trust.verify({ gun, now, ...(s.pins.length > 0 ? { pins: { certIds: s.pins } } : {}) });
   const results: VerifyResult[] = [];
   const checks = new Map<number, string>();

@@ -53,6 +53,11 @@ export function isResolvedPins(pins: RootPins | ResolvedPins): pins is ResolvedP
   return 'certIds' in pins || typeof pins.ca === 'string';
 }
 
+/** A GUN table's entry for `gun`: the exact key, else the longest `prefix*` key that covers it (Notary's `trust_pinning.certs` rule). */
+export function gunEntry<T>(table: Readonly<Record<string, T>> | undefined, gun: string): T | undefined {
+  return table && Object.hasOwn(table, gun) ? table[gun] : longestMatch(table, (k) => k.endsWith('*') && gun.startsWith(k.slice(0, -1)));
+}
+
 function longestMatch<T>(table: Readonly<Record<string, T>> | undefined, matches: (k: string) => boolean): T | undefined {
   let best: string | undefined;
   for (const k of Object.keys(table ?? {})) if (matches(k) && (best === undefined || k.length > best.length)) best = k;
@@ -76,7 +81,7 @@ export function resolvePins(pins: RootPins | ResolvedPins, gun: string): Resolve
   const { certs, ca } = pins;
   if (certs !== undefined && !isPlainObject(certs)) throw badPins('certs must map GUNs to key ID lists');
   if (ca !== undefined && !isPlainObject(ca)) throw badPins('ca must map GUN prefixes to PEM text');
-  const ids = certs && Object.hasOwn(certs, gun) ? certs[gun] : longestMatch(certs, (k) => k.endsWith('*') && gun.startsWith(k.slice(0, -1)));
+  const ids = gunEntry(certs, gun);
   if (ids !== undefined) return { certIds: checkIdList(ids, `certs[${JSON.stringify(gun)}]`) };
   const caPem = longestMatch(ca, (k) => gun.startsWith(k));
   if (caPem === undefined) return {};

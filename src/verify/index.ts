@@ -15,3 +15,6 @@ export { BASE_ROLES, isDelegationName } from '../tuf/roles.js';
 export { fileTooLarge, type SizeCap } from '../tuf/hashes.js';
 export { parseRfc3339 } from './time.js';
 export { tufKeyId, canonicalKeyId } from './keys.js';
+/** The digests Notary checks file bytes against, for adapters that decide whether a cached copy can be reused. */
+export { digest, type HashAlgorithm } from '../crypto/hash.js';
+export { checkRootKeyPins } from './root-key-pins.js';

@@ -1,0 +1,246 @@
+/**
+ * `trustgate fetch <image-ref>...`: update the trust cache of each image's GUN from its
+ * notary-server (verified before anything is written) and print what changed. Also the online
+ * half of `trustgate verify --online` and of `trustgate mirror`.
+ */
+import { readFileSync } from 'node:fs';
+import { isTrustError, TrustError } from '../errors.js';
+import { parseReference } from '../reference/parse.js';
+import type { FetchOptions, FetchResult } from '../fetch/types.js';
+import type { VerifiedRepository } from '../verify/types.js';
+import { colourEnabled, paint, type Env, type OutStream } from './format.js';
+import { parseCommandLine, parseRfc3339, UsageError } from './options.js';
+
+export const FETCH_HELP = `Usage: trustgate fetch <image-ref>... [options]
+
+Downloads each image's trust data from its notary-server, verifies all of it, and only then
+writes it into the trust directory (in notary's layout; timestamp last). A failed fetch leaves
+the cache as it was. A trusted-state record per repository (outside the trust directory) keeps
+the last root and the highest versions, so a later cache or server cannot roll them back.
+
+Options:
+  --server URL             Notary server (default: $DOCKER_CONTENT_TRUST_SERVER, else docker's
+                           choice: https://notary.docker.io for docker.io, https://<registry>)
+  --trust-dir DIR          Trust directory (default: $DOCKER_CONFIG/trust, else ~/.docker/trust)
+  --state-dir DIR          Trusted-state records (default: $XDG_STATE_HOME/trustgate,
+                           else ~/.local/state/trustgate)
+  --tls-ca FILE            Extra CA certificates (PEM) for https
+  --timeout DURATION       Per request (default 30s); e.g. 500ms, 10s, 2m
+  --deadline DURATION      Whole fetch of one repository (default 2m)
+  --allow-stale DURATION   When the server is unreachable, accept the cache if it still verifies
+                           and was fetched at most this long ago (reported as stale)
+  --now RFC3339            Judge expiry at this instant instead of the current time
+  --json                   Print one JSON document: {"ok": boolean, "results": [...]}
+  -h, --help               Show this help
+
+Credentials for the registry's token service come from the docker config ($DOCKER_CONFIG/
+config.json: auths, credsStore, credHelpers), after an anonymous attempt.
+
+Exit codes: 0 every repository fetched and verified, 1 a trust or fetch failure, 2 usage error.
+`;
+
+/** Flags shared by `fetch`, `mirror` and `verify --online`. */
+export const ONLINE_OPTIONS = {
+  server: { type: 'string' },
+  'state-dir': { type: 'string' },
+  'tls-ca': { type: 'string' },
+  timeout: { type: 'string' },
+  deadline: { type: 'string' },
+  'allow-stale': { type: 'string' },
+} as const;
+
+const FETCH_OPTIONS = {
+  ...ONLINE_OPTIONS,
+  'trust-dir': { type: 'string' },
+  now: { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** `250ms`, `10s`, `5m`, `24h`, `7d`. */
+export function parseDuration(flag: string, text: string): number {
+  const m = /^(\d+)(ms|s|m|h|d)$/.exec(text);
+  if (!m) throw new UsageError(`--${flag}: ${JSON.stringify(text)} is not a duration (e.g. 500ms, 10s, 5m, 24h)`);
+  return Number(m[1]) * (UNITS[m[2] as string] as number);
+}
+
+type OnlineValues = { [K in keyof typeof ONLINE_OPTIONS]?: string | undefined };
+
+/** The fetch options the online flags give, for every GUN of one command run. */
+export function onlineSettings(values: OnlineValues, env: Env): Omit<FetchOptions, 'gun' | 'now' | 'trustDir'> {
+  const server = values.server ?? (env['DOCKER_CONTENT_TRUST_SERVER'] || undefined);
+  let tlsCa: string | undefined;
+  if (values['tls-ca'] !== undefined) {
+    try {
+      tlsCa = readFileSync(values['tls-ca'], 'utf8');
+    } catch (e) {
+      throw new UsageError(`--tls-ca: cannot read ${values['tls-ca']}: ${(e as Error).message}`);
+    }
+  }
+  if (values['state-dir'] === '') throw new UsageError('--state-dir must not be empty');
+  return {
+    ...(server === undefined ? {} : { server }),
+    ...(values['state-dir'] === undefined ? {} : { stateDir: values['state-dir'] }),
+    ...(tlsCa === undefined ? {} : { tlsCa }),
+    ...(values.timeout === undefined ? {} : { timeoutMs: parseDuration('timeout', values.timeout) }),
+    ...(values.deadline === undefined ? {} : { deadlineMs: parseDuration('deadline', values.deadline) }),
+    ...(values['allow-stale'] === undefined ? {} : { allowStale: { maxAgeMs: parseDuration('allow-stale', values['allow-stale']) } }),
+  };
+}
+
+export type FetchEntry =
+  | {
+      ok: true;
+      ref: string;
+      gun: string;
+      server: string;
+      changed: boolean;
+      rootRotated: boolean;
+      bytesDownloaded: number;
+      roles: FetchResult['roles'];
+      stale?: { code: string; message: string; fetchedAt: string; ageMs: number };
+    }
+  | { ok: false; ref: string; gun: string | null; error: { code: string; message: string; role?: string } };
+
+export function errorOf(e: unknown): { code: string; message: string; role?: string } {
+  return isTrustError(e)
+    ? { code: e.code, message: e.message, ...(e.role === undefined ? {} : { role: e.role }) }
+    : { code: 'ERR_INTERNAL', message: `internal error: ${e instanceof Error ? e.message : String(e)}` };
+}
+
+export function entryOf(ref: string, r: FetchResult): FetchEntry {
+  return {
+    ok: true,
+    ref,
+    gun: r.gun,
+    server: r.server,
+    changed: r.changed,
+    rootRotated: r.rootRotated,
+    bytesDownloaded: r.bytesDownloaded,
+    roles: r.roles,
+    ...(r.stale ? { stale: { code: r.stale.error.code, message: r.stale.error.message, fetchedAt: r.stale.fetchedAt, ageMs: r.stale.ageMs } } : {}),
+  };
+}
+
+/**
+ * Fetches each GUN once, in order. Returns the outcome per GUN: the fetch result or the error
+ * (any non-trustgate error is a bug and is rethrown).
+ */
+export async function fetchEach(
+  guns: readonly string[],
+  base: Omit<FetchOptions, 'gun'>,
+): Promise<Map<string, FetchResult | TrustError>> {
+  const { fetchTrustData } = await import('../fetch/fetch.js');
+  const out = new Map<string, FetchResult | TrustError>();
+  for (const gun of guns) {
+    if (out.has(gun)) continue;
+    try {
+      out.set(gun, await fetchTrustData({ ...base, gun }));
+    } catch (e) {
+      if (!isTrustError(e)) throw e;
+      out.set(gun, e);
+    }
+  }
+  return out;
+}
+
+/** For `verify --online`: fetched repositories by GUN, each a verified repository or its error. */
+export async function fetchForVerify(
+  guns: readonly string[],
+  values: OnlineValues,
+  base: Pick<FetchOptions, 'trustDir' | 'now' | 'mode' | 'pins'> & { now: Date },
+  env: Env,
+): Promise<Map<string, VerifiedRepository | TrustError>> {
+  const fetched = await fetchEach(guns, { ...onlineSettings(values, env), ...base });
+  const pinned = (gun: string) => base.pins?.certs?.[gun];
+  return new Map<string, VerifiedRepository | TrustError>(
+    [...fetched].map(([gun, r]): [string, VerifiedRepository | TrustError] => {
+      if (r instanceof Error) return [gun, r];
+      if (r.stale) {
+        process.stderr.write(
+          `trustgate verify: warning: ${gun}: STALE: the server failed (${r.stale.error.code}: ${r.stale.error.message}); using the cache fetched at ${r.stale.fetchedAt}\n`,
+        );
+      }
+      // The fetch applies pins only to a first root; --pin-root means "this root, now" every time.
+      const ids = pinned(gun);
+      if (ids && !r.repository.root.signedBy.some((id) => ids.includes(id))) {
+        return [gun, new TrustError('ERR_ROOT_PIN_MISMATCH', `the root of ${gun} is not signed by a pinned key (${ids.join(', ')})`, { role: 'root', check: 'root key pin', keyIds: r.repository.root.signedBy })];
+      }
+      return [gun, r.repository];
+    }),
+  );
+}
+
+export async function runFetch(args: readonly string[], env: Env = process.env): Promise<number> {
+  let refs: { ref: string; gun: string | null; error?: unknown }[];
+  let base: Omit<FetchOptions, 'gun'>;
+  let json: boolean;
+  try {
+    const { values, positionals } = parseCommandLine(args, FETCH_OPTIONS);
+    if (values.help === true) {
+      process.stdout.write(FETCH_HELP);
+      return 0;
+    }
+    if (positionals.length === 0) throw new UsageError('fetch needs at least one image reference');
+    if (values['trust-dir'] === '') throw new UsageError('--trust-dir must not be empty');
+    json = values.json === true;
+    const { defaultTrustDir } = await import('../trust-dir/reader.js');
+    base = {
+      ...onlineSettings(values, env),
+      trustDir: values['trust-dir'] ?? defaultTrustDir(env),
+      now: values.now === undefined ? new Date() : parseRfc3339(values.now),
+    };
+    refs = positionals.map((ref) => {
+      try {
+        return { ref, gun: parseReference(ref).gun };
+      } catch (e) {
+        return { ref, gun: null, error: e };
+      }
+    });
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    process.stderr.write(`trustgate fetch: ${e.message}\nRun "trustgate fetch --help" for usage.\n`);
+    return 2;
+  }
+  const fetched = await fetchEach(
+    refs.flatMap((r) => (r.gun === null ? [] : [r.gun])),
+    base,
+  );
+  const results: FetchEntry[] = refs.map(({ ref, gun, error }) => {
+    if (gun === null) return { ok: false, ref, gun, error: errorOf(error) };
+    const r = fetched.get(gun) as FetchResult | TrustError;
+    return r instanceof Error ? { ok: false, ref, gun, error: errorOf(r) } : entryOf(ref, r);
+  });
+  return report('fetch', results, json, env);
+}
+
+/** Prints the entries and returns the exit code (2 if any reference was unusable). */
+export function report(command: string, results: readonly FetchEntry[], json: boolean, env: Env, out: OutStream = process.stdout): number {
+  const ok = results.every((r) => r.ok);
+  if (json) out.write(`${JSON.stringify({ ok, results }, null, 2)}\n`);
+  else printHuman(results, out, env);
+  const usage = results.some((r) => !r.ok && (r.error.code === 'ERR_INVALID_REFERENCE' || r.error.code === 'ERR_INVALID_ARGUMENT'));
+  if (usage) process.stderr.write(`Run "trustgate ${command} --help" for usage.\n`);
+  return usage ? 2 : ok ? 0 : 1;
+}
+
+function printHuman(results: readonly FetchEntry[], out: OutStream, env: Env): void {
+  const p = paint(colourEnabled(out, env));
+  for (const r of results) {
+    if (!r.ok) {
+      out.write(`${p.red('FAIL')}  ${p.bold(r.ref)}  ${r.error.code}${r.error.role === undefined ? '' : ` (role ${r.error.role})`}: ${r.error.message}\n`);
+      continue;
+    }
+    const roles = r.roles
+      .map((x) => (x.before === undefined ? `${x.role} v${x.after} (new)` : x.before === x.after ? `${x.role} v${x.after}` : `${x.role} v${x.before}→v${x.after}`))
+      .join(', ');
+    const what = r.stale
+      ? `${p.red('STALE')} cache from ${r.stale.fetchedAt} (server: ${r.stale.code})`
+      : r.changed
+        ? `updated${r.rootRotated ? ', root rotated' : ''}, ${r.bytesDownloaded} bytes`
+        : `up to date, ${r.bytesDownloaded} bytes`;
+    out.write(`${p.green('OK')}    ${p.bold(r.ref)}  ${r.gun} from ${r.server}  ${what}\n      ${p.dim(roles)}\n`);
+  }
+}

@@ -1,0 +1,201 @@
+/**
+ * Attacks and failures injected by a proxy between fetchTrustData and a real notary-server: each
+ * must end in a typed error with the cache and the trusted-state record byte for byte unchanged.
+ */
+import { get } from 'node:http';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fetchTrustData } from '../../src/fetch/index.js';
+import { lookupTarget } from '../../src/index.js';
+import type { TrustErrorCode } from '../../src/errors.js';
+import { notaryMissing, Publisher, runLive, snapshotTree, startNotaryServer, tempDir, type NotaryServer } from './helpers/notary.js';
+import { startProxy, type FaultProxy } from './helpers/proxy.js';
+
+const GUN = 'registry.test:5000/faults/app';
+const OTHER = 'registry.test:5000/faults/other';
+const TS = /\/timestamp\.json$/;
+const SNAP = /\/snapshot\.[0-9a-f]{64}\.json$/;
+const TARGETS = /\/targets\.[0-9a-f]{64}\.json$/;
+
+const download = (url: string) =>
+  new Promise<Buffer>((resolve, reject) => {
+    get(url, (res) => {
+      const c: Buffer[] = [];
+      res.on('data', (d: Buffer) => c.push(d));
+      res.on('end', () => (res.statusCode === 200 ? resolve(Buffer.concat(c)) : reject(new Error(`${url}: ${res.statusCode}`))));
+    }).on('error', reject);
+  });
+
+describe.skipIf(!runLive)(`fault-injecting proxy in front of a real notary-server${notaryMissing ? ` (skipped: ${notaryMissing})` : ''}`, () => {
+  const tmp = tempDir('trustgate-faults-');
+  let server: NotaryServer;
+  let proxy: FaultProxy;
+  const trustDir = join(tmp.dir, 'trust');
+  const stateDir = join(tmp.dir, 'state');
+  const old: Record<string, Buffer> = {};
+  let otherTimestamp: Buffer;
+  let otherSnapshot: Buffer;
+  let pub: Publisher;
+  const fetchOpts = (extra: object = {}) => ({
+    gun: GUN, server: proxy.url, trustDir, stateDir, now: new Date(), dockerConfigDir: false as const, retries: 0, backoffMs: 10, timeoutMs: 5_000, ...extra,
+  });
+  const file = (gun: string, name: string) => download(`${server.url}/v2/${gun}/_trust/tuf/${name}.json`);
+
+  /** Runs one fault: the fetch must fail with `code` and leave cache and record unchanged. */
+  async function refused(rule: FaultProxy['rule'], code: TrustErrorCode, extra: object = {}): Promise<Error & { code?: string; check?: string; role?: string }> {
+    const before = { cache: snapshotTree(trustDir), state: snapshotTree(stateDir) };
+    proxy.rule = rule;
+    let caught: unknown;
+    try {
+      await fetchTrustData(fetchOpts(extra));
+    } catch (e) {
+      caught = e;
+    } finally {
+      proxy.rule = () => undefined;
+    }
+    expect(caught, `expected ${code}`).toBeInstanceOf(Error);
+    expect((caught as { code?: string }).code, (caught as Error).message).toBe(code);
+    expect(snapshotTree(trustDir)).toEqual(before.cache);
+    expect(snapshotTree(stateDir)).toEqual(before.state);
+    return caught as Error & { code?: string };
+  }
+
+  beforeAll(async () => {
+    server = await startNotaryServer(join(tmp.dir, 'server'));
+    proxy = await startProxy(server.url);
+    pub = new Publisher(tmp.dir, server.url);
+    pub.run(['init', GUN]);
+    pub.run(['add', GUN, 'v1', pub.file('v1', 'one\n')]);
+    pub.run(['publish', GUN]);
+    pub.run(['init', OTHER]);
+    pub.run(['publish', OTHER]);
+    // The cache and the record at v1, then the server moves on: every fault case must download.
+    await fetchTrustData(fetchOpts());
+    for (const role of ['timestamp', 'snapshot', 'targets']) old[role] = await file(GUN, role);
+    otherTimestamp = await file(OTHER, 'timestamp');
+    otherSnapshot = await file(OTHER, 'snapshot');
+    pub.run(['add', GUN, 'v2', pub.file('v2', 'two\n')]);
+    pub.run(['publish', GUN]);
+  }, 60_000);
+
+  afterAll(async () => {
+    await proxy?.stop();
+    await server?.stop();
+    tmp.cleanup();
+  });
+
+  it('mix-and-match: an older, validly signed targets under the new checksum name → ERR_HASH_MISMATCH', async () => {
+    const e = await refused((p) => (TARGETS.test(p) ? { status: 200, body: old['targets'] as Buffer } : undefined), 'ERR_HASH_MISMATCH');
+    expect(e.role).toBe('targets');
+  });
+
+  it("mix-and-match: another repository's timestamp and snapshot → not signed by this root's timestamp key", async () => {
+    const e = await refused(
+      (p) => (TS.test(p) ? { status: 200, body: otherTimestamp } : SNAP.test(p) ? { status: 200, body: otherSnapshot } : undefined),
+      'ERR_THRESHOLD_NOT_MET',
+    );
+    expect(e.role).toBe('timestamp');
+  });
+
+  it('freeze: a timestamp that has expired (clock 15 days ahead of the 14-day timestamp) → ERR_METADATA_EXPIRED', async () => {
+    const e = await refused(() => undefined, 'ERR_METADATA_EXPIRED', { now: new Date(Date.now() + 15 * 86_400_000) });
+    expect(e.role).toBe('timestamp');
+  });
+
+  it('a snapshot longer than the timestamp allows → ERR_FETCH_TOO_LARGE, by Content-Length and by counting a chunked body', async () => {
+    const pad = (b: Buffer) => Buffer.concat([b, Buffer.alloc(4096, 0x20)]);
+    const a = await refused((p) => (SNAP.test(p) ? { body: pad } : undefined), 'ERR_FETCH_TOO_LARGE');
+    expect(a.role).toBe('snapshot');
+    const b = await refused((p) => (SNAP.test(p) ? { body: pad, chunked: true } : undefined), 'ERR_FETCH_TOO_LARGE');
+    expect(b.role).toBe('snapshot');
+  });
+
+  it('an endless timestamp is cut off at the 1 MiB cap → ERR_FETCH_TOO_LARGE', async () => {
+    await refused((p) => (TS.test(p) ? { endless: true } : undefined), 'ERR_FETCH_TOO_LARGE');
+  });
+
+  it('a body slower than the request timeout → ERR_FETCH_TIMEOUT; past the overall deadline → ERR_FETCH_TIMEOUT (deadline)', async () => {
+    const t0 = Date.now();
+    const a = await refused((p) => (TS.test(p) ? { slow: true, everyMs: 50 } : undefined), 'ERR_FETCH_TIMEOUT', { timeoutMs: 400 });
+    expect(a.check).toBe('request timeout');
+    const b = await refused((p) => (TS.test(p) ? { slow: true, everyMs: 50 } : undefined), 'ERR_FETCH_TIMEOUT', { timeoutMs: 5_000, deadlineMs: 300 });
+    expect(b.check).toBe('deadline');
+    expect(Date.now() - t0).toBeLessThan(4_000);
+  });
+
+  it('401 and 403 → ERR_FETCH_AUTH, 404 → ERR_FETCH_NOT_FOUND, 500 → ERR_FETCH_SERVER after the retries', async () => {
+    await refused((p) => (TS.test(p) ? { status: 401 } : undefined), 'ERR_FETCH_AUTH');
+    await refused((p) => (TS.test(p) ? { status: 403 } : undefined), 'ERR_FETCH_AUTH');
+    await refused((p) => (TARGETS.test(p) ? { status: 404 } : undefined), 'ERR_FETCH_NOT_FOUND');
+    proxy.seen.length = 0;
+    await refused((p) => (TS.test(p) ? { status: 500 } : undefined), 'ERR_FETCH_SERVER', { retries: 2 });
+    expect(proxy.seen.filter((p) => TS.test(p))).toHaveLength(3);
+    proxy.seen.length = 0;
+    await refused((p) => (TS.test(p) ? { status: 400 } : undefined), 'ERR_FETCH_SERVER', { retries: 2 });
+    expect(proxy.seen.filter((p) => TS.test(p))).toHaveLength(1); // 4xx is not retried
+  });
+
+  it('a redirect to another host is refused → ERR_FETCH_SERVER (redirect)', async () => {
+    const port = new URL(proxy.url).port;
+    const e = await refused(
+      (p) => (TS.test(p) ? { status: 302, headers: { location: `http://localhost:${port}/v2/${GUN}/_trust/tuf/timestamp.json` } } : undefined),
+      'ERR_FETCH_SERVER',
+    );
+    expect(e.check).toBe('redirect');
+  });
+
+  it('a 503 is retried with backoff and a same-origin redirect followed: the fetch then succeeds', async () => {
+    let failures = 1;
+    proxy.rule = (p) => {
+      if (TS.test(p) && failures-- > 0) return { status: 503 };
+      if (TS.test(p)) return { status: 307, headers: { location: `${p}?again=1` } };
+      return undefined;
+    };
+    try {
+      const r = await fetchTrustData(fetchOpts({ retries: 1 }));
+      expect(lookupTarget(r.repository, 'v2').role).toBe('targets');
+      expect(r.changed).toBe(true);
+    } finally {
+      proxy.rule = () => undefined;
+    }
+  });
+
+  it('a fetch that another fetch of the same GUN overtook commits nothing (ERR_FETCH_CACHE_WRITE), the winner stands', async () => {
+    pub.run(['add', GUN, 'v3', pub.file('v3', 'three\n')]);
+    pub.run(['publish', GUN]);
+    let overtaken = false;
+    proxy.rule = async (p) => {
+      if (TARGETS.test(p) && !overtaken) {
+        overtaken = true;
+        await fetchTrustData({ ...fetchOpts(), server: server.url }); // straight to the server
+      }
+      return undefined;
+    };
+    try {
+      const after = await fetchTrustData(fetchOpts()).catch((e: unknown) => e);
+      expect(after).toMatchObject({ code: 'ERR_FETCH_CACHE_WRITE', check: 'concurrent commit' });
+    } finally {
+      proxy.rule = () => undefined;
+    }
+    expect(overtaken).toBe(true);
+    const r = await fetchTrustData(fetchOpts());
+    expect(r.changed).toBe(false);
+    expect(lookupTarget(r.repository, 'v3').role).toBe('targets');
+  });
+
+  it('a network failure half-way through a root rotation stays a network error (ERR_FETCH_SERVER), not a trust verdict', async () => {
+    pub.rotateRoot(GUN);
+    pub.run(['publish', GUN]);
+    const e = await refused((p) => (/\/root\.[0-9a-f]{64}\.json$/.test(p) ? { status: 503 } : undefined), 'ERR_FETCH_SERVER');
+    expect(e.role).toBe('root');
+  });
+
+  it('rollback: the older, validly signed timestamp and snapshot captured before the republish → ERR_VERSION_ROLLBACK', async () => {
+    const oldSnapName = (await import('node:crypto')).createHash('sha256').update(old['snapshot'] as Buffer).digest('hex');
+    const e = await refused(
+      (p) => (TS.test(p) ? { status: 200, body: old['timestamp'] as Buffer } : p.endsWith(`/snapshot.${oldSnapName}.json`) ? { status: 200, body: old['snapshot'] as Buffer } : undefined),
+      'ERR_VERSION_ROLLBACK',
+    );
+    expect(e.role).toBe('timestamp');
+  });
+});

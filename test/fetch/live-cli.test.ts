@@ -1,0 +1,112 @@
+/**
+ * The built CLI's `fetch`, `verify --online` and `mirror` against a real notary-server on
+ * 127.0.0.1, and an offline `verify --trust-dir` of the mirror afterwards. Exit codes: 0 fetched
+ * and verified, 1 trust or fetch failure, 2 usage.
+ */
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseJson, run, type VerifyDoc } from '../cli/helpers.js';
+import { notaryListOffline, notaryMissing, Publisher, runLive, snapshotTree, startNotaryServer, tempDir, type NotaryServer } from './helpers/notary.js';
+
+const GUN = 'registry.test:5000/cli/app';
+
+interface FetchDoc {
+  ok: boolean;
+  results: ({ ok: true; gun: string; changed: boolean; rootRotated: boolean; roles: { role: string; before?: number; after: number; from: string }[] } | { ok: false; error: { code: string } })[];
+}
+
+describe.skipIf(!runLive)(`trustgate fetch / verify --online / mirror${notaryMissing ? ` (skipped: ${notaryMissing})` : ''}`, () => {
+  const tmp = tempDir('trustgate-fetch-cli-');
+  let server: NotaryServer;
+  let digest: string;
+  const trustDir = join(tmp.dir, 'trust');
+  const stateDir = join(tmp.dir, 'state');
+  const common = () => ['--server', server.url, '--trust-dir', trustDir, '--state-dir', stateDir];
+
+  beforeAll(async () => {
+    server = await startNotaryServer(join(tmp.dir, 'server'));
+    const pub = new Publisher(tmp.dir, server.url);
+    pub.run(['init', GUN]);
+    const out = pub.run(['add', GUN, 'v1', pub.file('v1', 'cli release\n')]);
+    expect(out).toMatch(/staged/);
+    pub.run(['publish', GUN]);
+    const { createHash } = await import('node:crypto');
+    digest = `sha256:${createHash('sha256').update('cli release\n').digest('hex')}`;
+  }, 60_000);
+
+  afterAll(async () => {
+    await server?.stop();
+    tmp.cleanup();
+  });
+
+  it('fetch --json updates the cache and says what changed; a second run changes nothing', () => {
+    const first = run(['fetch', `${GUN}:v1`, '--json', ...common()]);
+    expect(first.code, first.stderr).toBe(0);
+    const doc = parseJson<FetchDoc>(first);
+    const r = doc.results[0];
+    expect(doc.ok).toBe(true);
+    if (!r?.ok) throw new Error('fetch failed');
+    expect(r.changed).toBe(true);
+    expect(r.roles.map((x) => [x.role, x.before, x.from])).toEqual([
+      ['root', undefined, 'network'],
+      ['timestamp', undefined, 'network'],
+      ['snapshot', undefined, 'network'],
+      ['targets', undefined, 'network'],
+    ]);
+    const again = run(['fetch', `${GUN}:v1`, ...common()]);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toMatch(/up to date/);
+  });
+
+  it('DOCKER_CONTENT_TRUST_SERVER picks the server when --server is not given, as docker reads it', () => {
+    const r = run(['fetch', '--json', `${GUN}:v1`, '--trust-dir', trustDir, '--state-dir', stateDir], { DOCKER_CONTENT_TRUST_SERVER: server.url });
+    expect(r.code, r.stderr).toBe(0);
+    expect(parseJson<FetchDoc>(r).results[0]).toMatchObject({ ok: true, server: `${server.url}/` });
+  });
+
+  it('verify --online fetches, then verifies the tag', () => {
+    const r = run(['verify', '--online', '--json', `${GUN}:v1`, ...common()]);
+    expect(r.code, r.stderr).toBe(0);
+    const doc = parseJson<VerifyDoc>(r);
+    expect(doc.results[0]).toMatchObject({ ok: true, digest, role: 'targets' });
+  });
+
+  it('verify --online --pin-root holds on every run, not only the first fetch', () => {
+    const bad = run(['verify', '--online', '--json', `${GUN}:v1`, '--pin-root', 'a'.repeat(64), ...common()]);
+    expect(bad.code, bad.stderr).toBe(1);
+    expect(parseJson<VerifyDoc>(bad).results[0]).toMatchObject({ ok: false, error: { code: 'ERR_ROOT_PIN_MISMATCH' } });
+  });
+
+  it('verify --online against a dead server fails with exit 1 and ERR_FETCH_UNREACHABLE, cache untouched', () => {
+    const before = snapshotTree(trustDir);
+    const r = run(['verify', '--online', '--json', `${GUN}:v1`, '--server', 'http://127.0.0.1:1', '--trust-dir', trustDir, '--state-dir', stateDir, '--timeout', '2s']);
+    expect(r.code, r.stderr).toBe(1);
+    expect(parseJson<VerifyDoc>(r).results[0]).toMatchObject({ ok: false, error: { code: 'ERR_FETCH_UNREACHABLE' } });
+    expect(snapshotTree(trustDir)).toEqual(before);
+  });
+
+  it('verify --online --allow-stale with the server down: verified from the cache, and stderr says STALE', () => {
+    const r = run(['verify', '--online', `${GUN}:v1`, '--server', 'http://127.0.0.1:1', '--trust-dir', trustDir, '--state-dir', stateDir, '--allow-stale', '1h']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/STALE: the server failed \(ERR_FETCH_UNREACHABLE/);
+  });
+
+  it('usage errors exit 2', () => {
+    expect(run(['fetch']).code).toBe(2);
+    expect(run(['fetch', 'x', '--timeout', 'soon']).code).toBe(2);
+    expect(run(['verify', `${GUN}:v1`, '--server', 'http://127.0.0.1:1']).code).toBe(2); // needs --online
+    expect(run(['mirror', GUN, '--to', join(tmp.dir, 'm')]).code).toBe(2); // needs --from
+  });
+
+  it('mirror --from --to writes a trust dir that verify --trust-dir and notary read offline', () => {
+    const to = join(tmp.dir, 'mirror');
+    const m = run(['mirror', '--from', server.url, '--to', to, '--state-dir', join(tmp.dir, 'mirror-state'), GUN]);
+    expect(m.code, m.stderr + m.stdout).toBe(0);
+    const v = run(['verify', '--json', '--trust-dir', to, `${GUN}:v1`]);
+    expect(v.code, v.stderr).toBe(0);
+    expect(parseJson<VerifyDoc>(v).results[0]).toMatchObject({ ok: true, digest });
+    const n = notaryListOffline(to, GUN, join(tmp.dir, 'offline-home'));
+    expect(n.exit, n.out).toBe(0);
+    expect(n.rows.map((x) => [x.name, `sha256:${x.sha256}`])).toEqual([['v1', digest]]);
+  });
+});
