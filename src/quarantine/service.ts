@@ -1,6 +1,6 @@
 /**
  * The quarantine service: load → pure {@link step} → compare-and-set commit, retried on conflict.
- * The only place that reads the injected clock.
+ * The only place that reads the injected clock (quarantine.md §5 Q16: replicas share one store).
  *
  * @module
  */
@@ -8,15 +8,16 @@ import { TrustError, isTrustError } from '../errors.js';
 import { acrPatchToVerdict } from './acr.js';
 import type { AcrPatchRequest } from './acr.js';
 import type { AuditDraft } from './events.js';
-import { emptyRepository, rejectionAudit, step } from './machine.js';
+import { emptyRepository, step } from './machine.js';
+import { rejectionAudit } from './rejection.js';
 import type { CommandResponse } from './machine.js';
 import { parseConfig, repositorySchema } from './schemas.js';
 import type { CommandInput, QuarantineConfig, QuarantineConfigInput } from './schemas.js';
 import type { QuarantineStore } from './store.js';
 import { unitOfWork } from './store.js';
 import type { RepositoryState, VerdictResponse } from './types.js';
-import { createView } from './visibility.js';
-import type { QuarantineView } from './visibility.js';
+import { createView } from './registry-view.js';
+import type { QuarantineView } from './registry-view.js';
 
 /**
  * Options for {@link createQuarantineService}.
@@ -71,11 +72,109 @@ export interface QuarantineService {
   tick(): Promise<void>;
   /** Handles an ACR `PATCH /acr/v1/<repo>/_manifests/<digest>`. */
   acrPatch(request: AcrPatchRequest): Promise<VerdictResponse>;
-  /** Visibility queries for one repository at the clock's current time. */
-  view(repository: string): Promise<QuarantineView>;
+  /**
+   * Visibility queries for one repository at `options.now`, or at the service clock's time. A
+   * caller that decides a request at a time of its own (admission replaying a request) passes it,
+   * so that one decision reads one clock.
+   * @throws {TrustError} `ERR_INVALID_ARGUMENT` when `options.now` is not a valid `Date`.
+   */
+  view(repository: string, options?: ViewOptions): Promise<QuarantineView>;
+}
+
+/**
+ * Options for {@link QuarantineService.view}.
+ *
+ * @example
+ * ```ts
+ * const o: ViewOptions = { now: new Date('2026-01-01T00:00:00Z') };
+ * ```
+ */
+export interface ViewOptions {
+  /** The time the view answers at; defaults to the service clock. */
+  readonly now?: Date | undefined;
 }
 
 const INVALID_REPOSITORY = '-';
+
+/** The repository a command names, or {@link INVALID_REPOSITORY} when it names no valid one. */
+function repositoryOf(command: unknown): string {
+  const r = typeof command === 'object' && command !== null ? (command as { repository?: unknown }).repository : undefined;
+  return repositorySchema.safeParse(r).success ? (r as string) : INVALID_REPOSITORY;
+}
+
+function verdictOf(r: CommandResponse): VerdictResponse {
+  if (r.verdict === undefined) throw new TrustError('ERR_INVALID_COMMAND', 'not a verdict');
+  return r.verdict;
+}
+
+/** The epoch milliseconds of a view's `now` option, or the clock's. */
+function viewTime(options: ViewOptions | undefined, clock: () => number): number {
+  const now = options?.now;
+  if (now === undefined) return clock();
+  if (!(now instanceof Date) || Number.isNaN(now.getTime()) || now.getTime() < 0) {
+    throw new TrustError('ERR_INVALID_ARGUMENT', 'view: now must be a valid Date');
+  }
+  return now.getTime();
+}
+
+/** What the service's operations share: the store, the parsed config and the clock. */
+interface Core {
+  readonly store: QuarantineStore;
+  readonly config: QuarantineConfig;
+  readonly clock: () => number;
+  readonly maxAttempts: number;
+}
+
+/** An invalid repository is never loaded: it holds nothing. */
+function load(core: Core, repository: string): Promise<RepositoryState> {
+  return repository === INVALID_REPOSITORY ? Promise.resolve(emptyRepository(repository)) : core.store.load(repository);
+}
+
+/** load → step → compare-and-set commit, retried on a lost race (Q16). */
+async function execute(core: Core, command: unknown): Promise<CommandResponse> {
+  const repository = repositoryOf(command);
+  for (let attempt = 1; ; attempt++) {
+    const before = await load(core, repository);
+    const result = step(before, command, core.clock(), core.config);
+    const unit = unitOfWork(before, result);
+    const audit = repository === INVALID_REPOSITORY ? unit.audit.map((a): AuditDraft => ({ ...a, repository: undefined })) : unit.audit;
+    try {
+      if (unit.records.length + unit.tags.length + unit.events.length + audit.length > 0) {
+        await core.store.commit({ ...unit, audit });
+      }
+    } catch (e) {
+      if (isTrustError(e) && e.code === 'ERR_CONFLICT' && attempt < core.maxAttempts) continue;
+      throw e;
+    }
+    if (!result.ok) throw result.error;
+    return result.response;
+  }
+}
+
+/** An ACR PATCH: mapped to a verdict, or rejected and audited like any other command (Q4). */
+async function acrPatch(core: Core, request: AcrPatchRequest): Promise<VerdictResponse> {
+  const state = await load(core, repositoryOf(request));
+  let command: CommandInput;
+  try {
+    command = acrPatchToVerdict(request, {
+      legacyLastWriterWins: core.config.legacyLastWriterWins,
+      currentGeneration: state.records.get(request.digest)?.generation,
+    });
+  } catch (e) {
+    if (!isTrustError(e)) throw e;
+    const ctx = {
+      at: core.clock(),
+      repository: state.repository === INVALID_REPOSITORY ? undefined : state.repository,
+      policyVersion: core.config.policyVersion,
+      lookup: (digest: string) => state.records.get(digest),
+      command: 'acrPatch',
+    };
+    const audit = rejectionAudit(ctx, request, request.principal, e);
+    await core.store.commit({ repository: state.repository, records: [], tags: [], events: [], audit: [audit] });
+    throw e;
+  }
+  return verdictOf(await execute(core, command));
+}
 
 /**
  * Creates a quarantine service over a store.
@@ -89,89 +188,27 @@ const INVALID_REPOSITORY = '-';
  */
 export function createQuarantineService(options: QuarantineServiceOptions): QuarantineService {
   const config = parseConfig(options.config);
-  const { store } = options;
-  const clock = options.clock ?? Date.now;
   const maxAttempts = options.maxAttempts ?? 5;
   if (!Number.isInteger(maxAttempts) || maxAttempts < 1) throw new TrustError('ERR_INVALID_ARGUMENT', 'maxAttempts must be ≥ 1');
-
-  const repositoryOf = (command: unknown): string => {
-    const r = typeof command === 'object' && command !== null ? (command as { repository?: unknown }).repository : undefined;
-    return repositorySchema.safeParse(r).success ? (r as string) : INVALID_REPOSITORY;
-  };
-
-  /** An invalid repository is never loaded: it holds nothing. */
-  const load = async (repository: string): Promise<RepositoryState> => (repository === INVALID_REPOSITORY ? emptyRepository(repository) : store.load(repository));
-
-  const execute = async (command: unknown): Promise<CommandResponse> => {
-    const repository = repositoryOf(command);
-    for (let attempt = 1; ; attempt++) {
-      const before = await load(repository);
-      const result = step(before, command, clock(), config);
-      const unit = unitOfWork(before, result);
-      const audit =
-        repository === INVALID_REPOSITORY ? unit.audit.map((a): AuditDraft => ({ ...a, repository: undefined })) : unit.audit;
-      try {
-        if (unit.records.length + unit.tags.length + unit.events.length + audit.length > 0) {
-          await store.commit({ ...unit, audit });
-        }
-      } catch (e) {
-        if (isTrustError(e) && e.code === 'ERR_CONFLICT' && attempt < maxAttempts) continue;
-        throw e;
-      }
-      if (!result.ok) throw result.error;
-      return result.response;
-    }
-  };
-
-  const verdictOf = (r: CommandResponse): VerdictResponse => {
-    if (r.verdict === undefined) throw new TrustError('ERR_INVALID_COMMAND', 'not a verdict');
-    return r.verdict;
-  };
-
-  const service: QuarantineService = {
+  const core: Core = { store: options.store, config, clock: options.clock ?? Date.now, maxAttempts };
+  const run = (command: unknown): Promise<CommandResponse> => execute(core, command);
+  return {
     config,
-    execute,
-    push: (f) => execute({ type: 'push', ...f }),
-    deleteManifest: (f) => execute({ type: 'deleteManifest', ...f }),
-    deleteTag: (f) => execute({ type: 'deleteTag', ...f }),
-    rescan: (f) => execute({ type: 'rescan', ...f }),
-    verdict: async (f) => verdictOf(await execute({ type: 'verdict', ...f })),
-    release: (f) => execute({ type: 'release', ...f }),
-    revoke: (f) => execute({ type: 'revoke', ...f }),
+    execute: run,
+    push: (f) => run({ type: 'push', ...f }),
+    deleteManifest: (f) => run({ type: 'deleteManifest', ...f }),
+    deleteTag: (f) => run({ type: 'deleteTag', ...f }),
+    rescan: (f) => run({ type: 'rescan', ...f }),
+    verdict: async (f) => verdictOf(await run({ type: 'verdict', ...f })),
+    release: (f) => run({ type: 'release', ...f }),
+    revoke: (f) => run({ type: 'revoke', ...f }),
     async tick() {
-      for (const repository of await store.repositories()) await execute({ type: 'tick', repository });
+      for (const repository of await core.store.repositories()) await run({ type: 'tick', repository });
     },
-    async acrPatch(request) {
-      const state = await load(repositoryOf(request));
-      let command: CommandInput;
-      try {
-        command = acrPatchToVerdict(request, {
-          legacyLastWriterWins: config.legacyLastWriterWins,
-          currentGeneration: state.records.get(request.digest)?.generation,
-        });
-      } catch (e) {
-        if (!isTrustError(e)) throw e;
-        // Q4: a malformed PATCH is rejected and audited like any other command.
-        const audit = rejectionAudit(
-          {
-            at: clock(),
-            repository: state.repository === INVALID_REPOSITORY ? undefined : state.repository,
-            policyVersion: config.policyVersion,
-            lookup: (digest) => state.records.get(digest),
-            command: 'acrPatch',
-          },
-          request,
-          request.principal,
-          e,
-        );
-        await store.commit({ repository: state.repository, records: [], tags: [], events: [], audit: [audit] });
-        throw e;
-      }
-      return verdictOf(await execute(command));
-    },
-    async view(repository) {
-      return createView(await store.load(repository), clock(), config);
+    acrPatch: (request) => acrPatch(core, request),
+    async view(repository, viewOptions) {
+      const now = viewTime(viewOptions, core.clock);
+      return createView(await core.store.load(repository), now, config);
     },
   };
-  return service;
 }

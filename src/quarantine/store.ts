@@ -60,7 +60,7 @@ export interface TagWrite {
  *
  * @example
  * ```ts
- * import { unitOfWork } from 'trustgate/quarantine';
+ * import { unitOfWork } from './store.js';
  * declare const before: RepositoryState; declare const result: StepResult;
  * await store.commit(unitOfWork(before, result));
  * ```
@@ -121,7 +121,8 @@ export interface QuarantineStore {
  *
  * @example
  * ```ts
- * import { unitOfWork, step } from 'trustgate/quarantine';
+ * import { unitOfWork } from './store.js';
+ * import { step } from './machine.js';
  * const before = await store.load('app');
  * await store.commit(unitOfWork(before, step(before, command, Date.now(), config)));
  * ```

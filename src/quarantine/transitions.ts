@@ -1,7 +1,7 @@
 /**
  * The quarantine transition table, as frozen data, and the one function that reads it.
  *
- * Implements `shared/spec/quarantine.md` §6. Guards that need the record (role, generation,
+ * Implements quarantine.md §6. Guards that need the record (role, generation,
  * quorum, deadline, TTL) are checked by the callers before an event reaches this table; the only
  * guard kept here is `onNewFindings`, because it picks between two targets.
  *
@@ -135,7 +135,7 @@ export function deepFreeze<T>(value: T): T {
  *
  * @example
  * ```ts
- * import { TRANSITIONS } from 'trustgate/quarantine';
+ * import { TRANSITIONS } from './transitions.js';
  * TRANSITIONS.Quarantined['scan.passed']?.[0]?.to; // 'Passed'
  * TRANSITIONS.Failed['scan.passed'];               // undefined: illegal
  * ```
@@ -149,7 +149,7 @@ export const TRANSITIONS: Table = deepFreeze(table);
  * @throws {TrustError} `ERR_ILLEGAL_TRANSITION` when the table has no rule whose guard holds.
  * @example
  * ```ts
- * import { transition } from 'trustgate/quarantine';
+ * import { transition } from './transitions.js';
  * transition('Passed', 'scan.failed', { onNewFindings: 'alert' }).to; // 'Passed'
  * transition('Failed', 'revoke', { onNewFindings: 'block' });         // throws ERR_ILLEGAL_TRANSITION
  * ```

@@ -1,8 +1,9 @@
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
-import {
-  createMemoryStore, createQuarantineService, createView, reviveRecord, step, unitOfWork,
-} from '../../src/quarantine/index.js';
+import { createMemoryStore, createQuarantineService, reviveRecord } from '../../src/quarantine/index.js';
+import { createView } from '../../src/quarantine/registry-view.js';
+import { step } from '../../src/quarantine/machine.js';
+import { unitOfWork } from '../../src/quarantine/store.js';
 import type { QuarantineService } from '../../src/quarantine/index.js';
 import { D, DEADLINE, REPO, T0, apply, ci, commandFor, config, dev, newWorld, ops, opsArb, reader, writer } from './harness.js';
 

@@ -1,12 +1,15 @@
 import { describe, it, expect } from 'vitest';
-import { MACHINE_EVENTS, QUARANTINE_STATES, TRANSITIONS, transition } from '../../src/quarantine/index.js';
-import type { MachineEvent, QuarantineState } from '../../src/quarantine/index.js';
+import { QUARANTINE_STATES } from '../../src/quarantine/index.js';
+import { MACHINE_EVENTS } from '../../src/quarantine/types.js';
+import { TRANSITIONS, transition } from '../../src/quarantine/transitions.js';
+import type { QuarantineState } from '../../src/quarantine/index.js';
+import type { MachineEvent } from '../../src/quarantine/types.js';
 import { isTrustError } from '../../src/errors.js';
 
 type Expect = { to: QuarantineState | 'previous'; emits: string[] } | 'illegal';
 const X = 'illegal' as const;
 
-// Written out by hand from spec §6 (not derived from TRANSITIONS). `block` / `alert` name the
+// Written out by hand from quarantine.md §6 (not derived from TRANSITIONS). `block` / `alert` name the
 // onNewFindings setting where the outcome depends on it.
 const EXPECTED: Record<QuarantineState, Record<MachineEvent, { block: Expect; alert: Expect }>> = (() => {
   const same = (e: Expect) => ({ block: e, alert: e });

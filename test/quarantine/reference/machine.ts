@@ -9,7 +9,7 @@
  *
  * The pure quarantine core: `step(state, command, now, config) → { state', events, audit }`.
  *
- * Implements `shared/spec/quarantine.md` §5–§6 for one repository. No I/O, no timers, no clock:
+ * Implements quarantine.md §5–§6 for one repository. No I/O, no timers, no clock:
  * time enters only as `now`, and everything due at or before `now` (scan deadlines, release
  * lapses, waiver expiries) is applied first, in time order, so that evaluating later gives the
  * same result as evaluating on time.
@@ -19,7 +19,8 @@
 import { TrustError, isTrustError } from '../../../src/errors.js';
 import { buildEvent } from '../../../src/quarantine/events.js';
 import type { AuditDraft, EventExtras, QuarantineEvent } from '../../../src/quarantine/events.js';
-import { decideQuorum, evaluateFindings, scannerOutcome } from '../../../src/quarantine/policy.js';
+import { evaluateFindings, scannerOutcome } from '../../../src/quarantine/findings-policy.js';
+import { decideQuorum } from '../../../src/quarantine/quorum.js';
 import { commandSchema, summarize } from '../../../src/quarantine/schemas.js';
 import type { Command, QuarantineConfig } from '../../../src/quarantine/schemas.js';
 import { bindOnPush, clearTag, emptyTag, isTagEmpty, promote, unbindDigest } from '../../../src/quarantine/tags.js';
@@ -38,7 +39,7 @@ import type {
   TagBinding,
   VerdictResponse,
 } from '../../../src/quarantine/types.js';
-import { isRecordVisible } from '../../../src/quarantine/visible.js';
+import { isRecordVisible } from '../../../src/quarantine/visibility-rule.js';
 
 // Principal helpers as `src/quarantine/visible.ts` had them before issue #7.
 function hasRole(p: Principal, ...roles: Role[]): boolean {

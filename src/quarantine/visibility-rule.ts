@@ -1,9 +1,10 @@
 /**
- * The visibility predicate shared by the core and the queries (spec §5 notation `visible(d)`).
+ * The visibility rule shared by the core and the registry view: whether a digest may be served to
+ * ordinary principals (quarantine.md §5 notation `visible(d)`, Q11).
  *
  * @module
  */
-import type { DigestRecord, Principal, PrincipalKind, RepositoryState, Role } from './types.js';
+import type { DigestRecord, RepositoryState } from './types.js';
 
 /**
  * Whether a record, on its own, may be served to ordinary users at `now`: `Passed` (and no
@@ -29,7 +30,8 @@ export function isRecordVisible(rec: DigestRecord, now: number): boolean {
  *
  * @example
  * ```ts
- * import { isVisible, emptyRepository } from 'trustgate/quarantine';
+ * import { isVisible } from './visibility-rule.js';
+ * import { emptyRepository } from './machine.js';
  * isVisible(emptyRepository('app'), 'sha256:ab', Date.now()); // false
  * ```
  */
@@ -77,7 +79,8 @@ function visibleOnPath(lookup: (digest: string) => DigestRecord | undefined, dig
  *
  * @example
  * ```ts
- * import { visibleDigests, emptyRepository } from 'trustgate/quarantine';
+ * import { visibleDigests } from './visibility-rule.js';
+ * import { emptyRepository } from './machine.js';
  * visibleDigests(emptyRepository('app'), Date.now()).size; // 0
  * ```
  */
@@ -86,54 +89,3 @@ export function visibleDigests(state: RepositoryState, now: number, status: Quar
   for (const d of state.records.keys()) if (isVisible(state, d, now, status)) out.add(d);
   return out;
 }
-
-/**
- * True when the principal holds any of the roles.
- *
- * @example
- * ```ts
- * import { hasRole } from 'trustgate/quarantine';
- * hasRole({ id: 'ci', roles: ['push'] }, 'push'); // true
- * ```
- */
-export function hasRole(p: Principal, ...roles: Role[]): boolean {
-  for (const r of p.roles) if (roles.includes(r)) return true;
-  return false;
-}
-
-/**
- * Quarantine readers may pull quarantined content by digest; writers are readers too (ACR roles).
- *
- * @example
- * ```ts
- * import { isQuarantineReader } from 'trustgate/quarantine';
- * isQuarantineReader({ id: 's', roles: ['quarantine-writer'] }); // true
- * ```
- */
-export function isQuarantineReader(p: Principal): boolean {
-  return hasRole(p, 'quarantine-reader', 'quarantine-writer');
-}
-
-/**
- * The principal kind written to audit records: the strongest role held.
- *
- * @example
- * ```ts
- * import { principalKind } from 'trustgate/quarantine';
- * principalKind({ id: 'x', roles: [] }); // 'ordinary'
- * ```
- */
-export function principalKind(p: Principal): PrincipalKind {
-  let rank = 0;
-  for (const r of p.roles) rank = Math.max(rank, KIND_RANK.get(r) ?? 0);
-  return KINDS[rank] ?? 'ordinary';
-}
-
-/** Strength of each role for {@link principalKind}; the strongest held role names the kind. */
-const KIND_RANK: ReadonlyMap<string, number> = new Map([
-  ['push', 1],
-  ['quarantine-reader', 2],
-  ['quarantine-writer', 3],
-  ['overrider', 4],
-]);
-const KINDS: readonly PrincipalKind[] = ['ordinary', 'pusher', 'reader', 'writer', 'overrider'];

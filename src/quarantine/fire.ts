@@ -1,0 +1,62 @@
+/**
+ * The one place a record's `state` changes: a machine event applied through the transition table
+ * (quarantine.md §6), with its audit record and the events the table's row emits (Q21, Q22).
+ *
+ * @module
+ */
+import { TrustError } from '../errors.js';
+import type { Actor, Draft } from './draft.js';
+import { transition } from './transitions.js';
+import { MACHINE_EVENTS } from './types.js';
+import type { DigestRecord, MachineEvent, NonVisibleState, QuarantineState } from './types.js';
+
+/** The scan events: under a release they move the state the release falls back to. */
+const SCAN_EVENTS: ReadonlySet<MachineEvent> = new Set(MACHINE_EVENTS.filter((e) => e === 'rescan' || e.startsWith('scan.')));
+
+/** Applies one machine event through the table; the only place a record's `state` changes. */
+export function fire(
+  d: Draft,
+  rec: DigestRecord,
+  event: MachineEvent,
+  at: number,
+  actor: Actor,
+  patch: (to: QuarantineState) => Partial<DigestRecord>,
+): DigestRecord {
+  const guards = { onNewFindings: d.config.onNewFindings };
+  const rule = transition(rec.state, event, guards);
+  let to: QuarantineState;
+  if (rule.to === 'previous') {
+    if (rec.release === undefined) throw new TrustError('ERR_ILLEGAL_TRANSITION', 'release has no previous state');
+    to = rec.release.previous;
+  } else {
+    to = rule.to;
+  }
+  let release = rec.release;
+  if (rec.state === 'Released' && to === 'Released' && release !== undefined && SCAN_EVENTS.has(event)) {
+    // Under a release, scan events keep moving the state the release will fall back to.
+    const under = transition(release.previous, event, guards).to;
+    if (under === 'Quarantined' || under === 'Failed' || under === 'Unresolved') {
+      release = { ...release, previous: under satisfies NonVisibleState };
+    }
+  }
+  if (to !== 'Released') release = undefined;
+  const next: DigestRecord = { ...rec, release, ...patch(to), state: to };
+  const underlying = next.state === 'Released' ? next.release?.previous : next.state;
+  let out = d.put({ ...next, unresolvedReason: underlying === 'Unresolved' ? next.unresolvedReason : undefined });
+  d.record(at, actor, { digest: rec.digest, from: rec.state, to, generation: next.generation });
+  for (const type of rule.emits) {
+    out = d.emit(rec.digest, type, at, { from: rec.state, actor: actor.id, reason: actor.reason });
+  }
+  return out;
+}
+
+/** Opens a new scan generation on `rec` (the `rescan` row of quarantine.md §6). */
+export function openGeneration(d: Draft, rec: DigestRecord, actor: Actor): DigestRecord {
+  return fire(d, rec, 'rescan', d.now, actor, () => ({
+    generation: rec.generation + 1,
+    scanOpen: true,
+    deadline: d.now + d.config.scanDeadlineMs,
+    retries: 0,
+    verdicts: [],
+  }));
+}

@@ -1,0 +1,167 @@
+/**
+ * The stored rows — a digest's record and a tag's binding — as zod schemas, and the revive step
+ * that turns a row read from a store back into a value the core may trust (quarantine.md §5 Q4).
+ * The record and binding types are derived from these schemas (types.ts), so the shape is
+ * declared once.
+ *
+ * @module
+ */
+import { z } from 'zod';
+import { TrustError } from '../errors.js';
+import { digestSchema, findingSchema, repositorySchema, summarize, tagSchema, time } from './schemas.js';
+import { QUARANTINE_STATES, SCANNER_RESULTS } from './types.js';
+import type { DigestRecord, TagBinding } from './types.js';
+
+const NON_VISIBLE_STATES = ['Quarantined', 'Failed', 'Unresolved'] as const;
+
+/** One scanner's verdict as stored on a record (current generation only). */
+export const storedVerdictSchema = z.strictObject({
+  scannerId: z.string(),
+  idempotencyKey: z.string(),
+  result: z.enum(SCANNER_RESULTS),
+  /** The result after policy evaluation (findings mode may turn a scanner's `fail` into `pass`). */
+  outcome: z.enum(['pass', 'fail', 'unresolved']),
+  findings: z.array(findingSchema),
+  /** Earliest expiry of a waiver this outcome depends on. */
+  validUntil: time.optional(),
+  at: time,
+  link: z.string().optional(),
+});
+
+/** The answer to a verdict; a duplicate `(scannerId, idempotencyKey)` returns the stored one (Q14). */
+export const verdictResponseSchema = z.strictObject({
+  state: z.enum(QUARANTINE_STATES).catch('Quarantined'),
+  generation: z.int().positive(),
+  /** The quorum decision after this verdict; `final` means the generation was already decided. */
+  decision: z.enum(['pass', 'fail', 'unresolved', 'pending', 'final']),
+  duplicate: z.boolean(),
+});
+
+/** An idempotency entry: the first response to `(scannerId, idempotencyKey)`. */
+export const idempotencyEntrySchema = z.strictObject({
+  scannerId: z.string(),
+  idempotencyKey: z.string(),
+  fingerprint: z.string(),
+  response: verdictResponseSchema,
+});
+
+/** A manual release laid over a non-visible state. */
+export const releaseInfoSchema = z.strictObject({
+  actor: z.string(),
+  reason: z.string(),
+  expiresAt: time,
+  /** The state the digest falls back to when the release lapses; scan events keep updating it. */
+  previous: z.enum(NON_VISIBLE_STATES).catch('Quarantined'),
+  at: time,
+});
+
+/** The persisted quarantine record of one `(repository, digest)`: one SQL row. */
+export const recordSchema = z.object({
+  repository: repositorySchema,
+  digest: digestSchema,
+  // Q4: a stored state that does not parse loads as Quarantined (non-visible).
+  state: z.enum(QUARANTINE_STATES).catch('Quarantined'),
+  /**
+   * Compare-and-set version: the number of accepted commands that changed this record or bound a
+   * tag to it (a binding depends on the record's state, so it must conflict with a change of it).
+   */
+  version: z.int().nonnegative(),
+  /** Sequence number of the last event emitted for this digest (Q21). */
+  sequence: z.int().nonnegative(),
+  /** Current scan generation; never decreases (Q15). */
+  generation: z.int().positive(),
+  /** True while the current generation awaits a decision. */
+  scanOpen: z.boolean(),
+  deadline: time.optional(),
+  /** Retries used by the current scan. */
+  retries: z.int().nonnegative(),
+  /** Generation of the decision in force, if any. */
+  verdictGeneration: z.int().positive().optional(),
+  unresolvedReason: z.enum(['timeout', 'unsupported', 'error', 'quorum']).optional(),
+  release: releaseInfoSchema.optional(),
+  /** Verdicts of the current generation (one per scanner). */
+  verdicts: z.array(storedVerdictSchema),
+  /** Findings of the decision in force. */
+  findings: z.array(findingSchema),
+  /** A `Passed` that rests on waivers is re-evaluated at this time (Q18). */
+  validUntil: time.optional(),
+  responses: z.array(idempotencyEntrySchema),
+  kind: z.enum(['image', 'index']),
+  children: z.array(digestSchema),
+  subject: digestSchema.optional(),
+  mediaType: z.string().optional(),
+  size: z.int().nonnegative().optional(),
+  pusher: z.string(),
+  pushedAt: time,
+  /** Deleted manifests keep their verdict so that a re-push cannot launder it (Q10). */
+  deleted: z.boolean(),
+  policyVersion: z.string(),
+});
+
+/** One side of a tag binding: the digest and the per-tag push number that created it. */
+export const bindingSchema = z.strictObject({ digest: digestSchema, push: z.int().positive() });
+
+/**
+ * A tag's live binding (what ordinary users resolve) and pending binding (newest push, awaiting
+ * visibility). One SQL row; never deleted, so its version keeps growing.
+ */
+export const tagBindingSchema = z.strictObject({
+  repository: repositorySchema,
+  tag: tagSchema,
+  version: z.int().nonnegative(),
+  live: bindingSchema.optional(),
+  pending: bindingSchema.optional(),
+  /** Number of pushes of this tag so far. */
+  pushes: z.int().nonnegative(),
+});
+
+/**
+ * Turns a stored row (e.g. a JSON column) back into a {@link DigestRecord}. An unknown `state`
+ * string loads as `Quarantined` so that corrupted data can never make a digest visible (Q4).
+ *
+ * @throws {TrustError} `ERR_INVALID_ARGUMENT` when the row is not a record at all.
+ * @example
+ * ```ts
+ * import { reviveRecord } from 'trustgate/quarantine';
+ * const rec = reviveRecord(JSON.parse(row.data));
+ * ```
+ */
+export function reviveRecord(raw: unknown): DigestRecord {
+  const r = recordSchema.safeParse(raw);
+  if (!r.success) {
+    throw new TrustError('ERR_INVALID_ARGUMENT', `invalid stored record: ${summarize(r.error)}`, { cause: r.error });
+  }
+  const d = r.data;
+  const state = d.state === 'Released' && d.release === undefined ? 'Quarantined' : d.state;
+  return {
+    ...d,
+    state,
+    deadline: d.deadline,
+    verdictGeneration: d.verdictGeneration,
+    unresolvedReason: d.unresolvedReason,
+    release: d.release,
+    validUntil: d.validUntil,
+    subject: d.subject,
+    mediaType: d.mediaType,
+    size: d.size,
+    verdicts: d.verdicts.map((v) => ({ ...v, validUntil: v.validUntil, link: v.link })),
+  };
+}
+
+/**
+ * Turns a stored tag row back into a {@link TagBinding}.
+ *
+ * @throws {TrustError} `ERR_INVALID_ARGUMENT` when the row is not a tag binding.
+ * @example
+ * ```ts
+ * import { reviveTag } from 'trustgate/quarantine';
+ * const b = reviveTag(JSON.parse(row.data));
+ * ```
+ */
+export function reviveTag(raw: unknown): TagBinding {
+  const r = tagBindingSchema.safeParse(raw);
+  if (!r.success) {
+    throw new TrustError('ERR_INVALID_ARGUMENT', `invalid stored tag binding: ${summarize(r.error)}`, { cause: r.error });
+  }
+  return { ...r.data, live: r.data.live, pending: r.data.pending };
+}
