@@ -25,8 +25,9 @@ describe('deadlines and retries', () => {
     const r2 = apply(w, { type: 'tick', repository: REPO }, cfg);
     expect(r2.events.map((e) => e.type)).toEqual(['scan.retry', 'quarantine.unresolved']);
     expect(w.state.records.get(D[0])).toMatchObject({ state: 'Unresolved', unresolvedReason: 'timeout', generation: 3, scanOpen: false });
+    // A verdict for the generation the deadline closed is refused (quarantine.md Q17, issue 12.1).
     const late = apply(w, pass(D[0], 3, 's1'), cfg);
-    expect(late.ok).toBe(true);
+    expect(late.ok === false && late.error.code).toBe('ERR_CONFLICT');
     expect(w.state.records.get(D[0])?.state).toBe('Unresolved');
   });
 

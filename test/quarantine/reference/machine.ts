@@ -467,6 +467,12 @@ function applyVerdict(d: Draft, c: Extract<Command, { type: 'verdict' }>): Verdi
       actual: generation,
     });
   }
+  if (!rec.scanOpen && decideQuorum(rec.verdicts, config) === 'pending') {
+    // Issue 12.1 (quarantine.md §6, Q17): the generation was closed by its deadline (or an
+    // override) before its verdicts decided it. Accepting the verdict as "final" would tell the
+    // scanner it took effect when it did not; it is refused, and the scanner must rescan.
+    reject('ERR_CONFLICT', `generation ${generation} was closed before a decision; request a rescan`, { check: 'generation closed' });
+  }
   if (rec.verdicts.some((v) => v.scannerId === c.scannerId)) {
     reject('ERR_CONFLICT', `scanner ${c.scannerId} already reported for generation ${generation}`, { check: 'one verdict per scanner' });
   }

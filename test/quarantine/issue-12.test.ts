@@ -1,0 +1,49 @@
+/**
+ * Issue 12: command traces through two service replicas on one store, checked against
+ * docs/spec/quarantine.md, found these. One block per finding; each test failed on the code before
+ * its fix.
+ */
+import { describe, expect, it } from 'vitest';
+import type { QuarantineConfig } from '../../src/quarantine/index.js';
+import { D, DEADLINE, REPO, T0, apply, ci, config, newWorld, writer } from './harness.js';
+import type { World } from './harness.js';
+
+const at = (w: World, ms: number): World => {
+  w.now = ms;
+  return w;
+};
+const push = (d: string, extra: Record<string, unknown> = {}) => ({ type: 'push', repository: REPO, digest: d, principal: ci, ...extra });
+const verdict = (d: string, generation: number, scannerId: string, result: string, key = `${scannerId}-${generation}-${result}`) => ({
+  type: 'verdict', repository: REPO, digest: d, generation, scannerId, idempotencyKey: key, result, principal: writer,
+});
+const pass = (w: World, cfg: QuarantineConfig, d: string, generation = 1) => {
+  for (const s of cfg.scanners) expect(apply(w, verdict(d, generation, s, 'pass'), cfg).ok).toBe(true);
+};
+
+describe('issue 12.1: a verdict for a generation the deadline closed is refused, not swallowed', () => {
+  it('push, pass, rescan (no retries), deadline passes, fail for generation 2 → ERR_CONFLICT, audited, nothing changes', () => {
+    const cfg = config({ maxRetries: 0 });
+    const w = newWorld();
+    apply(w, push(D[0]), cfg);
+    pass(w, cfg, D[0]);
+    expect(apply(w, { type: 'rescan', repository: REPO, digest: D[0], principal: writer }, cfg).ok).toBe(true);
+    apply(at(w, T0 + DEADLINE + 1), { type: 'tick', repository: REPO }, cfg);
+    const before = w.state;
+    const r = apply(w, verdict(D[0], 2, 's1', 'fail'), cfg);
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.error.code).toBe('ERR_CONFLICT');
+    expect(r.error.check).toBe('generation closed');
+    expect(r.state).toBe(before);
+    expect(r.audit.map((a) => a.outcome)).toEqual(['rejected']);
+  });
+
+  it('a verdict after the quorum decided its generation is still answered "final" (Q13)', () => {
+    const cfg = config();
+    const w = newWorld();
+    apply(w, push(D[0]), cfg);
+    apply(w, verdict(D[0], 1, 's1', 'fail'), cfg);
+    const r = apply(w, verdict(D[0], 1, 's2', 'pass'), cfg);
+    expect(r.ok && r.response.verdict?.decision).toBe('final');
+  });
+});
