@@ -108,6 +108,9 @@ export function step(state: RepositoryState, command: unknown, now: number, conf
       reject('ERR_INVALID_ARGUMENT', `command for ${cmd.repository} applied to ${state.repository}`);
     }
     const response = applyCommand(d, cmd);
+    // Q14: a replayed verdict leaves state, events and audit exactly as they were, the clock's
+    // pending effects included (issue 12.7: committing them here reordered the audit log).
+    if (response.verdict?.duplicate === true) return { ok: true, state, events: [], audit: [], response };
     settle(d, d.lookupAt(cp), [...d.touched]);
     return { ok: true, state: d.finish(), events: d.events, audit: d.audit, response };
   } catch (e) {

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { QuarantineConfig } from '../../src/quarantine/index.js';
-import { D, DEADLINE, REPO, T0, apply, ci, config, newWorld, writer } from './harness.js';
+import { D, DEADLINE, REPO, T0, apply, ci, config, dev, newWorld, writer } from './harness.js';
 import type { World } from './harness.js';
 
 const at = (w: World, ms: number): World => {
@@ -45,5 +45,28 @@ describe('issue 12.1: a verdict for a generation the deadline closed is refused,
     apply(w, verdict(D[0], 1, 's1', 'fail'), cfg);
     const r = apply(w, verdict(D[0], 1, 's2', 'pass'), cfg);
     expect(r.ok && r.response.verdict?.decision).toBe('final');
+  });
+});
+
+describe('issue 12.7: a duplicate verdict commits nothing, the clock included (Q14)', () => {
+  it('replaying an accepted verdict while a timeout on another digest is due leaves the same audit and event logs', () => {
+    const cfg = config();
+    const trace = (withDuplicate: boolean) => {
+      const w = newWorld();
+      apply(w, push(D[0]), cfg);
+      apply(at(w, T0 + 10), push(D[1]), cfg);
+      const v = verdict(D[0], 1, 's1', 'pass', 'k');
+      apply(at(w, T0 + 20), v, cfg);
+      at(w, T0 + DEADLINE + 100); // D[0]'s and D[1]'s deadlines are due
+      if (withDuplicate) {
+        const r = apply(w, v, cfg);
+        expect(r.ok && r.response.verdict?.duplicate).toBe(true);
+        expect(r.ok && r.events.length + r.audit.length).toBe(0);
+      }
+      apply(w, { type: 'revoke', repository: REPO, digest: D[1], principal: dev, reason: 'x' }, cfg); // rejected
+      apply(at(w, T0 + DEADLINE + 200), { type: 'tick', repository: REPO }, cfg);
+      return { audit: w.audit, events: w.events, records: [...w.state.records.values()] };
+    };
+    expect(trace(true)).toEqual(trace(false));
   });
 });

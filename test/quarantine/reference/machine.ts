@@ -712,6 +712,8 @@ export function step(state: RepositoryState, command: unknown, now: number, conf
     }
     const before = visibleDigests(d.view(), now);
     const response = applyCommand(d, cmd);
+    // Issue 12.7 (Q14): a replayed verdict commits nothing, not even the clock's effects.
+    if (response.verdict?.duplicate === true) return { ok: true, state, events: [], audit: [], response };
     settle(d, before, now);
     return { ok: true, state: d.finish(), events: d.events, audit: d.audit, response };
   } catch (e) {
