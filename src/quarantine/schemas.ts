@@ -10,8 +10,13 @@ import { ROLES, SCANNER_RESULTS, SEVERITIES } from './types.js';
 
 /** OCI distribution repository name grammar. */
 const REPOSITORY_RE = /^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*$/;
-/** OCI digest grammar (algorithm:encoded). */
-const DIGEST_RE = /^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/;
+/**
+ * A digest with an OCI registered algorithm (OCI image-spec descriptor.md "Registered algorithms"):
+ * `sha256` with 64 and `sha512` with 128 lowercase hex digits. The general grammar admits more
+ * (`sha256:0`, upper case), but a digest the registry cannot verify must not name a record
+ * (issue 12.5).
+ */
+const DIGEST_RE = /^(?:sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})$/;
 /** OCI tag grammar. */
 const TAG_RE = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
 
@@ -37,7 +42,7 @@ export const repositorySchema = z.string().max(255).regex(REPOSITORY_RE, 'invali
  * digestSchema.parse('sha256:' + 'a'.repeat(64));
  * ```
  */
-export const digestSchema = z.string().max(1024).regex(DIGEST_RE, 'invalid digest');
+export const digestSchema = z.string().max(135).regex(DIGEST_RE, 'invalid digest: expected sha256 (64) or sha512 (128) lowercase hex');
 
 /**
  * A tag (`v1.2.3`).

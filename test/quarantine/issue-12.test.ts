@@ -70,3 +70,31 @@ describe('issue 12.7: a duplicate verdict commits nothing, the clock included (Q
     expect(trace(true)).toEqual(trace(false));
   });
 });
+
+describe('issue 12.5: digests must use an OCI registered algorithm', () => {
+  const cfg = config();
+  const hex = (n: number, c = 'a') => c.repeat(n);
+  it.each([
+    ['sha256:0'],
+    [`sha256:${hex(65)}`],
+    [`sha256:${hex(63)}`],
+    [`sha256:${hex(64, 'A')}`],
+    [`sha256:${hex(64, 'g')}`],
+    [`sha512:${hex(64)}`],
+    [`md5:${hex(32)}`],
+    [`SHA256:${hex(64)}`],
+  ])('%s is refused with ERR_INVALID_COMMAND and audited', (digest) => {
+    const w = newWorld();
+    const r = apply(w, push(digest), cfg);
+    expect(r.ok === false && r.error.code).toBe('ERR_INVALID_COMMAND');
+    expect(r.audit.map((a) => a.outcome)).toEqual(['rejected']);
+    expect(w.state.records.size).toBe(0);
+    // A subject or child with a bad digest is refused too.
+    expect(apply(w, push(D[0], { subject: digest }), cfg).ok).toBe(false);
+  });
+  it('sha256 with 64 and sha512 with 128 lowercase hex digits are accepted', () => {
+    const w = newWorld();
+    expect(apply(w, push(`sha256:${hex(64, 'f')}`), cfg).ok).toBe(true);
+    expect(apply(w, push(`sha512:${hex(128, '0')}`), cfg).ok).toBe(true);
+  });
+});
