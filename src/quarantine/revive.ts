@@ -8,9 +8,10 @@
  */
 import { z } from 'zod';
 import { TrustError } from '../errors.js';
+import { PersistentMap } from './pmap.js';
 import { digestSchema, findingSchema, repositorySchema, summarize, tagSchema, time } from './schemas.js';
 import { QUARANTINE_STATES, SCANNER_RESULTS } from './types.js';
-import type { DigestRecord, TagBinding } from './types.js';
+import type { DigestRecord, QuarantineState, RepositoryState, TagBinding } from './types.js';
 
 const NON_VISIBLE_STATES = ['Quarantined', 'Failed', 'Unresolved'] as const;
 
@@ -59,8 +60,9 @@ export const releaseInfoSchema = z.strictObject({
 export const recordSchema = z.object({
   repository: repositorySchema,
   digest: digestSchema,
-  // Q4: a stored state that does not parse loads as Quarantined (non-visible).
-  state: z.enum(QUARANTINE_STATES).catch('Quarantined'),
+  // Q4: a stored state string that does not parse loads as Quarantined (non-visible); a state
+  // that is not a string at all is a corrupt row (issue 12.6: `["Passed"]` indexed the table as 'Passed').
+  state: z.union([z.enum(QUARANTINE_STATES), z.string().transform((): QuarantineState => 'Quarantined')]),
   /**
    * Compare-and-set version: the number of accepted commands that changed this record or bound a
    * tag to it (a binding depends on the record's state, so it must conflict with a change of it).
@@ -119,7 +121,7 @@ export const tagBindingSchema = z.strictObject({
  * Turns a stored row (e.g. a JSON column) back into a {@link DigestRecord}. An unknown `state`
  * string loads as `Quarantined` so that corrupted data can never make a digest visible (Q4).
  *
- * @throws {TrustError} `ERR_INVALID_ARGUMENT` when the row is not a record at all.
+ * @throws {TrustError} `ERR_STORE_CORRUPT` when the row is not a record; `path` names the row.
  * @example
  * ```ts
  * import { reviveRecord } from 'trustgate/quarantine';
@@ -128,9 +130,7 @@ export const tagBindingSchema = z.strictObject({
  */
 export function reviveRecord(raw: unknown): DigestRecord {
   const r = recordSchema.safeParse(raw);
-  if (!r.success) {
-    throw new TrustError('ERR_INVALID_ARGUMENT', `invalid stored record: ${summarize(r.error)}`, { cause: r.error });
-  }
+  if (!r.success) throw corrupt('record', rowName(raw, 'digest', '@'), r.error);
   const d = r.data;
   const state = d.state === 'Released' && d.release === undefined ? 'Quarantined' : d.state;
   return {
@@ -151,7 +151,7 @@ export function reviveRecord(raw: unknown): DigestRecord {
 /**
  * Turns a stored tag row back into a {@link TagBinding}.
  *
- * @throws {TrustError} `ERR_INVALID_ARGUMENT` when the row is not a tag binding.
+ * @throws {TrustError} `ERR_STORE_CORRUPT` when the row is not a tag binding; `path` names the row.
  * @example
  * ```ts
  * import { reviveTag } from 'trustgate/quarantine';
@@ -160,8 +160,74 @@ export function reviveRecord(raw: unknown): DigestRecord {
  */
 export function reviveTag(raw: unknown): TagBinding {
   const r = tagBindingSchema.safeParse(raw);
-  if (!r.success) {
-    throw new TrustError('ERR_INVALID_ARGUMENT', `invalid stored tag binding: ${summarize(r.error)}`, { cause: r.error });
-  }
+  if (!r.success) throw corrupt('tag binding', rowName(raw, 'tag', ':'), r.error);
   return { ...r.data, live: r.data.live, pending: r.data.pending };
+}
+
+/** `repository@digest` or `repository:tag` of a raw row, as far as it can be read. */
+function rowName(raw: unknown, key: 'digest' | 'tag', sep: string): string {
+  const o = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>;
+  const part = (v: unknown): string => (typeof v === 'string' ? v.slice(0, 300) : '?');
+  return `${part(o['repository'])}${sep}${part(o[key])}`;
+}
+
+function corrupt(kind: string, row: string, error: z.ZodError): TrustError {
+  return new TrustError('ERR_STORE_CORRUPT', `stored ${kind} ${row} is corrupt: ${summarize(error)}`, {
+    check: `stored ${kind}`,
+    path: row,
+    cause: error,
+  });
+}
+
+/** Whether two plain data values are equal, ignoring properties whose value is `undefined`. */
+function sameData(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  const ka = Object.keys(a).filter((k) => (a as Record<string, unknown>)[k] !== undefined);
+  const kb = Object.keys(b).filter((k) => (b as Record<string, unknown>)[k] !== undefined);
+  if (ka.length !== kb.length) return false;
+  return ka.every((k) => sameData((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
+}
+
+/** Rows and maps already validated: frozen rows cannot change after their check (the memory store's are). */
+const validRows = new WeakSet<object>();
+
+/** Revives each row of `rows` not validated yet; the map itself when no row needed a change. */
+function reviveRows<V extends { readonly repository: string }>(
+  repository: string,
+  rows: ReadonlyMap<string, V>,
+  revive: (raw: unknown) => V,
+  key: (row: V) => string,
+): ReadonlyMap<string, V> {
+  if (validRows.has(rows)) return rows;
+  let changed: Map<string, V> | undefined;
+  for (const [k, row] of rows) {
+    if (validRows.has(row)) continue;
+    const revived = revive(row);
+    if (key(revived) !== k || revived.repository !== repository) {
+      throw new TrustError('ERR_STORE_CORRUPT', `stored row ${repository}/${k} is filed under the wrong key`, { path: `${repository}/${k}` });
+    }
+    if (sameData(revived, row)) {
+      if (Object.isFrozen(row)) validRows.add(row);
+    } else {
+      (changed ??= new Map(rows)).set(k, revived);
+    }
+  }
+  // A persistent map never changes once built, so a validated one need not be read again.
+  if (changed === undefined && (rows instanceof PersistentMap || Object.isFrozen(rows))) validRows.add(rows);
+  return changed ?? rows;
+}
+
+/**
+ * Validates every row of a loaded repository before the core reads it (issue 12.6): a record or
+ * binding that does not validate fails closed with `ERR_STORE_CORRUPT` naming the row, and a row
+ * the revive step normalises (an unknown state string, Q4) is replaced by its revived form.
+ *
+ * @throws {TrustError} `ERR_STORE_CORRUPT` for the first row that does not validate.
+ */
+export function reviveState(state: RepositoryState): RepositoryState {
+  const records = reviveRows(state.repository, state.records, reviveRecord, (r) => r.digest);
+  const tags = reviveRows(state.repository, state.tags, reviveTag, (b) => b.tag);
+  return records === state.records && tags === state.tags ? state : { repository: state.repository, records, tags };
 }

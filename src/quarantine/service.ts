@@ -14,6 +14,7 @@ import type { CommandResponse } from './machine.js';
 import { parseConfig, repositorySchema } from './schemas.js';
 import type { CommandInput, QuarantineConfig, QuarantineConfigInput } from './schemas.js';
 import type { QuarantineStore } from './store.js';
+import { reviveState } from './revive.js';
 import { unitOfWork } from './store.js';
 import type { RepositoryState, VerdictResponse } from './types.js';
 import { createView } from './registry-view.js';
@@ -126,8 +127,9 @@ interface Core {
 }
 
 /** An invalid repository is never loaded: it holds nothing. */
-function load(core: Core, repository: string): Promise<RepositoryState> {
-  return repository === INVALID_REPOSITORY ? Promise.resolve(emptyRepository(repository)) : core.store.load(repository);
+async function load(core: Core, repository: string): Promise<RepositoryState> {
+  // Issue 12.6: every row read is validated before the core reads it (a corrupt row fails closed).
+  return repository === INVALID_REPOSITORY ? emptyRepository(repository) : reviveState(await core.store.load(repository));
 }
 
 /** load → step → compare-and-set commit, retried on a lost race (Q16). */
@@ -208,7 +210,7 @@ export function createQuarantineService(options: QuarantineServiceOptions): Quar
     acrPatch: (request) => acrPatch(core, request),
     async view(repository, viewOptions) {
       const now = viewTime(viewOptions, core.clock);
-      return createView(await core.store.load(repository), now, config);
+      return createView(await load(core, repositorySchema.safeParse(repository).success ? repository : INVALID_REPOSITORY), now, config);
     },
   };
 }

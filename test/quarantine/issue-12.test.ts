@@ -4,7 +4,9 @@
  * its fix.
  */
 import { describe, expect, it } from 'vitest';
-import type { QuarantineConfig } from '../../src/quarantine/index.js';
+import { isTrustError } from '../../src/errors.js';
+import { createMemoryStore, createQuarantineService } from '../../src/quarantine/index.js';
+import type { QuarantineConfig, QuarantineStore } from '../../src/quarantine/index.js';
 import { D, DEADLINE, REPO, T0, apply, ci, config, dev, newWorld, writer } from './harness.js';
 import type { World } from './harness.js';
 
@@ -96,5 +98,48 @@ describe('issue 12.5: digests must use an OCI registered algorithm', () => {
     const w = newWorld();
     expect(apply(w, push(`sha256:${hex(64, 'f')}`), cfg).ok).toBe(true);
     expect(apply(w, push(`sha512:${hex(128, '0')}`), cfg).ok).toBe(true);
+  });
+});
+
+describe('issue 12.6: every row the service reads is validated; a corrupt row fails closed', () => {
+  /** A memory store whose load hands out D[0]'s row with `state` replaced (as a durable store might). */
+  async function corrupted(state: unknown) {
+    const shared = createMemoryStore();
+    let now = T0;
+    const cfg = { scanners: ['s1'], scanDeadlineMs: DEADLINE };
+    const setup = createQuarantineService({ store: shared, config: cfg, clock: () => now });
+    await setup.push({ repository: REPO, digest: D[0], tag: 'v1', principal: ci });
+    const store: QuarantineStore = {
+      ...shared,
+      load: async (r) => {
+        const s = await shared.load(r);
+        const rows = new Map(s.records);
+        const row = rows.get(D[0]);
+        if (row !== undefined) rows.set(D[0], { ...row, state } as never);
+        return { ...s, records: rows };
+      },
+    };
+    const q = createQuarantineService({ store, config: cfg, clock: () => now });
+    return { q, later: () => (now = T0 + 10 * DEADLINE) };
+  }
+  const codeOf = (p: Promise<unknown>) => p.then(() => 'ok', (e: unknown) => (isTrustError(e) ? `${e.code} ${e.path}` : String(e)));
+
+  it('a state of ["Passed"] is ERR_STORE_CORRUPT naming the row, for views and commands, before and after its deadline', async () => {
+    const { q, later } = await corrupted(['Passed']);
+    for (let i = 0; i < 2; i++) {
+      expect(await codeOf(q.view(REPO))).toBe(`ERR_STORE_CORRUPT ${REPO}@${D[0]}`);
+      expect(await codeOf(q.tick())).toBe(`ERR_STORE_CORRUPT ${REPO}@${D[0]}`);
+      later();
+    }
+  });
+
+  it('an unknown state string ("passed") loads as Quarantined (Q4): hidden, and the view answers', async () => {
+    const { q, later } = await corrupted('passed');
+    later();
+    const view = await q.view(REPO);
+    expect(view.manifest(dev, { digest: D[0] }).allowed).toBe(false);
+    expect(view.manifest(dev, { tag: 'v1' }).allowed).toBe(false);
+    // Loaded as Quarantined, then its deadlines passed (config: two retries): Unresolved, never Passed.
+    expect(view.record(D[0])?.state).toBe('Unresolved');
   });
 });

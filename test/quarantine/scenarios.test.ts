@@ -148,7 +148,7 @@ describe('stored records', () => {
     expect(reviveRecord(row).state).toBe('Passed');
     expect(reviveRecord({ ...row, state: 'passed' }).state).toBe('Quarantined');
     expect(reviveRecord({ ...row, state: 'Released' }).state).toBe('Quarantined');
-    expect(() => reviveRecord({ state: 'Passed' })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }));
+    expect(() => reviveRecord({ state: 'Passed' })).toThrow(expect.objectContaining({ code: 'ERR_STORE_CORRUPT' }));
   });
 });
 
