@@ -6,6 +6,7 @@
 import type { TrustError } from '../errors.js';
 import type { AuditDraft } from './events.js';
 import { principalKind } from './principals.js';
+import { principalSchema } from './schemas.js';
 import type { DigestRecord, Principal } from './types.js';
 
 /**
@@ -40,7 +41,7 @@ export function rejectionAudit(ctx: RejectionContext, raw: unknown, principal: P
   return {
     at: ctx.at,
     actor: str(principal?.id) ?? str(rawP['id']) ?? 'unknown',
-    principalKind: principal === undefined ? 'ordinary' : principalKind(principal),
+    principalKind: principal !== undefined ? principalKind(principal) : kindOf(o['principal']),
     command: ctx.command ?? str(o['type']) ?? 'unknown',
     outcome: 'rejected',
     repository: ctx.repository,
@@ -53,4 +54,13 @@ export function rejectionAudit(ctx: RejectionContext, raw: unknown, principal: P
     reason: e.message,
     code: e.code,
   };
+}
+
+/**
+ * The kind of the caller as far as the input names valid roles: a malformed command from a writer
+ * is still a writer's (issue 12); an input with no valid roles is an ordinary caller's.
+ */
+function kindOf(principal: unknown): AuditDraft['principalKind'] {
+  const roles = principalSchema.shape.roles.safeParse(typeof principal === 'object' && principal !== null ? (principal as { roles?: unknown }).roles : undefined);
+  return roles.success ? principalKind({ id: '', roles: roles.data }) : 'ordinary';
 }

@@ -143,3 +143,16 @@ describe('issue 12.6: every row the service reads is validated; a corrupt row fa
     expect(view.record(D[0])?.state).toBe('Unresolved');
   });
 });
+
+describe('issue 12, also seen: a malformed command is audited under its caller’s kind', () => {
+  it('a writer’s verdict with an unknown result is audited as principalKind "writer"', () => {
+    const w = newWorld();
+    apply(w, push(D[0]), config());
+    const r = apply(w, { ...verdict(D[0], 1, 's1', 'pass'), result: 'maybe' }, config());
+    expect(r.ok).toBe(false);
+    expect(r.audit).toMatchObject([{ outcome: 'rejected', code: 'ERR_INVALID_COMMAND', actor: writer.id, principalKind: 'writer' }]);
+    // No valid principal at all: an ordinary caller.
+    const r2 = apply(w, { ...verdict(D[0], 1, 's1', 'pass'), principal: { id: 'x', roles: ['root'] } }, config());
+    expect(r2.audit).toMatchObject([{ outcome: 'rejected', principalKind: 'ordinary' }]);
+  });
+});

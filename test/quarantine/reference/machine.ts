@@ -21,7 +21,7 @@ import { buildEvent } from '../../../src/quarantine/events.js';
 import type { AuditDraft, EventExtras, QuarantineEvent } from '../../../src/quarantine/events.js';
 import { evaluateFindings, scannerOutcome } from '../../../src/quarantine/findings-policy.js';
 import { decideQuorum } from '../../../src/quarantine/quorum.js';
-import { commandSchema, summarize } from '../../../src/quarantine/schemas.js';
+import { commandSchema, principalSchema, summarize } from '../../../src/quarantine/schemas.js';
 import type { Command, QuarantineConfig } from '../../../src/quarantine/schemas.js';
 import { bindOnPush, clearTag, emptyTag, isTagEmpty, promote, unbindDigest } from '../../../src/quarantine/tags.js';
 import { transition } from '../../../src/quarantine/transitions.js';
@@ -666,7 +666,8 @@ function rejectedAudit(d: Draft, raw: unknown, c: Command | undefined, e: TrustE
   return {
     at: d.now,
     actor: p?.id ?? str(rawP['id']) ?? 'unknown',
-    principalKind: p === undefined ? 'ordinary' : principalKind(p),
+    // Issue 12: a malformed command's caller is described by its principal when that one is valid.
+    principalKind: principalKind(p ?? { id: '', roles: principalSchema.shape.roles.safeParse(rawP['roles']).data ?? [] }),
     command: str(o['type']) ?? 'unknown',
     outcome: 'rejected',
     repository: d.base.repository,
