@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { TrustError } from '../errors.js';
 import { step } from './machine.js';
 import type { QuarantineConfig } from './schemas.js';
 import { isTagEmpty } from './tags.js';
@@ -158,6 +159,21 @@ interface ViewContext {
   readonly visible: (digest: string) => boolean;
 }
 
+/** A principal as the view needs it; anything else is a caller's mistake, reported as such. */
+function checkPrincipal(p: unknown): asserts p is Principal {
+  if (typeof p !== 'object' || p === null || !Array.isArray((p as { roles?: unknown }).roles)) {
+    throw new TrustError('ERR_INVALID_ARGUMENT', 'view: principal must be an object with a roles array');
+  }
+}
+
+/** A manifest reference: `{ tag }` or `{ digest }` with a string. */
+function checkRef(ref: unknown): asserts ref is ManifestRef {
+  const r = (typeof ref === 'object' && ref !== null ? ref : {}) as { tag?: unknown; digest?: unknown };
+  if (typeof r.tag !== 'string' && typeof r.digest !== 'string') {
+    throw new TrustError('ERR_INVALID_ARGUMENT', 'view: a manifest reference is { tag } or { digest }');
+  }
+}
+
 /** Q2: with hidden existence, principals holding no quarantine or push role learn nothing. */
 function existenceHidden(v: ViewContext, p: Principal): boolean {
   return v.config.hideExistence && !hasRole(p, 'push', 'quarantine-reader', 'quarantine-writer', 'overrider');
@@ -285,12 +301,20 @@ export function createView(state: RepositoryState, now: number, config: Quaranti
   return {
     repository: s.repository,
     now,
-    manifest: (p, ref, method = 'GET') => manifestAccess(v, p, ref, method),
+    manifest: (p, ref, method = 'GET') => {
+      checkPrincipal(p);
+      checkRef(ref);
+      return manifestAccess(v, p, ref, method);
+    },
     resolve: (tag) => resolveTag(v, tag),
-    tags: (p) => tagList(v, p),
-    inCatalog: (p) => inCatalog(v, p),
-    referrers: (p, subject) => referrers(v, p, subject),
-    blob: (p, referencedBy, method = 'GET') => blobAccess(v, p, referencedBy, method),
+    tags: (p) => (checkPrincipal(p), tagList(v, p)),
+    inCatalog: (p) => (checkPrincipal(p), inCatalog(v, p)),
+    referrers: (p, subject) => (checkPrincipal(p), referrers(v, p, subject)),
+    blob: (p, referencedBy, method = 'GET') => {
+      checkPrincipal(p);
+      if (!Array.isArray(referencedBy)) throw new TrustError('ERR_INVALID_ARGUMENT', 'view: referencedBy must be an array of digests');
+      return blobAccess(v, p, referencedBy, method);
+    },
     isVisible: v.visible,
     record: lookup,
   };

@@ -156,3 +156,21 @@ describe('issue 12, also seen: a malformed command is audited under its caller�
     expect(r2.audit).toMatchObject([{ outcome: 'rejected', principalKind: 'ordinary' }]);
   });
 });
+
+describe('issue 12, also seen: bad view arguments are typed errors, not raw TypeErrors', () => {
+  it('view.manifest(null, …), a null reference, tags(undefined), blob(p, null) → ERR_INVALID_ARGUMENT', async () => {
+    const q = createQuarantineService({ store: createMemoryStore(), config: { scanners: ['s1'] }, clock: () => T0 });
+    await q.push({ repository: REPO, digest: D[0], tag: 'v1', principal: ci });
+    const view = await q.view(REPO);
+    const calls: (() => unknown)[] = [
+      () => view.manifest(null as never, { tag: 'v1' }),
+      () => view.manifest(dev, null as never),
+      () => view.manifest(dev, {} as never),
+      () => view.tags(undefined as never),
+      () => view.inCatalog({ id: 'x' } as never),
+      () => view.referrers(null as never, D[0]),
+      () => view.blob(dev, null as never),
+    ];
+    for (const call of calls) expect(call, String(call)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }));
+  });
+});
