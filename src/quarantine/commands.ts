@@ -57,10 +57,16 @@ function newRecord(d: Draft, c: CommandOf<'push'>): DigestRecord {
     mediaType: c.mediaType,
     size: c.size,
     pusher: c.principal.id,
+    pushers: [c.principal.id],
     pushedAt: d.now,
     deleted: false,
     policyVersion: d.config.policyVersion,
   };
+}
+
+/** The record's pushers with `id` added (issue 12: separation of duties checked only the first). */
+function withPusher(rec: DigestRecord, id: string): readonly string[] {
+  return rec.pushers.includes(id) ? rec.pushers : [...rec.pushers, id];
 }
 
 /** Writes the record a push creates, restores or re-pushes; returns whether it was already served. */
@@ -69,6 +75,7 @@ function pushRecord(d: Draft, c: CommandOf<'push'>): boolean {
   const existing = d.rec(c.digest);
   if (existing !== undefined && !existing.deleted) {
     transition(existing.state, 'push', { onNewFindings: d.config.onNewFindings });
+    if (!existing.pushers.includes(c.principal.id)) d.put({ ...existing, pushers: withPusher(existing, c.principal.id) });
     // A plain registry fires `push` for every push (ACR with quarantine disabled: both webhooks).
     // A new or restored manifest gets it from the settle, as it appears; one already served, here.
     if (d.config.status === 'disabled') d.emit(c.digest, 'push', d.now, { tag: c.tag, actor: c.principal.id });
@@ -81,7 +88,7 @@ function pushRecord(d: Draft, c: CommandOf<'push'>): boolean {
     return false;
   }
   // Q10: the retained record comes back as it was; re-push never resets a verdict.
-  fire(d, existing, 'push', d.now, actor, () => ({ deleted: false }));
+  fire(d, existing, 'push', d.now, actor, () => ({ deleted: false, pushers: withPusher(existing, c.principal.id) }));
   d.emit(c.digest, d.visible(c.digest) ? 'manifest.restored' : 'quarantine', d.now, { tag: c.tag, actor: c.principal.id });
   return false;
 }
@@ -138,8 +145,8 @@ const verdict: Handler<'verdict'> = (d, c) => respond(d, c, c.digest, applyVerdi
 /** Q19: a release needs a reason, a future expiry within the maximum TTL, and (optionally) not the pusher. */
 function checkRelease(d: Draft, rec: DigestRecord, c: CommandOf<'release'>): void {
   const { config, now } = d;
-  if (config.separationOfDuties && rec.pusher === c.principal.id) {
-    reject('ERR_UNAUTHORIZED', 'separation of duties: the pusher may not release', { check: 'separation of duties' });
+  if (config.separationOfDuties && (rec.pusher === c.principal.id || rec.pushers.includes(c.principal.id))) {
+    reject('ERR_UNAUTHORIZED', 'separation of duties: a pusher may not release', { check: 'separation of duties' });
   }
   transition(rec.state, 'release', { onNewFindings: config.onNewFindings });
   if (c.expiresAt <= now) reject('ERR_INVALID_COMMAND', 'release expiry is not in the future', { check: 'expiresAt' });

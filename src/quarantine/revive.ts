@@ -93,7 +93,10 @@ export const recordSchema = z.object({
   subject: digestSchema.optional(),
   mediaType: z.string().optional(),
   size: z.int().nonnegative().optional(),
+  /** The first principal that pushed this manifest. */
   pusher: z.string(),
+  /** Every principal that pushed it, first pusher first (separation of duties, Q19). */
+  pushers: z.array(z.string()).default([]),
   pushedAt: time,
   /** Deleted manifests keep their verdict so that a re-push cannot launder it (Q10). */
   deleted: z.boolean(),

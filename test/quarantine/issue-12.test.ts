@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { isTrustError } from '../../src/errors.js';
 import { createMemoryStore, createQuarantineService } from '../../src/quarantine/index.js';
 import type { QuarantineConfig, QuarantineStore } from '../../src/quarantine/index.js';
-import { D, DEADLINE, REPO, T0, apply, ci, config, dev, newWorld, writer } from './harness.js';
+import { D, DEADLINE, REPO, T0, apply, ci, config, dev, newWorld, ops, writer } from './harness.js';
 import type { World } from './harness.js';
 
 const at = (w: World, ms: number): World => {
@@ -172,5 +172,23 @@ describe('issue 12, also seen: bad view arguments are typed errors, not raw Type
       () => view.blob(dev, null as never),
     ];
     for (const call of calls) expect(call, String(call)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }));
+  });
+});
+
+describe('issue 12, also seen: separation of duties covers every pusher, not only the first', () => {
+  const cfg = config({ separationOfDuties: true });
+  const both = { id: 'lead', roles: ['push', 'overrider'] } as const;
+  it.each([
+    ['re-push of a served manifest', false],
+    ['re-push after delete', true],
+  ])('a principal who pushed the digest (%s) may not release it; another overrider may', (_name, deleteFirst) => {
+    const w = newWorld();
+    apply(w, push(D[0]), cfg);
+    if (deleteFirst) apply(w, { type: 'deleteManifest', repository: REPO, digest: D[0], principal: ci }, cfg);
+    expect(apply(w, { type: 'push', repository: REPO, digest: D[0], principal: both }, cfg).ok).toBe(true);
+    const release = (principal: unknown) => ({ type: 'release', repository: REPO, digest: D[0], principal, reason: 'INC-1', expiresAt: w.now + 1000 });
+    const r = apply(w, release(both), cfg);
+    expect(r.ok === false && r.error.check).toBe('separation of duties');
+    expect(apply(w, release(ops), cfg).ok).toBe(true);
   });
 });

@@ -568,6 +568,7 @@ function applyCommand(d: Draft, c: Command): CommandResponse {
           mediaType: c.mediaType,
           size: c.size,
           pusher: c.principal.id,
+          pushers: [c.principal.id],
           pushedAt: now,
           deleted: false,
           policyVersion: config.policyVersion,
@@ -577,13 +578,15 @@ function applyCommand(d: Draft, c: Command): CommandResponse {
         d.emit(c.digest, 'quarantine', now, { tag: c.tag, actor: c.principal.id });
       } else if (existing.deleted) {
         // Q10: the retained record comes back as it was; re-push never resets a verdict.
-        fire(d, existing, 'push', now, actor, () => ({ deleted: false }));
+        // Issue 12: every pusher is kept for separation of duties.
+        fire(d, existing, 'push', now, actor, () => ({ deleted: false, pushers: existing.pushers.includes(c.principal.id) ? existing.pushers : [...existing.pushers, c.principal.id] }));
         d.emit(c.digest, isVisible(d.view(), c.digest, now) ? 'manifest.restored' : 'quarantine', now, {
           tag: c.tag,
           actor: c.principal.id,
         });
       } else {
         transition(existing.state, 'push', { onNewFindings: config.onNewFindings });
+        if (!existing.pushers.includes(c.principal.id)) d.put({ ...existing, pushers: [...existing.pushers, c.principal.id] });
       }
       if (c.tag !== undefined) {
         d.putTag(bindOnPush(d.tag(c.tag), c.digest, isVisible(d.view(), c.digest, now)));
@@ -624,8 +627,8 @@ function applyCommand(d: Draft, c: Command): CommandResponse {
     case 'release': {
       requireRole(c.principal, 'overrider');
       const rec = requireRecord(d, c.digest, false);
-      if (config.separationOfDuties && rec.pusher === c.principal.id) {
-        reject('ERR_UNAUTHORIZED', 'separation of duties: the pusher may not release', { check: 'separation of duties' });
+      if (config.separationOfDuties && (rec.pusher === c.principal.id || rec.pushers.includes(c.principal.id))) {
+        reject('ERR_UNAUTHORIZED', 'separation of duties: a pusher may not release', { check: 'separation of duties' });
       }
       transition(rec.state, 'release', { onNewFindings: config.onNewFindings });
       if (c.expiresAt <= now) reject('ERR_INVALID_COMMAND', 'release expiry is not in the future', { check: 'expiresAt' });
