@@ -43,7 +43,10 @@ export function fire(
   const next: DigestRecord = { ...rec, release, ...patch(to), state: to };
   const underlying = next.state === 'Released' ? next.release?.previous : next.state;
   let out = d.put({ ...next, unresolvedReason: underlying === 'Unresolved' ? next.unresolvedReason : undefined });
-  d.record(at, actor, { digest: rec.digest, from: rec.state, to, generation: next.generation });
+  // The audit's `at` is when the change is committed (the step's now), so that it grows with the
+  // store's `seq` (Q22; issue 12: a deadline applied late was audited at its due time, after
+  // entries of later times). The event keeps the exact due time (Q18).
+  d.record(d.now, actor, { digest: rec.digest, from: rec.state, to, generation: next.generation });
   for (const type of rule.emits) {
     out = d.emit(rec.digest, type, at, { from: rec.state, actor: actor.id, reason: actor.reason });
   }

@@ -192,3 +192,24 @@ describe('issue 12, also seen: separation of duties covers every pusher, not onl
     expect(apply(w, release(ops), cfg).ok).toBe(true);
   });
 });
+
+describe('issue 12, also seen: audit `at` is monotone in seq', () => {
+  it('the service: every audit entry is at or after the one before it', async () => {
+    const cfg = config();
+    const store = createMemoryStore();
+    let now = T0;
+    const q = createQuarantineService({ store, config: cfg, clock: () => now });
+    const run = async (c: unknown) => q.execute(c as never).catch(() => undefined);
+    // A rejected command while deadlines are due, then deadlines of two digests due out of digest order.
+    await run(push(D[1]));
+    now += 10;
+    await run(push(D[0]));
+    now += 10 * DEADLINE;
+    await run({ type: 'revoke', repository: REPO, digest: D[0], principal: dev, reason: 'x' });
+    now += 1;
+    await run({ type: 'tick', repository: REPO });
+    const audit = await store.readAudit();
+    expect(audit.length).toBeGreaterThan(3);
+    for (let i = 1; i < audit.length; i++) expect(audit[i]!.at, `seq ${audit[i]!.seq}`).toBeGreaterThanOrEqual(audit[i - 1]!.at);
+  });
+});

@@ -295,7 +295,8 @@ function fire(
   const next: DigestRecord = { ...rec, release, ...patch(to), state: to };
   const underlying = next.state === 'Released' ? next.release?.previous : next.state;
   d.put({ ...next, unresolvedReason: underlying === 'Unresolved' ? next.unresolvedReason : undefined });
-  d.record(at, actor, { digest: rec.digest, from: rec.state, to, generation: next.generation });
+  // Issue 12: audit `at` is the step's now (monotone in seq); events keep the due time.
+  d.record(d.now, actor, { digest: rec.digest, from: rec.state, to, generation: next.generation });
   let out = d.records.get(rec.digest) ?? next;
   for (const type of rule.emits) {
     out = d.emit(rec.digest, type, at, { from: rec.state, actor: actor.id, reason: actor.reason });
