@@ -87,8 +87,18 @@ function pushRecord(d: Draft, c: CommandOf<'push'>): boolean {
     d.emit(c.digest, 'quarantine', d.now, { tag: c.tag, actor: c.principal.id });
     return false;
   }
-  // Q10: the retained record comes back as it was; re-push never resets a verdict.
-  fire(d, existing, 'push', d.now, actor, () => ({ deleted: false, pushers: withPusher(existing, c.principal.id) }));
+  const restored = { deleted: false, pushers: withPusher(existing, c.principal.id) };
+  if (existing.policyVersion === d.config.policyVersion) {
+    // Q10: the retained record comes back as it was; re-push never resets a verdict.
+    fire(d, existing, 'push', d.now, actor, () => restored);
+  } else {
+    // §6 row 2 (issue 12.3): a verdict reached under another policy version is not reused; the
+    // digest is scanned again under this one (Q20: a scanner the new policy adds must report).
+    openGeneration(d, existing, { ...actor, reason: `policy ${existing.policyVersion} → ${d.config.policyVersion}` }, 'policy.changed', {
+      ...restored,
+      policyVersion: d.config.policyVersion,
+    });
+  }
   d.emit(c.digest, d.visible(c.digest) ? 'manifest.restored' : 'quarantine', d.now, { tag: c.tag, actor: c.principal.id });
   return false;
 }

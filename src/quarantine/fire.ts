@@ -11,7 +11,9 @@ import { MACHINE_EVENTS } from './types.js';
 import type { DigestRecord, MachineEvent, NonVisibleState, QuarantineState } from './types.js';
 
 /** The scan events: under a release they move the state the release falls back to. */
-const SCAN_EVENTS: ReadonlySet<MachineEvent> = new Set(MACHINE_EVENTS.filter((e) => e === 'rescan' || e.startsWith('scan.')));
+const SCAN_EVENTS: ReadonlySet<MachineEvent> = new Set(
+  MACHINE_EVENTS.filter((e) => e === 'rescan' || e === 'policy.changed' || e.startsWith('scan.')),
+);
 
 /** Applies one machine event through the table; the only place a record's `state` changes. */
 export function fire(
@@ -53,9 +55,16 @@ export function fire(
   return out;
 }
 
-/** Opens a new scan generation on `rec` (the `rescan` row of quarantine.md §6). */
-export function openGeneration(d: Draft, rec: DigestRecord, actor: Actor): DigestRecord {
-  return fire(d, rec, 'rescan', d.now, actor, () => ({
+/** Opens a new scan generation on `rec` (the `rescan` and `policy.changed` rows of quarantine.md §6). */
+export function openGeneration(
+  d: Draft,
+  rec: DigestRecord,
+  actor: Actor,
+  event: 'rescan' | 'policy.changed' = 'rescan',
+  extra: Partial<DigestRecord> = {},
+): DigestRecord {
+  return fire(d, rec, event, d.now, actor, () => ({
+    ...extra,
     generation: rec.generation + 1,
     scanOpen: true,
     deadline: d.now + d.config.scanDeadlineMs,

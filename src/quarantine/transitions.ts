@@ -72,6 +72,8 @@ const table: Table = {
     'scan.timeout': r('Unresolved', 'quarantine.unresolved'),
     rescan: r('Quarantined', 'scan.requested'),
     release: r('Released', 'quarantine.released'),
+    // §6 row 2: a retained verdict is reused only under the policy version it was reached under.
+    'policy.changed': r('Quarantined', 'scan.requested'),
   },
   Passed: {
     push: r('Passed'),
@@ -88,18 +90,22 @@ const table: Table = {
     rescan: r('Passed', 'scan.requested'),
     revoke: r('Failed', 'quarantine.revoked'),
     'waiver.expired': r('Failed', 'quarantine.failed'),
+    // Unlike a rescan (Q17), the verdict in force no longer counts: it was reached under another policy.
+    'policy.changed': r('Quarantined', 'scan.requested'),
   },
   Failed: {
     push: r('Failed'),
     delete: r('Failed'),
     rescan: r('Quarantined', 'scan.requested'),
     release: r('Released', 'quarantine.released'),
+    'policy.changed': r('Quarantined', 'scan.requested'),
   },
   Unresolved: {
     push: r('Unresolved'),
     delete: r('Unresolved'),
     rescan: r('Quarantined', 'scan.requested'),
     release: r('Released', 'quarantine.released'),
+    'policy.changed': r('Quarantined', 'scan.requested'),
   },
   // Scan events keep running under a release; they update `release.previous` (see machine.ts).
   Released: {
@@ -111,6 +117,7 @@ const table: Table = {
     'scan.retry': r('Released', 'scan.retry'),
     'scan.timeout': r('Released', 'quarantine.unresolved'),
     rescan: r('Released', 'scan.requested'),
+    'policy.changed': r('Released', 'scan.requested'),
     'release.expired': r('previous', 'quarantine.release_expired'),
     revoke: r('Failed', 'quarantine.revoked'),
   },

@@ -71,7 +71,7 @@ export type NonVisibleState = 'Quarantined' | 'Failed' | 'Unresolved';
  * @example
  * ```ts
  * import { MACHINE_EVENTS } from './types.js';
- * MACHINE_EVENTS.length; // 12
+ * MACHINE_EVENTS.length; // 13
  * ```
  */
 export const MACHINE_EVENTS = Object.freeze([
@@ -87,6 +87,7 @@ export const MACHINE_EVENTS = Object.freeze([
   'release.expired',
   'revoke',
   'waiver.expired',
+  'policy.changed',
 ] as const);
 
 /**

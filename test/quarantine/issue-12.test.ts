@@ -213,3 +213,34 @@ describe('issue 12, also seen: audit `at` is monotone in seq', () => {
     for (let i = 1; i < audit.length; i++) expect(audit[i]!.at, `seq ${audit[i]!.seq}`).toBeGreaterThanOrEqual(audit[i - 1]!.at);
   });
 });
+
+describe('issue 12.3: a retained verdict is reused only under the policy version it was reached under', () => {
+  it('push, pass, delete, switch to policy 2, re-push: Quarantined at a new generation under policy 2, hidden', () => {
+    const v1 = config();
+    const w = newWorld();
+    apply(w, push(D[0], { tag: 'v1' }), v1);
+    pass(w, v1, D[0]);
+    apply(w, { type: 'deleteManifest', repository: REPO, digest: D[0], principal: ci }, v1);
+    const v2 = config({ policyVersion: '2', scanners: ['s1', 's2', 's3'] });
+    const r = apply(w, push(D[0], { tag: 'v1' }), v2);
+    expect(r.ok).toBe(true);
+    expect(w.state.records.get(D[0])).toMatchObject({ state: 'Quarantined', generation: 2, policyVersion: '2', scanOpen: true });
+    expect(r.ok && r.response.visible).toBe(false);
+    expect(r.events.map((e) => e.type)).toEqual(['scan.requested', 'quarantine']);
+    // Q20 under policy 2: the new scanner must report too.
+    for (const s of ['s1', 's2']) expect(apply(w, verdict(D[0], 2, s, 'pass'), v2).ok).toBe(true);
+    expect(w.state.records.get(D[0])?.state).toBe('Quarantined');
+    expect(apply(w, verdict(D[0], 2, 's3', 'pass'), v2).ok).toBe(true);
+    expect(w.state.records.get(D[0])?.state).toBe('Passed');
+  });
+
+  it('under the same policy version the retained verdict comes back as it was (Q10)', () => {
+    const cfg = config();
+    const w = newWorld();
+    apply(w, push(D[0]), cfg);
+    pass(w, cfg, D[0]);
+    apply(w, { type: 'deleteManifest', repository: REPO, digest: D[0], principal: ci }, cfg);
+    const r = apply(w, push(D[0]), cfg);
+    expect(r.ok && r.response).toMatchObject({ state: 'Passed', visible: true, generation: 1 });
+  });
+});

@@ -27,6 +27,7 @@ const EXPECTED: Record<QuarantineState, Record<MachineEvent, { block: Expect; al
       'release.expired': same(X),
       revoke: same(X),
       'waiver.expired': same(X),
+      'policy.changed': same({ to: 'Quarantined', emits: ['scan.requested'] }),
     },
     Passed: {
       push: same({ to: 'Passed', emits: [] }),
@@ -44,6 +45,7 @@ const EXPECTED: Record<QuarantineState, Record<MachineEvent, { block: Expect; al
       'release.expired': same(X),
       revoke: same({ to: 'Failed', emits: ['quarantine.revoked'] }),
       'waiver.expired': same({ to: 'Failed', emits: ['quarantine.failed'] }),
+      'policy.changed': same({ to: 'Quarantined', emits: ['scan.requested'] }),
     },
     Failed: {
       push: same({ to: 'Failed', emits: [] }),
@@ -58,6 +60,7 @@ const EXPECTED: Record<QuarantineState, Record<MachineEvent, { block: Expect; al
       'release.expired': same(X),
       revoke: same(X),
       'waiver.expired': same(X),
+      'policy.changed': same({ to: 'Quarantined', emits: ['scan.requested'] }),
     },
     Unresolved: {
       push: same({ to: 'Unresolved', emits: [] }),
@@ -72,6 +75,7 @@ const EXPECTED: Record<QuarantineState, Record<MachineEvent, { block: Expect; al
       'release.expired': same(X),
       revoke: same(X),
       'waiver.expired': same(X),
+      'policy.changed': same({ to: 'Quarantined', emits: ['scan.requested'] }),
     },
     Released: {
       push: same({ to: 'Released', emits: [] }),
@@ -86,6 +90,7 @@ const EXPECTED: Record<QuarantineState, Record<MachineEvent, { block: Expect; al
       'release.expired': same({ to: 'previous', emits: ['quarantine.release_expired'] }),
       revoke: same({ to: 'Failed', emits: ['quarantine.revoked'] }),
       'waiver.expired': same(X),
+      'policy.changed': same({ to: 'Released', emits: ['scan.requested'] }),
     },
   };
 })();
@@ -95,8 +100,8 @@ const cases = QUARANTINE_STATES.flatMap((s) =>
 );
 
 describe('transition table: every (state, event) pair', () => {
-  it('covers 5 states × 12 events × 2 guard settings', () => {
-    expect(cases).toHaveLength(5 * 12 * 2);
+  it('covers 5 states × 13 events × 2 guard settings', () => {
+    expect(cases).toHaveLength(5 * 13 * 2);
   });
 
   it.each(cases)('%s + %s (onNewFindings=%s)', (state, event, guard) => {
