@@ -25,7 +25,7 @@ export function isRecordVisible(rec: DigestRecord, now: number): boolean {
 
 /**
  * Effective visibility: the record is visible, every child of an index is (Q11), and the subject
- * of a referrer is. Missing children and cycles count as not visible. With the quarantine policy
+ * of a referrer is (a referrer inherits its subject's visibility and needs no verdict of its own). Missing children and cycles count as not visible. With the quarantine policy
  * `disabled`, every manifest that exists and is not deleted is visible.
  *
  * @example
@@ -56,15 +56,25 @@ export function isVisibleIn(
   const rec = lookup(digest);
   // A plain registry serves whatever was pushed and not deleted, an index whatever its children.
   if (status === 'disabled') return rec !== undefined && !rec.deleted;
-  if (rec === undefined || !isRecordVisible(rec, now)) return false;
+  if (rec === undefined || !isOwnVisible(rec, now)) return false;
   // The common case, an image with no children and no subject, needs no path bookkeeping.
   if (rec.children.length === 0 && rec.subject === undefined) return true;
   return visibleOnPath(lookup, digest, now, new Set());
 }
 
+/**
+ * A record's own part of its visibility. A referrer (a signature, SBOM or scan report with an OCI
+ * `subject`) inherits its subject's visibility (quarantine.md §4 goal column, issue 12.4): it
+ * needs no passing verdict of its own, only not to be deleted or failed itself.
+ */
+function isOwnVisible(rec: DigestRecord, now: number): boolean {
+  if (rec.subject === undefined) return isRecordVisible(rec, now);
+  return !rec.deleted && rec.state !== 'Failed';
+}
+
 function visibleOnPath(lookup: (digest: string) => DigestRecord | undefined, digest: string, now: number, path: Set<string>): boolean {
   const rec = lookup(digest);
-  if (rec === undefined || !isRecordVisible(rec, now) || path.has(digest)) return false;
+  if (rec === undefined || !isOwnVisible(rec, now) || path.has(digest)) return false;
   path.add(digest);
   try {
     for (const child of rec.children) if (!visibleOnPath(lookup, child, now, path)) return false;

@@ -161,9 +161,12 @@ export function run(cfg: QuarantineConfig, list: readonly Op[], w: World = newWo
 export function oracleVisible(s: RepositoryState, digest: string, now: number): boolean {
   const r = s.records.get(digest);
   if (r === undefined || r.deleted) return false;
+  // quarantine.md §4: a referrer inherits its subject's visibility unless it failed itself.
   const own =
-    (r.state === 'Passed' && (r.validUntil === undefined || now < r.validUntil)) ||
-    (r.state === 'Released' && r.release !== undefined && now < r.release.expiresAt);
+    r.subject !== undefined
+      ? r.state !== 'Failed'
+      : (r.state === 'Passed' && (r.validUntil === undefined || now < r.validUntil)) ||
+        (r.state === 'Released' && r.release !== undefined && now < r.release.expiresAt);
   if (!own) return false;
   return r.children.every((c) => oracleVisible(s, c, now)) && (r.subject === undefined || oracleVisible(s, r.subject, now));
 }

@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { isTrustError } from '../../src/errors.js';
 import { createMemoryStore, createQuarantineService } from '../../src/quarantine/index.js';
 import type { QuarantineConfig, QuarantineStore } from '../../src/quarantine/index.js';
+import { isVisible } from '../../src/quarantine/visibility-rule.js';
 import { D, DEADLINE, REPO, T0, apply, ci, config, dev, newWorld, ops, writer } from './harness.js';
 import type { World } from './harness.js';
 
@@ -242,5 +243,47 @@ describe('issue 12.3: a retained verdict is reused only under the policy version
     apply(w, { type: 'deleteManifest', repository: REPO, digest: D[0], principal: ci }, cfg);
     const r = apply(w, push(D[0]), cfg);
     expect(r.ok && r.response).toMatchObject({ state: 'Passed', visible: true, generation: 1 });
+  });
+});
+
+describe('issue 12.4: a referrer inherits its subject’s visibility (quarantine.md §4)', () => {
+  const SIG = D[2];
+  const sig = (principal: unknown = writer) => ({ type: 'push', repository: REPO, digest: SIG, subject: D[0], principal });
+
+  it('a writer’s signature for a passed subject is visible and listed at once; it goes when the subject goes', async () => {
+    const q = createQuarantineService({ store: createMemoryStore(), config: { scanners: ['s1'] }, clock: () => T0 });
+    await q.push({ repository: REPO, digest: D[0], tag: 'v1', principal: ci });
+    await q.verdict({ repository: REPO, digest: D[0], generation: 1, scannerId: 's1', idempotencyKey: 'k', result: 'pass', principal: writer });
+    await q.execute(sig() as never);
+    let view = await q.view(REPO);
+    expect(view.manifest(dev, { digest: SIG }).allowed).toBe(true);
+    expect(view.referrers(dev, D[0])).toEqual({ allowed: true, digests: [SIG] });
+    await q.revoke({ repository: REPO, digest: D[0], principal: ops, reason: 'CVE' });
+    view = await q.view(REPO);
+    expect(view.manifest(dev, { digest: SIG }).allowed).toBe(false);
+    expect(view.referrers(dev, D[0]).allowed).toBe(false);
+  });
+
+  it('a referrer pushed while its subject is quarantined appears, with one push event, when the subject passes', () => {
+    const cfg = config({ scanners: ['s1'] });
+    const w = newWorld();
+    apply(w, push(D[0]), cfg);
+    apply(w, sig(), cfg);
+    expect(isVisible(w.state, SIG, w.now)).toBe(false);
+    const r = apply(w, verdict(D[0], 1, 's1', 'pass'), cfg);
+    expect(isVisible(w.state, SIG, w.now)).toBe(true);
+    expect(r.events.filter((e) => e.type === 'push').map((e) => e.digest).sort()).toEqual([D[0], SIG].sort());
+  });
+
+  it('a referrer that failed its own scan stays hidden', () => {
+    const cfg = config({ scanners: ['s1'] });
+    const w = newWorld();
+    apply(w, push(D[0]), cfg);
+    apply(w, verdict(D[0], 1, 's1', 'pass'), cfg);
+    apply(w, sig(), cfg);
+    apply(w, verdict(SIG, 1, 's1', 'fail'), cfg);
+    expect(w.state.records.get(SIG)?.state).toBe('Failed');
+    expect(isVisible(w.state, D[0], w.now)).toBe(true);
+    expect(isVisible(w.state, SIG, w.now)).toBe(false);
   });
 });

@@ -108,7 +108,8 @@ describe('visibility queries', () => {
     apply(w, pass(D[3], 1, 's1'), cfg);
     v = createView(w.state, w.now, cfg);
     expect(v.manifest(dev, { tag: 'multi' }).allowed).toBe(false);
-    expect(v.referrers(dev, D[0])).toEqual({ allowed: true, digests: [] });
+    // A referrer inherits its subject's visibility (quarantine.md §4, issue 12.4): D[0] passed.
+    expect(v.referrers(dev, D[0])).toEqual({ allowed: true, digests: [D[2]] });
     expect(v.referrers(reader, D[0])).toEqual({ allowed: true, digests: [D[2]] });
     const r = apply(w, pass(D[1], 1, 's1'), cfg);
     expect(r.events.filter((e) => e.type === 'push').map((e) => [e.digest, e.tag])).toEqual([[D[1], undefined], [D[3], 'multi']]);

@@ -61,7 +61,9 @@ function isVisible(state: RepositoryState, digest: string, now: number): boolean
 
 function visibleOnPath(state: RepositoryState, digest: string, now: number, path: Set<string>): boolean {
   const rec = state.records.get(digest);
-  if (rec === undefined || !isRecordVisible(rec, now) || path.has(digest)) return false;
+  // Issue 12.4: a referrer inherits its subject's visibility (not deleted, not failed itself).
+  const own = rec !== undefined && (rec.subject === undefined ? isRecordVisible(rec, now) : !rec.deleted && rec.state !== 'Failed');
+  if (rec === undefined || !own || path.has(digest)) return false;
   path.add(digest);
   try {
     for (const child of rec.children) if (!visibleOnPath(state, child, now, path)) return false;
