@@ -6,7 +6,7 @@
  */
 import { TrustError } from '../errors.js';
 import type { Actor, Draft } from './draft.js';
-import { transition } from './transitions.js';
+import { TRANSITIONS, transition } from './transitions.js';
 import { MACHINE_EVENTS } from './types.js';
 import type { DigestRecord, MachineEvent, NonVisibleState, QuarantineState } from './types.js';
 
@@ -41,7 +41,18 @@ export function fire(
       release = { ...release, previous: under satisfies NonVisibleState };
     }
   }
-  if (to !== 'Released') release = undefined;
+  let emits = rule.emits;
+  if (to === 'Failed' || to === 'Quarantined' || to === 'Unresolved') {
+    const standing = standsUnder(rec, event, at);
+    if (standing) {
+      // Issue 12.2 (Q18, Q19): a release stands until it expires or is revoked, even after a pass
+      // put the digest in Passed meanwhile; losing that pass falls back onto the release.
+      release = { ...(rec.release as NonNullable<typeof rec.release>), previous: to };
+      emits = TRANSITIONS.Released[event]?.[0]?.emits ?? emits;
+      to = 'Released';
+    }
+  }
+  if (to !== 'Released' && !(to === 'Passed' && event !== 'revoke')) release = undefined;
   const next: DigestRecord = { ...rec, release, ...patch(to), state: to };
   const underlying = next.state === 'Released' ? next.release?.previous : next.state;
   let out = d.put({ ...next, unresolvedReason: underlying === 'Unresolved' ? next.unresolvedReason : undefined });
@@ -49,10 +60,15 @@ export function fire(
   // store's `seq` (Q22; issue 12: a deadline applied late was audited at its due time, after
   // entries of later times). The event keeps the exact due time (Q18).
   d.record(d.now, actor, { digest: rec.digest, from: rec.state, to, generation: next.generation });
-  for (const type of rule.emits) {
+  for (const type of emits) {
     out = d.emit(rec.digest, type, at, { from: rec.state, actor: actor.id, reason: actor.reason });
   }
   return out;
+}
+
+/** Whether `rec` is `Passed` with a release granted before its pass that is still in effect at `at`. */
+function standsUnder(rec: DigestRecord, event: MachineEvent, at: number): boolean {
+  return rec.state === 'Passed' && event !== 'revoke' && rec.release !== undefined && at < rec.release.expiresAt;
 }
 
 /** Opens a new scan generation on `rec` (the `rescan` and `policy.changed` rows of quarantine.md §6). */

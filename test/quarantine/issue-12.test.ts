@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { isTrustError } from '../../src/errors.js';
 import { createMemoryStore, createQuarantineService } from '../../src/quarantine/index.js';
 import type { QuarantineConfig, QuarantineStore } from '../../src/quarantine/index.js';
+import { step } from '../../src/quarantine/machine.js';
 import { isVisible } from '../../src/quarantine/visibility-rule.js';
 import { D, DEADLINE, REPO, T0, apply, ci, config, dev, newWorld, ops, writer } from './harness.js';
 import type { World } from './harness.js';
@@ -285,5 +286,41 @@ describe('issue 12.4: a referrer inherits its subject’s visibility (quarantine
     expect(w.state.records.get(SIG)?.state).toBe('Failed');
     expect(isVisible(w.state, D[0], w.now)).toBe(true);
     expect(isVisible(w.state, SIG, w.now)).toBe(false);
+  });
+});
+
+describe('issue 12.2: a release stands until it expires, with or without a pass in between (Q18, Q19)', () => {
+  const cfg = config({ scanners: ['s1'] });
+  const t = T0 + 500_000;
+  const trace = (withPass: boolean) => {
+    const w = newWorld();
+    apply(w, push(D[0]), cfg);
+    apply(w, verdict(D[0], 1, 's1', 'fail'), cfg);
+    expect(apply(w, { type: 'release', repository: REPO, digest: D[0], principal: ops, reason: 'INC-1', expiresAt: t }, cfg).ok).toBe(true);
+    apply(w, { type: 'rescan', repository: REPO, digest: D[0], principal: writer }, cfg);
+    if (withPass) {
+      apply(w, verdict(D[0], 2, 's1', 'pass'), cfg);
+      expect(w.state.records.get(D[0])?.state).toBe('Passed');
+    }
+    const g = w.state.records.get(D[0])!.generation;
+    apply(w, { type: 'rescan', repository: REPO, digest: D[0], principal: writer }, cfg);
+    apply(w, verdict(D[0], g + 1, 's1', 'fail'), cfg);
+    return w;
+  };
+  it.each([[false], [true]])('with a pass: %s — Released (falling back to Failed), visible at t−1, hidden at t', (withPass) => {
+    const w = trace(withPass);
+    expect(w.state.records.get(D[0])).toMatchObject({ state: 'Released', release: { previous: 'Failed', expiresAt: t } });
+    expect(isVisible(w.state, D[0], t - 1)).toBe(true);
+    const after = step(w.state, { type: 'tick', repository: REPO }, t, cfg);
+    expect(after.state.records.get(D[0])?.state).toBe('Failed');
+    expect(after.events.map((e) => e.type)).toContain('quarantine.release_expired');
+  });
+  it('a revoke ends the release even after a pass', () => {
+    const w = newWorld();
+    apply(w, push(D[0]), cfg);
+    apply(w, { type: 'release', repository: REPO, digest: D[0], principal: ops, reason: 'INC-1', expiresAt: t }, cfg);
+    apply(w, verdict(D[0], 1, 's1', 'pass'), cfg);
+    apply(w, { type: 'revoke', repository: REPO, digest: D[0], principal: ops, reason: 'bad' }, cfg);
+    expect(w.state.records.get(D[0])).toMatchObject({ state: 'Failed', release: undefined });
   });
 });

@@ -24,7 +24,7 @@ import { decideQuorum } from '../../../src/quarantine/quorum.js';
 import { commandSchema, principalSchema, summarize } from '../../../src/quarantine/schemas.js';
 import type { Command, QuarantineConfig } from '../../../src/quarantine/schemas.js';
 import { bindOnPush, clearTag, emptyTag, isTagEmpty, promote, unbindDigest } from '../../../src/quarantine/tags.js';
-import { transition } from '../../../src/quarantine/transitions.js';
+import { TRANSITIONS, transition } from '../../../src/quarantine/transitions.js';
 import type {
   DigestRecord,
   EventType,
@@ -293,14 +293,21 @@ function fire(
       release = { ...release, previous: under satisfies NonVisibleState };
     }
   }
-  if (to !== 'Released') release = undefined;
+  // Issue 12.2: a release granted before a pass stands until it expires or is revoked.
+  let emits = rule.emits;
+  if ((to === 'Failed' || to === 'Quarantined' || to === 'Unresolved') && rec.state === 'Passed' && event !== 'revoke' && rec.release !== undefined && at < rec.release.expiresAt) {
+    release = { ...rec.release, previous: to };
+    emits = TRANSITIONS.Released[event]?.[0]?.emits ?? emits;
+    to = 'Released';
+  }
+  if (to !== 'Released' && !(to === 'Passed' && event !== 'revoke')) release = undefined;
   const next: DigestRecord = { ...rec, release, ...patch(to), state: to };
   const underlying = next.state === 'Released' ? next.release?.previous : next.state;
   d.put({ ...next, unresolvedReason: underlying === 'Unresolved' ? next.unresolvedReason : undefined });
   // Issue 12: audit `at` is the step's now (monotone in seq); events keep the due time.
   d.record(d.now, actor, { digest: rec.digest, from: rec.state, to, generation: next.generation });
   let out = d.records.get(rec.digest) ?? next;
-  for (const type of rule.emits) {
+  for (const type of emits) {
     out = d.emit(rec.digest, type, at, { from: rec.state, actor: actor.id, reason: actor.reason });
   }
   return out;
