@@ -87,18 +87,10 @@ function pushRecord(d: Draft, c: CommandOf<'push'>): boolean {
     d.emit(c.digest, 'quarantine', d.now, { tag: c.tag, actor: c.principal.id });
     return false;
   }
-  const restored = { deleted: false, pushers: withPusher(existing, c.principal.id) };
-  if (existing.policyVersion === d.config.policyVersion) {
-    // Q10: the retained record comes back as it was; re-push never resets a verdict.
-    fire(d, existing, 'push', d.now, actor, () => restored);
-  } else {
-    // §6 row 2 (issue 12.3): a verdict reached under another policy version is not reused; the
-    // digest is scanned again under this one (Q20: a scanner the new policy adds must report).
-    openGeneration(d, existing, { ...actor, reason: `policy ${existing.policyVersion} → ${d.config.policyVersion}` }, 'policy.changed', {
-      ...restored,
-      policyVersion: d.config.policyVersion,
-    });
-  }
+  // Q10: the retained record comes back as it was; re-push never resets a verdict. A record judged
+  // under another policy version was already re-evaluated before this command (reevaluate.ts,
+  // issue 12.3), so what comes back is what this policy says.
+  fire(d, existing, 'push', d.now, actor, () => ({ deleted: false, pushers: withPusher(existing, c.principal.id) }));
   d.emit(c.digest, d.visible(c.digest) ? 'manifest.restored' : 'quarantine', d.now, { tag: c.tag, actor: c.principal.id });
   return false;
 }

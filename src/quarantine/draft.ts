@@ -179,7 +179,9 @@ export class Draft {
     const tags = new Map<string, TagBinding>();
     for (const [t, b] of this.tags) tags.set(t, { ...b, version: (this.baseTags.get(t)?.version ?? 0) + 1 });
     const index =
-      this.dueLowerBound === undefined ? undefined : { refs: recordIndex(this.baseRecords).refs, dueLowerBound: this.dueLowerBound };
+      this.dueLowerBound === undefined
+        ? undefined
+        : { ...recordIndex(this.baseRecords), dueLowerBound: this.dueLowerBound };
     return {
       repository: this.base.repository,
       records: updateRecords(this.baseRecords, records, index),

@@ -17,12 +17,13 @@
  * @module
  */
 export { createQuarantineService } from './service.js';
-export type { QuarantineService, QuarantineServiceOptions, CommandFields, ViewOptions } from './service.js';
+export type { QuarantineService, QuarantineServiceOptions, CommandFields, PolicyCommandFields, ViewOptions } from './service.js';
+export type { PolicyCommandInput, StoredPolicy } from './policy-commands.js';
 export type { CommandResponse } from './machine.js';
 
 export { createMemoryStore } from './memory-store.js';
 export type { MemoryStore } from './memory-store.js';
-export type { QuarantineStore, UnitOfWork, RecordWrite, TagWrite, OutboxEntry } from './store.js';
+export type { QuarantineStore, UnitOfWork, RecordWrite, TagWrite, OutboxEntry, PolicyWrite } from './store.js';
 export { reviveRecord, reviveTag } from './revive.js';
 
 export type {

@@ -14,6 +14,7 @@ import { advanceTime } from './clock.js';
 import { Draft, reject } from './draft.js';
 import type { AuditDraft, QuarantineEvent } from './events.js';
 import { PersistentMap } from './pmap.js';
+import { reevaluateStale } from './reevaluate.js';
 import { rejectionAudit } from './rejection.js';
 import type { RejectionContext } from './rejection.js';
 import { commandSchema, summarize } from './schemas.js';
@@ -31,7 +32,7 @@ import type { DigestRecord, QuarantineState, RepositoryState, TagBinding, Verdic
  * ```
  */
 export interface CommandResponse {
-  readonly command: Command['type'];
+  readonly command: Command['type'] | 'setPolicy' | 'addWaiver' | 'revokeWaiver';
   readonly digest: string | undefined;
   readonly state: QuarantineState | undefined;
   readonly generation: number | undefined;
@@ -97,6 +98,7 @@ export function step(state: RepositoryState, command: unknown, now: number, conf
   if (!Number.isSafeInteger(now) || now < 0) throw new TrustError('ERR_INVALID_ARGUMENT', 'now must be epoch milliseconds');
   const d = new Draft(state, now, config);
   advanceTime(d);
+  reevaluateStale(d);
   settle(d, (digest) => d.baseRecords.get(digest), [...d.records.keys()]);
   const cp = d.checkpoint();
   const parsed = commandSchema.safeParse(command);

@@ -54,5 +54,6 @@ const KIND_RANK: ReadonlyMap<string, number> = new Map([
   ['quarantine-reader', 2],
   ['quarantine-writer', 3],
   ['overrider', 4],
+  ['quarantine-admin', 5],
 ]);
-const KINDS: readonly PrincipalKind[] = ['ordinary', 'pusher', 'reader', 'writer', 'overrider'];
+const KINDS: readonly PrincipalKind[] = ['ordinary', 'pusher', 'reader', 'writer', 'overrider', 'admin'];

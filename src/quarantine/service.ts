@@ -14,6 +14,8 @@ import type { CommandResponse } from './machine.js';
 import { parseConfig, repositorySchema } from './schemas.js';
 import type { CommandInput, QuarantineConfig, QuarantineConfigInput } from './schemas.js';
 import type { QuarantineStore } from './store.js';
+import { applyPolicyCommand, effectiveConfig } from './policy-commands.js';
+import type { PolicyCommandInput, StoredPolicy } from './policy-commands.js';
 import { reviveState } from './revive.js';
 import { unitOfWork } from './store.js';
 import type { RepositoryState, VerdictResponse } from './types.js';
@@ -48,6 +50,16 @@ export interface QuarantineServiceOptions {
 export type CommandFields<T extends CommandInput['type']> = Omit<Extract<CommandInput, { type: T }>, 'type'>;
 
 /**
+ * The fields of one policy command type, without `type`.
+ *
+ * @example
+ * ```ts
+ * const f: PolicyCommandFields<'revokeWaiver'> = { waiverId: 'w-1', reason: 'fixed upstream', principal: { id: 'sec', roles: ['quarantine-admin'] } };
+ * ```
+ */
+export type PolicyCommandFields<T extends PolicyCommandInput['type']> = Omit<Extract<PolicyCommandInput, { type: T }>, 'type'>;
+
+/**
  * The quarantine service a registry calls. Commands throw the {@link TrustError} of a rejection
  * after its audit record is committed.
  *
@@ -58,9 +70,23 @@ export type CommandFields<T extends CommandInput['type']> = Omit<Extract<Command
  * ```
  */
 export interface QuarantineService {
+  /** The configured policy, as given to {@link createQuarantineService}; see {@link QuarantineService.policy}. */
   readonly config: QuarantineConfig;
-  /** Runs any command. @throws {TrustError} the rejection's code. */
-  execute(command: CommandInput): Promise<CommandResponse>;
+  /** The policy in force: the configured one with the stored policy row (policy commands) over it. */
+  policy(): Promise<QuarantineConfig>;
+  /**
+   * Changes configuration fields of the policy (not `policyVersion` or `waivers`) for the whole
+   * registry; needs `quarantine-admin`. The policy gets a new version; the change is audited, and
+   * every record judged under an older version is re-evaluated before it is next read (Q5).
+   * @throws {TrustError} `ERR_UNAUTHORIZED`, `ERR_INVALID_COMMAND` for an invalid policy.
+   */
+  setPolicy(fields: PolicyCommandFields<'setPolicy'>): Promise<QuarantineConfig>;
+  /** Adds a waiver (quarantine-admin); as {@link QuarantineService.setPolicy}. @throws {TrustError} `ERR_CONFLICT` for a known id. */
+  addWaiver(fields: PolicyCommandFields<'addWaiver'>): Promise<QuarantineConfig>;
+  /** Ends a waiver early (quarantine-admin); as {@link QuarantineService.setPolicy}. @throws {TrustError} `ERR_NOT_FOUND`. */
+  revokeWaiver(fields: PolicyCommandFields<'revokeWaiver'>): Promise<QuarantineConfig>;
+  /** Runs any command, policy commands included. @throws {TrustError} the rejection's code. */
+  execute(command: CommandInput | PolicyCommandInput): Promise<CommandResponse>;
   push(fields: CommandFields<'push'>): Promise<CommandResponse>;
   deleteManifest(fields: CommandFields<'deleteManifest'>): Promise<CommandResponse>;
   deleteTag(fields: CommandFields<'deleteTag'>): Promise<CommandResponse>;
@@ -121,9 +147,54 @@ function viewTime(options: ViewOptions | undefined, clock: () => number): number
 /** What the service's operations share: the store, the parsed config and the clock. */
 interface Core {
   readonly store: QuarantineStore;
+  /** The configured policy; the stored policy row, when there is one, applies over it. */
+  readonly base: QuarantineConfigInput;
   readonly config: QuarantineConfig;
+  /** The configuration of the last policy row read (parsing waivers on every command is costly). */
+  cache: { row: StoredPolicy | undefined; config: QuarantineConfig };
   readonly clock: () => number;
   readonly maxAttempts: number;
+}
+
+/** The policy in force: the stored row over the configured policy (policy-commands.ts). */
+async function policyOf(core: Core): Promise<QuarantineConfig> {
+  const row = core.store.loadPolicy === undefined ? undefined : await core.store.loadPolicy();
+  if (row !== core.cache.row && row?.revision !== core.cache.row?.revision) core.cache = { row, config: effectiveConfig(core.base, row) };
+  return core.cache.config;
+}
+
+/** setPolicy, addWaiver, revokeWaiver: pure command, then compare-and-set on the policy row. */
+async function executePolicy(core: Core, command: unknown): Promise<QuarantineConfig> {
+  const { loadPolicy, commitPolicy } = core.store;
+  if (loadPolicy === undefined || commitPolicy === undefined) {
+    throw new TrustError('ERR_INVALID_ARGUMENT', 'the store does not implement loadPolicy/commitPolicy');
+  }
+  return retrying(core, async () => {
+    const row = await loadPolicy.call(core.store);
+    const r = applyPolicyCommand(core.base, row, command, core.clock());
+    await commitPolicy.call(core.store, { row: r.ok ? r.row : undefined, expectedRevision: row?.revision ?? 0, audit: [r.audit] });
+    return () => {
+      if (!r.ok) throw r.error;
+      return r.config;
+    };
+  });
+}
+
+/**
+ * Runs `attempt` (load, decide, commit) again while its commit loses a compare-and-set race (Q16),
+ * up to `maxAttempts` times; then returns what the committed attempt answers.
+ */
+async function retrying<T>(core: Core, attempt: () => Promise<() => T>): Promise<T> {
+  for (let n = 1; ; n++) {
+    let answer: () => T;
+    try {
+      answer = await attempt();
+    } catch (e) {
+      if (isTrustError(e) && e.code === 'ERR_CONFLICT' && n < core.maxAttempts) continue;
+      throw e;
+    }
+    return answer();
+  }
 }
 
 /** An invalid repository is never loaded: it holds nothing. */
@@ -135,31 +206,27 @@ async function load(core: Core, repository: string): Promise<RepositoryState> {
 /** load → step → compare-and-set commit, retried on a lost race (Q16). */
 async function execute(core: Core, command: unknown): Promise<CommandResponse> {
   const repository = repositoryOf(command);
-  for (let attempt = 1; ; attempt++) {
+  return retrying(core, async () => {
     const before = await load(core, repository);
-    const result = step(before, command, core.clock(), core.config);
+    const result = step(before, command, core.clock(), await policyOf(core));
     const unit = unitOfWork(before, result);
     const audit = repository === INVALID_REPOSITORY ? unit.audit.map((a): AuditDraft => ({ ...a, repository: undefined })) : unit.audit;
-    try {
-      if (unit.records.length + unit.tags.length + unit.events.length + audit.length > 0) {
-        await core.store.commit({ ...unit, audit });
-      }
-    } catch (e) {
-      if (isTrustError(e) && e.code === 'ERR_CONFLICT' && attempt < core.maxAttempts) continue;
-      throw e;
-    }
-    if (!result.ok) throw result.error;
-    return result.response;
-  }
+    if (unit.records.length + unit.tags.length + unit.events.length + audit.length > 0) await core.store.commit({ ...unit, audit });
+    return () => {
+      if (!result.ok) throw result.error;
+      return result.response;
+    };
+  });
 }
 
 /** An ACR PATCH: mapped to a verdict, or rejected and audited like any other command (Q4). */
 async function acrPatch(core: Core, request: AcrPatchRequest): Promise<VerdictResponse> {
   const state = await load(core, repositoryOf(request));
+  const config = await policyOf(core);
   let command: CommandInput;
   try {
     command = acrPatchToVerdict(request, {
-      legacyLastWriterWins: core.config.legacyLastWriterWins,
+      legacyLastWriterWins: config.legacyLastWriterWins,
       currentGeneration: state.records.get(request.digest)?.generation,
     });
   } catch (e) {
@@ -167,7 +234,7 @@ async function acrPatch(core: Core, request: AcrPatchRequest): Promise<VerdictRe
     const ctx = {
       at: core.clock(),
       repository: state.repository === INVALID_REPOSITORY ? undefined : state.repository,
-      policyVersion: core.config.policyVersion,
+      policyVersion: config.policyVersion,
       lookup: (digest: string) => state.records.get(digest),
       command: 'acrPatch',
     };
@@ -192,11 +259,18 @@ export function createQuarantineService(options: QuarantineServiceOptions): Quar
   const config = parseConfig(options.config);
   const maxAttempts = options.maxAttempts ?? 5;
   if (!Number.isInteger(maxAttempts) || maxAttempts < 1) throw new TrustError('ERR_INVALID_ARGUMENT', 'maxAttempts must be ≥ 1');
-  const core: Core = { store: options.store, config, clock: options.clock ?? Date.now, maxAttempts };
+  const core: Core = { store: options.store, base: options.config, config, clock: options.clock ?? Date.now, maxAttempts, cache: { row: undefined, config } };
   const run = (command: unknown): Promise<CommandResponse> => execute(core, command);
+  const POLICY_COMMANDS: ReadonlySet<unknown> = new Set(['setPolicy', 'addWaiver', 'revokeWaiver']);
+  const runAny = async (command: unknown): Promise<CommandResponse> => {
+    if (!POLICY_COMMANDS.has((command as { type?: unknown } | null)?.type)) return run(command);
+    await executePolicy(core, command);
+    const type = (command as { type: CommandResponse['command'] }).type;
+    return { command: type, digest: undefined, state: undefined, generation: undefined, visible: undefined, verdict: undefined };
+  };
   return {
     config,
-    execute: run,
+    execute: runAny,
     push: (f) => run({ type: 'push', ...f }),
     deleteManifest: (f) => run({ type: 'deleteManifest', ...f }),
     deleteTag: (f) => run({ type: 'deleteTag', ...f }),
@@ -208,9 +282,14 @@ export function createQuarantineService(options: QuarantineServiceOptions): Quar
       for (const repository of await core.store.repositories()) await run({ type: 'tick', repository });
     },
     acrPatch: (request) => acrPatch(core, request),
+    policy: () => policyOf(core),
+    setPolicy: (f) => executePolicy(core, { type: 'setPolicy', ...f }),
+    addWaiver: (f) => executePolicy(core, { type: 'addWaiver', ...f }),
+    revokeWaiver: (f) => executePolicy(core, { type: 'revokeWaiver', ...f }),
     async view(repository, viewOptions) {
       const now = viewTime(viewOptions, core.clock);
-      return createView(await load(core, repositorySchema.safeParse(repository).success ? repository : INVALID_REPOSITORY), now, config);
+      const state = await load(core, repositorySchema.safeParse(repository).success ? repository : INVALID_REPOSITORY);
+      return createView(state, now, await policyOf(core));
     },
   };
 }

@@ -103,14 +103,16 @@ export type MachineEvent = (typeof MACHINE_EVENTS)[number];
 /**
  * Roles a principal may hold. A principal with no role is "ordinary" (pull of visible content only).
  * `quarantine-writer` implies `quarantine-reader`, as ACR's AcrQuarantineWriter does.
+ * `quarantine-admin` changes the policy and its waivers (setPolicy, addWaiver, revokeWaiver) and
+ * nothing else: it is neither a reader nor an overrider (quarantine.md §4 "Transitions").
  *
  * @example
  * ```ts
  * import { ROLES } from 'trustgate/quarantine';
- * ROLES; // ['push', 'quarantine-reader', 'quarantine-writer', 'overrider']
+ * ROLES; // ['push', 'quarantine-reader', 'quarantine-writer', 'overrider', 'quarantine-admin']
  * ```
  */
-export const ROLES = Object.freeze(['push', 'quarantine-reader', 'quarantine-writer', 'overrider'] as const);
+export const ROLES = Object.freeze(['push', 'quarantine-reader', 'quarantine-writer', 'overrider', 'quarantine-admin'] as const);
 
 /**
  * A role; see {@link ROLES}.
@@ -140,7 +142,7 @@ export type Principal = DeepReadonly<z.output<typeof principalSchema>>;
  * const k: PrincipalKind = 'system';
  * ```
  */
-export type PrincipalKind = 'ordinary' | 'pusher' | 'reader' | 'writer' | 'overrider' | 'system';
+export type PrincipalKind = 'ordinary' | 'pusher' | 'reader' | 'writer' | 'overrider' | 'admin' | 'system';
 
 /**
  * ACR's severity scale (`quarantine-details/schema.json`), lowest first. Any other string is

@@ -22,6 +22,27 @@ function unresolvedReasonOf(verdicts: readonly StoredVerdict[]): DigestRecord['u
   return 'quorum';
 }
 
+/** Q12, Q17 (issue 12.1), one verdict per scanner: whether `generation` may still take this scanner's verdict. */
+function checkGeneration(d: Draft, rec: DigestRecord, scannerId: string, generation: number): void {
+  if (generation !== rec.generation) {
+    // Q12: a stale (or not yet opened) generation never changes anything.
+    reject('ERR_CONFLICT', `verdict for generation ${generation}, current is ${rec.generation}`, {
+      check: 'generation',
+      expected: rec.generation,
+      actual: generation,
+    });
+  }
+  if (!rec.scanOpen && decideQuorum(rec.verdicts, d.config) === 'pending') {
+    // Issue 12.1 (quarantine.md §6, Q17): the generation was closed by its deadline (or an
+    // override) before its verdicts decided it. Accepting the verdict as "final" would tell the
+    // scanner it took effect when it did not; it is refused, and the scanner must rescan.
+    reject('ERR_CONFLICT', `generation ${generation} was closed before a decision; request a rescan`, { check: 'generation closed' });
+  }
+  if (rec.verdicts.some((v) => v.scannerId === scannerId)) {
+    reject('ERR_CONFLICT', `scanner ${scannerId} already reported for generation ${generation}`, { check: 'one verdict per scanner' });
+  }
+}
+
 export function applyVerdict(d: Draft, c: Extract<Command, { type: 'verdict' }>): VerdictResponse {
   const { config, now } = d;
   requireRole(c.principal, 'quarantine-writer');
@@ -41,23 +62,7 @@ export function applyVerdict(d: Draft, c: Extract<Command, { type: 'verdict' }>)
     if (!rec.scanOpen) rec = openGeneration(d, rec, { ...actor, reason: 'legacy last-writer-wins verdict' });
     generation = rec.generation;
   }
-  if (generation !== rec.generation) {
-    // Q12: a stale (or not yet opened) generation never changes anything.
-    reject('ERR_CONFLICT', `verdict for generation ${generation}, current is ${rec.generation}`, {
-      check: 'generation',
-      expected: rec.generation,
-      actual: generation,
-    });
-  }
-  if (!rec.scanOpen && decideQuorum(rec.verdicts, config) === 'pending') {
-    // Issue 12.1 (quarantine.md §6, Q17): the generation was closed by its deadline (or an
-    // override) before its verdicts decided it. Accepting the verdict as "final" would tell the
-    // scanner it took effect when it did not; it is refused, and the scanner must rescan.
-    reject('ERR_CONFLICT', `generation ${generation} was closed before a decision; request a rescan`, { check: 'generation closed' });
-  }
-  if (rec.verdicts.some((v) => v.scannerId === c.scannerId)) {
-    reject('ERR_CONFLICT', `scanner ${c.scannerId} already reported for generation ${generation}`, { check: 'one verdict per scanner' });
-  }
+  checkGeneration(d, rec, c.scannerId, generation);
   const o = scannerOutcome(c.result, c.findings, config, rec.repository, rec.digest, now);
   const v: StoredVerdict = {
     scannerId: c.scannerId,

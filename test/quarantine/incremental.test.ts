@@ -402,9 +402,9 @@ describe('PersistentMap', () => {
 describe('principal helpers (rewritten for speed)', () => {
   it('principalKind names the strongest role, hasRole matches any listed role, unknown strings are ignored', async () => {
     const { hasRole, principalKind } = await import('../../src/quarantine/principals.js');
-    const all = ['push', 'quarantine-reader', 'quarantine-writer', 'overrider', 'constructor', 'toString'] as const;
-    const order = ['overrider', 'quarantine-writer', 'quarantine-reader', 'push'] as const;
-    const kinds = { overrider: 'overrider', 'quarantine-writer': 'writer', 'quarantine-reader': 'reader', push: 'pusher' } as const;
+    const all = ['push', 'quarantine-reader', 'quarantine-writer', 'overrider', 'quarantine-admin', 'constructor', 'toString'] as const;
+    const order = ['quarantine-admin', 'overrider', 'quarantine-writer', 'quarantine-reader', 'push'] as const;
+    const kinds = { 'quarantine-admin': 'admin', overrider: 'overrider', 'quarantine-writer': 'writer', 'quarantine-reader': 'reader', push: 'pusher' } as const;
     fc.assert(
       fc.property(fc.subarray([...all]), fc.subarray([...order]), (held, asked) => {
         const p = { id: 'x', roles: held as never[] };
