@@ -195,6 +195,19 @@ function sameData(a: unknown, b: unknown): boolean {
 
 /** Rows and maps already validated: frozen rows cannot change after their check (the memory store's are). */
 const validRows = new WeakSet<object>();
+/**
+ * The last validated persistent map per kind and repository: a later map of the same lineage
+ * (the next commit's) needs only its changed rows checked, so a load costs what changed, not the
+ * repository size (issue #7).
+ */
+const lastValid = new Map<string, PersistentMap<string, object>>();
+
+/** The keys of `rows` that may hold a row not validated yet. */
+function keysToCheck<V extends object>(lineage: string, rows: ReadonlyMap<string, V>): Iterable<string> {
+  const prev = lastValid.get(lineage);
+  const changed = rows instanceof PersistentMap && prev !== undefined ? (rows as PersistentMap<string, V>).changedSince(prev as never) : undefined;
+  return changed ?? rows.keys();
+}
 
 /** Revives each row of `rows` not validated yet; the map itself when no row needed a change. */
 function reviveRows<V extends { readonly repository: string }>(
@@ -204,9 +217,11 @@ function reviveRows<V extends { readonly repository: string }>(
   key: (row: V) => string,
 ): ReadonlyMap<string, V> {
   if (validRows.has(rows)) return rows;
+  const lineage = `${revive.name}\u0000${repository}`;
   let changed: Map<string, V> | undefined;
-  for (const [k, row] of rows) {
-    if (validRows.has(row)) continue;
+  for (const k of keysToCheck(lineage, rows)) {
+    const row = rows.get(k);
+    if (row === undefined || validRows.has(row)) continue;
     const revived = revive(row);
     if (key(revived) !== k || revived.repository !== repository) {
       throw new TrustError('ERR_STORE_CORRUPT', `stored row ${repository}/${k} is filed under the wrong key`, { path: `${repository}/${k}` });
@@ -218,7 +233,12 @@ function reviveRows<V extends { readonly repository: string }>(
     }
   }
   // A persistent map never changes once built, so a validated one need not be read again.
-  if (changed === undefined && (rows instanceof PersistentMap || Object.isFrozen(rows))) validRows.add(rows);
+  if (changed === undefined && rows instanceof PersistentMap) {
+    validRows.add(rows);
+    lastValid.set(lineage, rows as PersistentMap<string, object>);
+  } else if (changed === undefined && Object.isFrozen(rows)) {
+    validRows.add(rows);
+  }
   return changed ?? rows;
 }
 
