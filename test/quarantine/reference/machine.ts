@@ -2,6 +2,9 @@
  * TEST-ONLY REFERENCE: the quarantine core as it was before issue #7 (full copies of the maps,
  * visibility recomputed over the whole repository, every digest sorted for deadlines), kept verbatim
  * apart from import paths and the three semantic changes marked "Q16" below, so that `incremental.test.ts` can check the optimised `step` against it.
+ * Issue 12 changed the semantics in ways the differential tests exercise; each such change is marked
+ * "Issue 12" here too (closed generations, duplicate replays, pushers, audit time, malformed-command
+ * kinds, referrer inheritance, standing releases).
  * Do not optimise this file. Effective visibility, `hasRole` and `principalKind` are copied here
  * as `src/quarantine/visible.ts` had them before issue #7 (src has since rewritten them), so that
  * the oracle shares no code with what it checks for them; of visible.ts only the per-record
