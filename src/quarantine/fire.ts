@@ -42,15 +42,12 @@ export function fire(
     }
   }
   let emits = rule.emits;
-  if (to === 'Failed' || to === 'Quarantined' || to === 'Unresolved') {
-    const standing = standsUnder(rec, event, at);
-    if (standing) {
-      // Issue 12.2 (Q18, Q19): a release stands until it expires or is revoked, even after a pass
-      // put the digest in Passed meanwhile; losing that pass falls back onto the release.
-      release = { ...(rec.release as NonNullable<typeof rec.release>), previous: to };
-      emits = TRANSITIONS.Released[event]?.[0]?.emits ?? emits;
-      to = 'Released';
-    }
+  if ((to === 'Failed' || to === 'Quarantined' || to === 'Unresolved') && rec.release !== undefined && standsUnder(rec, event, at)) {
+    // Issue 12.2 (Q18, Q19): a release stands until it expires or is revoked, even after a pass
+    // put the digest in Passed meanwhile; losing that pass falls back onto the release.
+    release = { ...rec.release, previous: to };
+    emits = TRANSITIONS.Released[event]?.[0]?.emits ?? emits;
+    to = 'Released';
   }
   if (to !== 'Released' && !(to === 'Passed' && event !== 'revoke')) release = undefined;
   const next: DigestRecord = { ...rec, release, ...patch(to), state: to };
