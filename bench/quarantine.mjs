@@ -1,7 +1,8 @@
 // Quarantine throughput in memory: visibility decisions (view.manifest) and state transitions
-// (the pure `step`, and the service with the memory store for context).
+// (the pure core through the service over a store that discards commits, and the service with the
+// memory store for context). `trustgate/quarantine` no longer exports the pure `step`.
 import { createHash } from 'node:crypto';
-import { createMemoryStore, createQuarantineService, parseConfig, step } from '../dist/quarantine.js';
+import { createMemoryStore, createQuarantineService } from '../dist/quarantine.js';
 
 const CONFIG = { scanners: ['trivy'] };
 const NOW = Date.parse('2030-01-01T00:00:00Z');
@@ -43,8 +44,20 @@ function rate(fn, batch, minMs) {
   return (ops * 1000) / (t - t0);
 }
 
+/** `rate` for an async `fn`. */
+async function rateAsync(fn, batch, minMs) {
+  let ops = 0;
+  const t0 = performance.now();
+  let t = t0;
+  while (t - t0 < minMs) {
+    for (let i = 0; i < batch; i++) await fn(ops + i);
+    ops += batch;
+    t = performance.now();
+  }
+  return (ops * 1000) / (t - t0);
+}
+
 export async function benchQuarantine({ repoSizes = [10, 100, 1000], headline = 100, samples = 5, minMs = 300 } = {}) {
-  const config = parseConfig(CONFIG);
   const out = { repository_digests: headline, by_repository_size: [] };
   for (const m of repoSizes) {
     const { q, store } = await populated(m);
@@ -74,23 +87,22 @@ export async function benchQuarantine({ repoSizes = [10, 100, 1000], headline = 
       viewPlusDecision.push((n * 1000) / (performance.now() - t0));
     }
 
-    // Transitions: from the same base state, push a new digest (→ Quarantined) and pass it
-    // (Quarantined → Passed): two transitions per iteration through the pure step.
+    // Transitions: from the same base state, push a new digest (→ Quarantined) and pass a
+    // quarantined one (Quarantined → Passed): two transitions per iteration through the core, via
+    // the service over a store that always loads that state and discards what is committed.
     const s0 = await store.load('app');
+    const frozen = { ...store, load: async () => s0, commit: async () => {} };
+    const pure = createQuarantineService({ store: frozen, config: CONFIG, clock: () => NOW });
+    const quarantined = digestOf(m > 1 ? 1 : 0);
     let bad = 0;
-    const transition = (i) => {
+    const transition = async (i) => {
       const digest = digestOf(i, 'new ');
-      const r1 = step(s0, { type: 'push', repository: 'app', digest, tag: 'incoming', principal: CI }, NOW, config);
-      const r2 = step(
-        r1.state,
-        { type: 'verdict', repository: 'app', digest, generation: 1, scannerId: 'trivy', idempotencyKey: `n${i}`, result: 'pass', principal: SCANNER },
-        NOW,
-        config,
-      );
-      if (!r1.ok || !r2.ok || r2.state.records.get(digest)?.state !== 'Passed') bad++;
+      const r1 = await pure.push({ repository: 'app', digest, tag: 'incoming', principal: CI });
+      const r2 = await pure.verdict({ repository: 'app', digest: quarantined, generation: 1, scannerId: 'trivy', idempotencyKey: `n${i}`, result: 'pass', principal: SCANNER });
+      if (r1.state !== 'Quarantined' || r2.state !== 'Passed') bad++;
     };
     const transitions = [];
-    for (let s = 0; s < samples; s++) transitions.push(2 * rate(transition, m >= 1000 ? 10 : 100, minMs));
+    for (let s = 0; s < samples; s++) transitions.push(2 * (await rateAsync(transition, m >= 1000 ? 10 : 100, minMs)));
     if (bad > 0) throw new Error(`quarantine bench: ${bad} transitions did not reach Passed`);
 
     // The service with the in-memory store (load → step → compare-and-set commit, deep copies),

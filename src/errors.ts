@@ -78,6 +78,8 @@ export const QUARANTINE_ERROR_CODES = [
   'ERR_CONFLICT',
   /** The (repository, digest) pair is not known. */
   'ERR_NOT_FOUND',
+  /** A row read from a quarantine store does not validate; `path` names the row. */
+  'ERR_STORE_CORRUPT',
 ] as const;
 
 /** Codes for misuse: bad options, bad references, bad policies. */

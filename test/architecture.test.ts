@@ -1,6 +1,6 @@
 /**
  * The core is pure: verification code takes bytes and a clock. Only adapters do I/O, and only
- * src/crypto talks to the crypto libraries.
+ * src/crypto talks to the crypto libraries (plus quarantine's own ids module on node:crypto).
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -40,10 +40,22 @@ describe('architecture', () => {
     }
   });
 
-  it('only src/crypto imports node:crypto or @noble', () => {
+  it('only src/crypto and src/quarantine/ids.ts import node:crypto; only src/crypto imports @noble', () => {
+    const ids = join(SRC, 'quarantine', 'ids.ts');
     for (const f of files(SRC)) {
       if (f.includes(`${join(SRC, 'crypto')}`)) continue;
-      const bad = imports(f).filter((m) => m === 'node:crypto' || m === 'crypto' || m.startsWith('@noble/'));
+      const bad = imports(f).filter((m) => (f !== ids && (m === 'node:crypto' || m === 'crypto')) || m.startsWith('@noble/'));
+      expect(bad, relative(SRC, f)).toEqual([]);
+    }
+  });
+
+  it('quarantine imports neither verify nor crypto (nor tuf): it stands alone beside the verifier', () => {
+    const quarantine = files(join(SRC, 'quarantine'));
+    expect(quarantine.length).toBeGreaterThan(0);
+    for (const f of quarantine) {
+      // `import type` counts too: a type from the verifier would still couple the modules.
+      const all = [...readFileSync(f, 'utf8').matchAll(/^\s*(?:import|export)[^'"]*from\s+['"]([^'"]+)['"]/gm)].map((m) => m[1] as string);
+      const bad = all.filter((m) => /^\.\.\/(verify|crypto|tuf)(\/|$)/.test(m));
       expect(bad, relative(SRC, f)).toEqual([]);
     }
   });

@@ -10,9 +10,9 @@
  *
  * @module
  */
-import { sha256Hex } from '../crypto/hash.js';
 import { z } from 'zod';
 import { TrustError } from '../errors.js';
+import { sha256Hex } from './ids.js';
 import { summarize } from './schemas.js';
 import type { CommandInput } from './schemas.js';
 import type { DigestRecord, Finding, Principal } from './types.js';
@@ -201,7 +201,7 @@ export function acrPatchToVerdict(
 /**
  * The attributes for `GET /acr/v1/<repo>/_manifests/<digest>`. `quarantineState` is the record's
  * state string: ACR's for `Quarantined`/`Passed`/`Failed`; `Unresolved` and `Released` are
- * neither `Passed` nor `Failed` to an ACR client (spec §6). `quarantineDetails` conforms to ACR's schema.
+ * neither `Passed` nor `Failed` to an ACR client (quarantine.md §6). `quarantineDetails` conforms to ACR's schema.
  *
  * @example
  * ```ts

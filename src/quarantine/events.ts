@@ -1,12 +1,12 @@
 /**
  * Event and audit record shapes, and the ACR-compatible webhook payloads.
  *
- * ACR's `quarantine` payload (spec §1.6) is reproduced field for field; `push` uses the same shape
- * and is emitted only when a digest becomes visible (spec §1.2, Q21).
+ * ACR's `quarantine` payload (quarantine.md §1.6) is reproduced field for field; `push` uses the same shape
+ * and is emitted only when a digest becomes visible (quarantine.md §1.2, Q21).
  *
  * @module
  */
-import { sha256Hex } from '../crypto/hash.js';
+import { deterministicUuid } from './ids.js';
 import type { TrustErrorCode } from '../errors.js';
 import type { DigestRecord, EventType, PrincipalKind, QuarantineState } from './types.js';
 
@@ -100,30 +100,6 @@ export interface AuditDraft {
 export interface AuditEntry extends AuditDraft {
   readonly seq: number;
 }
-
-/**
- * A deterministic RFC 9562 version-8 UUID derived from a string.
- *
- * @example
- * ```ts
- * import { deterministicUuid } from 'trustgate/quarantine';
- * deterministicUuid('app@sha256:ab#1') === deterministicUuid('app@sha256:ab#1'); // true
- * ```
- */
-export function deterministicUuid(key: string): string {
-  // The first 16 bytes of SHA-256(key), with the version nibble set to 8 (byte 6 = 0x8?) and the
-  // variant bits to 10 (byte 8 = 0b10??????), formatted 8-4-4-4-12.
-  const x = sha256Hex(key);
-  const variant = VARIANT[x.charCodeAt(16)] ?? '8';
-  return `${x.slice(0, 8)}-${x.slice(8, 12)}-8${x.slice(13, 16)}-${variant}${x.slice(17, 20)}-${x.slice(20, 32)}`;
-}
-
-/** Hex digit (by char code) → the same nibble with its top two bits set to 10. */
-const VARIANT: readonly string[] = (() => {
-  const out: string[] = [];
-  for (const c of '0123456789abcdef') out[c.charCodeAt(0)] = ((parseInt(c, 16) & 0x3) | 0x8).toString(16);
-  return out;
-})();
 
 /** Extra facts attached to an event. */
 export interface EventExtras {

@@ -3,7 +3,10 @@
  * passed, in the manner of Azure Container Registry's quarantine pattern, with generations,
  * idempotent verdicts, quorum, waivers, time-boxed releases, an outbox and an audit log.
  *
- * Implements `shared/spec/quarantine.md`; invariants are cited as Q1–Q23.
+ * Implements docs/spec/quarantine.md; invariants are cited as Q1–Q23. This entry point is what a
+ * registry server needs: the service and its options, the store contract and the memory store,
+ * the per-request view, configuration, principals and states, event, audit and ACR payloads, the
+ * ACR PATCH mapping, and errors. The pure core and its helpers are internal.
  *
  * @example
  * ```ts
@@ -13,18 +16,35 @@
  *
  * @module
  */
-export {
-  QUARANTINE_STATES,
-  MACHINE_EVENTS,
-  ROLES,
-  SEVERITIES,
-  SCANNER_RESULTS,
-  EVENT_TYPES,
-} from './types.js';
+export { createQuarantineService } from './service.js';
+export type { QuarantineService, QuarantineServiceOptions, CommandFields, PolicyCommandFields, ViewOptions } from './service.js';
+export type { PolicyCommandInput, StoredPolicy } from './policy-commands.js';
+export type { CommandResponse } from './machine.js';
+
+export { createMemoryStore } from './memory-store.js';
+export type { MemoryStore } from './memory-store.js';
+export type { QuarantineStore, UnitOfWork, RecordWrite, TagWrite, OutboxEntry, PolicyWrite } from './store.js';
+export { reviveRecord, reviveTag } from './revive.js';
+
+export type {
+  QuarantineView,
+  ManifestRef,
+  ManifestAccess,
+  ReferrersAccess,
+  BlobAccess,
+  Denied,
+  AllowReason,
+  DenyReason,
+  RegistryErrorResponse,
+} from './registry-view.js';
+
+export { parseConfig } from './schemas.js';
+export type { QuarantineConfig, QuarantineConfigInput, Command, CommandInput } from './schemas.js';
+
+export { QUARANTINE_STATES, ROLES, SEVERITIES, SCANNER_RESULTS, EVENT_TYPES } from './types.js';
 export type {
   QuarantineState,
   NonVisibleState,
-  MachineEvent,
   Role,
   Principal,
   PrincipalKind,
@@ -44,62 +64,10 @@ export type {
   RepositoryState,
   EventType,
 } from './types.js';
-export { TRANSITIONS, transition } from './transitions.js';
-export type { TransitionTarget, TransitionGuard, TransitionRule, GuardContext } from './transitions.js';
-export { step, emptyRepository } from './machine.js';
-export type { StepResult, CommandResponse } from './machine.js';
-export { bindOnPush, promote, unbindDigest, clearTag, emptyTag, isTagEmpty } from './tags.js';
-export { isRecordVisible, isVisible, visibleDigests, hasRole, isQuarantineReader, principalKind } from './visible.js';
-export type { QuarantineStatus } from './visible.js';
-export { createView } from './visibility.js';
-export type {
-  QuarantineView,
-  ManifestRef,
-  ManifestAccess,
-  ReferrersAccess,
-  BlobAccess,
-  Denied,
-  AllowReason,
-  DenyReason,
-  RegistryErrorResponse,
-} from './visibility.js';
-export { severityRank, evaluateFindings, scannerOutcome, decideQuorum, UNKNOWN_SEVERITY_RANK } from './policy.js';
-export type { FindingsEvaluation, FindingsPolicy, QuorumDecision } from './policy.js';
-export { deterministicUuid, buildEvent } from './events.js';
-export type { QuarantineEvent, AcrWebhookPayload, AuditDraft, AuditEntry, EventExtras } from './events.js';
-export {
-  acrPatchBodySchema,
-  acrQuarantineDetailsSchema,
-  acrEtag,
-  parseAcrEtag,
-  acrPatchToVerdict,
-  acrAttributes,
-} from './acr.js';
+
+export type { QuarantineEvent, AcrWebhookPayload, AuditDraft, AuditEntry } from './events.js';
+export { acrEtag, parseAcrEtag, acrPatchToVerdict, acrAttributes } from './acr.js';
 export type { AcrPatchRequest, AcrQuarantineDetails } from './acr.js';
-export { unitOfWork } from './store.js';
-export type { QuarantineStore, UnitOfWork, RecordWrite, TagWrite, OutboxEntry } from './store.js';
-export { createMemoryStore } from './memory-store.js';
-export type { MemoryStore } from './memory-store.js';
-export { createQuarantineService } from './service.js';
-export type { QuarantineService, QuarantineServiceOptions, CommandFields } from './service.js';
-export {
-  parseConfig,
-  reviveRecord,
-  configSchema,
-  commandSchema,
-  pushSchema,
-  deleteManifestSchema,
-  deleteTagSchema,
-  rescanSchema,
-  verdictSchema,
-  releaseSchema,
-  revokeSchema,
-  tickSchema,
-  principalSchema,
-  findingSchema,
-  waiverSchema,
-  repositorySchema,
-  digestSchema,
-  tagSchema,
-} from './schemas.js';
-export type { QuarantineConfig, QuarantineConfigInput, Command, CommandInput } from './schemas.js';
+
+export { TrustError, isTrustError } from '../errors.js';
+export type { TrustErrorCode } from '../errors.js';

@@ -8,6 +8,7 @@
  */
 import { TrustError } from '../errors.js';
 import type { AuditEntry } from './events.js';
+import type { StoredPolicy } from './policy-commands.js';
 import type { OutboxEntry, QuarantineStore, UnitOfWork } from './store.js';
 import { PersistentMap } from './pmap.js';
 import { updateRecords, updateTags } from './repo-index.js';
@@ -23,6 +24,30 @@ interface Repo {
 /** A deep copy that nobody can change. */
 function frozenCopy<T>(value: T): T {
   return deepFreeze(structuredClone(value));
+}
+
+/** Throws `ERR_CONFLICT` when any row of `unit` is not at the version it expects. */
+function checkGuards(r: Repo, unit: UnitOfWork): void {
+  for (const w of unit.records) {
+    const cur = r.records.get(w.record.digest)?.version ?? 0;
+    if (cur !== w.expectedVersion || w.record.repository !== unit.repository) {
+      throw new TrustError('ERR_CONFLICT', `record ${w.record.digest} changed concurrently`, {
+        check: 'record version',
+        expected: w.expectedVersion,
+        actual: cur,
+      });
+    }
+  }
+  for (const w of unit.tags) {
+    const cur = r.tags.get(w.binding.tag)?.version ?? 0;
+    if (cur !== w.expectedVersion) {
+      throw new TrustError('ERR_CONFLICT', `tag ${w.binding.tag} changed concurrently`, {
+        check: 'tag version',
+        expected: w.expectedVersion,
+        actual: cur,
+      });
+    }
+  }
 }
 
 const NO_RECORDS: RecordMap = PersistentMap.from([]);
@@ -56,6 +81,7 @@ export function createMemoryStore(): MemoryStore {
   const repos = new Map<string, Repo>();
   const outbox: { entry: OutboxEntry; delivered: boolean }[] = [];
   const audit: AuditEntry[] = [];
+  let policy: StoredPolicy | undefined;
   const repo = (name: string): Repo => {
     let r = repos.get(name);
     if (r === undefined) {
@@ -77,26 +103,7 @@ export function createMemoryStore(): MemoryStore {
     async commit(unit: UnitOfWork) {
       // Check every guard before writing anything: all or nothing, with no await in between.
       const r = repo(unit.repository);
-      for (const w of unit.records) {
-        const cur = r.records.get(w.record.digest)?.version ?? 0;
-        if (cur !== w.expectedVersion || w.record.repository !== unit.repository) {
-          throw new TrustError('ERR_CONFLICT', `record ${w.record.digest} changed concurrently`, {
-            check: 'record version',
-            expected: w.expectedVersion,
-            actual: cur,
-          });
-        }
-      }
-      for (const w of unit.tags) {
-        const cur = r.tags.get(w.binding.tag)?.version ?? 0;
-        if (cur !== w.expectedVersion) {
-          throw new TrustError('ERR_CONFLICT', `tag ${w.binding.tag} changed concurrently`, {
-            check: 'tag version',
-            expected: w.expectedVersion,
-            actual: cur,
-          });
-        }
-      }
+      checkGuards(r, unit);
       r.records = updateRecords(r.records, new Map(unit.records.map((w): [string, DigestRecord] => [w.record.digest, frozenCopy(w.record)])));
       r.tags = updateTags(r.tags, new Map(unit.tags.map((w): [string, TagBinding] => [w.binding.tag, frozenCopy(w.binding)])));
       for (const e of unit.events) outbox.push({ entry: { position: outbox.length + 1, event: structuredClone(e) }, delivered: false });
@@ -116,6 +123,19 @@ export function createMemoryStore(): MemoryStore {
     },
     async allEvents() {
       return outbox.map((o) => structuredClone(o.entry));
+    },
+    async loadPolicy() {
+      return policy;
+    },
+    async commitPolicy(write) {
+      if (write.row !== undefined) {
+        const cur = policy?.revision ?? 0;
+        if (cur !== write.expectedRevision) {
+          throw new TrustError('ERR_CONFLICT', 'policy changed concurrently', { check: 'policy revision', expected: write.expectedRevision, actual: cur });
+        }
+        policy = frozenCopy(write.row);
+      }
+      for (const a of write.audit) audit.push({ ...structuredClone(a), seq: audit.length + 1 });
     },
   };
 }

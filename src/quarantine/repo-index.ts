@@ -24,6 +24,8 @@ export type RefIndex = PersistentMap<string, readonly string[]>;
 interface RecordIndex {
   readonly refs: RefIndex;
   readonly dueLowerBound: number;
+  /** How many records carry each policy version (so a step knows without a scan whether any is stale). */
+  readonly versions: ReadonlyMap<string, number>;
 }
 
 const RECORD_INDEX = Symbol('record index');
@@ -121,8 +123,12 @@ export function recordIndex(m: RecordMap): RecordIndex {
   let ix = recordIndexes.get(m);
   if (ix === undefined) {
     let lb = Infinity;
-    for (const rec of m.values()) lb = Math.min(lb, dueAt(rec));
-    ix = { refs: build(m, refsOf), dueLowerBound: lb };
+    const versions = new Map<string, number>();
+    for (const rec of m.values()) {
+      lb = Math.min(lb, dueAt(rec));
+      versions.set(rec.policyVersion, (versions.get(rec.policyVersion) ?? 0) + 1);
+    }
+    ix = { refs: build(m, refsOf), dueLowerBound: lb, versions };
     recordIndexes.set(m, ix);
   }
   return ix;
@@ -143,15 +149,27 @@ export function updateRecords(base: RecordMap, changes: ReadonlyMap<string, Dige
   if (ix === undefined) return next;
   let lb = ix.dueLowerBound;
   const refChanges = new Map<string, readonly string[]>();
+  let versions: Map<string, number> | undefined;
   for (const [digest, rec] of changes) {
     lb = Math.min(lb, dueAt(rec));
     const old = base.get(digest);
+    if (old?.policyVersion !== rec.policyVersion) {
+      versions ??= new Map(ix.versions);
+      if (old !== undefined) versions.set(old.policyVersion, (versions.get(old.policyVersion) ?? 1) - 1);
+      versions.set(rec.policyVersion, (versions.get(rec.policyVersion) ?? 0) + 1);
+    }
     if (old === undefined || old.children !== rec.children || old.subject !== rec.subject) {
       reindex(ix.refs, refChanges, digest, old === undefined ? [] : refsOf(old), refsOf(rec));
     }
   }
-  recordIndexes.set(next, { refs: ix.refs.update(refChanges), dueLowerBound: lb });
+  recordIndexes.set(next, { refs: ix.refs.update(refChanges), dueLowerBound: lb, versions: versions ?? ix.versions });
   return next;
+}
+
+/** Whether some record of `m` was last judged under a policy version other than `version`. */
+export function hasStalePolicy(m: RecordMap, version: string): boolean {
+  for (const [v, n] of recordIndex(m).versions) if (n > 0 && v !== version) return true;
+  return false;
 }
 
 /** The tag index of `m` (built on first use). */

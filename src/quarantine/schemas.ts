@@ -6,17 +6,22 @@
  */
 import { z } from 'zod';
 import { TrustError } from '../errors.js';
-import { QUARANTINE_STATES, ROLES, SCANNER_RESULTS, SEVERITIES } from './types.js';
-import type { DigestRecord } from './types.js';
+import { ROLES, SCANNER_RESULTS, SEVERITIES } from './types.js';
 
 /** OCI distribution repository name grammar. */
 const REPOSITORY_RE = /^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*$/;
-/** OCI digest grammar (algorithm:encoded). */
-const DIGEST_RE = /^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/;
+/**
+ * A digest with an OCI registered algorithm (OCI image-spec descriptor.md "Registered algorithms"):
+ * `sha256` with 64 and `sha512` with 128 lowercase hex digits. The general grammar admits more
+ * (`sha256:0`, upper case), but a digest the registry cannot verify must not name a record
+ * (issue 12.5).
+ */
+const DIGEST_RE = /^(?:sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})$/;
 /** OCI tag grammar. */
 const TAG_RE = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
 
-const time = z.int().nonnegative();
+/** Epoch milliseconds. */
+export const time = z.int().nonnegative();
 const nonBlank = z.string().max(4096).refine((s) => s.trim().length > 0, 'must not be blank');
 
 /**
@@ -37,7 +42,7 @@ export const repositorySchema = z.string().max(255).regex(REPOSITORY_RE, 'invali
  * digestSchema.parse('sha256:' + 'a'.repeat(64));
  * ```
  */
-export const digestSchema = z.string().max(1024).regex(DIGEST_RE, 'invalid digest');
+export const digestSchema = z.string().max(135).regex(DIGEST_RE, 'invalid digest: expected sha256 (64) or sha512 (128) lowercase hex');
 
 /**
  * A tag (`v1.2.3`).
@@ -364,99 +369,6 @@ export type Command = z.output<typeof commandSchema>;
  * ```
  */
 export type CommandInput = z.input<typeof commandSchema>;
-
-const storedVerdictSchema = z.strictObject({
-  scannerId: z.string(),
-  idempotencyKey: z.string(),
-  result: z.enum(SCANNER_RESULTS),
-  outcome: z.enum(['pass', 'fail', 'unresolved']),
-  findings: z.array(findingSchema),
-  validUntil: time.optional(),
-  at: time,
-  link: z.string().optional(),
-});
-
-const recordSchema = z.object({
-  repository: repositorySchema,
-  digest: digestSchema,
-  // Q4: a stored state that does not parse loads as Quarantined (non-visible).
-  state: z.enum(QUARANTINE_STATES).catch('Quarantined'),
-  version: z.int().nonnegative(),
-  sequence: z.int().nonnegative(),
-  generation: z.int().positive(),
-  scanOpen: z.boolean(),
-  deadline: time.optional(),
-  retries: z.int().nonnegative(),
-  verdictGeneration: z.int().positive().optional(),
-  unresolvedReason: z.enum(['timeout', 'unsupported', 'error', 'quorum']).optional(),
-  release: z
-    .strictObject({
-      actor: z.string(),
-      reason: z.string(),
-      expiresAt: time,
-      previous: z.enum(['Quarantined', 'Failed', 'Unresolved']).catch('Quarantined'),
-      at: time,
-    })
-    .optional(),
-  verdicts: z.array(storedVerdictSchema),
-  findings: z.array(findingSchema),
-  validUntil: time.optional(),
-  responses: z.array(
-    z.strictObject({
-      scannerId: z.string(),
-      idempotencyKey: z.string(),
-      fingerprint: z.string(),
-      response: z.strictObject({
-        state: z.enum(QUARANTINE_STATES).catch('Quarantined'),
-        generation: z.int().positive(),
-        decision: z.enum(['pass', 'fail', 'unresolved', 'pending', 'final']),
-        duplicate: z.boolean(),
-      }),
-    }),
-  ),
-  kind: z.enum(['image', 'index']),
-  children: z.array(digestSchema),
-  subject: digestSchema.optional(),
-  mediaType: z.string().optional(),
-  size: z.int().nonnegative().optional(),
-  pusher: z.string(),
-  pushedAt: time,
-  deleted: z.boolean(),
-  policyVersion: z.string(),
-});
-
-/**
- * Turns a stored row (e.g. a JSON column) back into a {@link DigestRecord}. An unknown `state`
- * string loads as `Quarantined` so that corrupted data can never make a digest visible (Q4).
- *
- * @throws {TrustError} `ERR_INVALID_ARGUMENT` when the row is not a record at all.
- * @example
- * ```ts
- * import { reviveRecord } from 'trustgate/quarantine';
- * const rec = reviveRecord(JSON.parse(row.data));
- * ```
- */
-export function reviveRecord(raw: unknown): DigestRecord {
-  const r = recordSchema.safeParse(raw);
-  if (!r.success) {
-    throw new TrustError('ERR_INVALID_ARGUMENT', `invalid stored record: ${summarize(r.error)}`, { cause: r.error });
-  }
-  const d = r.data;
-  const state = d.state === 'Released' && d.release === undefined ? 'Quarantined' : d.state;
-  return {
-    ...d,
-    state,
-    deadline: d.deadline,
-    verdictGeneration: d.verdictGeneration,
-    unresolvedReason: d.unresolvedReason,
-    release: d.release,
-    validUntil: d.validUntil,
-    subject: d.subject,
-    mediaType: d.mediaType,
-    size: d.size,
-    verdicts: d.verdicts.map((v) => ({ ...v, validUntil: v.validUntil, link: v.link })),
-  };
-}
 
 /** One line per issue: `path: message`. */
 export function summarize(error: z.ZodError): string {

@@ -1,6 +1,6 @@
 /**
  * The quarantine service: load → pure {@link step} → compare-and-set commit, retried on conflict.
- * The only place that reads the injected clock.
+ * The only place that reads the injected clock (quarantine.md §5 Q16: replicas share one store).
  *
  * @module
  */
@@ -8,15 +8,19 @@ import { TrustError, isTrustError } from '../errors.js';
 import { acrPatchToVerdict } from './acr.js';
 import type { AcrPatchRequest } from './acr.js';
 import type { AuditDraft } from './events.js';
-import { emptyRepository, rejectionAudit, step } from './machine.js';
+import { emptyRepository, step } from './machine.js';
+import { rejectionAudit } from './rejection.js';
 import type { CommandResponse } from './machine.js';
 import { parseConfig, repositorySchema } from './schemas.js';
 import type { CommandInput, QuarantineConfig, QuarantineConfigInput } from './schemas.js';
 import type { QuarantineStore } from './store.js';
+import { applyPolicyCommand, effectiveConfig } from './policy-commands.js';
+import type { PolicyCommandInput, StoredPolicy } from './policy-commands.js';
+import { reviveState } from './revive.js';
 import { unitOfWork } from './store.js';
 import type { RepositoryState, VerdictResponse } from './types.js';
-import { createView } from './visibility.js';
-import type { QuarantineView } from './visibility.js';
+import { createView } from './registry-view.js';
+import type { QuarantineView } from './registry-view.js';
 
 /**
  * Options for {@link createQuarantineService}.
@@ -46,6 +50,16 @@ export interface QuarantineServiceOptions {
 export type CommandFields<T extends CommandInput['type']> = Omit<Extract<CommandInput, { type: T }>, 'type'>;
 
 /**
+ * The fields of one policy command type, without `type`.
+ *
+ * @example
+ * ```ts
+ * const f: PolicyCommandFields<'revokeWaiver'> = { waiverId: 'w-1', reason: 'fixed upstream', principal: { id: 'sec', roles: ['quarantine-admin'] } };
+ * ```
+ */
+export type PolicyCommandFields<T extends PolicyCommandInput['type']> = Omit<Extract<PolicyCommandInput, { type: T }>, 'type'>;
+
+/**
  * The quarantine service a registry calls. Commands throw the {@link TrustError} of a rejection
  * after its audit record is committed.
  *
@@ -56,9 +70,23 @@ export type CommandFields<T extends CommandInput['type']> = Omit<Extract<Command
  * ```
  */
 export interface QuarantineService {
+  /** The configured policy, as given to {@link createQuarantineService}; see {@link QuarantineService.policy}. */
   readonly config: QuarantineConfig;
-  /** Runs any command. @throws {TrustError} the rejection's code. */
-  execute(command: CommandInput): Promise<CommandResponse>;
+  /** The policy in force: the configured one with the stored policy row (policy commands) over it. */
+  policy(): Promise<QuarantineConfig>;
+  /**
+   * Changes configuration fields of the policy (not `policyVersion` or `waivers`) for the whole
+   * registry; needs `quarantine-admin`. The policy gets a new version; the change is audited, and
+   * every record judged under an older version is re-evaluated before it is next read (Q5).
+   * @throws {TrustError} `ERR_UNAUTHORIZED`, `ERR_INVALID_COMMAND` for an invalid policy.
+   */
+  setPolicy(fields: PolicyCommandFields<'setPolicy'>): Promise<QuarantineConfig>;
+  /** Adds a waiver (quarantine-admin); as {@link QuarantineService.setPolicy}. @throws {TrustError} `ERR_CONFLICT` for a known id. */
+  addWaiver(fields: PolicyCommandFields<'addWaiver'>): Promise<QuarantineConfig>;
+  /** Ends a waiver early (quarantine-admin); as {@link QuarantineService.setPolicy}. @throws {TrustError} `ERR_NOT_FOUND`. */
+  revokeWaiver(fields: PolicyCommandFields<'revokeWaiver'>): Promise<QuarantineConfig>;
+  /** Runs any command, policy commands included. @throws {TrustError} the rejection's code. */
+  execute(command: CommandInput | PolicyCommandInput): Promise<CommandResponse>;
   push(fields: CommandFields<'push'>): Promise<CommandResponse>;
   deleteManifest(fields: CommandFields<'deleteManifest'>): Promise<CommandResponse>;
   deleteTag(fields: CommandFields<'deleteTag'>): Promise<CommandResponse>;
@@ -71,11 +99,151 @@ export interface QuarantineService {
   tick(): Promise<void>;
   /** Handles an ACR `PATCH /acr/v1/<repo>/_manifests/<digest>`. */
   acrPatch(request: AcrPatchRequest): Promise<VerdictResponse>;
-  /** Visibility queries for one repository at the clock's current time. */
-  view(repository: string): Promise<QuarantineView>;
+  /**
+   * Visibility queries for one repository at `options.now`, or at the service clock's time. A
+   * caller that decides a request at a time of its own (admission replaying a request) passes it,
+   * so that one decision reads one clock.
+   * @throws {TrustError} `ERR_INVALID_ARGUMENT` when `options.now` is not a valid `Date`.
+   */
+  view(repository: string, options?: ViewOptions): Promise<QuarantineView>;
+}
+
+/**
+ * Options for {@link QuarantineService.view}.
+ *
+ * @example
+ * ```ts
+ * const o: ViewOptions = { now: new Date('2026-01-01T00:00:00Z') };
+ * ```
+ */
+export interface ViewOptions {
+  /** The time the view answers at; defaults to the service clock. */
+  readonly now?: Date | undefined;
 }
 
 const INVALID_REPOSITORY = '-';
+
+/** The repository a command names, or {@link INVALID_REPOSITORY} when it names no valid one. */
+function repositoryOf(command: unknown): string {
+  const r = typeof command === 'object' && command !== null ? (command as { repository?: unknown }).repository : undefined;
+  return repositorySchema.safeParse(r).success ? (r as string) : INVALID_REPOSITORY;
+}
+
+function verdictOf(r: CommandResponse): VerdictResponse {
+  if (r.verdict === undefined) throw new TrustError('ERR_INVALID_COMMAND', 'not a verdict');
+  return r.verdict;
+}
+
+/** The epoch milliseconds of a view's `now` option, or the clock's. */
+function viewTime(options: ViewOptions | undefined, clock: () => number): number {
+  const now = options?.now;
+  if (now === undefined) return clock();
+  if (!(now instanceof Date) || Number.isNaN(now.getTime()) || now.getTime() < 0) {
+    throw new TrustError('ERR_INVALID_ARGUMENT', 'view: now must be a valid Date');
+  }
+  return now.getTime();
+}
+
+/** What the service's operations share: the store, the parsed config and the clock. */
+interface Core {
+  readonly store: QuarantineStore;
+  /** The configured policy; the stored policy row, when there is one, applies over it. */
+  readonly base: QuarantineConfigInput;
+  readonly config: QuarantineConfig;
+  /** The configuration of the last policy row read (parsing waivers on every command is costly). */
+  cache: { row: StoredPolicy | undefined; config: QuarantineConfig };
+  readonly clock: () => number;
+  readonly maxAttempts: number;
+}
+
+/** The policy in force: the stored row over the configured policy (policy-commands.ts). */
+async function policyOf(core: Core): Promise<QuarantineConfig> {
+  const row = core.store.loadPolicy === undefined ? undefined : await core.store.loadPolicy();
+  if (row !== core.cache.row && row?.revision !== core.cache.row?.revision) core.cache = { row, config: effectiveConfig(core.base, row) };
+  return core.cache.config;
+}
+
+/** setPolicy, addWaiver, revokeWaiver: pure command, then compare-and-set on the policy row. */
+async function executePolicy(core: Core, command: unknown): Promise<QuarantineConfig> {
+  const { loadPolicy, commitPolicy } = core.store;
+  if (loadPolicy === undefined || commitPolicy === undefined) {
+    throw new TrustError('ERR_INVALID_ARGUMENT', 'the store does not implement loadPolicy/commitPolicy');
+  }
+  return retrying(core, async () => {
+    const row = await loadPolicy.call(core.store);
+    const r = applyPolicyCommand(core.base, row, command, core.clock());
+    await commitPolicy.call(core.store, { row: r.ok ? r.row : undefined, expectedRevision: row?.revision ?? 0, audit: [r.audit] });
+    return () => {
+      if (!r.ok) throw r.error;
+      return r.config;
+    };
+  });
+}
+
+/**
+ * Runs `attempt` (load, decide, commit) again while its commit loses a compare-and-set race (Q16),
+ * up to `maxAttempts` times; then returns what the committed attempt answers.
+ */
+async function retrying<T>(core: Core, attempt: () => Promise<() => T>): Promise<T> {
+  for (let n = 1; ; n++) {
+    let answer: () => T;
+    try {
+      answer = await attempt();
+    } catch (e) {
+      if (isTrustError(e) && e.code === 'ERR_CONFLICT' && n < core.maxAttempts) continue;
+      throw e;
+    }
+    return answer();
+  }
+}
+
+/** An invalid repository is never loaded: it holds nothing. */
+async function load(core: Core, repository: string): Promise<RepositoryState> {
+  // Issue 12.6: every row read is validated before the core reads it (a corrupt row fails closed).
+  return repository === INVALID_REPOSITORY ? emptyRepository(repository) : reviveState(await core.store.load(repository));
+}
+
+/** load → step → compare-and-set commit, retried on a lost race (Q16). */
+async function execute(core: Core, command: unknown): Promise<CommandResponse> {
+  const repository = repositoryOf(command);
+  return retrying(core, async () => {
+    const before = await load(core, repository);
+    const result = step(before, command, core.clock(), await policyOf(core));
+    const unit = unitOfWork(before, result);
+    const audit = repository === INVALID_REPOSITORY ? unit.audit.map((a): AuditDraft => ({ ...a, repository: undefined })) : unit.audit;
+    if (unit.records.length + unit.tags.length + unit.events.length + audit.length > 0) await core.store.commit({ ...unit, audit });
+    return () => {
+      if (!result.ok) throw result.error;
+      return result.response;
+    };
+  });
+}
+
+/** An ACR PATCH: mapped to a verdict, or rejected and audited like any other command (Q4). */
+async function acrPatch(core: Core, request: AcrPatchRequest): Promise<VerdictResponse> {
+  const state = await load(core, repositoryOf(request));
+  const config = await policyOf(core);
+  let command: CommandInput;
+  try {
+    command = acrPatchToVerdict(request, {
+      legacyLastWriterWins: config.legacyLastWriterWins,
+      currentGeneration: state.records.get(request.digest)?.generation,
+    });
+  } catch (e) {
+    if (!isTrustError(e)) throw e;
+    const ctx = {
+      at: core.clock(),
+      repository: state.repository === INVALID_REPOSITORY ? undefined : state.repository,
+      policyVersion: config.policyVersion,
+      lookup: (digest: string) => state.records.get(digest),
+      command: 'acrPatch',
+    };
+    const audit = rejectionAudit(ctx, request, request.principal, e);
+    await core.store.commit({ repository: state.repository, records: [], tags: [], events: [], audit: [audit] });
+    throw e;
+  }
+  return verdictOf(await execute(core, command));
+}
 
 /**
  * Creates a quarantine service over a store.
@@ -89,89 +257,39 @@ const INVALID_REPOSITORY = '-';
  */
 export function createQuarantineService(options: QuarantineServiceOptions): QuarantineService {
   const config = parseConfig(options.config);
-  const { store } = options;
-  const clock = options.clock ?? Date.now;
   const maxAttempts = options.maxAttempts ?? 5;
   if (!Number.isInteger(maxAttempts) || maxAttempts < 1) throw new TrustError('ERR_INVALID_ARGUMENT', 'maxAttempts must be ≥ 1');
-
-  const repositoryOf = (command: unknown): string => {
-    const r = typeof command === 'object' && command !== null ? (command as { repository?: unknown }).repository : undefined;
-    return repositorySchema.safeParse(r).success ? (r as string) : INVALID_REPOSITORY;
+  const core: Core = { store: options.store, base: options.config, config, clock: options.clock ?? Date.now, maxAttempts, cache: { row: undefined, config } };
+  const run = (command: unknown): Promise<CommandResponse> => execute(core, command);
+  const POLICY_COMMANDS: ReadonlySet<unknown> = new Set(['setPolicy', 'addWaiver', 'revokeWaiver']);
+  const runAny = async (command: unknown): Promise<CommandResponse> => {
+    if (!POLICY_COMMANDS.has((command as { type?: unknown } | null)?.type)) return run(command);
+    await executePolicy(core, command);
+    const type = (command as { type: CommandResponse['command'] }).type;
+    return { command: type, digest: undefined, state: undefined, generation: undefined, visible: undefined, verdict: undefined };
   };
-
-  /** An invalid repository is never loaded: it holds nothing. */
-  const load = async (repository: string): Promise<RepositoryState> => (repository === INVALID_REPOSITORY ? emptyRepository(repository) : store.load(repository));
-
-  const execute = async (command: unknown): Promise<CommandResponse> => {
-    const repository = repositoryOf(command);
-    for (let attempt = 1; ; attempt++) {
-      const before = await load(repository);
-      const result = step(before, command, clock(), config);
-      const unit = unitOfWork(before, result);
-      const audit =
-        repository === INVALID_REPOSITORY ? unit.audit.map((a): AuditDraft => ({ ...a, repository: undefined })) : unit.audit;
-      try {
-        if (unit.records.length + unit.tags.length + unit.events.length + audit.length > 0) {
-          await store.commit({ ...unit, audit });
-        }
-      } catch (e) {
-        if (isTrustError(e) && e.code === 'ERR_CONFLICT' && attempt < maxAttempts) continue;
-        throw e;
-      }
-      if (!result.ok) throw result.error;
-      return result.response;
-    }
-  };
-
-  const verdictOf = (r: CommandResponse): VerdictResponse => {
-    if (r.verdict === undefined) throw new TrustError('ERR_INVALID_COMMAND', 'not a verdict');
-    return r.verdict;
-  };
-
-  const service: QuarantineService = {
+  return {
     config,
-    execute,
-    push: (f) => execute({ type: 'push', ...f }),
-    deleteManifest: (f) => execute({ type: 'deleteManifest', ...f }),
-    deleteTag: (f) => execute({ type: 'deleteTag', ...f }),
-    rescan: (f) => execute({ type: 'rescan', ...f }),
-    verdict: async (f) => verdictOf(await execute({ type: 'verdict', ...f })),
-    release: (f) => execute({ type: 'release', ...f }),
-    revoke: (f) => execute({ type: 'revoke', ...f }),
+    execute: runAny,
+    push: (f) => run({ type: 'push', ...f }),
+    deleteManifest: (f) => run({ type: 'deleteManifest', ...f }),
+    deleteTag: (f) => run({ type: 'deleteTag', ...f }),
+    rescan: (f) => run({ type: 'rescan', ...f }),
+    verdict: async (f) => verdictOf(await run({ type: 'verdict', ...f })),
+    release: (f) => run({ type: 'release', ...f }),
+    revoke: (f) => run({ type: 'revoke', ...f }),
     async tick() {
-      for (const repository of await store.repositories()) await execute({ type: 'tick', repository });
+      for (const repository of await core.store.repositories()) await run({ type: 'tick', repository });
     },
-    async acrPatch(request) {
-      const state = await load(repositoryOf(request));
-      let command: CommandInput;
-      try {
-        command = acrPatchToVerdict(request, {
-          legacyLastWriterWins: config.legacyLastWriterWins,
-          currentGeneration: state.records.get(request.digest)?.generation,
-        });
-      } catch (e) {
-        if (!isTrustError(e)) throw e;
-        // Q4: a malformed PATCH is rejected and audited like any other command.
-        const audit = rejectionAudit(
-          {
-            at: clock(),
-            repository: state.repository === INVALID_REPOSITORY ? undefined : state.repository,
-            policyVersion: config.policyVersion,
-            lookup: (digest) => state.records.get(digest),
-            command: 'acrPatch',
-          },
-          request,
-          request.principal,
-          e,
-        );
-        await store.commit({ repository: state.repository, records: [], tags: [], events: [], audit: [audit] });
-        throw e;
-      }
-      return verdictOf(await execute(command));
-    },
-    async view(repository) {
-      return createView(await store.load(repository), clock(), config);
+    acrPatch: (request) => acrPatch(core, request),
+    policy: () => policyOf(core),
+    setPolicy: (f) => executePolicy(core, { type: 'setPolicy', ...f }),
+    addWaiver: (f) => executePolicy(core, { type: 'addWaiver', ...f }),
+    revokeWaiver: (f) => executePolicy(core, { type: 'revokeWaiver', ...f }),
+    async view(repository, viewOptions) {
+      const now = viewTime(viewOptions, core.clock);
+      const state = await load(core, repositorySchema.safeParse(repository).success ? repository : INVALID_REPOSITORY);
+      return createView(state, now, await policyOf(core));
     },
   };
-  return service;
 }

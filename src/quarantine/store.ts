@@ -14,6 +14,7 @@
  */
 import type { AuditDraft, AuditEntry, QuarantineEvent } from './events.js';
 import type { StepResult } from './machine.js';
+import type { StoredPolicy } from './policy-commands.js';
 import { PersistentMap } from './pmap.js';
 import type { DigestRecord, RepositoryState, TagBinding } from './types.js';
 
@@ -60,7 +61,7 @@ export interface TagWrite {
  *
  * @example
  * ```ts
- * import { unitOfWork } from 'trustgate/quarantine';
+ * import { unitOfWork } from './store.js';
  * declare const before: RepositoryState; declare const result: StepResult;
  * await store.commit(unitOfWork(before, result));
  * ```
@@ -113,6 +114,32 @@ export interface QuarantineStore {
   pendingEvents(limit?: number): Promise<readonly OutboxEntry[]>;
   /** Marks events delivered (at-least-once delivery; consumers deduplicate by `event.id`). */
   acknowledgeEvents(positions: readonly number[]): Promise<void>;
+  /**
+   * The registry-wide policy row written by the policy commands, if any. Optional: a store
+   * without it serves the configured policy only, and the policy commands refuse to run.
+   */
+  loadPolicy?(): Promise<StoredPolicy | undefined>;
+  /**
+   * Writes the policy row and its audit record atomically.
+   * @throws {TrustError} `ERR_CONFLICT` when the row's revision is not `expectedRevision`; nothing is written.
+   */
+  commitPolicy?(write: PolicyWrite): Promise<void>;
+}
+
+/**
+ * A policy row write guarded by compare-and-set on its revision (0: no row yet), with the audit
+ * record of the command (or of its rejection, with `row` undefined).
+ *
+ * @example
+ * ```ts
+ * declare const w: PolicyWrite;
+ * w.row?.policyVersion; // the version the command gave the policy
+ * ```
+ */
+export interface PolicyWrite {
+  readonly row: StoredPolicy | undefined;
+  readonly expectedRevision: number;
+  readonly audit: readonly AuditDraft[];
 }
 
 /**
@@ -121,7 +148,8 @@ export interface QuarantineStore {
  *
  * @example
  * ```ts
- * import { unitOfWork, step } from 'trustgate/quarantine';
+ * import { unitOfWork } from './store.js';
+ * import { step } from './machine.js';
  * const before = await store.load('app');
  * await store.commit(unitOfWork(before, step(before, command, Date.now(), config)));
  * ```

@@ -11,7 +11,7 @@ import type { TagBinding } from './types.js';
  *
  * @example
  * ```ts
- * import { emptyTag } from 'trustgate/quarantine';
+ * import { emptyTag } from './tags.js';
  * emptyTag('app', 'v1').live; // undefined
  * ```
  */
@@ -26,7 +26,7 @@ export function emptyTag(repository: string, tag: string): TagBinding {
  *
  * @example
  * ```ts
- * import { bindOnPush, emptyTag } from 'trustgate/quarantine';
+ * import { bindOnPush, emptyTag } from './tags.js';
  * const t = bindOnPush(emptyTag('app', 'v1'), 'sha256:ab', false);
  * t.pending?.digest; // 'sha256:ab'
  * ```
@@ -43,7 +43,7 @@ export function bindOnPush(binding: TagBinding, digest: string, visible: boolean
  *
  * @example
  * ```ts
- * import { bindOnPush, emptyTag, promote } from 'trustgate/quarantine';
+ * import { bindOnPush, emptyTag, promote } from './tags.js';
  * promote(bindOnPush(emptyTag('app', 'v1'), 'sha256:ab', false), 'sha256:ab').live?.digest; // 'sha256:ab'
  * ```
  */
@@ -57,7 +57,7 @@ export function promote(binding: TagBinding, digest: string): TagBinding {
  *
  * @example
  * ```ts
- * import { unbindDigest, bindOnPush, emptyTag } from 'trustgate/quarantine';
+ * import { unbindDigest, bindOnPush, emptyTag } from './tags.js';
  * unbindDigest(bindOnPush(emptyTag('app', 'v1'), 'sha256:ab', true), 'sha256:ab').live; // undefined
  * ```
  */
@@ -73,7 +73,7 @@ export function unbindDigest(binding: TagBinding, digest: string): TagBinding {
  *
  * @example
  * ```ts
- * import { clearTag, bindOnPush, emptyTag } from 'trustgate/quarantine';
+ * import { clearTag, bindOnPush, emptyTag } from './tags.js';
  * clearTag(bindOnPush(emptyTag('app', 'v1'), 'sha256:ab', true)).live; // undefined
  * ```
  */
@@ -86,7 +86,7 @@ export function clearTag(binding: TagBinding): TagBinding {
  *
  * @example
  * ```ts
- * import { isTagEmpty, emptyTag } from 'trustgate/quarantine';
+ * import { isTagEmpty, emptyTag } from './tags.js';
  * isTagEmpty(emptyTag('app', 'v1')); // true
  * ```
  */

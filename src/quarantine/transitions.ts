@@ -1,7 +1,7 @@
 /**
  * The quarantine transition table, as frozen data, and the one function that reads it.
  *
- * Implements `shared/spec/quarantine.md` §6. Guards that need the record (role, generation,
+ * Implements quarantine.md §6. Guards that need the record (role, generation,
  * quorum, deadline, TTL) are checked by the callers before an event reaches this table; the only
  * guard kept here is `onNewFindings`, because it picks between two targets.
  *
@@ -72,6 +72,8 @@ const table: Table = {
     'scan.timeout': r('Unresolved', 'quarantine.unresolved'),
     rescan: r('Quarantined', 'scan.requested'),
     release: r('Released', 'quarantine.released'),
+    // §6 row 2: a retained verdict is reused only under the policy version it was reached under.
+    'policy.changed': r('Quarantined', 'scan.requested'),
   },
   Passed: {
     push: r('Passed'),
@@ -88,18 +90,22 @@ const table: Table = {
     rescan: r('Passed', 'scan.requested'),
     revoke: r('Failed', 'quarantine.revoked'),
     'waiver.expired': r('Failed', 'quarantine.failed'),
+    // Unlike a rescan (Q17), the verdict in force no longer counts: it was reached under another policy.
+    'policy.changed': r('Quarantined', 'scan.requested'),
   },
   Failed: {
     push: r('Failed'),
     delete: r('Failed'),
     rescan: r('Quarantined', 'scan.requested'),
     release: r('Released', 'quarantine.released'),
+    'policy.changed': r('Quarantined', 'scan.requested'),
   },
   Unresolved: {
     push: r('Unresolved'),
     delete: r('Unresolved'),
     rescan: r('Quarantined', 'scan.requested'),
     release: r('Released', 'quarantine.released'),
+    'policy.changed': r('Quarantined', 'scan.requested'),
   },
   // Scan events keep running under a release; they update `release.previous` (see machine.ts).
   Released: {
@@ -111,6 +117,7 @@ const table: Table = {
     'scan.retry': r('Released', 'scan.retry'),
     'scan.timeout': r('Released', 'quarantine.unresolved'),
     rescan: r('Released', 'scan.requested'),
+    'policy.changed': r('Released', 'scan.requested'),
     'release.expired': r('previous', 'quarantine.release_expired'),
     revoke: r('Failed', 'quarantine.revoked'),
   },
@@ -135,7 +142,7 @@ export function deepFreeze<T>(value: T): T {
  *
  * @example
  * ```ts
- * import { TRANSITIONS } from 'trustgate/quarantine';
+ * import { TRANSITIONS } from './transitions.js';
  * TRANSITIONS.Quarantined['scan.passed']?.[0]?.to; // 'Passed'
  * TRANSITIONS.Failed['scan.passed'];               // undefined: illegal
  * ```
@@ -149,7 +156,7 @@ export const TRANSITIONS: Table = deepFreeze(table);
  * @throws {TrustError} `ERR_ILLEGAL_TRANSITION` when the table has no rule whose guard holds.
  * @example
  * ```ts
- * import { transition } from 'trustgate/quarantine';
+ * import { transition } from './transitions.js';
  * transition('Passed', 'scan.failed', { onNewFindings: 'alert' }).to; // 'Passed'
  * transition('Failed', 'revoke', { onNewFindings: 'block' });         // throws ERR_ILLEGAL_TRANSITION
  * ```

@@ -1,11 +1,30 @@
 /**
  * Closed unions and record shapes of the quarantine module.
  *
- * Implements the vocabulary of `shared/spec/quarantine.md` §4–§6. Everything here is plain data
- * so that a record round-trips through JSON (one SQL row) unchanged.
+ * Implements the vocabulary of quarantine.md §4–§6. Everything here is plain data so that a
+ * record round-trips through JSON (one SQL row) unchanged. Types with a zod schema (records,
+ * bindings, findings, waivers, principals) are derived from it, so each shape is declared once.
  *
  * @module
  */
+import type { z } from 'zod';
+import type {
+  bindingSchema,
+  idempotencyEntrySchema,
+  recordSchema,
+  releaseInfoSchema,
+  storedVerdictSchema,
+  tagBindingSchema,
+  verdictResponseSchema,
+} from './revive.js';
+import type { findingSchema, principalSchema, waiverSchema } from './schemas.js';
+
+/** `T` with every property and array, at every depth, read-only. */
+export type DeepReadonly<T> = T extends readonly (infer U)[]
+  ? readonly DeepReadonly<U>[]
+  : T extends object
+    ? { readonly [K in keyof T]: DeepReadonly<T[K]> }
+    : T;
 
 /**
  * Every state a `(repository, digest)` can be in. `Quarantined`, `Passed` and `Failed` are ACR's
@@ -51,8 +70,8 @@ export type NonVisibleState = 'Quarantined' | 'Failed' | 'Unresolved';
  *
  * @example
  * ```ts
- * import { MACHINE_EVENTS } from 'trustgate/quarantine';
- * MACHINE_EVENTS.length; // 12
+ * import { MACHINE_EVENTS } from './types.js';
+ * MACHINE_EVENTS.length; // 13
  * ```
  */
 export const MACHINE_EVENTS = Object.freeze([
@@ -68,6 +87,7 @@ export const MACHINE_EVENTS = Object.freeze([
   'release.expired',
   'revoke',
   'waiver.expired',
+  'policy.changed',
 ] as const);
 
 /**
@@ -83,14 +103,16 @@ export type MachineEvent = (typeof MACHINE_EVENTS)[number];
 /**
  * Roles a principal may hold. A principal with no role is "ordinary" (pull of visible content only).
  * `quarantine-writer` implies `quarantine-reader`, as ACR's AcrQuarantineWriter does.
+ * `quarantine-admin` changes the policy and its waivers (setPolicy, addWaiver, revokeWaiver) and
+ * nothing else: it is neither a reader nor an overrider (quarantine.md §4 "Transitions").
  *
  * @example
  * ```ts
  * import { ROLES } from 'trustgate/quarantine';
- * ROLES; // ['push', 'quarantine-reader', 'quarantine-writer', 'overrider']
+ * ROLES; // ['push', 'quarantine-reader', 'quarantine-writer', 'overrider', 'quarantine-admin']
  * ```
  */
-export const ROLES = Object.freeze(['push', 'quarantine-reader', 'quarantine-writer', 'overrider'] as const);
+export const ROLES = Object.freeze(['push', 'quarantine-reader', 'quarantine-writer', 'overrider', 'quarantine-admin'] as const);
 
 /**
  * A role; see {@link ROLES}.
@@ -110,10 +132,7 @@ export type Role = (typeof ROLES)[number];
  * const scanner: Principal = { id: 'trivy-bot', roles: ['quarantine-writer'] };
  * ```
  */
-export interface Principal {
-  readonly id: string;
-  readonly roles: readonly Role[];
-}
+export type Principal = DeepReadonly<z.output<typeof principalSchema>>;
 
 /**
  * How a principal is described in audit records (the strongest role it holds).
@@ -123,7 +142,7 @@ export interface Principal {
  * const k: PrincipalKind = 'system';
  * ```
  */
-export type PrincipalKind = 'ordinary' | 'pusher' | 'reader' | 'writer' | 'overrider' | 'system';
+export type PrincipalKind = 'ordinary' | 'pusher' | 'reader' | 'writer' | 'overrider' | 'admin' | 'system';
 
 /**
  * ACR's severity scale (`quarantine-details/schema.json`), lowest first. Any other string is
@@ -148,21 +167,16 @@ export const SEVERITIES = Object.freeze(['None', 'Low', 'Medium', 'High', 'Criti
 export type Severity = (typeof SEVERITIES)[number];
 
 /**
- * One vulnerability finding reported by a scanner.
+ * One vulnerability finding reported by a scanner. `severity` is free text on purpose: unknown
+ * strings must still be ranked (as the highest). `fixable: undefined` means "not known";
+ * fixable-only policies treat it as fixable (fail closed).
  *
  * @example
  * ```ts
  * const f: Finding = { id: 'CVE-2024-3094', severity: 'Critical', fixable: true };
  * ```
  */
-export interface Finding {
-  readonly id: string;
-  /** Free text on purpose: unknown strings must still be ranked (as the highest). */
-  readonly severity: string;
-  /** `undefined` means "not known"; fixable-only policies treat it as fixable (fail closed). */
-  readonly fixable?: boolean | undefined;
-  readonly package?: string | undefined;
-}
+export type Finding = DeepReadonly<z.output<typeof findingSchema>>;
 
 /**
  * What a scanner may report. Anything else is rejected (Q4).
@@ -193,23 +207,11 @@ export type ScannerResult = (typeof SCANNER_RESULTS)[number];
  * const why: UnresolvedReason = 'timeout';
  * ```
  */
-export type UnresolvedReason = 'timeout' | 'unsupported' | 'error' | 'quorum';
+export type UnresolvedReason = NonNullable<DigestRecord['unresolvedReason']>;
 
 /**
- * Where a waiver applies.
- *
- * @example
- * ```ts
- * const scope: WaiverScope = { kind: 'repository', repository: 'team/app' };
- * ```
- */
-export type WaiverScope =
-  | { readonly kind: 'digest'; readonly repository: string; readonly digest: string }
-  | { readonly kind: 'repository'; readonly repository: string }
-  | { readonly kind: 'registry' };
-
-/**
- * A time-boxed exception for one finding. `expiresAt` is required (no eternal waivers).
+ * A time-boxed exception for one finding. `expiresAt` is required (no eternal waivers); it has
+ * effect at `now < expiresAt` only (Q18). Times are epoch milliseconds.
  *
  * @example
  * ```ts
@@ -219,18 +221,17 @@ export type WaiverScope =
  * };
  * ```
  */
-export interface Waiver {
-  readonly id: string;
-  readonly findingId: string;
-  readonly scope: WaiverScope;
-  readonly reason: string;
-  readonly author: string;
-  readonly ticket?: string | undefined;
-  /** Epoch milliseconds. */
-  readonly createdAt: number;
-  /** Epoch milliseconds; the waiver has effect at `now < expiresAt` only (Q18). */
-  readonly expiresAt: number;
-}
+export type Waiver = DeepReadonly<z.output<typeof waiverSchema>>;
+
+/**
+ * Where a waiver applies: one digest, one repository, or the whole registry.
+ *
+ * @example
+ * ```ts
+ * const scope: WaiverScope = { kind: 'repository', repository: 'team/app' };
+ * ```
+ */
+export type WaiverScope = Waiver['scope'];
 
 /**
  * One scanner's verdict as stored on a record (current generation only).
@@ -243,34 +244,18 @@ export interface Waiver {
  * };
  * ```
  */
-export interface StoredVerdict {
-  readonly scannerId: string;
-  readonly idempotencyKey: string;
-  readonly result: ScannerResult;
-  /** The result after policy evaluation (findings mode may turn a scanner's `fail` into `pass`). */
-  readonly outcome: 'pass' | 'fail' | 'unresolved';
-  readonly findings: readonly Finding[];
-  /** Earliest expiry of a waiver this outcome depends on. */
-  readonly validUntil: number | undefined;
-  readonly at: number;
-  readonly link: string | undefined;
-}
+export type StoredVerdict = DeepReadonly<z.output<typeof storedVerdictSchema>>;
 
 /**
  * The answer to a verdict; a duplicate `(scannerId, idempotencyKey)` returns the stored one (Q14).
+ * `decision: 'final'` means the generation was already decided.
  *
  * @example
  * ```ts
  * const r: VerdictResponse = { state: 'Passed', generation: 1, decision: 'pass', duplicate: false };
  * ```
  */
-export interface VerdictResponse {
-  readonly state: QuarantineState;
-  readonly generation: number;
-  /** The quorum decision after this verdict; `final` means the generation was already decided. */
-  readonly decision: 'pass' | 'fail' | 'unresolved' | 'pending' | 'final';
-  readonly duplicate: boolean;
-}
+export type VerdictResponse = DeepReadonly<z.output<typeof verdictResponseSchema>>;
 
 /**
  * An idempotency entry: the first response to `(scannerId, idempotencyKey)`.
@@ -283,12 +268,7 @@ export interface VerdictResponse {
  * };
  * ```
  */
-export interface IdempotencyEntry {
-  readonly scannerId: string;
-  readonly idempotencyKey: string;
-  readonly fingerprint: string;
-  readonly response: VerdictResponse;
-}
+export type IdempotencyEntry = DeepReadonly<z.output<typeof idempotencyEntrySchema>>;
 
 /**
  * A manual release laid over a non-visible state.
@@ -298,17 +278,11 @@ export interface IdempotencyEntry {
  * const r: ReleaseInfo = { actor: 'alice', reason: 'INC-42 hotfix', expiresAt: 3_600_000, previous: 'Failed', at: 0 };
  * ```
  */
-export interface ReleaseInfo {
-  readonly actor: string;
-  readonly reason: string;
-  readonly expiresAt: number;
-  /** The state the digest falls back to when the release lapses; scan events keep updating it. */
-  readonly previous: NonVisibleState;
-  readonly at: number;
-}
+export type ReleaseInfo = DeepReadonly<z.output<typeof releaseInfoSchema>>;
 
 /**
- * The persisted quarantine record of one `(repository, digest)`. One SQL row.
+ * The persisted quarantine record of one `(repository, digest)`: one SQL row. The fields are
+ * documented on `recordSchema` (revive.ts).
  *
  * @example
  * ```ts
@@ -316,46 +290,7 @@ export interface ReleaseInfo {
  * rec.state === 'Passed' && !rec.deleted; // visible (for an image without children)
  * ```
  */
-export interface DigestRecord {
-  readonly repository: string;
-  readonly digest: string;
-  readonly state: QuarantineState;
-  /**
-   * Compare-and-set version: the number of accepted commands that changed this record or bound a
-   * tag to it (a binding depends on the record's state, so it must conflict with a change of it).
-   */
-  readonly version: number;
-  /** Sequence number of the last event emitted for this digest (Q21). */
-  readonly sequence: number;
-  /** Current scan generation; never decreases (Q15). */
-  readonly generation: number;
-  /** True while the current generation awaits a decision. */
-  readonly scanOpen: boolean;
-  readonly deadline: number | undefined;
-  /** Retries used by the current scan. */
-  readonly retries: number;
-  /** Generation of the decision in force, if any. */
-  readonly verdictGeneration: number | undefined;
-  readonly unresolvedReason: UnresolvedReason | undefined;
-  readonly release: ReleaseInfo | undefined;
-  /** Verdicts of the current generation (one per scanner). */
-  readonly verdicts: readonly StoredVerdict[];
-  /** Findings of the decision in force. */
-  readonly findings: readonly Finding[];
-  /** A `Passed` that rests on waivers is re-evaluated at this time (Q18). */
-  readonly validUntil: number | undefined;
-  readonly responses: readonly IdempotencyEntry[];
-  readonly kind: 'image' | 'index';
-  readonly children: readonly string[];
-  readonly subject: string | undefined;
-  readonly mediaType: string | undefined;
-  readonly size: number | undefined;
-  readonly pusher: string;
-  readonly pushedAt: number;
-  /** Deleted manifests keep their verdict so that a re-push cannot launder it (Q10). */
-  readonly deleted: boolean;
-  readonly policyVersion: string;
-}
+export type DigestRecord = DeepReadonly<z.output<typeof recordSchema>>;
 
 /**
  * One side of a tag binding: the digest and the per-tag push number that created it.
@@ -365,10 +300,7 @@ export interface DigestRecord {
  * const b: Binding = { digest: 'sha256:…', push: 3 };
  * ```
  */
-export interface Binding {
-  readonly digest: string;
-  readonly push: number;
-}
+export type Binding = DeepReadonly<z.output<typeof bindingSchema>>;
 
 /**
  * A tag's live binding (what ordinary users resolve) and pending binding (newest push, awaiting
@@ -380,27 +312,18 @@ export interface Binding {
  * t.pending?.digest; // the digest a newer push wants this tag to point at
  * ```
  */
-export interface TagBinding {
-  readonly repository: string;
-  readonly tag: string;
-  readonly version: number;
-  readonly live: Binding | undefined;
-  readonly pending: Binding | undefined;
-  /** Number of pushes of this tag so far. */
-  readonly pushes: number;
-}
+export type TagBinding = DeepReadonly<z.output<typeof tagBindingSchema>>;
 
 /**
  * Everything the pure core needs about one repository.
  *
- * Any `ReadonlyMap` is accepted. The maps `step`, `emptyRepository` and the memory store return are
- * immutable persistent maps that share structure with the state they were derived from (so a step
- * costs what it touches, not the repository size); they are not `Map` instances.
+ * Any `ReadonlyMap` is accepted. The maps the core and the memory store return are immutable
+ * persistent maps that share structure with the state they were derived from (so a step costs
+ * what it touches, not the repository size); they are not `Map` instances.
  *
  * @example
  * ```ts
- * import { emptyRepository } from 'trustgate/quarantine';
- * const s: RepositoryState = emptyRepository('team/app');
+ * const s: RepositoryState = { repository: 'team/app', records: new Map(), tags: new Map() };
  * ```
  */
 export interface RepositoryState {

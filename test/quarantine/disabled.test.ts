@@ -9,7 +9,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { createView } from '../../src/quarantine/index.js';
+import { createView } from '../../src/quarantine/registry-view.js';
 import type { QuarantineConfig } from '../../src/quarantine/index.js';
 import { D, INDEX, TAGS, apply, commandFor, config, dev, newWorld, opsArb, run } from './harness.js';
 

@@ -1,16 +1,10 @@
 // Test helper: drives the real pure core with generated command sequences. Not a mock.
 import fc from 'fast-check';
-import { parseConfig, step } from '../../src/quarantine/index.js';
-import type {
-  AuditDraft,
-  QuarantineConfig,
-  QuarantineConfigInput,
-  QuarantineEvent,
-  RepositoryState,
-  ScannerResult,
-  StepResult,
-} from '../../src/quarantine/index.js';
-import { emptyRepository } from '../../src/quarantine/index.js';
+import { parseConfig } from '../../src/quarantine/index.js';
+import { step } from '../../src/quarantine/machine.js';
+import type { AuditDraft, QuarantineConfig, QuarantineConfigInput, QuarantineEvent, RepositoryState, ScannerResult } from '../../src/quarantine/index.js';
+import type { StepResult } from '../../src/quarantine/machine.js';
+import { emptyRepository } from '../../src/quarantine/machine.js';
 
 export const REPO = 'team/app';
 export const D = ['1', '2', '3', '4'].map((c) => `sha256:${c.repeat(64)}`) as [string, string, string, string];
@@ -163,13 +157,16 @@ export function run(cfg: QuarantineConfig, list: readonly Op[], w: World = newWo
   return { world: w, trace };
 }
 
-/** Independent oracle for spec §5 `visible(d)` (plus index closure), written from the spec text. */
+/** Independent oracle for quarantine.md §5 `visible(d)` (plus index closure), written from the spec text. */
 export function oracleVisible(s: RepositoryState, digest: string, now: number): boolean {
   const r = s.records.get(digest);
   if (r === undefined || r.deleted) return false;
+  // quarantine.md §4: a referrer inherits its subject's visibility unless it failed itself.
   const own =
-    (r.state === 'Passed' && (r.validUntil === undefined || now < r.validUntil)) ||
-    (r.state === 'Released' && r.release !== undefined && now < r.release.expiresAt);
+    r.subject !== undefined
+      ? r.state !== 'Failed'
+      : (r.state === 'Passed' && (r.validUntil === undefined || now < r.validUntil)) ||
+        (r.state === 'Released' && r.release !== undefined && now < r.release.expiresAt);
   if (!own) return false;
   return r.children.every((c) => oracleVisible(s, c, now)) && (r.subject === undefined || oracleVisible(s, r.subject, now));
 }

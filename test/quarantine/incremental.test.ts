@@ -3,8 +3,13 @@
 // replaced. `reference/machine.ts` is that core, kept verbatim as a test-only oracle.
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { createMemoryStore, deterministicUuid, step, unitOfWork, visibleDigests } from '../../src/quarantine/index.js';
-import type { QuarantineConfig, RepositoryState, ScannerResult, StepResult } from '../../src/quarantine/index.js';
+import { createMemoryStore } from '../../src/quarantine/index.js';
+import { deterministicUuid } from '../../src/quarantine/ids.js';
+import { step } from '../../src/quarantine/machine.js';
+import { unitOfWork } from '../../src/quarantine/store.js';
+import { visibleDigests } from '../../src/quarantine/visibility-rule.js';
+import type { QuarantineConfig, RepositoryState, ScannerResult } from '../../src/quarantine/index.js';
+import type { StepResult } from '../../src/quarantine/machine.js';
 import { PersistentMap } from '../../src/quarantine/pmap.js';
 import { createHash } from 'node:crypto';
 import { emptyRepository as referenceEmpty, step as referenceStep, visibleDigests as referenceVisibleDigests } from './reference/machine.js';
@@ -396,10 +401,10 @@ describe('PersistentMap', () => {
 
 describe('principal helpers (rewritten for speed)', () => {
   it('principalKind names the strongest role, hasRole matches any listed role, unknown strings are ignored', async () => {
-    const { hasRole, principalKind } = await import('../../src/quarantine/index.js');
-    const all = ['push', 'quarantine-reader', 'quarantine-writer', 'overrider', 'constructor', 'toString'] as const;
-    const order = ['overrider', 'quarantine-writer', 'quarantine-reader', 'push'] as const;
-    const kinds = { overrider: 'overrider', 'quarantine-writer': 'writer', 'quarantine-reader': 'reader', push: 'pusher' } as const;
+    const { hasRole, principalKind } = await import('../../src/quarantine/principals.js');
+    const all = ['push', 'quarantine-reader', 'quarantine-writer', 'overrider', 'quarantine-admin', 'constructor', 'toString'] as const;
+    const order = ['quarantine-admin', 'overrider', 'quarantine-writer', 'quarantine-reader', 'push'] as const;
+    const kinds = { 'quarantine-admin': 'admin', overrider: 'overrider', 'quarantine-writer': 'writer', 'quarantine-reader': 'reader', push: 'pusher' } as const;
     fc.assert(
       fc.property(fc.subarray([...all]), fc.subarray([...order]), (held, asked) => {
         const p = { id: 'x', roles: held as never[] };

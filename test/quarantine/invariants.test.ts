@@ -1,6 +1,8 @@
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
-import { createView, step, visibleDigests } from '../../src/quarantine/index.js';
+import { createView } from '../../src/quarantine/registry-view.js';
+import { step } from '../../src/quarantine/machine.js';
+import { visibleDigests } from '../../src/quarantine/visibility-rule.js';
 import type { QuarantineConfig, RepositoryState, ScannerResult } from '../../src/quarantine/index.js';
 import {
   D, DEADLINE, INDEX, REPO, T0, TAGS, apply, ci, config, dev, newWorld, oracleVisible, ops, opsArb, run, visibleSet, writer,
@@ -23,7 +25,7 @@ function pushAndPass(w: World, cfg: QuarantineConfig, d: string, tag?: string): 
   }
 }
 
-describe('quarantine invariants (spec §5)', () => {
+describe('quarantine invariants (quarantine.md §5)', () => {
   it('Q1: no pass, no visibility — ordinary GET/HEAD by tag or digest succeeds only for visible digests', () => {
     // The checks run only on allowed requests: count them, so that a view denying everything fails.
     const allowed = { digest: 0, tag: 0 };

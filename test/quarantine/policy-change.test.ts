@@ -9,7 +9,9 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { createView, parseConfig, step } from '../../src/quarantine/index.js';
+import { parseConfig } from '../../src/quarantine/index.js';
+import { createView } from '../../src/quarantine/registry-view.js';
+import { step } from '../../src/quarantine/machine.js';
 import type { QuarantineConfig, QuarantineConfigInput, RepositoryState } from '../../src/quarantine/index.js';
 import { D, DEADLINE, REPO, TAGS, dev, opsArb, run } from './harness.js';
 

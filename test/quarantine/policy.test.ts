@@ -1,5 +1,7 @@
 import { describe, it, expect } from 'vitest';
-import { decideQuorum, evaluateFindings, parseConfig, severityRank } from '../../src/quarantine/index.js';
+import { parseConfig } from '../../src/quarantine/index.js';
+import { decideQuorum } from '../../src/quarantine/quorum.js';
+import { evaluateFindings, severityRank } from '../../src/quarantine/findings-policy.js';
 import type { Waiver } from '../../src/quarantine/index.js';
 
 const R = 'team/app';

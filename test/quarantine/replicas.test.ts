@@ -10,7 +10,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isTrustError } from '../../src/errors.js';
-import { createMemoryStore, createQuarantineService, emptyRepository, step } from '../../src/quarantine/index.js';
+import { createMemoryStore, createQuarantineService } from '../../src/quarantine/index.js';
+import { emptyRepository, step } from '../../src/quarantine/machine.js';
 import type { QuarantineConfig, QuarantineStore, RepositoryState } from '../../src/quarantine/index.js';
 import { D, INDEX, REPO, T0, ci, config, dev, ops, writer } from './harness.js';
 

@@ -1,8 +1,9 @@
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
-import {
-  createMemoryStore, createQuarantineService, createView, reviveRecord, step, unitOfWork,
-} from '../../src/quarantine/index.js';
+import { createMemoryStore, createQuarantineService, reviveRecord } from '../../src/quarantine/index.js';
+import { createView } from '../../src/quarantine/registry-view.js';
+import { step } from '../../src/quarantine/machine.js';
+import { unitOfWork } from '../../src/quarantine/store.js';
 import type { QuarantineService } from '../../src/quarantine/index.js';
 import { D, DEADLINE, REPO, T0, apply, ci, commandFor, config, dev, newWorld, ops, opsArb, reader, writer } from './harness.js';
 
@@ -24,8 +25,9 @@ describe('deadlines and retries', () => {
     const r2 = apply(w, { type: 'tick', repository: REPO }, cfg);
     expect(r2.events.map((e) => e.type)).toEqual(['scan.retry', 'quarantine.unresolved']);
     expect(w.state.records.get(D[0])).toMatchObject({ state: 'Unresolved', unresolvedReason: 'timeout', generation: 3, scanOpen: false });
+    // A verdict for the generation the deadline closed is refused (quarantine.md Q17, issue 12.1).
     const late = apply(w, pass(D[0], 3, 's1'), cfg);
-    expect(late.ok).toBe(true);
+    expect(late.ok === false && late.error.code).toBe('ERR_CONFLICT');
     expect(w.state.records.get(D[0])?.state).toBe('Unresolved');
   });
 
@@ -106,7 +108,8 @@ describe('visibility queries', () => {
     apply(w, pass(D[3], 1, 's1'), cfg);
     v = createView(w.state, w.now, cfg);
     expect(v.manifest(dev, { tag: 'multi' }).allowed).toBe(false);
-    expect(v.referrers(dev, D[0])).toEqual({ allowed: true, digests: [] });
+    // A referrer inherits its subject's visibility (quarantine.md §4, issue 12.4): D[0] passed.
+    expect(v.referrers(dev, D[0])).toEqual({ allowed: true, digests: [D[2]] });
     expect(v.referrers(reader, D[0])).toEqual({ allowed: true, digests: [D[2]] });
     const r = apply(w, pass(D[1], 1, 's1'), cfg);
     expect(r.events.filter((e) => e.type === 'push').map((e) => [e.digest, e.tag])).toEqual([[D[1], undefined], [D[3], 'multi']]);
@@ -146,7 +149,7 @@ describe('stored records', () => {
     expect(reviveRecord(row).state).toBe('Passed');
     expect(reviveRecord({ ...row, state: 'passed' }).state).toBe('Quarantined');
     expect(reviveRecord({ ...row, state: 'Released' }).state).toBe('Quarantined');
-    expect(() => reviveRecord({ state: 'Passed' })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }));
+    expect(() => reviveRecord({ state: 'Passed' })).toThrow(expect.objectContaining({ code: 'ERR_STORE_CORRUPT' }));
   });
 });
 

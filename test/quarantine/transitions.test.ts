@@ -1,12 +1,15 @@
 import { describe, it, expect } from 'vitest';
-import { MACHINE_EVENTS, QUARANTINE_STATES, TRANSITIONS, transition } from '../../src/quarantine/index.js';
-import type { MachineEvent, QuarantineState } from '../../src/quarantine/index.js';
+import { QUARANTINE_STATES } from '../../src/quarantine/index.js';
+import { MACHINE_EVENTS } from '../../src/quarantine/types.js';
+import { TRANSITIONS, transition } from '../../src/quarantine/transitions.js';
+import type { QuarantineState } from '../../src/quarantine/index.js';
+import type { MachineEvent } from '../../src/quarantine/types.js';
 import { isTrustError } from '../../src/errors.js';
 
 type Expect = { to: QuarantineState | 'previous'; emits: string[] } | 'illegal';
 const X = 'illegal' as const;
 
-// Written out by hand from spec §6 (not derived from TRANSITIONS). `block` / `alert` name the
+// Written out by hand from quarantine.md §6 (not derived from TRANSITIONS). `block` / `alert` name the
 // onNewFindings setting where the outcome depends on it.
 const EXPECTED: Record<QuarantineState, Record<MachineEvent, { block: Expect; alert: Expect }>> = (() => {
   const same = (e: Expect) => ({ block: e, alert: e });
@@ -24,6 +27,7 @@ const EXPECTED: Record<QuarantineState, Record<MachineEvent, { block: Expect; al
       'release.expired': same(X),
       revoke: same(X),
       'waiver.expired': same(X),
+      'policy.changed': same({ to: 'Quarantined', emits: ['scan.requested'] }),
     },
     Passed: {
       push: same({ to: 'Passed', emits: [] }),
@@ -41,6 +45,7 @@ const EXPECTED: Record<QuarantineState, Record<MachineEvent, { block: Expect; al
       'release.expired': same(X),
       revoke: same({ to: 'Failed', emits: ['quarantine.revoked'] }),
       'waiver.expired': same({ to: 'Failed', emits: ['quarantine.failed'] }),
+      'policy.changed': same({ to: 'Quarantined', emits: ['scan.requested'] }),
     },
     Failed: {
       push: same({ to: 'Failed', emits: [] }),
@@ -55,6 +60,7 @@ const EXPECTED: Record<QuarantineState, Record<MachineEvent, { block: Expect; al
       'release.expired': same(X),
       revoke: same(X),
       'waiver.expired': same(X),
+      'policy.changed': same({ to: 'Quarantined', emits: ['scan.requested'] }),
     },
     Unresolved: {
       push: same({ to: 'Unresolved', emits: [] }),
@@ -69,6 +75,7 @@ const EXPECTED: Record<QuarantineState, Record<MachineEvent, { block: Expect; al
       'release.expired': same(X),
       revoke: same(X),
       'waiver.expired': same(X),
+      'policy.changed': same({ to: 'Quarantined', emits: ['scan.requested'] }),
     },
     Released: {
       push: same({ to: 'Released', emits: [] }),
@@ -83,6 +90,7 @@ const EXPECTED: Record<QuarantineState, Record<MachineEvent, { block: Expect; al
       'release.expired': same({ to: 'previous', emits: ['quarantine.release_expired'] }),
       revoke: same({ to: 'Failed', emits: ['quarantine.revoked'] }),
       'waiver.expired': same(X),
+      'policy.changed': same({ to: 'Released', emits: ['scan.requested'] }),
     },
   };
 })();
@@ -92,8 +100,8 @@ const cases = QUARANTINE_STATES.flatMap((s) =>
 );
 
 describe('transition table: every (state, event) pair', () => {
-  it('covers 5 states × 12 events × 2 guard settings', () => {
-    expect(cases).toHaveLength(5 * 12 * 2);
+  it('covers 5 states × 13 events × 2 guard settings', () => {
+    expect(cases).toHaveLength(5 * 13 * 2);
   });
 
   it.each(cases)('%s + %s (onNewFindings=%s)', (state, event, guard) => {

@@ -2,6 +2,9 @@
  * TEST-ONLY REFERENCE: the quarantine core as it was before issue #7 (full copies of the maps,
  * visibility recomputed over the whole repository, every digest sorted for deadlines), kept verbatim
  * apart from import paths and the three semantic changes marked "Q16" below, so that `incremental.test.ts` can check the optimised `step` against it.
+ * Issue 12 changed the semantics in ways the differential tests exercise; each such change is marked
+ * "Issue 12" here too (closed generations, duplicate replays, pushers, audit time, malformed-command
+ * kinds, referrer inheritance, standing releases).
  * Do not optimise this file. Effective visibility, `hasRole` and `principalKind` are copied here
  * as `src/quarantine/visible.ts` had them before issue #7 (src has since rewritten them), so that
  * the oracle shares no code with what it checks for them; of visible.ts only the per-record
@@ -9,7 +12,7 @@
  *
  * The pure quarantine core: `step(state, command, now, config) → { state', events, audit }`.
  *
- * Implements `shared/spec/quarantine.md` §5–§6 for one repository. No I/O, no timers, no clock:
+ * Implements quarantine.md §5–§6 for one repository. No I/O, no timers, no clock:
  * time enters only as `now`, and everything due at or before `now` (scan deadlines, release
  * lapses, waiver expiries) is applied first, in time order, so that evaluating later gives the
  * same result as evaluating on time.
@@ -19,11 +22,12 @@
 import { TrustError, isTrustError } from '../../../src/errors.js';
 import { buildEvent } from '../../../src/quarantine/events.js';
 import type { AuditDraft, EventExtras, QuarantineEvent } from '../../../src/quarantine/events.js';
-import { decideQuorum, evaluateFindings, scannerOutcome } from '../../../src/quarantine/policy.js';
-import { commandSchema, summarize } from '../../../src/quarantine/schemas.js';
+import { evaluateFindings, scannerOutcome } from '../../../src/quarantine/findings-policy.js';
+import { decideQuorum } from '../../../src/quarantine/quorum.js';
+import { commandSchema, principalSchema, summarize } from '../../../src/quarantine/schemas.js';
 import type { Command, QuarantineConfig } from '../../../src/quarantine/schemas.js';
 import { bindOnPush, clearTag, emptyTag, isTagEmpty, promote, unbindDigest } from '../../../src/quarantine/tags.js';
-import { transition } from '../../../src/quarantine/transitions.js';
+import { TRANSITIONS, transition } from '../../../src/quarantine/transitions.js';
 import type {
   DigestRecord,
   EventType,
@@ -38,7 +42,7 @@ import type {
   TagBinding,
   VerdictResponse,
 } from '../../../src/quarantine/types.js';
-import { isRecordVisible } from '../../../src/quarantine/visible.js';
+import { isRecordVisible } from '../../../src/quarantine/visibility-rule.js';
 
 // Principal helpers as `src/quarantine/visible.ts` had them before issue #7.
 function hasRole(p: Principal, ...roles: Role[]): boolean {
@@ -60,7 +64,9 @@ function isVisible(state: RepositoryState, digest: string, now: number): boolean
 
 function visibleOnPath(state: RepositoryState, digest: string, now: number, path: Set<string>): boolean {
   const rec = state.records.get(digest);
-  if (rec === undefined || !isRecordVisible(rec, now) || path.has(digest)) return false;
+  // Issue 12.4: a referrer inherits its subject's visibility (not deleted, not failed itself).
+  const own = rec !== undefined && (rec.subject === undefined ? isRecordVisible(rec, now) : !rec.deleted && rec.state !== 'Failed');
+  if (rec === undefined || !own || path.has(digest)) return false;
   path.add(digest);
   try {
     for (const child of rec.children) if (!visibleOnPath(state, child, now, path)) return false;
@@ -290,13 +296,21 @@ function fire(
       release = { ...release, previous: under satisfies NonVisibleState };
     }
   }
-  if (to !== 'Released') release = undefined;
+  // Issue 12.2: a release granted before a pass stands until it expires or is revoked.
+  let emits = rule.emits;
+  if ((to === 'Failed' || to === 'Quarantined' || to === 'Unresolved') && rec.state === 'Passed' && event !== 'revoke' && rec.release !== undefined && at < rec.release.expiresAt) {
+    release = { ...rec.release, previous: to };
+    emits = TRANSITIONS.Released[event]?.[0]?.emits ?? emits;
+    to = 'Released';
+  }
+  if (to !== 'Released' && !(to === 'Passed' && event !== 'revoke')) release = undefined;
   const next: DigestRecord = { ...rec, release, ...patch(to), state: to };
   const underlying = next.state === 'Released' ? next.release?.previous : next.state;
   d.put({ ...next, unresolvedReason: underlying === 'Unresolved' ? next.unresolvedReason : undefined });
-  d.record(at, actor, { digest: rec.digest, from: rec.state, to, generation: next.generation });
+  // Issue 12: audit `at` is the step's now (monotone in seq); events keep the due time.
+  d.record(d.now, actor, { digest: rec.digest, from: rec.state, to, generation: next.generation });
   let out = d.records.get(rec.digest) ?? next;
-  for (const type of rule.emits) {
+  for (const type of emits) {
     out = d.emit(rec.digest, type, at, { from: rec.state, actor: actor.id, reason: actor.reason });
   }
   return out;
@@ -466,6 +480,12 @@ function applyVerdict(d: Draft, c: Extract<Command, { type: 'verdict' }>): Verdi
       actual: generation,
     });
   }
+  if (!rec.scanOpen && decideQuorum(rec.verdicts, config) === 'pending') {
+    // Issue 12.1 (quarantine.md §6, Q17): the generation was closed by its deadline (or an
+    // override) before its verdicts decided it. Accepting the verdict as "final" would tell the
+    // scanner it took effect when it did not; it is refused, and the scanner must rescan.
+    reject('ERR_CONFLICT', `generation ${generation} was closed before a decision; request a rescan`, { check: 'generation closed' });
+  }
   if (rec.verdicts.some((v) => v.scannerId === c.scannerId)) {
     reject('ERR_CONFLICT', `scanner ${c.scannerId} already reported for generation ${generation}`, { check: 'one verdict per scanner' });
   }
@@ -561,6 +581,7 @@ function applyCommand(d: Draft, c: Command): CommandResponse {
           mediaType: c.mediaType,
           size: c.size,
           pusher: c.principal.id,
+          pushers: [c.principal.id],
           pushedAt: now,
           deleted: false,
           policyVersion: config.policyVersion,
@@ -570,13 +591,15 @@ function applyCommand(d: Draft, c: Command): CommandResponse {
         d.emit(c.digest, 'quarantine', now, { tag: c.tag, actor: c.principal.id });
       } else if (existing.deleted) {
         // Q10: the retained record comes back as it was; re-push never resets a verdict.
-        fire(d, existing, 'push', now, actor, () => ({ deleted: false }));
+        // Issue 12: every pusher is kept for separation of duties.
+        fire(d, existing, 'push', now, actor, () => ({ deleted: false, pushers: existing.pushers.includes(c.principal.id) ? existing.pushers : [...existing.pushers, c.principal.id] }));
         d.emit(c.digest, isVisible(d.view(), c.digest, now) ? 'manifest.restored' : 'quarantine', now, {
           tag: c.tag,
           actor: c.principal.id,
         });
       } else {
         transition(existing.state, 'push', { onNewFindings: config.onNewFindings });
+        if (!existing.pushers.includes(c.principal.id)) d.put({ ...existing, pushers: [...existing.pushers, c.principal.id] });
       }
       if (c.tag !== undefined) {
         d.putTag(bindOnPush(d.tag(c.tag), c.digest, isVisible(d.view(), c.digest, now)));
@@ -617,8 +640,8 @@ function applyCommand(d: Draft, c: Command): CommandResponse {
     case 'release': {
       requireRole(c.principal, 'overrider');
       const rec = requireRecord(d, c.digest, false);
-      if (config.separationOfDuties && rec.pusher === c.principal.id) {
-        reject('ERR_UNAUTHORIZED', 'separation of duties: the pusher may not release', { check: 'separation of duties' });
+      if (config.separationOfDuties && (rec.pusher === c.principal.id || rec.pushers.includes(c.principal.id))) {
+        reject('ERR_UNAUTHORIZED', 'separation of duties: a pusher may not release', { check: 'separation of duties' });
       }
       transition(rec.state, 'release', { onNewFindings: config.onNewFindings });
       if (c.expiresAt <= now) reject('ERR_INVALID_COMMAND', 'release expiry is not in the future', { check: 'expiresAt' });
@@ -659,7 +682,8 @@ function rejectedAudit(d: Draft, raw: unknown, c: Command | undefined, e: TrustE
   return {
     at: d.now,
     actor: p?.id ?? str(rawP['id']) ?? 'unknown',
-    principalKind: p === undefined ? 'ordinary' : principalKind(p),
+    // Issue 12: a malformed command's caller is described by its principal when that one is valid.
+    principalKind: principalKind(p ?? { id: '', roles: principalSchema.shape.roles.safeParse(rawP['roles']).data ?? [] }),
     command: str(o['type']) ?? 'unknown',
     outcome: 'rejected',
     repository: d.base.repository,
@@ -705,6 +729,8 @@ export function step(state: RepositoryState, command: unknown, now: number, conf
     }
     const before = visibleDigests(d.view(), now);
     const response = applyCommand(d, cmd);
+    // Issue 12.7 (Q14): a replayed verdict commits nothing, not even the clock's effects.
+    if (response.verdict?.duplicate === true) return { ok: true, state, events: [], audit: [], response };
     settle(d, before, now);
     return { ok: true, state: d.finish(), events: d.events, audit: d.audit, response };
   } catch (e) {

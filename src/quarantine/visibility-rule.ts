@@ -1,9 +1,10 @@
 /**
- * The visibility predicate shared by the core and the queries (spec §5 notation `visible(d)`).
+ * The visibility rule shared by the core and the registry view: whether a digest may be served to
+ * ordinary principals (quarantine.md §5 notation `visible(d)`, Q11).
  *
  * @module
  */
-import type { DigestRecord, Principal, PrincipalKind, RepositoryState, Role } from './types.js';
+import type { DigestRecord, RepositoryState } from './types.js';
 
 /**
  * Whether a record, on its own, may be served to ordinary users at `now`: `Passed` (and no
@@ -24,12 +25,13 @@ export function isRecordVisible(rec: DigestRecord, now: number): boolean {
 
 /**
  * Effective visibility: the record is visible, every child of an index is (Q11), and the subject
- * of a referrer is. Missing children and cycles count as not visible. With the quarantine policy
+ * of a referrer is (a referrer inherits its subject's visibility and needs no verdict of its own). Missing children and cycles count as not visible. With the quarantine policy
  * `disabled`, every manifest that exists and is not deleted is visible.
  *
  * @example
  * ```ts
- * import { isVisible, emptyRepository } from 'trustgate/quarantine';
+ * import { isVisible } from './visibility-rule.js';
+ * import { emptyRepository } from './machine.js';
  * isVisible(emptyRepository('app'), 'sha256:ab', Date.now()); // false
  * ```
  */
@@ -54,15 +56,25 @@ export function isVisibleIn(
   const rec = lookup(digest);
   // A plain registry serves whatever was pushed and not deleted, an index whatever its children.
   if (status === 'disabled') return rec !== undefined && !rec.deleted;
-  if (rec === undefined || !isRecordVisible(rec, now)) return false;
+  if (rec === undefined || !isOwnVisible(rec, now)) return false;
   // The common case, an image with no children and no subject, needs no path bookkeeping.
   if (rec.children.length === 0 && rec.subject === undefined) return true;
   return visibleOnPath(lookup, digest, now, new Set());
 }
 
+/**
+ * A record's own part of its visibility. A referrer (a signature, SBOM or scan report with an OCI
+ * `subject`) inherits its subject's visibility (quarantine.md §4 goal column, issue 12.4): it
+ * needs no passing verdict of its own, only not to be deleted or failed itself.
+ */
+function isOwnVisible(rec: DigestRecord, now: number): boolean {
+  if (rec.subject === undefined) return isRecordVisible(rec, now);
+  return !rec.deleted && rec.state !== 'Failed';
+}
+
 function visibleOnPath(lookup: (digest: string) => DigestRecord | undefined, digest: string, now: number, path: Set<string>): boolean {
   const rec = lookup(digest);
-  if (rec === undefined || !isRecordVisible(rec, now) || path.has(digest)) return false;
+  if (rec === undefined || !isOwnVisible(rec, now) || path.has(digest)) return false;
   path.add(digest);
   try {
     for (const child of rec.children) if (!visibleOnPath(lookup, child, now, path)) return false;
@@ -77,7 +89,8 @@ function visibleOnPath(lookup: (digest: string) => DigestRecord | undefined, dig
  *
  * @example
  * ```ts
- * import { visibleDigests, emptyRepository } from 'trustgate/quarantine';
+ * import { visibleDigests } from './visibility-rule.js';
+ * import { emptyRepository } from './machine.js';
  * visibleDigests(emptyRepository('app'), Date.now()).size; // 0
  * ```
  */
@@ -86,54 +99,3 @@ export function visibleDigests(state: RepositoryState, now: number, status: Quar
   for (const d of state.records.keys()) if (isVisible(state, d, now, status)) out.add(d);
   return out;
 }
-
-/**
- * True when the principal holds any of the roles.
- *
- * @example
- * ```ts
- * import { hasRole } from 'trustgate/quarantine';
- * hasRole({ id: 'ci', roles: ['push'] }, 'push'); // true
- * ```
- */
-export function hasRole(p: Principal, ...roles: Role[]): boolean {
-  for (const r of p.roles) if (roles.includes(r)) return true;
-  return false;
-}
-
-/**
- * Quarantine readers may pull quarantined content by digest; writers are readers too (ACR roles).
- *
- * @example
- * ```ts
- * import { isQuarantineReader } from 'trustgate/quarantine';
- * isQuarantineReader({ id: 's', roles: ['quarantine-writer'] }); // true
- * ```
- */
-export function isQuarantineReader(p: Principal): boolean {
-  return hasRole(p, 'quarantine-reader', 'quarantine-writer');
-}
-
-/**
- * The principal kind written to audit records: the strongest role held.
- *
- * @example
- * ```ts
- * import { principalKind } from 'trustgate/quarantine';
- * principalKind({ id: 'x', roles: [] }); // 'ordinary'
- * ```
- */
-export function principalKind(p: Principal): PrincipalKind {
-  let rank = 0;
-  for (const r of p.roles) rank = Math.max(rank, KIND_RANK.get(r) ?? 0);
-  return KINDS[rank] ?? 'ordinary';
-}
-
-/** Strength of each role for {@link principalKind}; the strongest held role names the kind. */
-const KIND_RANK: ReadonlyMap<string, number> = new Map([
-  ['push', 1],
-  ['quarantine-reader', 2],
-  ['quarantine-writer', 3],
-  ['overrider', 4],
-]);
-const KINDS: readonly PrincipalKind[] = ['ordinary', 'pusher', 'reader', 'writer', 'overrider'];

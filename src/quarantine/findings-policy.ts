@@ -1,6 +1,7 @@
 /**
- * Policy evaluation: severity ranking, findings against a threshold with waivers, and the
- * multi-scanner quorum. Pure functions of their arguments and `now`.
+ * Findings policy: severity ranking, and findings judged against a threshold with waivers
+ * (quarantine.md §4 "Policy evaluation", "Waivers / allowlist with expiry"). Pure functions of
+ * their arguments and `now`; the multi-scanner quorum is in `quorum.ts`.
  *
  * @module
  */
@@ -16,7 +17,7 @@ export const UNKNOWN_SEVERITY_RANK = SEVERITIES.length;
  *
  * @example
  * ```ts
- * import { severityRank } from 'trustgate/quarantine';
+ * import { severityRank } from './findings-policy.js';
  * severityRank('High') < severityRank('Critical'); // true
  * severityRank('Catastrophic') > severityRank('Critical'); // true: unknown counts as the highest
  * ```
@@ -76,7 +77,7 @@ function waiverApplies(w: Waiver, findingId: string, repository: string, digest:
  *
  * @example
  * ```ts
- * import { evaluateFindings } from 'trustgate/quarantine';
+ * import { evaluateFindings } from './findings-policy.js';
  * evaluateFindings([{ id: 'CVE-1', severity: 'Low' }], { threshold: 'High', fixableOnly: false, waivers: [] },
  *   'app', 'sha256:ab', Date.now()).outcome; // 'pass'
  * ```
@@ -112,7 +113,8 @@ export function evaluateFindings(
  *
  * @example
  * ```ts
- * import { scannerOutcome, parseConfig } from 'trustgate/quarantine';
+ * import { scannerOutcome } from './findings-policy.js';
+ * import { parseConfig } from 'trustgate/quarantine';
  * scannerOutcome('unsupported', [], parseConfig({ scanners: ['t'] }), 'app', 'sha256:ab', 0).outcome; // 'unresolved'
  * ```
  */
@@ -136,51 +138,4 @@ export function scannerOutcome(
     now,
   );
   return { outcome: e.outcome, validUntil: e.validUntil };
-}
-
-/**
- * A quorum decision over the verdicts of one generation.
- *
- * @example
- * ```ts
- * const d: QuorumDecision = 'pending';
- * ```
- */
-export type QuorumDecision = 'pass' | 'fail' | 'unresolved' | 'pending';
-
-/**
- * Decides a generation from its verdicts. The decision is monotone: once it is not `pending`,
- * no further verdict of the same generation can change it, which makes the result independent
- * of delivery order (Q13) and a `Passed` imply the quorum (Q20).
- *
- * @example
- * ```ts
- * import { decideQuorum, parseConfig } from 'trustgate/quarantine';
- * const config = parseConfig({ scanners: ['a', 'b'] });
- * decideQuorum([{ scannerId: 'a', outcome: 'pass' }], config); // 'pending': b has not reported
- * ```
- */
-export function decideQuorum(
-  verdicts: readonly Pick<StoredVerdict, 'scannerId' | 'outcome'>[],
-  config: QuarantineConfig,
-): QuorumDecision {
-  const n = config.scanners.length;
-  const k = config.quorum.mode === 'all' ? n : config.quorum.k;
-  const byScanner = new Map<string, StoredVerdict['outcome']>();
-  for (const v of verdicts) if (config.scanners.includes(v.scannerId)) byScanner.set(v.scannerId, v.outcome);
-  let passes = 0;
-  let fails = 0;
-  for (const o of byScanner.values()) {
-    if (o === 'pass') passes++;
-    else if (o === 'fail') fails++;
-  }
-  const pending = n - byScanner.size;
-  if (config.anyFailFails && fails > 0) return 'fail';
-  if (passes >= k && (!config.anyFailFails || pending === 0)) return 'pass';
-  if (passes + pending < k) {
-    if (fails > 0) return 'fail';
-    // Wait for everyone: a late `fail` would otherwise turn an early `unresolved` into `fail`.
-    if (pending === 0) return 'unresolved';
-  }
-  return 'pending';
 }
