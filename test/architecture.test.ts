@@ -1,9 +1,18 @@
 /**
- * The core is pure: verification code takes bytes and a clock. Only adapters do I/O, and only
- * src/crypto talks to the crypto libraries (plus quarantine's own ids module on node:crypto).
+ * The nevers of the layering (DEVELOPERS.md, issue 11), checked on every module's static and dynamic
+ * imports:
+ * - the core is pure: json, crypto, tuf, verify and quarantine take bytes and a clock, import no I/O
+ *   module and read neither the clock nor the environment;
+ * - verify, json, crypto and tuf import no cli; nothing outside src/cli imports src/cli;
+ * - quarantine imports neither verify nor crypto (it has its own ids module on node:crypto);
+ * - only src/crypto (and quarantine's ids module) talk to node:crypto or @noble; src/crypto is
+ *   imported only by tuf and verify;
+ * - code outside the verifier core reaches tuf only through verify;
+ * - no function is longer than 80 lines, the canonical scanner (one grammar, one loop) aside.
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 
 const SRC = join(import.meta.dirname, '..', 'src');
@@ -15,84 +24,109 @@ function files(dir: string): string[] {
   });
 }
 
-/** Modules a file loads at run time (`import type` loads nothing). */
-function imports(file: string): string[] {
-  return [...readFileSync(file, 'utf8').matchAll(/^\s*(?:import|export)(?!\s+type\b)[^'"]*from\s+['"]([^'"]+)['"]/gm)].map((m) => m[1] as string);
+const strip = (text: string) => text.replace(/\/\*[\s\S]*?\*\/|\/\/.*$/gm, '');
+
+/**
+ * Modules a file loads at run time: static imports and re-exports, bare imports and `import('…')`.
+ * With `withTypes`, `import type` counts too: a type from another layer still couples the two.
+ */
+function imports(file: string, withTypes = false): string[] {
+  const text = strip(readFileSync(file, 'utf8'));
+  const from = withTypes ? /^\s*(?:import|export)[^'"]*from\s+['"]([^'"]+)['"]/gm : /^\s*(?:import|export)(?!\s+type\b)[^'"]*from\s+['"]([^'"]+)['"]/gm;
+  const staticOnes = [...text.matchAll(from)].map((m) => m[1] as string);
+  const bare = [...text.matchAll(/^\s*import\s+['"]([^'"]+)['"]/gm)].map((m) => m[1] as string);
+  const dynamic = [...text.matchAll(/\bimport\s*\(\s*['"`]([^'"`]+)['"`]\s*\)/g)].map((m) => m[1] as string);
+  return [...staticOnes, ...bare, ...dynamic];
 }
 
-const CORE = ['json', 'crypto', 'tuf', 'verify', 'quarantine'].flatMap((d) => files(join(SRC, d)));
+/** The top-level folder under src/ a relative import lands in (`errors.ts` → `errors`), or undefined for a package. */
+function layerOf(file: string, spec: string): string | undefined {
+  if (!spec.startsWith('.')) return undefined;
+  const target = relative(SRC, resolve(dirname(file), spec));
+  return target.split(sep)[0]?.replace(/\.(js|ts)$/, '');
+}
+
+const layer = (file: string) => relative(SRC, file).split(sep)[0]?.replace(/\.ts$/, '') as string;
+const ALL = files(SRC);
+const inLayers = (...names: string[]) => ALL.filter((f) => names.includes(layer(f)));
+
+const CORE = inLayers('json', 'crypto', 'tuf', 'verify', 'quarantine');
 /** The core plus the other pure modules: reference parsing and the admission policy and decision (their adapters are admission/sources.ts and the CLI). */
-const NO_IO = [...CORE, ...files(join(SRC, 'reference')), join(SRC, 'admission', 'policy.ts'), join(SRC, 'admission', 'decision.ts')];
-const IO = /^(node:)?(fs|fs\/promises|net|http|https|http2|child_process|dgram|dns|os|process|worker_threads)$/;
+const NO_IO = [...CORE, ...inLayers('reference'), join(SRC, 'admission', 'policy.ts'), join(SRC, 'admission', 'decision.ts')];
+const IO = /^(node:)?(fs|fs\/promises|net|http|https|http2|child_process|dgram|dns|os|process|worker_threads|readline|tls)$/;
+const QUARANTINE_IDS = join(SRC, 'quarantine', 'ids.ts');
+
+function offending(from: readonly string[], bad: (file: string, spec: string) => boolean, withTypes = false): string[] {
+  return from.flatMap((f) => imports(f, withTypes).filter((m) => bad(f, m)).map((m) => `${relative(SRC, f)} → ${m}`));
+}
 
 describe('architecture', () => {
   it('the core (json, crypto, tuf, verify, quarantine), reference parsing and the admission policy and decision import no I/O module', () => {
-    for (const f of NO_IO) {
-      const bad = imports(f).filter((m) => IO.test(m));
-      expect(bad, relative(SRC, f)).toEqual([]);
-    }
+    expect(offending(NO_IO, (_, m) => IO.test(m))).toEqual([]);
   });
 
   it('the core reads neither the clock nor the environment', () => {
     for (const f of CORE) {
-      const text = readFileSync(f, 'utf8').replace(/\/\*[\s\S]*?\*\/|\/\/.*$/gm, '');
+      const text = strip(readFileSync(f, 'utf8'));
       expect(/\bDate\.now\(\)|new Date\(\)|process\.env/.test(text), relative(SRC, f)).toBe(false);
     }
   });
 
-  it('only src/crypto and src/quarantine/ids.ts import node:crypto; only src/crypto imports @noble', () => {
-    const ids = join(SRC, 'quarantine', 'ids.ts');
-    for (const f of files(SRC)) {
-      if (f.includes(`${join(SRC, 'crypto')}`)) continue;
-      const bad = imports(f).filter((m) => (f !== ids && (m === 'node:crypto' || m === 'crypto')) || m.startsWith('@noble/'));
-      expect(bad, relative(SRC, f)).toEqual([]);
-    }
+  it('nothing outside src/cli imports src/cli', () => {
+    const outside = ALL.filter((f) => layer(f) !== 'cli');
+    expect(offending(outside, (f, m) => layerOf(f, m) === 'cli', true)).toEqual([]);
   });
 
-  it('quarantine imports neither verify nor crypto (nor tuf): it stands alone beside the verifier', () => {
-    const quarantine = files(join(SRC, 'quarantine'));
-    expect(quarantine.length).toBeGreaterThan(0);
-    for (const f of quarantine) {
-      // `import type` counts too: a type from the verifier would still couple the modules.
-      const all = [...readFileSync(f, 'utf8').matchAll(/^\s*(?:import|export)[^'"]*from\s+['"]([^'"]+)['"]/gm)].map((m) => m[1] as string);
-      const bad = all.filter((m) => /^\.\.\/(verify|crypto|tuf)(\/|$)/.test(m));
-      expect(bad, relative(SRC, f)).toEqual([]);
-    }
+  it('the verifier core (verify, json, crypto, tuf) imports no cli and no adapter', () => {
+    const adapters = new Set(['cli', 'admission', 'trust-dir', 'quarantine', 'fetch']);
+    expect(offending(inLayers('verify', 'json', 'crypto', 'tuf'), (f, m) => adapters.has(layerOf(f, m) ?? ''))).toEqual([]);
   });
 
-  it('the core (verify, json, crypto, tuf) imports nothing from the CLI or the adapters', () => {
-    const outer = ['cli', 'admission', 'trust-dir', 'quarantine', 'fetch'].map((d) => join(SRC, d));
-    for (const f of ['verify', 'json', 'crypto', 'tuf'].flatMap((d) => files(join(SRC, d)))) {
-      const bad = localImports(f).filter((m) => outer.some((d) => m.startsWith(d + '/')));
-      expect(bad.map((m) => relative(SRC, m)), relative(SRC, f)).toEqual([]);
-    }
+  it('quarantine imports neither verify nor crypto (nor tuf, trust-dir, admission)', () => {
+    const banned = new Set(['verify', 'crypto', 'tuf', 'trust-dir', 'admission', 'fetch']);
+    expect(offending(inLayers('quarantine'), (f, m) => banned.has(layerOf(f, m) ?? ''), true)).toEqual([]);
   });
 
-  it('outer layers (trust-dir, admission, cli, reference, quarantine, fetch) reach tuf/ only through verify/', () => {
-    const outer = ['trust-dir', 'admission', 'cli', 'reference', 'quarantine', 'fetch'].map((d) => join(SRC, d)).filter(existsSync);
-    for (const f of [...outer.flatMap(files), join(SRC, 'index.ts')]) {
-      const bad = localImports(f, true).filter((m) => m.startsWith(join(SRC, 'tuf') + '/'));
-      expect(bad.map((m) => relative(SRC, m)), relative(SRC, f)).toEqual([]);
-    }
+  it('only src/crypto and quarantine/ids.ts import node:crypto; only src/crypto imports @noble', () => {
+    const others = ALL.filter((f) => layer(f) !== 'crypto');
+    const bad = (f: string, m: string) => ((m === 'node:crypto' || m === 'crypto') && f !== QUARANTINE_IDS) || m.startsWith('@noble/');
+    expect(offending(others, bad)).toEqual([]);
   });
 
-  it('src/crypto is imported only from tuf/ and verify/ (quarantine hashes ids with crypto/hash.js: a known exception)', () => {
-    const allowed = ['tuf', 'verify', 'crypto'].map((d) => join(SRC, d) + '/');
-    const known = ['quarantine/events.ts', 'quarantine/acr.ts'];
-    for (const f of files(SRC)) {
-      if (allowed.some((d) => f.startsWith(d)) || known.includes(relative(SRC, f))) continue;
-      const bad = localImports(f, true).filter((m) => m.startsWith(join(SRC, 'crypto') + '/'));
-      expect(bad.map((m) => relative(SRC, m)), relative(SRC, f)).toEqual([]);
+  it('src/crypto is imported only by tuf and verify', () => {
+    const others = ALL.filter((f) => !['crypto', 'tuf', 'verify'].includes(layer(f)));
+    expect(offending(others, (f, m) => layerOf(f, m) === 'crypto')).toEqual([]);
+  });
+
+  it('outside the verifier core, tuf is reached only through verify', () => {
+    const outer = ALL.filter((f) => !['json', 'crypto', 'tuf', 'verify'].includes(layer(f)));
+    expect(offending(outer, (f, m) => layerOf(f, m) === 'tuf', true)).toEqual([]);
+  });
+
+  it('the import scanner sees static, bare and dynamic imports (it can fail)', () => {
+    const probe = join(SRC, 'cli', 'main.ts');
+    expect(imports(probe).length).toBeGreaterThan(0);
+    expect(layerOf(join(SRC, 'verify', 'x.ts'), '../tuf/root.js')).toBe('tuf');
+    expect(layerOf(join(SRC, 'index.ts'), './errors.js')).toBe('errors');
+    expect(layerOf(join(SRC, 'index.ts'), 'zod')).toBeUndefined();
+    expect(ALL.some((f) => imports(f).some((m) => m === './engine.js' || m.endsWith('/engine.js')))).toBe(true);
+  });
+
+  it('no function is longer than 80 lines (the canonical scanner aside)', () => {
+    const long: string[] = [];
+    for (const f of ALL) {
+      const sf = ts.createSourceFile(f, readFileSync(f, 'utf8'), ts.ScriptTarget.Latest, true);
+      const visit = (n: ts.Node): void => {
+        if (ts.isFunctionDeclaration(n) || ts.isMethodDeclaration(n) || ts.isArrowFunction(n) || ts.isFunctionExpression(n)) {
+          const first = sf.getLineAndCharacterOfPosition(n.getStart()).line;
+          const last = sf.getLineAndCharacterOfPosition(n.getEnd()).line;
+          const name = (n as { name?: ts.Node }).name?.getText(sf) ?? '(anonymous)';
+          if (last - first + 1 > 80 && name !== 'scanCanonical') long.push(`${relative(SRC, f)}:${first + 1} ${name} (${last - first + 1} lines)`);
+        }
+        ts.forEachChild(n, visit);
+      };
+      visit(sf);
     }
+    expect(long).toEqual([]);
   });
 });
-
-/** Files of src a file imports, resolved to paths (`.js` specifiers name `.ts` files); type-only imports too when asked. */
-function localImports(file: string, withTypes = false): string[] {
-  const re = withTypes ? /^\s*(?:import|export)[^'"]*from\s+['"]([^'"]+)['"]/gm : /^\s*(?:import|export)(?!\s+type\b)[^'"]*from\s+['"]([^'"]+)['"]/gm;
-  return [...readFileSync(file, 'utf8').matchAll(re)]
-    .map((m) => m[1] as string)
-    .filter((m) => m.startsWith('.'))
-    .map((m) => resolve(dirname(file), m).replace(/\.js$/, '.ts'));
-}
-

@@ -1,5 +1,5 @@
 /**
- * `fetchTrustData`: the Notary client's update (spec §7.2–§7.8) against a notary-server, with
+ * `fetchTrustData`: the Notary client's update (notary-rules.md §7.2–§7.8) against a notary-server, with
  * trustgate's rules on top: everything is staged in memory, the whole set is verified by
  * `verifyRepository` against the trusted state, and only then committed to the cache, timestamp
  * last. A failure leaves the cache and the trusted-state record as they were.
@@ -58,6 +58,39 @@ function matches(bytes: Uint8Array, entry: MetaEntry): boolean {
  *   `ERR_INVALID_ARGUMENT` for bad options.
  */
 export async function fetchTrustData(opts: FetchOptions): Promise<FetchResult> {
+  const run = prepare(opts);
+  const record = readTrustedState({ gun: run.gun, stateDir: run.stateDir });
+  const anchor = trustedAnchor(record, run.gun, opts.now, run.cached, run.limits.maxRootBytes);
+  const staged = await stage(run, opts, anchor, record);
+  if ('stale' in staged) return staged.stale;
+  const repository = verifyRepository({
+    ...run.verifyBase,
+    source: (role) => staged.files.get(role),
+    ...(anchor ? { trustedState: anchor } : opts.pins ? { pins: opts.pins } : {}),
+    ...(staged.intermediateRoots.length > 0 ? { intermediateRoots: staged.intermediateRoots } : {}),
+  });
+  if (!anchor && opts.pins?.rootPublicKeys) checkRootKeyPins(repository, opts.pins.rootPublicKeys);
+  const written = commit(run, opts, record, staged, repository);
+  return result(run, repository, anchor, staged, written);
+}
+
+/** One fetch's fixed inputs: the checked options, the client, and the cache as it is now. */
+interface Run {
+  gun: string;
+  server: URL;
+  trustDir: string;
+  stateDir: string;
+  metadataDir: string;
+  limits: typeof DEFAULT_LIMITS;
+  maxRootRotations: number;
+  transport: Transport;
+  client: NotaryClient;
+  /** The cached copy of a role, read lazily and at most once; undefined when absent or unusable. */
+  cached: (role: string, cap: number) => Uint8Array | undefined;
+  verifyBase: Omit<VerifyOptions, 'source'>;
+}
+
+function prepare(opts: FetchOptions): Run {
   checkGun(opts.gun);
   if (!(opts.now instanceof Date) || Number.isNaN(opts.now.getTime())) throw new TrustError('ERR_INVALID_ARGUMENT', 'now must be a valid Date');
   const gun = opts.gun;
@@ -65,79 +98,84 @@ export async function fetchTrustData(opts: FetchOptions): Promise<FetchResult> {
   const trustDir = resolve(opts.trustDir ?? defaultTrustDir());
   const stateDir = resolve(opts.stateDir ?? defaultStateDir());
   const rel = relative(trustDir, stateDir);
+  // Whoever can write the cache must not also be able to lower the floor (docs/SECURITY.md).
   if (rel === '' || (!rel.startsWith('..') && !isAbsolute(rel))) {
     throw new TrustError('ERR_INVALID_ARGUMENT', `the state directory ${stateDir} must not be inside the trust directory ${trustDir}`);
   }
-  const timeoutMs = positiveInt('timeoutMs', opts.timeoutMs, DEFAULTS.timeoutMs);
-  const deadlineMs = positiveInt('deadlineMs', opts.deadlineMs, DEFAULTS.deadlineMs);
-  const maxRootRotations = positiveInt('maxRootRotations', opts.maxRootRotations, DEFAULTS.maxRootRotations);
-  const limits = { ...DEFAULT_LIMITS, ...opts.limits };
-  const metadataDir = join(trustDir, 'tuf', ...gun.split('/'), 'metadata');
-
   const transport = new Transport({
-    timeoutMs,
-    deadline: Date.now() + deadlineMs,
+    timeoutMs: positiveInt('timeoutMs', opts.timeoutMs, DEFAULTS.timeoutMs),
+    deadline: Date.now() + positiveInt('deadlineMs', opts.deadlineMs, DEFAULTS.deadlineMs),
     retries: positiveInt('retries', opts.retries, DEFAULTS.retries, 0),
     backoffMs: positiveInt('backoffMs', opts.backoffMs, DEFAULTS.backoffMs, 0),
     ca: opts.tlsCa,
     signal: opts.signal,
   });
-  const registry = gun.split('/')[0] as string;
-  const configDir = opts.dockerConfigDir ?? defaultDockerConfigDir();
-  const auth = new TokenAuth(
+  return {
+    gun,
+    server,
+    trustDir,
+    stateDir,
+    metadataDir: join(trustDir, 'tuf', ...gun.split('/'), 'metadata'),
+    limits: { ...DEFAULT_LIMITS, ...opts.limits },
+    maxRootRotations: positiveInt('maxRootRotations', opts.maxRootRotations, DEFAULTS.maxRootRotations),
     transport,
-    `repository:${gun}:pull`,
-    async () => opts.auth ?? (configDir === false ? undefined : dockerConfigCredentials(registry, configDir)),
-    server.protocol === 'http:',
-  );
-  const client = new NotaryClient(transport, server, gun, auth);
+    client: new NotaryClient(transport, server, gun, tokenAuth(opts, transport, server)),
+    cached: cacheReader(trustDir, gun),
+    verifyBase: { gun, now: opts.now, mode: opts.mode ?? 'strict', limits: opts.limits ?? {} },
+  };
+}
 
-  // The cache as it is now: read lazily, each file at most once.
-  const cacheSource = trustDirSource(trustDir, gun);
-  const cachedBytes = new Map<string, Uint8Array | undefined>();
-  const cached = (role: string, cap: number): Uint8Array | undefined => {
-    if (!cachedBytes.has(role)) {
+/** docker's token flow for `repository:<GUN>:pull`, credentials from the options or the docker config. */
+function tokenAuth(opts: FetchOptions, transport: Transport, server: URL): TokenAuth {
+  const registry = opts.gun.split('/')[0] as string;
+  const configDir = opts.dockerConfigDir ?? defaultDockerConfigDir();
+  const credentials = async () => opts.auth ?? (configDir === false ? undefined : dockerConfigCredentials(registry, configDir));
+  return new TokenAuth(transport, `repository:${opts.gun}:pull`, credentials, server.protocol === 'http:');
+}
+
+function cacheReader(trustDir: string, gun: string): Run['cached'] {
+  const source = trustDirSource(trustDir, gun);
+  const bytes = new Map<string, Uint8Array | undefined>();
+  return (role, cap) => {
+    if (!bytes.has(role)) {
       let b: Uint8Array | undefined;
       try {
-        b = cacheSource(role, cap);
+        b = source(role, cap);
       } catch (e) {
         if (!isTrustError(e)) throw e;
         b = undefined; // an unreadable or unsafe cache file is simply not reused
       }
-      cachedBytes.set(role, b);
+      bytes.set(role, b);
     }
-    return cachedBytes.get(role);
+    return bytes.get(role);
   };
+}
 
-  const record = readTrustedState({ gun, stateDir });
-  const anchor = trustedAnchor(record, gun, opts.now, cached, limits.maxRootBytes);
-
+/** Downloads into memory; a failure is reported as what it is about (the data, or the server). */
+async function stage(run: Run, opts: FetchOptions, anchor: TrustedState | undefined, record: TrustedStateRecord | undefined): Promise<Staged | { stale: FetchResult }> {
   const staged: Staged = { files: new Map(), from: new Map(), intermediateRoots: [] };
-  const verifyBase = { gun, now: opts.now, mode: opts.mode ?? 'strict', limits: opts.limits ?? {} } as const;
+  const { limits } = run;
   try {
-    await download(staged, client, anchor?.root, cached, { maxRootBytes: limits.maxRootBytes, maxTimestampBytes: limits.maxTimestampBytes, maxDelegations: limits.maxDelegations, maxRootRotations });
+    await download(staged, run.client, anchor?.root, run.cached, { maxRootBytes: limits.maxRootBytes, maxTimestampBytes: limits.maxTimestampBytes, maxDelegations: limits.maxDelegations, maxRootRotations: run.maxRootRotations });
+    return staged;
   } catch (e) {
     // Only for answers that are about the data; a network problem stays a network problem
     // (and may let allowStale apply), even when a root rotation was half fetched.
     if (isTrustError(e) && (e.code === 'ERR_FETCH_NOT_FOUND' || e.code === 'ERR_FETCH_TOO_LARGE')) {
-      const earlier = problemBefore(staged, anchor, verifyBase);
+      const earlier = problemBefore(staged, anchor, run.verifyBase);
       if (earlier) throw earlier;
     }
     if (opts.allowStale && isTrustError(e) && UNAVAILABLE.has(e.code)) {
-      return staleFallback(e, opts, record, { gun, server: server.href, trustDir, metadataDir, stateDir, transport });
+      const { gun, trustDir, metadataDir, stateDir, transport } = run;
+      return { stale: await staleFallback(e, opts, record, { gun, server: run.server.href, trustDir, metadataDir, stateDir, transport }) };
     }
     throw e;
   }
+}
 
-  const verifyOpts: VerifyOptions = {
-    ...verifyBase,
-    source: (role) => staged.files.get(role),
-    ...(anchor ? { trustedState: anchor } : opts.pins ? { pins: opts.pins } : {}),
-    ...(staged.intermediateRoots.length > 0 ? { intermediateRoots: staged.intermediateRoots } : {}),
-  };
-  const repository = verifyRepository(verifyOpts);
-  if (!anchor && opts.pins?.rootPublicKeys) checkRootKeyPins(repository, opts.pins.rootPublicKeys);
-
+/** Writes what the verifier read (timestamp last), then the new trusted-state record; returns the roles written. */
+function commit(run: Run, opts: FetchOptions, record: TrustedStateRecord | undefined, staged: Staged, repository: VerifiedRepository): Set<string> {
+  const { gun, stateDir } = run;
   // Another fetch of this GUN may have committed while this one downloaded; its floor may be
   // higher than the one verified against here, so do not overwrite it (no lock: a narrow window).
   if (JSON.stringify(readTrustedState({ gun, stateDir })) !== JSON.stringify(record)) {
@@ -149,36 +187,37 @@ export async function fetchTrustData(opts: FetchOptions): Promise<FetchResult> {
   // Only what the verifier read is committed: roles it never reached stay out of the cache.
   const verifiedRoles = new Set(['root', 'timestamp', 'snapshot', ...repository.roles.keys()]);
   const toCommit = new Map([...staged.files].filter(([role]) => verifiedRoles.has(role)));
-  const written = new Set(commitMetadata(metadataDir, toCommit, (role, bytes) => {
-    const old = cached(role, Math.max(bytes.length, 1));
-    return old !== undefined && Buffer.from(old).equals(bytes);
-  }));
-  const newRecord: TrustedStateRecord = {
+  const written = new Set(
+    commitMetadata(run.metadataDir, toCommit, (role, bytes) => {
+      const old = run.cached(role, Math.max(bytes.length, 1));
+      return old !== undefined && Buffer.from(old).equals(bytes);
+    }),
+  );
+  writeTrustedState(stateDir, {
     format: 1,
     gun,
     trustedState: repository.trustedState,
     timestampExpires: repository.timestamp.expires,
     fetchedAt: opts.now.toISOString(),
-    server: server.href,
-  };
-  writeTrustedState(stateDir, newRecord);
+    server: run.server.href,
+  });
+  return written;
+}
 
+function result(run: Run, repository: VerifiedRepository, anchor: TrustedState | undefined, staged: Staged, written: Set<string>): FetchResult {
   const before = anchorVersions(anchor);
-  const roles = roleChanges(repository, before, (role) => ({
-    from: staged.from.get(role) ?? 'network',
-    written: written.has(role),
-  }));
+  const roles = roleChanges(repository, before, (role) => ({ from: staged.from.get(role) ?? 'network', written: written.has(role) }));
   return {
-    gun,
-    server: server.href,
+    gun: run.gun,
+    server: run.server.href,
     repository,
     roles,
     rootRotated: before['root'] !== undefined && repository.root.version > before['root'],
     changed: written.size > 0,
-    bytesDownloaded: transport.bytesReceived,
-    requests: transport.requests,
-    metadataDir,
-    stateFile: stateFile(stateDir, gun),
+    bytesDownloaded: run.transport.bytesReceived,
+    requests: run.transport.requests,
+    metadataDir: run.metadataDir,
+    stateFile: stateFile(run.stateDir, run.gun),
   };
 }
 

@@ -158,49 +158,52 @@ export class Transport {
       req.on('error', (e: NodeJS.ErrnoException) =>
         finish(fetchError('ERR_FETCH_UNREACHABLE', `${o.what}: cannot reach ${url.origin}: ${e.code === undefined ? e.message : `${e.code} (${e.message})`}`, o, { cause: e })),
       );
-      req.on('response', (res: IncomingMessage) => {
-        const status = res.statusCode ?? 0;
-        const ok = status >= 200 && status < 300;
-        const cap = ok ? o.maxBytes : ERROR_BODY_CAP;
-        const tooLarge = (actual: number) =>
-          fetchError('ERR_FETCH_TOO_LARGE', `${o.what} is larger than the ${cap} bytes its referrer allows; download stopped`, o, {
-            check: 'size cap',
-            expected: cap,
-            actual,
-          });
-        const declared = Number(res.headers['content-length']);
-        if (ok && Number.isFinite(declared) && declared > cap) {
-          finish(tooLarge(declared));
-          return;
-        }
-        const chunks: Buffer[] = [];
-        let n = 0;
-        res.on('data', (chunk: Buffer) => {
-          if (settled) return;
-          n += chunk.length;
-          this.bytesReceived += chunk.length;
-          if (n > cap) {
-            if (ok) {
-              finish(tooLarge(n));
-              return;
-            }
-            // An error page longer than we care about: keep the start, stop reading.
-            chunks.push(chunk.subarray(0, chunk.length - (n - cap)));
-            finish(undefined, { status, headers: res.headers, body: Buffer.concat(chunks), url });
-            return;
-          }
-          chunks.push(chunk);
-        });
-        res.on('end', () => {
-          const body = Buffer.concat(chunks);
-          finish(undefined, { status, headers: res.headers, body: new Uint8Array(body.buffer, body.byteOffset, body.length), url });
-        });
-        res.on('error', (e: NodeJS.ErrnoException) =>
-          finish(fetchError('ERR_FETCH_UNREACHABLE', `${o.what}: the connection to ${url.origin} broke: ${e.code ?? e.message}`, o, { cause: e })),
-        );
-        res.on('aborted', () => finish(fetchError('ERR_FETCH_UNREACHABLE', `${o.what}: the connection to ${url.origin} broke mid-body`, o)));
-      });
+      req.on('response', (res: IncomingMessage) => this.readAnswer(res, url, o, finish, () => settled));
       req.end();
     });
+  }
+
+  /** Reads one answer's body within its cap: a success past the cap is refused as too large, an error page is cut short. */
+  private readAnswer(res: IncomingMessage, url: URL, o: GetOptions, finish: (e: TrustError | undefined, a?: HttpAnswer) => void, settled: () => boolean): void {
+    const status = res.statusCode ?? 0;
+    const ok = status >= 200 && status < 300;
+    const cap = ok ? o.maxBytes : ERROR_BODY_CAP;
+    const tooLarge = (actual: number) =>
+      fetchError('ERR_FETCH_TOO_LARGE', `${o.what} is larger than the ${cap} bytes its referrer allows; download stopped`, o, {
+        check: 'size cap',
+        expected: cap,
+        actual,
+      });
+    const declared = Number(res.headers['content-length']);
+    if (ok && Number.isFinite(declared) && declared > cap) {
+      finish(tooLarge(declared));
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let n = 0;
+    res.on('data', (chunk: Buffer) => {
+      if (settled()) return;
+      n += chunk.length;
+      this.bytesReceived += chunk.length;
+      if (n > cap) {
+        if (ok) {
+          finish(tooLarge(n));
+          return;
+        }
+        // An error page longer than we care about: keep the start, stop reading.
+        chunks.push(chunk.subarray(0, chunk.length - (n - cap)));
+        finish(undefined, { status, headers: res.headers, body: Buffer.concat(chunks), url });
+        return;
+      }
+      chunks.push(chunk);
+    });
+    res.on('end', () => {
+      const body = Buffer.concat(chunks);
+      finish(undefined, { status, headers: res.headers, body: new Uint8Array(body.buffer, body.byteOffset, body.length), url });
+    });
+    res.on('error', (e: NodeJS.ErrnoException) =>
+      finish(fetchError('ERR_FETCH_UNREACHABLE', `${o.what}: the connection to ${url.origin} broke: ${e.code ?? e.message}`, o, { cause: e })),
+    );
+    res.on('aborted', () => finish(fetchError('ERR_FETCH_UNREACHABLE', `${o.what}: the connection to ${url.origin} broke mid-body`, o)));
   }
 }

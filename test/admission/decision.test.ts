@@ -8,7 +8,7 @@ import {
   type AdmissionPolicyInput,
 } from '../../src/admission/index.js';
 import { isTrustError } from '../../src/errors.js';
-import { createMemoryStore, createQuarantineService, createView, parseConfig, type QuarantineView } from '../../src/quarantine/index.js';
+import { createMemoryStore, createQuarantineService } from '../../src/quarantine/index.js';
 import { verifyTrustDir } from '../../src/trust-dir/reader.js';
 import { BASIC, DELEG, digestOf, HUB, NOW, vectorTrust } from './helpers.js';
 
@@ -187,14 +187,12 @@ describe('checkAdmission: quarantine', () => {
     const dev = { id: 'dev', roles: [] } as const;
     expect((await q.view('acme/hub')).manifest(dev, { digest }, 'GET').allowed).toBe(true); // at the service's clock
 
-    // The service's view, taken at the instant the adapter asks for (the registry's own provider
-    // of QuarantineViewProvider: the same store and the library's createView).
+    // The real service as the provider: the adapter passes the request's now to view().
     const asked: Array<Date | undefined> = [];
-    const config = parseConfig(configInput);
     const provider = {
-      async view(repository: string, options?: { now?: Date }): Promise<QuarantineView> {
+      view(repository: string, options?: { now?: Date }) {
         asked.push(options?.now);
-        return createView(await store.load(repository), (options?.now ?? new Date(serviceNow)).getTime(), config);
+        return q.view(repository, options);
       },
     };
     const p = policy({ requireQuarantineVisible: true });
