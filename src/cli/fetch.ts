@@ -9,7 +9,8 @@ import { parseReference } from '../reference/parse.js';
 import type { FetchOptions, FetchResult } from '../fetch/types.js';
 import type { VerifiedRepository } from '../verify/types.js';
 import { colourEnabled, paint, type Env, type OutStream } from './format.js';
-import { parseCommandLine, parseRfc3339, UsageError } from './options.js';
+import { COMMON_OPTIONS, defineCommand, type CommandContext } from './command.js';
+import { UsageError } from './options.js';
 
 export const FETCH_HELP = `Usage: trustgate fetch <image-ref>... [options]
 
@@ -50,11 +51,9 @@ export const ONLINE_OPTIONS = {
 } as const;
 
 const FETCH_OPTIONS = {
+  ...COMMON_OPTIONS,
   ...ONLINE_OPTIONS,
-  'trust-dir': { type: 'string' },
-  now: { type: 'string' },
   json: { type: 'boolean' },
-  help: { type: 'boolean', short: 'h' },
 } as const;
 
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
@@ -66,7 +65,7 @@ export function parseDuration(flag: string, text: string): number {
   return Number(m[1]) * (UNITS[m[2] as string] as number);
 }
 
-type OnlineValues = { [K in keyof typeof ONLINE_OPTIONS]?: string | undefined };
+export type OnlineValues = { [K in keyof typeof ONLINE_OPTIONS]?: string | undefined };
 
 /** The fetch options the online flags give, for every GUN of one command run. */
 export function onlineSettings(values: OnlineValues, env: Env): Omit<FetchOptions, 'gun' | 'now' | 'trustDir'> {
@@ -173,48 +172,59 @@ export async function fetchForVerify(
   );
 }
 
-export async function runFetch(args: readonly string[], env: Env = process.env): Promise<number> {
-  let refs: { ref: string; gun: string | null; error?: unknown }[];
-  let base: Omit<FetchOptions, 'gun'>;
-  let json: boolean;
+interface FetchSettings {
+  refs: { ref: string; gun: string | null; error?: unknown }[];
+  values: OnlineValues;
+  json: boolean;
+}
+
+type FetchEngine = typeof import('../trust-dir/reader.js');
+
+/** The online flags as fetch options; a bad one is a usage error of the command. */
+export function onlineBase(values: OnlineValues, ctx: CommandContext<unknown>): Omit<FetchOptions, 'gun' | 'now' | 'trustDir'> | number {
   try {
-    const { values, positionals } = parseCommandLine(args, FETCH_OPTIONS);
-    if (values.help === true) {
-      process.stdout.write(FETCH_HELP);
-      return 0;
-    }
+    return onlineSettings(values, ctx.env);
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    return ctx.usage(e.message);
+  }
+}
+
+async function fetchImages(s: FetchSettings, ctx: CommandContext<FetchEngine>): Promise<number> {
+  const online = onlineBase(s.values, ctx);
+  if (typeof online === 'number') return online;
+  const base = { ...online, trustDir: ctx.trustDir.path, now: ctx.clock() };
+  const fetched = await fetchEach(
+    s.refs.flatMap((r) => (r.gun === null ? [] : [r.gun])),
+    base,
+  );
+  const results: FetchEntry[] = s.refs.map(({ ref, gun, error }) => {
+    if (gun === null) return { ok: false, ref, gun, error: errorOf(error) };
+    const r = fetched.get(gun) as FetchResult | TrustError;
+    return r instanceof Error ? { ok: false, ref, gun, error: errorOf(r) } : entryOf(ref, r);
+  });
+  return report('fetch', results, s.json, ctx.env);
+}
+
+export const runFetch = defineCommand({
+  name: 'fetch',
+  options: FETCH_OPTIONS,
+  help: FETCH_HELP,
+  settings: ({ values, positionals }): FetchSettings => {
     if (positionals.length === 0) throw new UsageError('fetch needs at least one image reference');
-    if (values['trust-dir'] === '') throw new UsageError('--trust-dir must not be empty');
-    json = values.json === true;
-    const { defaultTrustDir } = await import('../trust-dir/reader.js');
-    base = {
-      ...onlineSettings(values, env),
-      trustDir: values['trust-dir'] ?? defaultTrustDir(env),
-      now: values.now === undefined ? new Date() : parseRfc3339(values.now),
-    };
-    refs = positionals.map((ref) => {
+    onlineSettings(values, process.env); // a bad flag is a usage error now, before anything loads
+    const refs = positionals.map((ref) => {
       try {
         return { ref, gun: parseReference(ref).gun };
       } catch (e) {
         return { ref, gun: null, error: e };
       }
     });
-  } catch (e) {
-    if (!(e instanceof UsageError)) throw e;
-    process.stderr.write(`trustgate fetch: ${e.message}\nRun "trustgate fetch --help" for usage.\n`);
-    return 2;
-  }
-  const fetched = await fetchEach(
-    refs.flatMap((r) => (r.gun === null ? [] : [r.gun])),
-    base,
-  );
-  const results: FetchEntry[] = refs.map(({ ref, gun, error }) => {
-    if (gun === null) return { ok: false, ref, gun, error: errorOf(error) };
-    const r = fetched.get(gun) as FetchResult | TrustError;
-    return r instanceof Error ? { ok: false, ref, gun, error: errorOf(r) } : entryOf(ref, r);
-  });
-  return report('fetch', results, json, env);
-}
+    return { refs, values, json: values.json === true };
+  },
+  load: () => import('../trust-dir/reader.js'),
+  run: fetchImages,
+});
 
 /** Prints the entries and returns the exit code (2 if any reference was unusable). */
 export function report(command: string, results: readonly FetchEntry[], json: boolean, env: Env, out: OutStream = process.stdout): number {

@@ -5,9 +5,9 @@
 import { join, resolve } from 'node:path';
 import { parseReference } from '../reference/parse.js';
 import type { FetchResult } from '../fetch/types.js';
-import { entryOf, errorOf, fetchEach, ONLINE_OPTIONS, onlineSettings, report, type FetchEntry } from './fetch.js';
-import type { Env } from './format.js';
-import { parseCommandLine, parseRfc3339, UsageError } from './options.js';
+import { COMMON_OPTIONS, defineCommand, type CommandContext } from './command.js';
+import { entryOf, errorOf, fetchEach, onlineBase, ONLINE_OPTIONS, onlineSettings, report, type FetchEntry, type OnlineValues } from './fetch.js';
+import { parseCommandLine, UsageError } from './options.js';
 
 export const MIRROR_HELP = `Usage: trustgate mirror --from SERVER --to DIR <gun>... [options]
 
@@ -31,51 +31,60 @@ const OPTIONS = {
   ...ONLINE_OPTIONS,
   from: { type: 'string' },
   to: { type: 'string' },
-  now: { type: 'string' },
+  now: COMMON_OPTIONS.now,
+  help: COMMON_OPTIONS.help,
   json: { type: 'boolean' },
-  help: { type: 'boolean', short: 'h' },
 } as const;
 
-export async function runMirror(args: readonly string[], env: Env = process.env): Promise<number> {
-  let guns: string[];
-  let base: Parameters<typeof fetchEach>[1];
-  let json: boolean;
-  try {
-    const { values, positionals } = parseCommandLine(args, OPTIONS);
-    if (values.help === true) {
-      process.stdout.write(MIRROR_HELP);
-      return 0;
+interface MirrorSettings {
+  guns: string[];
+  to: string;
+  values: OnlineValues;
+  json: boolean;
+}
+
+function settings({ values, positionals }: ReturnType<typeof parseCommandLine<typeof OPTIONS>>): MirrorSettings {
+  if (values.server !== undefined) throw new UsageError('mirror takes --from, not --server');
+  if (values.from === undefined || values.from === '') throw new UsageError('mirror needs --from SERVER');
+  if (values.to === undefined || values.to === '') throw new UsageError('mirror needs --to DIR');
+  if (positionals.length === 0) throw new UsageError('mirror needs at least one repository (GUN)');
+  const guns = positionals.map((p) => {
+    try {
+      return parseReference(p).gun;
+    } catch (e) {
+      throw new UsageError(`${JSON.stringify(p)} is not a repository name: ${(e as Error).message}`);
     }
-    if (values.server !== undefined) throw new UsageError('mirror takes --from, not --server');
-    if (values.from === undefined || values.from === '') throw new UsageError('mirror needs --from SERVER');
-    if (values.to === undefined || values.to === '') throw new UsageError('mirror needs --to DIR');
-    if (positionals.length === 0) throw new UsageError('mirror needs at least one repository (GUN)');
-    guns = positionals.map((p) => {
-      try {
-        return parseReference(p).gun;
-      } catch (e) {
-        throw new UsageError(`${JSON.stringify(p)} is not a repository name: ${(e as Error).message}`);
-      }
-    });
-    json = values.json === true;
-    const { defaultStateDir } = await import('../fetch/state.js');
-    const to = resolve(values.to);
-    base = {
-      ...onlineSettings({ ...values, server: values.from }, env),
-      trustDir: to,
-      // One mirror's floors must not be another's: a record set per destination.
-      stateDir: values['state-dir'] ?? join(defaultStateDir(env), 'mirrors', encodeURIComponent(to)),
-      now: values.now === undefined ? new Date() : parseRfc3339(values.now),
-    };
-  } catch (e) {
-    if (!(e instanceof UsageError)) throw e;
-    process.stderr.write(`trustgate mirror: ${e.message}\nRun "trustgate mirror --help" for usage.\n`);
-    return 2;
-  }
-  const fetched = await fetchEach(guns, base);
-  const results: FetchEntry[] = guns.map((gun) => {
+  });
+  const online = { ...values, server: values.from };
+  onlineSettings(online, process.env); // a bad flag is a usage error now, before anything loads
+  return { guns, to: resolve(values.to), values: online, json: values.json === true };
+}
+
+type MirrorEngine = typeof import('../trust-dir/reader.js') & typeof import('../fetch/state.js');
+
+async function mirror(s: MirrorSettings, ctx: CommandContext<MirrorEngine>): Promise<number> {
+  const online = onlineBase(s.values, ctx);
+  if (typeof online === 'number') return online;
+  const base = {
+    ...online,
+    trustDir: s.to,
+    // One mirror's floors must not be another's: a record set per destination.
+    stateDir: s.values['state-dir'] ?? join(ctx.engine.defaultStateDir(ctx.env), 'mirrors', encodeURIComponent(s.to)),
+    now: ctx.clock(),
+  };
+  const fetched = await fetchEach(s.guns, base);
+  const results: FetchEntry[] = s.guns.map((gun) => {
     const r = fetched.get(gun) as FetchResult | Error;
     return r instanceof Error ? { ok: false, ref: gun, gun, error: errorOf(r) } : entryOf(gun, r);
   });
-  return report('mirror', results, json, env);
+  return report('mirror', results, s.json, ctx.env);
 }
+
+export const runMirror = defineCommand({
+  name: 'mirror',
+  options: OPTIONS,
+  help: MIRROR_HELP,
+  settings,
+  load: async () => ({ ...(await import('../trust-dir/reader.js')), ...(await import('../fetch/state.js')) }),
+  run: mirror,
+});
