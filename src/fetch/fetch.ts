@@ -302,11 +302,11 @@ async function download(
     return bytes;
   };
 
-  // Spec §7.2: no trusted root yet → root.json by its plain name, fixed cap.
+  // notary-rules.md §7.2: no trusted root yet → root.json by its plain name, fixed cap.
   const trustedRootBytes = trustedRoot === undefined ? undefined : Buffer.from(trustedRoot, 'utf8');
   if (!trustedRootBytes) put('root', await client.getFile('root', limits.maxRootBytes, 'root'), 'network');
 
-  // §7.4: the timestamp always comes from the server, by its plain name, 1 MiB cap.
+  // notary-rules.md §7.4: the timestamp always comes from the server, by its plain name, 1 MiB cap.
   const ts = await client.getFile('timestamp', limits.maxTimestampBytes, 'timestamp');
   put('timestamp', ts, 'network');
   const snapEntry = peekMeta(ts)?.['snapshot'];
@@ -314,7 +314,7 @@ async function download(
   const snapMeta = peekMeta(await byReference('snapshot', snapEntry));
   if (!snapMeta) return staged;
 
-  // §7.5/§7.6: the snapshot names the root; a different one than ours means a rotation.
+  // notary-rules.md §7.5/§7.6: the snapshot names the root; a different one than ours means a rotation.
   const rootEntry = snapMeta['root'];
   if (trustedRootBytes && rootEntry && !matches(trustedRootBytes, rootEntry)) {
     const newest = await byReference('root', rootEntry);
@@ -336,7 +336,7 @@ async function download(
     put('root', trustedRootBytes, 'cache');
   }
 
-  // §7.8.3: targets, then delegations depth-first; roles without a snapshot entry are not fetched.
+  // notary-rules.md §7.8.3: targets, then delegations depth-first; roles without a snapshot entry are not fetched.
   const targetsEntry = snapMeta['targets'];
   if (!targetsEntry) return staged;
   const stack: { role: string; bytes: Uint8Array }[] = [{ role: 'targets', bytes: await byReference('targets', targetsEntry) }];

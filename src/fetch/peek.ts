@@ -55,7 +55,7 @@ export function peekVersion(bytes: Uint8Array): number | undefined {
   return r.success ? r.data.signed.version : undefined;
 }
 
-/** Notary's delegation names (spec §7.8.1); anything else is never requested. */
+/** Notary's delegation names (notary-rules.md §7.8.1); anything else is never requested. */
 export function isDelegationRole(name: string): boolean {
   return name.length < 256 && /^targets(?:\/[-a-z0-9_]+)+$/.test(name);
 }

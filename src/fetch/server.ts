@@ -1,4 +1,4 @@
-/** Which notary-server serves a GUN, and the URLs of its files (spec §7.4). */
+/** Which notary-server serves a GUN, and the URLs of its files (notary-rules.md §7.4). */
 import { TrustError } from '../errors.js';
 
 /** docker's choice (`docker/cli: cli/trust/trust.go` `Server`): Docker Hub's notary, else the registry itself. */

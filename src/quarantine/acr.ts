@@ -2,7 +2,7 @@
  * Azure Container Registry compatibility: `PATCH /acr/v1/<repo>/_manifests/<digest>` bodies
  * mapped to verdicts, and the attributes a `GET` on the same path returns.
  *
- * Spec §1.3/§1.5: ACR's PATCH is a blind last-writer-wins write. Here it needs an `If-Match`
+ * quarantine.md §1.3/§1.5: ACR's PATCH is a blind last-writer-wins write. Here it needs an `If-Match`
  * generation (see {@link acrEtag}) and an `Idempotency-Key`, unless the documented
  * `legacyLastWriterWins` mode is on. In that mode a body without `If-Match` applies to the open
  * generation, or opens a new one, so the last PATCH wins, stale ones included: use it only for a

@@ -38,7 +38,7 @@ export function advanceTime(d: Draft): void {
             verdicts: [],
           }));
         } else {
-          // §4: deadline → retries → Unresolved, never Passed.
+          // quarantine.md §4: deadline → retries → Unresolved, never Passed.
           fire(d, rec, 'scan.timeout', due.at, { ...actor, reason: 'scan deadline passed; no retries left' }, () => ({
             scanOpen: false,
             deadline: undefined,

@@ -32,7 +32,7 @@ function respond(d: Draft, c: Command, digest: string | undefined, verdict?: Ver
   };
 }
 
-/** A new manifest: `Quarantined` at generation 1 (§6 row 1). */
+/** A new manifest: `Quarantined` at generation 1 (quarantine.md §6 row 1). */
 function newRecord(d: Draft, c: CommandOf<'push'>): DigestRecord {
   return {
     repository: c.repository,

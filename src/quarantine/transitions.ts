@@ -68,11 +68,11 @@ const table: Table = {
     'scan.failed': r('Failed', 'quarantine.failed'),
     'scan.unresolved': r('Unresolved', 'quarantine.unresolved'),
     'scan.retry': r('Quarantined', 'scan.retry'),
-    // Q3/§4: a deadline never leads to Passed.
+    // Q3/quarantine.md §4: a deadline never leads to Passed.
     'scan.timeout': r('Unresolved', 'quarantine.unresolved'),
     rescan: r('Quarantined', 'scan.requested'),
     release: r('Released', 'quarantine.released'),
-    // §6 row 2: a retained verdict is reused only under the policy version it was reached under.
+    // quarantine.md §6 row 2: a retained verdict is reused only under the policy version it was reached under.
     'policy.changed': r('Quarantined', 'scan.requested'),
   },
   Passed: {
