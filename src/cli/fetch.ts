@@ -80,6 +80,7 @@ export function onlineSettings(values: OnlineValues, env: Env): Omit<FetchOption
   }
   if (values['state-dir'] === '') throw new UsageError('--state-dir must not be empty');
   return {
+    proxyEnv: env,
     ...(server === undefined ? {} : { server }),
     ...(values['state-dir'] === undefined ? {} : { stateDir: values['state-dir'] }),
     ...(tlsCa === undefined ? {} : { tlsCa }),

@@ -109,6 +109,7 @@ function prepare(opts: FetchOptions): Run {
     backoffMs: positiveInt('backoffMs', opts.backoffMs, DEFAULTS.backoffMs, 0),
     ca: opts.tlsCa,
     signal: opts.signal,
+    proxyEnv: opts.proxyEnv ?? process.env,
   });
   return {
     gun,

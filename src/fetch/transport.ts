@@ -6,7 +6,11 @@
  */
 import { request as httpRequest, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import type { Duplex } from 'node:stream';
+import { connect as tlsConnect } from 'node:tls';
+import { isIP } from 'node:net';
 import { TrustError, type TrustErrorCode } from '../errors.js';
+import { proxyAuthorization, proxyFor, type ProxyEnv } from './proxy.js';
 
 export interface TransportOptions {
   /** Per request (headers and body), in ms. */
@@ -20,6 +24,8 @@ export interface TransportOptions {
   /** Extra CA certificates (PEM) trusted for https, on top of Node's bundle. */
   ca?: string | undefined;
   signal?: AbortSignal | undefined;
+  /** Where HTTPS_PROXY, HTTP_PROXY and NO_PROXY are read from (see proxy.ts); none: direct. */
+  proxyEnv?: ProxyEnv | undefined;
 }
 
 export interface HttpAnswer {
@@ -148,12 +154,7 @@ export class Transport {
           ),
         budget,
       );
-      const requester = url.protocol === 'https:' ? httpsRequest : httpRequest;
-      const req = requester(url, {
-        method: 'GET',
-        headers: { accept: 'application/json', 'user-agent': 'trustgate', ...o.headers },
-        ...(url.protocol === 'https:' && this.opts.ca !== undefined ? { ca: this.opts.ca } : {}),
-      });
+      const req = this.send(url, { accept: 'application/json', 'user-agent': 'trustgate', ...o.headers });
       this.opts.signal?.addEventListener('abort', onAbort, { once: true });
       req.on('error', (e: NodeJS.ErrnoException) =>
         finish(fetchError('ERR_FETCH_UNREACHABLE', `${o.what}: cannot reach ${url.origin}: ${e.code === undefined ? e.message : `${e.code} (${e.message})`}`, o, { cause: e })),
@@ -161,6 +162,17 @@ export class Transport {
       req.on('response', (res: IncomingMessage) => this.readAnswer(res, url, o, finish, () => settled));
       req.end();
     });
+  }
+
+  /** Starts the GET: directly, or through the environment's proxy (absolute-form for http, a CONNECT tunnel for https). */
+  private send(url: URL, headers: Record<string, string>) {
+    const ca = url.protocol === 'https:' && this.opts.ca !== undefined ? { ca: this.opts.ca } : {};
+    const proxy = proxyFor(url, this.opts.proxyEnv ?? {});
+    if (proxy === undefined) return (url.protocol === 'https:' ? httpsRequest : httpRequest)(url, { method: 'GET', headers, ...ca });
+    if (url.protocol === 'http:') {
+      return httpRequest({ host: proxy.hostname, port: proxy.port || 80, method: 'GET', path: url.href, headers: { ...headers, host: url.host, ...proxyAuthorization(proxy) } });
+    }
+    return httpsRequest(url, { method: 'GET', headers, ...ca, createConnection: (_: unknown, done: (e: Error | null, s?: Duplex) => void) => tunnel(proxy, url, this.opts.ca, done) } as never);
   }
 
   /** Reads one answer's body within its cap: a success past the cap is refused as too large, an error page is cut short. */
@@ -206,4 +218,23 @@ export class Transport {
     );
     res.on('aborted', () => finish(fetchError('ERR_FETCH_UNREACHABLE', `${o.what}: the connection to ${url.origin} broke mid-body`, o)));
   }
+}
+
+/** An https connection through an http proxy: CONNECT host:port, then TLS to the target over the tunnel. */
+function tunnel(proxy: URL, target: URL, ca: string | undefined, done: (e: Error | null, s?: Duplex) => void): undefined {
+  const authority = `${target.hostname}:${target.port || 443}`;
+  const connect = httpRequest({ host: proxy.hostname, port: proxy.port || 80, method: 'CONNECT', path: authority, headers: { host: authority, ...proxyAuthorization(proxy) } });
+  connect.once('connect', (res, socket) => {
+    if (res.statusCode !== 200) {
+      socket.destroy();
+      done(new Error(`proxy ${proxy.origin} refused CONNECT ${authority}: ${res.statusCode ?? 0} ${res.statusMessage ?? ''}`.trim()));
+      return;
+    }
+    const host = target.hostname.replace(/^\[|\]$/g, '');
+    const tls = tlsConnect({ socket, host, ...(isIP(host) === 0 ? { servername: host } : {}), ...(ca === undefined ? {} : { ca }) });
+    done(null, tls);
+  });
+  connect.once('error', (e) => done(new Error(`proxy ${proxy.origin}: ${e.message}`)));
+  connect.end();
+  return undefined;
 }

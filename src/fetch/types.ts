@@ -33,6 +33,11 @@ export interface FetchOptions {
   pins?: FetchPins;
   /** Extra CA certificates (PEM) for https to the server and the token service. */
   tlsCa?: string;
+  /**
+   * Where `HTTPS_PROXY`, `HTTP_PROXY` and `NO_PROXY` are read from, as docker reads them (loopback
+   * is never proxied). Default: `process.env`; `{}` for direct connections only.
+   */
+  proxyEnv?: Readonly<Record<string, string | undefined>>;
   signal?: AbortSignal;
   /** Per request, headers and body; default 30 000 ms. */
   timeoutMs?: number;

@@ -4,6 +4,7 @@ import { parseBearerChallenge } from '../../src/fetch/auth.js';
 import { checkGun, defaultServer, fileUrl, normaliseServer } from '../../src/fetch/server.js';
 import { fetchTrustData } from '../../src/fetch/index.js';
 import { parseDuration } from '../../src/cli/fetch.js';
+import { proxyFor } from '../../src/fetch/proxy.js';
 
 describe('server choice (docker/cli trust.go Server)', () => {
   it('docker.io goes to notary.docker.io, any other registry to itself over https', () => {
@@ -63,5 +64,41 @@ describe('options', () => {
     await expect(
       fetchTrustData({ gun: 'r.example/a/b', server: 'http://127.0.0.1:1', now: new Date(), dockerConfigDir: false, trustDir: '/nonexistent/t', stateDir: '/nonexistent/s', signal: c.signal }),
     ).rejects.toMatchObject({ code: 'ERR_FETCH_ABORTED' });
+  });
+});
+
+describe('proxyFor: HTTPS_PROXY / HTTP_PROXY / NO_PROXY as docker reads them', () => {
+  const u = (s: string) => new URL(s);
+  const via = (url: string, env: Record<string, string>) => proxyFor(u(url), env)?.href;
+  it('picks the proxy by scheme, upper case first, a bare host:port meaning http://', () => {
+    expect(via('https://notary.example.com/', { HTTPS_PROXY: 'http://p:3128', https_proxy: 'http://q:1' })).toBe('http://p:3128/');
+    expect(via('https://notary.example.com/', { https_proxy: 'q:8080' })).toBe('http://q:8080/');
+    expect(via('http://notary.example.com/', { HTTPS_PROXY: 'http://p:3128' })).toBeUndefined();
+    expect(via('http://notary.example.com/', { HTTP_PROXY: 'http://p:3128' })).toBe('http://p:3128/');
+    expect(via('https://notary.example.com/', { HTTPS_PROXY: '  ' })).toBeUndefined();
+  });
+  it('never proxies localhost or loopback, as Go does', () => {
+    for (const url of ['https://localhost:4443/', 'https://127.0.0.1/', 'https://127.9.9.9/', 'https://[::1]:443/', 'https://a.localhost/']) {
+      expect(via(url, { HTTPS_PROXY: 'http://p:3128' }), url).toBeUndefined();
+    }
+  });
+  it('NO_PROXY: *, hosts and their subdomains, leading dot, ports, IPs and CIDR blocks', () => {
+    const env = (no: string) => ({ HTTPS_PROXY: 'http://p:3128', NO_PROXY: no });
+    expect(via('https://a.example.com/', env('*'))).toBeUndefined();
+    expect(via('https://example.com/', env('example.com'))).toBeUndefined();
+    expect(via('https://a.example.com/', env('example.com'))).toBeUndefined();
+    expect(via('https://notexample.com/', env('example.com'))).toBe('http://p:3128/');
+    expect(via('https://example.com/', env('.example.com'))).toBe('http://p:3128/');
+    expect(via('https://a.example.com/', env('.example.com'))).toBeUndefined();
+    expect(via('https://example.com:4443/', env('example.com:443'))).toBe('http://p:3128/');
+    expect(via('https://example.com/', env('example.com:443'))).toBeUndefined();
+    expect(via('https://10.1.2.3/', env('10.0.0.0/8'))).toBeUndefined();
+    expect(via('https://11.1.2.3/', env('10.0.0.0/8'))).toBe('http://p:3128/');
+    expect(via('https://10.1.2.3/', env(' other.org , 10.1.2.3'))).toBeUndefined();
+    expect(via('https://EXAMPLE.com/', env('Example.COM'))).toBeUndefined();
+  });
+  it('a proxy setting that is not an http:// URL is ERR_INVALID_ARGUMENT', () => {
+    expect(() => proxyFor(u('https://n.example/'), { HTTPS_PROXY: 'socks5://p:1080' })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }));
+    expect(() => proxyFor(u('https://n.example/'), { HTTPS_PROXY: 'http://[bad' })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }));
   });
 });
