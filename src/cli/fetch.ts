@@ -6,9 +6,9 @@
 import { readFileSync } from 'node:fs';
 import { isTrustError, TrustError } from '../errors.js';
 import { parseReference } from '../reference/parse.js';
-import type { FetchOptions, FetchResult } from '../fetch/types.js';
+import type { FetchOptions, FetchProgress, FetchResult } from '../fetch/types.js';
 import type { VerifiedRepository } from '../verify/types.js';
-import { colourEnabled, paint, type Env, type OutStream } from './format.js';
+import { colourEnabled, escapeTerminal, paint, type Env, type OutStream } from './format.js';
 import { COMMON_OPTIONS, defineCommand, type CommandContext } from './command.js';
 import { UsageError } from './options.js';
 
@@ -131,19 +131,43 @@ export function entryOf(ref: string, r: FetchResult): FetchEntry {
 export async function fetchEach(
   guns: readonly string[],
   base: Omit<FetchOptions, 'gun'>,
+  json = false,
 ): Promise<Map<string, FetchResult | TrustError>> {
   const { fetchTrustData } = await import('../fetch/fetch.js');
   const out = new Map<string, FetchResult | TrustError>();
-  for (const gun of guns) {
-    if (out.has(gun)) continue;
-    try {
-      out.set(gun, await fetchTrustData({ ...base, gun }));
-    } catch (e) {
-      if (!isTrustError(e)) throw e;
-      out.set(gun, e);
+  const progress = terminalProgress(process.stderr, json);
+  try {
+    for (const gun of guns) {
+      if (out.has(gun)) continue;
+      try {
+        out.set(gun, await fetchTrustData({ ...base, gun, ...progress.option }));
+      } catch (e) {
+        if (!isTrustError(e)) throw e;
+        out.set(gun, e);
+      }
     }
+  } finally {
+    progress.end();
   }
   return out;
+}
+
+/**
+ * One self-overwriting progress line on stderr while files arrive (a repository with many
+ * delegations takes a while), only on a terminal and never with --json; cleared when done.
+ */
+export function terminalProgress(out: OutStream, json: boolean): { option: Pick<FetchOptions, 'onProgress'>; end(): void } {
+  if (json || out.isTTY !== true) return { option: {}, end: () => undefined };
+  let shown = false;
+  let last = 0;
+  const onProgress = (p: FetchProgress) => {
+    const now = Date.now();
+    if (now - last < 100 && p.role !== 'timestamp') return;
+    last = now;
+    shown = true;
+    out.write(`\r\x1b[Kfetching ${escapeTerminal(p.gun)}: ${p.files} files, ${(p.bytes / 1024).toFixed(0)} KiB (${escapeTerminal(p.role)})`);
+  };
+  return { option: { onProgress }, end: () => void (shown && out.write('\r\x1b[K')) };
 }
 
 /** For `verify --online`: fetched repositories by GUN, each a verified repository or its error. */
@@ -152,8 +176,9 @@ export async function fetchForVerify(
   values: OnlineValues,
   base: Pick<FetchOptions, 'trustDir' | 'now' | 'mode' | 'pins'> & { now: Date },
   env: Env,
+  json = false,
 ): Promise<Map<string, VerifiedRepository | TrustError>> {
-  const fetched = await fetchEach(guns, { ...onlineSettings(values, env), ...base });
+  const fetched = await fetchEach(guns, { ...onlineSettings(values, env), ...base }, json);
   const pinned = (gun: string) => base.pins?.certs?.[gun];
   return new Map<string, VerifiedRepository | TrustError>(
     [...fetched].map(([gun, r]): [string, VerifiedRepository | TrustError] => {
@@ -198,6 +223,7 @@ async function fetchImages(s: FetchSettings, ctx: CommandContext<FetchEngine>): 
   const fetched = await fetchEach(
     s.refs.flatMap((r) => (r.gun === null ? [] : [r.gun])),
     base,
+    s.json,
   );
   const results: FetchEntry[] = s.refs.map(({ ref, gun, error }) => {
     if (gun === null) return { ok: false, ref, gun, error: errorOf(error) };

@@ -72,7 +72,7 @@ async function mirror(s: MirrorSettings, ctx: CommandContext<MirrorEngine>): Pro
     stateDir: s.values['state-dir'] ?? join(ctx.engine.defaultStateDir(ctx.env), 'mirrors', encodeURIComponent(s.to)),
     now: ctx.clock(),
   };
-  const fetched = await fetchEach(s.guns, base);
+  const fetched = await fetchEach(s.guns, base, s.json);
   const results: FetchEntry[] = s.guns.map((gun) => {
     const r = fetched.get(gun) as FetchResult | Error;
     return r instanceof Error ? { ok: false, ref: gun, gun, error: errorOf(r) } : entryOf(gun, r);

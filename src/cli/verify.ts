@@ -163,7 +163,7 @@ async function fetchFirst(s: Settings, ctx: CommandContext<Engine>, now: Date): 
     }
   });
   const pins = s.pins.length > 0 ? { pins: { certs: Object.fromEntries(guns.map((g) => [g, s.pins])) } } : {};
-  return fetchForVerify(guns, s.online, { trustDir: ctx.trustDir.path, now, mode: s.mode, ...pins }, ctx.env);
+  return fetchForVerify(guns, s.online, { trustDir: ctx.trustDir.path, now, mode: s.mode, ...pins }, ctx.env, s.json);
 }
 
 async function verifyImages(s: Settings, ctx: CommandContext<Engine>): Promise<number> {

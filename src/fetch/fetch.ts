@@ -157,7 +157,9 @@ async function stage(run: Run, opts: FetchOptions, anchor: TrustedState | undefi
   const staged: Staged = { files: new Map(), from: new Map(), intermediateRoots: [] };
   const { limits } = run;
   try {
-    await download(staged, run.client, anchor?.root, run.cached, { maxRootBytes: limits.maxRootBytes, maxTimestampBytes: limits.maxTimestampBytes, maxDelegations: limits.maxDelegations, maxRootRotations: run.maxRootRotations });
+    const progress = (role: string) => opts.onProgress?.({ gun: run.gun, role, files: staged.files.size, bytes: run.transport.bytesReceived });
+    const caps = { maxRootBytes: limits.maxRootBytes, maxTimestampBytes: limits.maxTimestampBytes, maxDelegations: limits.maxDelegations, maxRootRotations: run.maxRootRotations };
+    await download(staged, run.client, anchor?.root, run.cached, caps, progress);
     return staged;
   } catch (e) {
     // Only for answers that are about the data; a network problem stays a network problem
@@ -285,11 +287,13 @@ async function download(
   trustedRoot: string | undefined,
   cached: (role: string, cap: number) => Uint8Array | undefined,
   limits: DownloadLimits,
+  progress: (role: string) => void,
 ): Promise<Staged> {
   const { files, from, intermediateRoots } = staged;
   const put = (role: string, bytes: Uint8Array, origin: 'cache' | 'network') => {
     files.set(role, bytes);
     from.set(role, origin);
+    progress(role);
   };
   const byReference = async (role: string, entry: MetaEntry): Promise<Uint8Array> => {
     const old = cached(role, entry.length);

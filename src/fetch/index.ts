@@ -14,4 +14,4 @@ export { readTrustedState, defaultStateDir } from './state.js';
 export type { TrustedStateRecord } from './state.js';
 export { defaultServer } from './server.js';
 export { dockerConfigCredentials, defaultDockerConfigDir } from './auth.js';
-export type { Credentials, FetchOptions, FetchPins, FetchResult, RoleChange } from './types.js';
+export type { Credentials, FetchOptions, FetchPins, FetchProgress, FetchResult, RoleChange } from './types.js';

@@ -39,6 +39,8 @@ export interface FetchOptions {
    */
   proxyEnv?: Readonly<Record<string, string | undefined>>;
   signal?: AbortSignal;
+  /** Called after each file is staged (downloaded or reused from the cache), for a progress display. */
+  onProgress?: (progress: FetchProgress) => void;
   /** Per request, headers and body; default 30 000 ms. */
   timeoutMs?: number;
   /** The whole fetch; default 120 000 ms. */
@@ -89,4 +91,14 @@ export interface FetchResult {
   stateFile: string;
   /** Present only when `allowStale` let the existing cache stand in for an unreachable server. */
   stale?: { error: TrustError; fetchedAt: string; ageMs: number };
+}
+
+/** How far one fetch has come; `role` is the file just staged. */
+export interface FetchProgress {
+  gun: string;
+  role: string;
+  /** Files staged so far (downloaded or reused). */
+  files: number;
+  /** Bytes received from the network so far. */
+  bytes: number;
 }

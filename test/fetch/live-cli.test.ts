@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseJson, run, type VerifyDoc } from '../cli/helpers.js';
+import { onTerminal, parseJson, run, type VerifyDoc } from '../cli/helpers.js';
 import { notaryListOffline, notaryMissing, Publisher, runLive, snapshotTree, startNotaryServer, tempDir, type NotaryServer } from './helpers/notary.js';
 
 const GUN = 'registry.test:5000/cli/app';
@@ -89,6 +89,15 @@ describe.skipIf(!runLive)(`trustgate fetch / verify --online / mirror${notaryMis
     const r = run(['verify', '--online', `${GUN}:v1`, '--server', 'http://127.0.0.1:1', '--trust-dir', trustDir, '--state-dir', stateDir, '--allow-stale', '1h']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/STALE: the server failed \(ERR_FETCH_UNREACHABLE/);
+  });
+
+  it('on a terminal a progress line shows the files as they arrive and is cleared; --json and pipes stay quiet', () => {
+    const args = ['fetch', `${GUN}:v1`, '--server', server.url, '--trust-dir', join(tmp.dir, 'tty-trust'), '--state-dir', join(tmp.dir, 'tty-state')];
+    const screen = onTerminal(args, {});
+    expect(screen).toMatch(new RegExp(`\\r\\x1b\\[Kfetching ${GUN.replace(/[.]/g, '\\.')}: \\d+ files, \\d+ KiB \\(timestamp\\)`));
+    expect(screen).toMatch(/\r\x1b\[K(?!fetching)/); // cleared before the result line
+    expect(onTerminal([...args, '--json'], {})).not.toContain('fetching');
+    expect(run(args).stderr).not.toContain('fetching');
   });
 
   it('usage errors exit 2', () => {
