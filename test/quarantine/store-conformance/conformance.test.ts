@@ -13,7 +13,11 @@ import { unitOfWork } from '../../../src/quarantine/store.js';
 import { D, REPO, T0, ci, config, writer } from '../harness.js';
 import { checkReplicas, replicaListsArb, rows } from '../linearizability.js';
 import { memoryFactory, postgresFactory, useEmbedded, usePostgres } from './factories.js';
-import type { StoreFactory, Subject } from './factories.js';
+import type { SqlSubject, StoreFactory, Subject } from './factories.js';
+import { createEmbeddedStore } from '../../../src/store/embedded.js';
+import { SCHEMA_VERSION, createPostgresStore } from '../../../src/store/postgres.js';
+import { freePort } from '../../helpers/postgres.js';
+import { Pool } from 'pg';
 
 const CFG = config();
 const pg = usePostgres({ beforeAll, afterAll });
@@ -153,4 +157,151 @@ describe.each(FACTORIES)('store contract: %s', (_name, factory, q16Runs) => {
       { numRuns: Number(process.env['Q16_STORE_RUNS'] ?? q16Runs) },
     );
   }, 120_000);
+});
+
+const SQL_FACTORIES: [string, StoreFactory<SqlSubject>][] = [['embedded', embedded], ...(pg.missing === undefined ? [['postgres', postgresFactory(pg.cluster)] as [string, StoreFactory<SqlSubject>]] : [])];
+
+describe.each(SQL_FACTORIES)('SQL store: %s', (name, factory) => {
+  let t: SqlSubject | undefined;
+  afterEach(async () => {
+    await t?.close();
+    t = undefined;
+  });
+  const open = async (): Promise<SqlSubject> => (t = await factory.open());
+  const service = (store: QuarantineStore) => createQuarantineService({ store, config: CFG, clock: () => T0 });
+
+  it('the audit table is append-only in the database: raw UPDATE, DELETE and TRUNCATE are refused', async () => {
+    const s = await open();
+    await service(s.store).push({ repository: REPO, digest: D[0], principal: ci });
+    const before = await s.store.readAudit();
+    for (const statement of [`UPDATE ${s.schema}.audit SET entry = '{}'`, `DELETE FROM ${s.schema}.audit`, `TRUNCATE ${s.schema}.audit`]) {
+      await expect(s.sql((q) => q(statement)), statement).rejects.toThrow(/append-only/);
+    }
+    expect(await s.store.readAudit()).toEqual(before);
+  });
+
+  it('a corrupt record or tag row is ERR_STORE_CORRUPT naming the row, never a default', async () => {
+    const s = await open();
+    await service(s.store).push({ repository: REPO, digest: D[0], principal: ci, tag: 'v1' });
+    const corruptions: [string, string][] = [
+      [`UPDATE ${s.schema}.records SET data = jsonb_set(data, '{state}', '["Passed"]')`, `${REPO}@${D[0]}`],
+      [`UPDATE ${s.schema}.records SET data = '"Passed"'::jsonb`, `${REPO}@${D[0]}`],
+      [`UPDATE ${s.schema}.records SET data = data - 'generation'`, `${REPO}@${D[0]}`],
+      [`UPDATE ${s.schema}.records SET version = version + 1`, `${REPO}@${D[0]}`],
+      [`UPDATE ${s.schema}.records SET data = jsonb_set(data, '{digest}', '"${D[1]}"')`, `${REPO}/${D[0]}`],
+      [`UPDATE ${s.schema}.tags SET data = jsonb_set(data, '{live}', '{"digest": 7}')`, `${REPO}:v1`],
+    ];
+    for (const [statement, path] of corruptions) {
+      const pristine = await s.sql((q) => q(`SELECT (SELECT jsonb_agg(to_jsonb(r)) FROM ${s.schema}.records r) AS r, (SELECT jsonb_agg(to_jsonb(t)) FROM ${s.schema}.tags t) AS t`));
+      await s.sql((q) => q(statement));
+      const q = service(s.store);
+      for (const run of [() => q.view(REPO), () => q.push({ repository: REPO, digest: D[1], principal: ci })]) {
+        await expect(run(), statement).rejects.toMatchObject({ code: 'ERR_STORE_CORRUPT', path });
+      }
+      // Restore the pristine rows for the next corruption.
+      await s.sql(async (raw) => {
+        await raw(`DELETE FROM ${s.schema}.records`);
+        await raw(`DELETE FROM ${s.schema}.tags`);
+        await raw(`INSERT INTO ${s.schema}.records SELECT * FROM jsonb_populate_recordset(NULL::${s.schema}.records, $1::jsonb)`, [JSON.stringify(pristine[0]?.['r'])]);
+        await raw(`INSERT INTO ${s.schema}.tags SELECT * FROM jsonb_populate_recordset(NULL::${s.schema}.tags, $1::jsonb)`, [JSON.stringify(pristine[0]?.['t'])]);
+      });
+      await expect(q.view(REPO)).resolves.toBeDefined();
+    }
+  });
+
+  it('a corrupt outbox or audit row is ERR_STORE_CORRUPT on read', async () => {
+    const s = await open();
+    await service(s.store).push({ repository: REPO, digest: D[0], principal: ci });
+    await s.sql((q) => q(`UPDATE ${s.schema}.outbox SET event = jsonb_set(event, '{sequence}', '"one"') WHERE position = 1`));
+    await expect(s.store.pendingEvents()).rejects.toMatchObject({ code: 'ERR_STORE_CORRUPT', path: 'outbox#1' });
+    // The audit cannot be edited (trigger), but a row can be appended behind the store's back.
+    await s.sql((q) => q(`INSERT INTO ${s.schema}.audit (seq, repository, digest, entry) VALUES (1000, NULL, NULL, '{"at": "yesterday"}')`));
+    await expect(s.store.readAudit()).rejects.toMatchObject({ code: 'ERR_STORE_CORRUPT', path: 'audit#1000' });
+  });
+
+  it('migrations are versioned and idempotent; a database newer than the code is refused with ERR_STORE_SCHEMA', async () => {
+    const s = await open();
+    await s.reopen();
+    const versions = await s.sql((q) => q(`SELECT version FROM ${s.schema}.schema_version ORDER BY version`));
+    expect(versions.map((v) => v['version'])).toEqual(Array.from({ length: SCHEMA_VERSION }, (_, i) => i + 1));
+    await s.sql((q) => q(`INSERT INTO ${s.schema}.schema_version (version) VALUES ($1)`, [SCHEMA_VERSION + 1]));
+    const again = s.replica?.();
+    await expect(again).rejects.toMatchObject({ code: 'ERR_STORE_SCHEMA', expected: SCHEMA_VERSION, actual: SCHEMA_VERSION + 1 });
+    await expect(name === 'postgres' ? createPostgresStore({ connectionString: pg.cluster().url(), schema: 'Bad-Name' }) : createEmbeddedStore({ dataDir: '' })).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
+  });
+
+  it('pendingEvents promises commit order: pollers racing K concurrent writers always see positions 1..n, audit seqs 1..n', async () => {
+    const s = await open();
+    const K = 4;
+    const writers = await Promise.all(Array.from({ length: K }, async () => (s.replica ? s.replica() : s.store)));
+    let done = false;
+    const polls: number[][] = [];
+    const audits: number[][] = [];
+    const poller = (async () => {
+      while (!done) {
+        polls.push((await s.store.pendingEvents(100_000)).map((e) => e.position));
+        audits.push((await s.store.readAudit()).map((a) => a.seq));
+      }
+    })();
+    await Promise.all(
+      writers.map(async (w, k) => {
+        const q = service(w);
+        for (let i = 0; i < 6; i++) {
+          const digest = `sha256:${String(k * 100 + i).padStart(64, '0')}`;
+          await q.push({ repository: `r${k}/app`, digest, principal: ci, tag: `t${i % 2}` });
+          await q.verdict({ repository: `r${k}/app`, digest, generation: 1, scannerId: 's1', idempotencyKey: 'k', result: 'pass', principal: writer });
+        }
+      }),
+    );
+    done = true;
+    await poller;
+    for (const w of writers) if (w !== s.store) await w.close();
+    const all = await s.store.pendingEvents(100_000);
+    expect(polls.length).toBeGreaterThan(1);
+    for (const p of [...polls, ...audits]) expect(p).toEqual(p.map((_, i) => i + 1));
+    const byDigest = new Map<string, number[]>();
+    for (const e of all) byDigest.set(e.event.digest, [...(byDigest.get(e.event.digest) ?? []), e.event.sequence]);
+    expect(byDigest.size).toBe(K * 6);
+    for (const [d, seqs] of byDigest) expect(seqs, d).toEqual(seqs.map((_, i) => i + 1));
+  });
+
+  it('deliverEvents: concurrent relays claim disjoint rows (SKIP LOCKED); a failing delivery leaves its rows pending', async () => {
+    const s = await open();
+    const q = service(s.store);
+    for (let i = 0; i < 5; i++) await q.push({ repository: REPO, digest: `sha256:${String(i).padStart(64, 'a')}`, principal: ci });
+    const total = (await s.store.pendingEvents(1000)).length;
+    await expect(s.store.deliverEvents(async () => Promise.reject(new Error('webhook down')), 3)).rejects.toThrow('webhook down');
+    expect((await s.store.pendingEvents(1000)).length).toBe(total);
+    const relay = s.replica ? await s.replica() : s.store;
+    const seen: number[][] = [[], []];
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    // Relay 0 holds its claim until relay 1 has claimed too (with one PGlite connection the two run in turn).
+    const first = s.store.deliverEvents(async (b) => {
+      (seen[0] as number[]).push(...b.map((e) => e.position));
+      if (name === 'postgres') await gate;
+    }, 3);
+    await new Promise((r) => setTimeout(r, 50));
+    const second = relay.deliverEvents(async (b) => {
+      (seen[1] as number[]).push(...b.map((e) => e.position));
+      release();
+    }, 1000);
+    if (name !== 'postgres') release();
+    await Promise.all([first, second]);
+    if (relay !== s.store) await relay.close();
+    expect((seen[0] as number[]).filter((p) => (seen[1] as number[]).includes(p))).toEqual([]);
+    expect([...(seen[0] as number[]), ...(seen[1] as number[])].sort((a, b) => a - b)).toEqual(Array.from({ length: total }, (_, i) => i + 1));
+    expect(await s.store.pendingEvents()).toEqual([]);
+  });
+});
+
+describe.skipIf(pg.missing !== undefined)('postgres store: connection', () => {
+  it('an unreachable server is ERR_STORE_UNAVAILABLE at open; a caller pool stays open after close()', async () => {
+    await expect(createPostgresStore({ connectionString: `postgres://postgres@127.0.0.1:${await freePort()}/postgres` })).rejects.toMatchObject({ code: 'ERR_STORE_UNAVAILABLE' });
+    const pool = new Pool({ connectionString: pg.cluster().url(), max: 2 });
+    const store = await createPostgresStore({ pool, schema: 'caller_pool' });
+    await store.close();
+    expect((await pool.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+    await pool.end();
+  });
 });
