@@ -28,10 +28,19 @@ export type PostgresStoreOptions = SqlStoreOptions &
 
 type PgRunner = Pick<pg.PoolClient, 'query'> | Pick<pg.Pool, 'query'>;
 
+/** Statement names by text: the store's statements are few and fixed, so each is prepared once per connection. */
+const names = new Map<string, string>();
+function statementName(text: string): string {
+  let name = names.get(text);
+  if (name === undefined) names.set(text, (name = `trustgate_${names.size}`));
+  return name;
+}
+
 function runner(client: PgRunner): SqlQueryable {
   return {
     async query<R>(text: string, params: readonly SqlParam[] = []): Promise<SqlResult<R>> {
-      const r = await client.query(text, params as SqlParam[]);
+      // Parameterised statements are prepared (named); the rest (DDL, BEGIN) go as they are.
+      const r = params.length === 0 ? await client.query(text) : await client.query({ name: statementName(text), text, values: params as SqlParam[] });
       return { rows: r.rows as R[], rowCount: r.rowCount ?? 0 };
     },
   };

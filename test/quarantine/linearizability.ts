@@ -95,7 +95,7 @@ export function serialOrderExists(lists: Record<string, unknown>[][], observed: 
         continue;
       }
       const { state: after, outcome } = outcomeOfStep(state, (lists[r] as Record<string, unknown>[])[i], cfg);
-      if (JSON.stringify(outcome) === JSON.stringify(seenOutcome) && search(after, next)) return true;
+      if (canonical(outcome) === canonical(seenOutcome) && search(after, next)) return true;
     }
     return false;
   };

@@ -1,8 +1,8 @@
 /**
  * The SQL of each store operation, one small function each, over {@link SqlQueryable} so that the
  * same text runs on a PostgreSQL server (node-postgres) and on PGlite. JSON goes in as one text
- * parameter cast to jsonb and is taken apart with `jsonb_to_recordset`, which keeps the statement
- * count per unit of work fixed however many rows it writes.
+ * parameter cast to jsonb and is taken apart in SQL, which keeps the statement count per
+ * operation fixed however many rows it touches.
  *
  * @module
  */
@@ -11,6 +11,7 @@ import type { OutboxEntry, RecordWrite, TagWrite, UnitOfWork } from '../../quara
 import type { AuditEntry } from '../../quarantine/events.js';
 import type { DigestRecord, RepositoryState, TagBinding } from '../../quarantine/types.js';
 import type { SqlQueryable } from './driver.js';
+import { CONFLICT_SQLSTATE } from './migrations.js';
 import type { QuotedSchema } from './migrations.js';
 import { reviveAudit, reviveEvent } from './rows.js';
 
@@ -58,7 +59,7 @@ export async function listRepositories(db: SqlQueryable, s: QuotedSchema): Promi
   return r.rows.map((row) => row.repository);
 }
 
-/** The rows one compare-and-set statement writes: key, new version, expected version, JSON. */
+/** A guarded row as `commit_unit` takes it: key, new version, expected version, JSON. */
 interface GuardedRow {
   readonly key: string;
   readonly version: number;
@@ -66,89 +67,33 @@ interface GuardedRow {
   readonly data: unknown;
 }
 
-/** Which table a guarded write goes to, and how its conflicts are named (as the memory store names them). */
-interface Table {
-  readonly name: 'records' | 'tags';
-  readonly key: 'digest' | 'tag';
-  readonly check: 'record version' | 'tag version';
-  readonly noun: 'record' | 'tag';
-}
-
-const RECORDS: Table = { name: 'records', key: 'digest', check: 'record version', noun: 'record' };
-const TAGS: Table = { name: 'tags', key: 'tag', check: 'tag version', noun: 'tag' };
-
-function conflict(t: Table, rows: readonly GuardedRow[], written: number): TrustError {
-  const keys = rows.map((r) => r.key).join(', ');
-  return new TrustError('ERR_CONFLICT', `${t.noun} ${keys} changed concurrently`, {
-    check: t.check,
-    expected: rows.length,
-    actual: written,
-  });
-}
-
-/** `INSERT … ON CONFLICT DO NOTHING` for rows that must not exist yet (expectedVersion 0). */
-async function insertNew(tx: SqlQueryable, s: QuotedSchema, t: Table, repository: string, rows: readonly GuardedRow[]): Promise<void> {
-  if (rows.length === 0) return;
-  const r = await tx.query(
-    `INSERT INTO ${s}.${t.name} (repository, ${t.key}, version, data)
-     SELECT $1, w.key, w.version, w.data FROM jsonb_to_recordset($2::jsonb) AS w(key text, version bigint, data jsonb)
-     ON CONFLICT DO NOTHING`,
-    [repository, JSON.stringify(rows)],
-  );
-  if (r.rowCount !== rows.length) throw conflict(t, rows, r.rowCount);
-}
-
-/** `UPDATE … WHERE version = expected` for rows that exist; every row must match. */
-async function updateGuarded(tx: SqlQueryable, s: QuotedSchema, t: Table, repository: string, rows: readonly GuardedRow[]): Promise<void> {
-  if (rows.length === 0) return;
-  const r = await tx.query(
-    `UPDATE ${s}.${t.name} AS cur SET version = w.version, data = w.data
-     FROM jsonb_to_recordset($2::jsonb) AS w(key text, version bigint, expected bigint, data jsonb)
-     WHERE cur.repository = $1 AND cur.${t.key} = w.key AND cur.version = w.expected`,
-    [repository, JSON.stringify(rows)],
-  );
-  if (r.rowCount !== rows.length) throw conflict(t, rows, r.rowCount);
-}
-
-/** Inserts for new rows, then guarded updates; sorted by key so concurrent writers lock rows in one order. */
-async function writeGuarded(tx: SqlQueryable, s: QuotedSchema, t: Table, repository: string, rows: readonly GuardedRow[]): Promise<void> {
-  const sorted = [...rows].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-  await insertNew(tx, s, t, repository, sorted.filter((r) => r.expected === 0));
-  await updateGuarded(tx, s, t, repository, sorted.filter((r) => r.expected !== 0));
-}
-
 const recordRow = (w: RecordWrite): GuardedRow => ({ key: w.record.digest, version: w.record.version, expected: w.expectedVersion, data: w.record });
 const tagRow = (w: TagWrite): GuardedRow => ({ key: w.binding.tag, version: w.binding.version, expected: w.expectedVersion, data: w.binding });
 
 /**
- * Appends a unit's events and audit entries. The `log_head` row update hands out positions and
- * seqs and holds its lock until COMMIT, so they are gap-free and in commit order.
+ * A unit of work as one `commit_unit` call (migration 2): one statement, so one transaction and
+ * one round trip. A lost compare-and-set raises a SQLSTATE that {@link conflictOf} names, and the
+ * statement's transaction rolls back whole.
  */
-async function appendLogs(tx: SqlQueryable, s: QuotedSchema, unit: UnitOfWork): Promise<void> {
-  if (unit.events.length + unit.audit.length === 0) return;
-  await tx.query(
-    `WITH head AS (
-       UPDATE ${s}.log_head SET outbox_position = outbox_position + $1, audit_seq = audit_seq + $2
-       RETURNING outbox_position - $1 AS p0, audit_seq - $2 AS a0),
-     ev AS (
-       INSERT INTO ${s}.outbox (position, repository, digest, event)
-       SELECT head.p0 + e.n, e.v->>'repository', e.v->>'digest', e.v FROM head, jsonb_array_elements($3::jsonb) WITH ORDINALITY AS e(v, n))
-     INSERT INTO ${s}.audit (seq, repository, digest, entry)
-     SELECT head.a0 + a.n, a.v->>'repository', a.v->>'digest', a.v FROM head, jsonb_array_elements($4::jsonb) WITH ORDINALITY AS a(v, n)`,
-    [unit.events.length, unit.audit.length, JSON.stringify(unit.events), JSON.stringify(unit.audit)],
-  );
-}
-
-/** A unit of work inside the caller's transaction; throws `ERR_CONFLICT` (the caller rolls back) on any lost compare-and-set. */
-export async function commitUnit(tx: SqlQueryable, s: QuotedSchema, unit: UnitOfWork): Promise<void> {
+export async function commitUnit(db: SqlQueryable, s: QuotedSchema, unit: UnitOfWork): Promise<void> {
   for (const w of unit.records) {
     if (w.record.repository !== unit.repository) {
       throw new TrustError('ERR_CONFLICT', `record ${w.record.digest} is not in ${unit.repository}`, { check: 'record version' });
     }
   }
-  await writeGuarded(tx, s, RECORDS, unit.repository, unit.records.map(recordRow));
-  await writeGuarded(tx, s, TAGS, unit.repository, unit.tags.map(tagRow));
-  await appendLogs(tx, s, unit);
+  await db.query(`SELECT ${s}.commit_unit($1, $2::jsonb, $3::jsonb, $4::jsonb, $5::jsonb)`, [
+    unit.repository,
+    JSON.stringify(unit.records.map(recordRow)),
+    JSON.stringify(unit.tags.map(tagRow)),
+    JSON.stringify(unit.events),
+    JSON.stringify(unit.audit),
+  ]);
+}
+
+/** The ERR_CONFLICT a `commit_unit` SQLSTATE stands for (checks named as the memory store names them), if any. */
+export function conflictOf(sqlstate: string, message: string, cause: unknown): TrustError | undefined {
+  const check = sqlstate === CONFLICT_SQLSTATE.record ? 'record version' : sqlstate === CONFLICT_SQLSTATE.tag ? 'tag version' : undefined;
+  return check === undefined ? undefined : new TrustError('ERR_CONFLICT', `changed concurrently: ${message}`, { check, cause });
 }
 
 /** The audit log in seq order, optionally for one repository and/or digest. */

@@ -9,7 +9,7 @@ import { TrustError, isTrustError } from '../../errors.js';
 import type { OutboxEntry, QuarantineStore } from '../../quarantine/store.js';
 import type { SqlDriver } from './driver.js';
 import { migrate, quoteSchema } from './migrations.js';
-import { acknowledge, claimEvents, commitUnit, listRepositories, loadRepository, pendingEvents, readAudit } from './operations.js';
+import { acknowledge, claimEvents, commitUnit, conflictOf, listRepositories, loadRepository, pendingEvents, readAudit } from './operations.js';
 
 /**
  * A SQL-backed quarantine store.
@@ -48,6 +48,8 @@ export function storeError(e: unknown, operation: string): TrustError {
   if (isTrustError(e)) return e;
   const code = typeof e === 'object' && e !== null ? (e as { code?: unknown }).code : undefined;
   const message = e instanceof Error ? e.message : String(e);
+  const lost = typeof code === 'string' ? conflictOf(code, message, e) : undefined;
+  if (lost !== undefined) return lost;
   if (typeof code === 'string' && RETRYABLE.has(code)) {
     return new TrustError('ERR_CONFLICT', `${operation}: ${message}`, { check: `sqlstate ${code}`, cause: e });
   }
@@ -84,7 +86,7 @@ export async function openSqlStore(db: SqlDriver, options: SqlStoreOptions = {})
   return {
     load: (repository) => guarded('load', () => loadRepository(db, s, repository)),
     repositories: () => guarded('repositories', () => listRepositories(db, s)),
-    commit: (unit) => guarded('commit', () => db.transaction((tx) => commitUnit(tx, s, unit))),
+    commit: (unit) => guarded('commit', () => commitUnit(db, s, unit)),
     readAudit: (filter) => guarded('readAudit', () => readAudit(db, s, filter)),
     pendingEvents: (limit = 100) => guarded('pendingEvents', () => pendingEvents(db, s, limit)),
     acknowledgeEvents: (positions) => guarded('acknowledgeEvents', () => acknowledge(db, s, positions.filter((p) => Number.isSafeInteger(p)))),

@@ -221,7 +221,13 @@ describe.each(SQL_FACTORIES)('SQL store: %s', (name, factory) => {
 
   it('migrations are versioned and idempotent; a database newer than the code is refused with ERR_STORE_SCHEMA', async () => {
     const s = await open();
+    // Back to version 1 (before commit_unit), then a restart upgrades it and commits work again.
+    await s.sql(async (q) => {
+      await q(`DROP FUNCTION ${s.schema}.commit_unit`);
+      await q(`DELETE FROM ${s.schema}.schema_version WHERE version > 1`);
+    });
     await s.reopen();
+    await service(s.store).push({ repository: REPO, digest: D[0], principal: ci });
     const versions = await s.sql((q) => q(`SELECT version FROM ${s.schema}.schema_version ORDER BY version`));
     expect(versions.map((v) => v['version'])).toEqual(Array.from({ length: SCHEMA_VERSION }, (_, i) => i + 1));
     await s.sql((q) => q(`INSERT INTO ${s.schema}.schema_version (version) VALUES ($1)`, [SCHEMA_VERSION + 1]));
