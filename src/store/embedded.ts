@@ -47,6 +47,7 @@ function pgliteDriver(db: PGlite, owned: boolean): SqlDriver {
   return {
     ...runner(db),
     transaction: (fn) => db.transaction((tx) => fn(runner(tx))),
+    listen: (channel, onNotify) => db.listen(channel, onNotify),
     close: async () => {
       if (owned) await db.close();
     },

@@ -68,6 +68,20 @@ function pgDriver(pool: pg.Pool, owned: boolean): SqlDriver {
         client.release(broken);
       }
     },
+    async listen(channel, onNotify) {
+      const client = await pool.connect();
+      const handler = (m: pg.Notification) => {
+        if (m.channel === channel) onNotify(m.payload ?? '');
+      };
+      client.on('notification', handler);
+      // A dropped listening connection is not the caller's error: the subscription just ends.
+      client.on('error', () => undefined);
+      await client.query(`LISTEN ${channel}`);
+      return async () => {
+        client.off('notification', handler);
+        await client.query(`UNLISTEN ${channel}`).then(() => client.release(), (e: Error) => client.release(e));
+      };
+    },
     close: async () => {
       if (owned) await pool.end();
     },

@@ -27,6 +27,11 @@ export interface SqlQueryable {
 export interface SqlDriver extends SqlQueryable {
   /** Runs `fn` in one transaction on one connection: COMMIT when it resolves, ROLLBACK when it throws. */
   transaction<T>(fn: (tx: SqlQueryable) => Promise<T>): Promise<T>;
+  /**
+   * LISTENs on `channel` on a connection of its own; resolves to the function that stops. A lost
+   * connection ends the subscription silently: notifications are wake-ups, not a delivery channel.
+   */
+  listen(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>>;
   /** Releases what the driver opened itself (not a pool the caller passed in). */
   close(): Promise<void>;
 }

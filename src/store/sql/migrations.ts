@@ -81,6 +81,12 @@ function casBlock(s: QuotedSchema, table: 'records' | 'tags', key: 'digest' | 't
   END IF;`;
 }
 
+/** The LISTEN/NOTIFY channel `commit_unit` notifies, with the schema (quoted) as payload, when a unit adds events. */
+export const NOTIFY_CHANNEL = 'trustgate_outbox';
+
+/** A SQL string literal of a validated schema name (no quotes or backslashes can occur in it). */
+const sqlString = (s: QuotedSchema): string => `'${s.replaceAll("'", "''")}'`;
+
 /** SQLSTATEs `commit_unit` raises when a record or tag compare-and-set loses. */
 export const CONFLICT_SQLSTATE = { record: 'TGC01', tag: 'TGC02' } as const;
 
@@ -99,6 +105,8 @@ MIGRATIONS.push(
          SELECT p0 + e.ord, e.v->>'repository', e.v->>'digest', e.v FROM jsonb_array_elements(ev) WITH ORDINALITY AS e(v, ord);
          INSERT INTO ${s}.audit (seq, repository, digest, entry)
          SELECT a0 + a.ord, a.v->>'repository', a.v->>'digest', a.v FROM jsonb_array_elements(au) WITH ORDINALITY AS a(v, ord);
+         -- Delivered at COMMIT, and only then: a wake-up for relays, never the events themselves.
+         IF jsonb_array_length(ev) > 0 THEN PERFORM pg_notify('${NOTIFY_CHANNEL}', ${sqlString(s)}); END IF;
        END IF;
      END $$`,
   ],

@@ -8,7 +8,7 @@
 import { TrustError, isTrustError } from '../../errors.js';
 import type { OutboxEntry, QuarantineStore } from '../../quarantine/store.js';
 import type { SqlDriver } from './driver.js';
-import { migrate, quoteSchema } from './migrations.js';
+import { NOTIFY_CHANNEL, migrate, quoteSchema } from './migrations.js';
 import { acknowledge, claimEvents, commitUnit, conflictOf, listRepositories, loadRepository, pendingEvents, readAudit } from './operations.js';
 
 /**
@@ -36,6 +36,13 @@ export interface SqlQuarantineStore extends QuarantineStore {
    * Returns how many events were delivered.
    */
   deliverEvents(deliver: (events: readonly OutboxEntry[]) => Promise<void>, limit?: number): Promise<number>;
+  /**
+   * Calls `wake` soon after a commit that added events (PostgreSQL LISTEN/NOTIFY, sent at COMMIT),
+   * so a relay need not poll tightly. A wake-up carries no events and may be lost (a dropped
+   * connection), so relays still poll `pendingEvents`/`deliverEvents` now and then; it is never
+   * a substitute for them. Resolves to the function that stops listening.
+   */
+  onEvents(wake: () => void): Promise<() => Promise<void>>;
   /** Closes what the store opened (a pool passed in by the caller stays open). */
   close(): Promise<void>;
 }
@@ -110,6 +117,7 @@ export async function openSqlStore(db: SqlDriver, options: SqlStoreOptions = {})
         throw failed === undefined ? e : failed.error;
       }
     },
+    onEvents: (wake) => guarded('onEvents', () => db.listen(NOTIFY_CHANNEL, (payload) => payload === s && wake())),
     close: () => db.close(),
   };
 }

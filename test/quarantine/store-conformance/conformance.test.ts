@@ -271,6 +271,29 @@ describe.each(SQL_FACTORIES)('SQL store: %s', (name, factory) => {
     for (const [d, seqs] of byDigest) expect(seqs, d).toEqual(seqs.map((_, i) => i + 1));
   });
 
+  it('onEvents: LISTEN/NOTIFY wakes a relay after a commit that added events, not for another schema', async () => {
+    const s = await open();
+    let wakes = 0;
+    let woken!: () => void;
+    const first = new Promise<void>((r) => (woken = r));
+    const stop = await s.store.onEvents(() => {
+      wakes++;
+      woken();
+    });
+    const other = await s.sibling(`${s.schema}_other`);
+    try {
+      await service(other).push({ repository: REPO, digest: D[0], principal: ci });
+      await new Promise((r) => setTimeout(r, 100));
+      expect(wakes, 'a commit in another schema').toBe(0);
+      await service(s.store).push({ repository: REPO, digest: D[0], principal: ci });
+      await first;
+      expect(wakes).toBeGreaterThanOrEqual(1);
+    } finally {
+      await stop();
+      await other.close();
+    }
+  }, 30_000);
+
   it('deliverEvents: concurrent relays claim disjoint rows (SKIP LOCKED); a failing delivery leaves its rows pending', async () => {
     const s = await open();
     const q = service(s.store);

@@ -35,6 +35,8 @@ export interface SqlSubject extends Subject<SqlQuarantineStore> {
   sql<T>(fn: (q: RawSql) => Promise<T>): Promise<T>;
   /** Another store instance on the same database (a second replica), where the backend allows one. */
   replica?(): Promise<SqlQuarantineStore>;
+  /** A store on the same database in another schema. */
+  sibling(schema: string): Promise<SqlQuarantineStore>;
 }
 
 export interface StoreFactory<S extends Subject = Subject> {
@@ -94,6 +96,7 @@ export function useEmbedded(hooks: Hooks): StoreFactory<SqlSubject> {
         },
         sql: (fn) => fn(async (text, params = []) => (await shared().query<Record<string, unknown>>(text, params as unknown[])).rows),
         replica: () => createEmbeddedStore({ pglite: shared(), schema }),
+        sibling: (other) => createEmbeddedStore({ pglite: shared(), schema: other }),
         close: () => s.store.close(),
       };
       return s;
@@ -126,6 +129,7 @@ export function postgresFactory(cluster: () => PgCluster): StoreFactory<SqlSubje
         },
         sql: (fn) => fn(async (text, params = []) => (await raw.query(text, params as unknown[])).rows as Record<string, unknown>[]),
         replica: open,
+        sibling: (other) => createPostgresStore({ connectionString, schema: other }),
         async close() {
           for (const st of opened) await st.close().catch(() => undefined);
           await raw.end();
