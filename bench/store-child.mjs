@@ -1,12 +1,13 @@
 // One replica of the store benchmark (bench/store.ts spawns these). Prints "ready", waits for
 // "go" on stdin, runs its loop for DURATION ms, prints one JSON line {ops, ms, conflicts}.
-// argv: mode (service | floor), backend (postgres | embedded), target (URL or data dir), id, durationMs
+// argv: mode (service | floor), backend (postgres | embedded), target (URL or data dir), id, durationMs, digests per repository
 import { createInterface } from 'node:readline';
 import { createQuarantineService, isTrustError } from '../dist/quarantine.js';
 
 const [mode, backend, target, idArg, durationArg] = process.argv.slice(2);
 const id = Number(idArg);
 const DURATION = Number(durationArg);
+const PER_REPO = Number(process.argv[7] ?? 50);
 const principal = { id: 'ci', roles: ['push'] };
 const writer = { id: 'scanner', roles: ['quarantine-writer'] };
 // A record-sized JSON document for the floor's UPDATE (a pushed+passed record is about this big).
@@ -30,9 +31,9 @@ function serviceLoop(store) {
   const q = createQuarantineService({ store, config: { scanners: ['s1'] } });
   let i = 0;
   return async () => {
-    // A new repository every 50 digests: a load reads the whole repository, so the figure would
-    // otherwise fall with its size rather than measure the store.
-    const repository = `bench/r${id}-${Math.floor(i / 50)}`;
+    // A new repository every PER_REPO digests: a load reads the whole repository, so the figure
+    // would otherwise fall with its size rather than measure the store.
+    const repository = `bench/r${id}-${PER_REPO}-${Math.floor(i / PER_REPO)}`;
     const digest = `sha256:${(id * 1e9 + i++).toString(16).padStart(64, '0')}`;
     await q.push({ repository, digest, principal, tag: 'latest' });
     await q.verdict({ repository, digest, generation: 1, scannerId: 's1', idempotencyKey: 'k', result: 'pass', principal: writer });

@@ -21,9 +21,9 @@ interface Figure {
 }
 
 /** Spawns `k` replicas, starts them together, returns their summed rate. */
-async function run(mode: 'service' | 'floor', backend: 'postgres' | 'embedded', targetOf: (i: number) => string, k: number): Promise<Figure> {
+async function run(mode: 'service' | 'floor', backend: 'postgres' | 'embedded', targetOf: (i: number) => string, k: number, perRepo = 50): Promise<Figure> {
   const children = Array.from({ length: k }, (_, i) => {
-    const child = spawn(process.execPath, [join(HERE, 'store-child.mjs'), mode, backend, targetOf(i), String(i), String(DURATION)], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [join(HERE, 'store-child.mjs'), mode, backend, targetOf(i), String(i), String(DURATION), String(perRepo)], { stdio: ['pipe', 'pipe', 'inherit'] });
     const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
     return { child, next: async () => (await lines.next()).value as string };
   });
@@ -35,24 +35,36 @@ async function run(mode: 'service' | 'floor', backend: 'postgres' | 'embedded', 
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1] as number;
 
-/** Floor and service interleaved round by round, so machine load hits both alike. */
+/** Digests per repository in the service runs: a realistic-ish 50 (a load reads them all), and 1 (the store's own cost). */
+const SIZES = [50, 1] as const;
+
+/** Floor and service (at each repository size) interleaved round by round, so machine load hits all alike. */
 async function pair(backend: 'postgres' | 'embedded', targetOf: (i: number) => string, k: number) {
   const floor: number[] = [];
-  const service: number[] = [];
+  const service = SIZES.map((): number[] => []);
   let conflicts = 0;
   for (let r = 0; r < ROUNDS; r++) {
     floor.push((await run('floor', backend, targetOf, k)).perSecond);
-    const s = await run('service', backend, targetOf, k);
-    service.push(s.perSecond);
-    conflicts += s.conflicts;
+    for (const [j, size] of SIZES.entries()) {
+      const s = await run('service', backend, targetOf, k, size);
+      (service[j] as number[]).push(s.perSecond);
+      conflicts += s.conflicts;
+    }
   }
-  return { k, floor: median(floor), service: median(service), ratio: median(service) / median(floor), conflicts };
+  const fl = median(floor);
+  return SIZES.map((size, j) => ({ k, size, floor: fl, service: median(service[j] as number[]), ratio: median(service[j] as number[]) / fl, conflicts }));
 }
 
-async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
-  const t0 = performance.now();
-  const out = await fn();
-  return [out, performance.now() - t0];
+/** Milliseconds to open (and close) a store on a new database, then again on the same one. */
+async function openTimes(open: () => Promise<{ close(): Promise<void> }>): Promise<[number, number]> {
+  const once = async () => {
+    const t0 = performance.now();
+    const store = await open();
+    const ms = performance.now() - t0;
+    await store.close();
+    return ms;
+  };
+  return [await once(), await once()];
 }
 
 const started = new Date();
@@ -62,25 +74,19 @@ const rows: string[] = [];
 try {
   const url = cluster.createDatabase('bench');
   const { createPostgresStore } = await import('../dist/quarantine-postgres.js');
-  const [fresh, openFresh] = await timed(() => createPostgresStore({ connectionString: url, schema: 'bench' }));
-  await fresh.close();
-  const [again, openAgain] = await timed(() => createPostgresStore({ connectionString: url, schema: 'bench' }));
-  await again.close();
+  const [openFresh, openAgain] = await openTimes(() => createPostgresStore({ connectionString: url, schema: 'bench' }));
   const pg1 = await pair('postgres', () => url, 1);
   const pg4 = await pair('postgres', () => url, 4);
 
   const dir = mkdtempSync(join(os.tmpdir(), 'trustgate-bench-pglite-'));
   const { createEmbeddedStore } = await import('../dist/quarantine-embedded.js');
-  const [emb, embFresh] = await timed(() => createEmbeddedStore({ dataDir: dir, schema: 'bench' }));
-  await emb.close();
-  const [emb2, embAgain] = await timed(() => createEmbeddedStore({ dataDir: dir, schema: 'bench' }));
-  await emb2.close();
+  const [embFresh, embAgain] = await openTimes(() => createEmbeddedStore({ dataDir: dir, schema: 'bench' }));
   const e1 = await pair('embedded', () => dir, 1);
   rmSync(dir, { recursive: true, force: true });
 
   const f = (x: number) => Math.round(x).toLocaleString('en-US');
-  const line = (name: string, r: Awaited<ReturnType<typeof pair>>) =>
-    `| ${name} | ${r.k} | ${f(r.service)} | ${f(r.floor)} | ${r.ratio.toFixed(2)} | ${r.ratio >= 0.5 ? 'met' : '**not met**'} | ${r.conflicts} |`;
+  const line = (name: string, rs: Awaited<ReturnType<typeof pair>>) =>
+    rs.map((r) => `| ${name} | ${r.k} | ${r.size} | ${f(r.service)} | ${f(r.floor)} | ${r.ratio.toFixed(2)} | ${r.ratio >= 0.5 ? 'met' : '**not met**'} | ${r.conflicts} |`).join('\n');
   rows.push(
     '# Store benchmark',
     '',
@@ -91,14 +97,14 @@ try {
     '## Method',
     '',
     `- Each replica is a child process with its own pool (2 connections); figures are summed over replicas, median of ${ROUNDS} rounds of ${DURATION / 1000} s, floor and service interleaved round by round.`,
-    '- Service: `createQuarantineService` on the store, per iteration push a new digest with tag `latest` (→ Quarantined) and pass it (→ Passed): 2 transitions, each a load, a pure step and one commit transaction (CAS writes + outbox + audit). Each replica writes its own repositories (a new one every 50 digests, since a load reads the whole repository), so replicas contend only on the log_head lock.',
+    '- Service: `createQuarantineService` on the store, per iteration push a new digest with tag `latest` (→ Quarantined) and pass it (→ Passed): 2 transitions, each a load, a pure step and one commit transaction (CAS writes + outbox + audit). Each replica writes its own repositories (a new one every 50 digests, or for every digest: a load reads the whole repository and the service validates every row it reads, so the 1-digest rows show the cost of the store itself and the 50-digest rows what the size of a repository adds), so replicas contend only on the log_head lock.',
     '- Floor: per transaction `BEGIN; UPDATE bench_floor SET version = $1, data = $2::jsonb WHERE id = $3 AND version = $4; COMMIT` on the replica\'s own row, a record-sized jsonb document, through pg (or PGlite for the embedded row).',
     '- Embedded: one process (PGlite owns its data directory), same loops.',
     '',
     '## Transitions per second',
     '',
-    '| Store | Replicas | Service transitions/s | Floor tx/s | Ratio | Goal ≥ 0.5 | Conflicts |',
-    '|---|---:|---:|---:|---:|---|---:|',
+    '| Store | Replicas | Digests per repository | Service transitions/s | Floor tx/s | Ratio | Goal ≥ 0.5 | Conflicts |',
+    '|---|---:|---:|---:|---:|---:|---|---:|',
     line('PostgreSQL', pg1),
     line('PostgreSQL', pg4),
     line('Embedded (PGlite)', e1),
