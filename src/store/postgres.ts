@@ -110,9 +110,11 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
     throw new TrustError('ERR_INVALID_ARGUMENT', 'createPostgresStore needs a pool or a connectionString');
   }
   const pool = given ?? new pg.Pool({ connectionString: options.connectionString, max: options.max ?? 10 });
-  // An idle client losing its server (a restart) must not crash the process; the next query
-  // reconnects, and the one in flight fails with ERR_STORE_UNAVAILABLE.
+  // A client losing its server (a restart) must not crash the process with an unhandled 'error'
+  // event, idle in the pool or between a query and its release (found by the fault test): the
+  // query in flight fails with ERR_STORE_UNAVAILABLE and the pool replaces the client.
   if (given === undefined) pool.on('error', () => undefined);
+  pool.on('connect', (client) => client.on('error', () => undefined));
   const driver = pgDriver(pool, given === undefined);
   try {
     return await openSqlStore(driver, { schema: options.schema });

@@ -11,7 +11,11 @@ const k = Number(replicaArg);
 const KILL_AT = Number(process.env['KILL_AT'] ?? 0);
 const T0 = 1_700_000_000_000;
 const REPO = 'fault/app';
-const D = ['1', '2', '3'].map((c) => `sha256:${c.repeat(64)}`);
+// Any replica may act on any digest, but only replica k pushes D[2k] and D[2k+1]: a re-push by
+// another principal changes a record with no audit record (see docs/store.md), and the replay
+// places units by the audit order.
+const D = ['1', '2', '3', '4', '5', '6', '7', '8'].map((c) => `sha256:${c.repeat(64)}`);
+const OWN = [D[2 * k], D[2 * k + 1]];
 
 let seed = Number(seedArg) >>> 0;
 const rand = (n) => {
@@ -27,11 +31,11 @@ const bot = { id: `bot-${k}`, roles: ['quarantine-writer'] };
 const ops = { id: `ops-${k}`, roles: ['overrider'] };
 
 function command() {
-  const digest = pick(D);
+  const digest = rand(2) ? pick(OWN) : pick(D);
   switch (rand(7)) {
     case 0:
     case 1:
-      return { type: 'push', repository: REPO, digest, principal: ci, ...(rand(2) ? { tag: pick(['v1', 'v2']) } : {}) };
+      return { type: 'push', repository: REPO, digest: pick(OWN), principal: ci, ...(rand(2) ? { tag: pick(['v1', 'v2']) } : {}) };
     case 2:
     case 3:
       return { type: 'verdict', repository: REPO, digest, generation: pick([1, 1, 2]), scannerId: pick(['s1', 's2']), idempotencyKey: `k${rand(3)}`, result: pick(['pass', 'pass', 'fail']), principal: bot };
@@ -50,7 +54,18 @@ function command() {
 const trace = Array.from({ length: Number(countArg) }, command);
 process.stdout.write(`${JSON.stringify({ trace })}\n`);
 
-const store = await createPostgresStore({ connectionString: url, schema, max: 2 });
+/** Opens the store, waiting out an outage (the restart may come while this replica still starts). */
+async function open() {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await createPostgresStore({ connectionString: url, schema, max: 2 });
+    } catch (e) {
+      if (!isTrustError(e) || e.code !== 'ERR_STORE_UNAVAILABLE' || attempt > 500) throw e;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+}
+const store = await open();
 let commits = 0;
 let inCommit = false;
 let landed = false;
