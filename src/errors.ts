@@ -80,6 +80,10 @@ export const QUARANTINE_ERROR_CODES = [
   'ERR_NOT_FOUND',
   /** A row read from a quarantine store does not validate; `path` names the row. */
   'ERR_STORE_CORRUPT',
+  /** The store's database cannot be reached or failed mid-operation; nothing was committed unless it says so. */
+  'ERR_STORE_UNAVAILABLE',
+  /** The store's database schema is newer than this code (or not ours); the store refuses to start. */
+  'ERR_STORE_SCHEMA',
 ] as const;
 
 /** Codes for misuse: bad options, bad references, bad policies. */

@@ -1,0 +1,85 @@
+// One replica of the store benchmark (bench/store.ts spawns these). Prints "ready", waits for
+// "go" on stdin, runs its loop for DURATION ms, prints one JSON line {ops, ms, conflicts}.
+// argv: mode (service | floor), backend (postgres | embedded), target (URL or data dir), id, durationMs, digests per repository
+import { createInterface } from 'node:readline';
+import { createQuarantineService, isTrustError } from '../dist/quarantine.js';
+
+const [mode, backend, target, idArg, durationArg] = process.argv.slice(2);
+const id = Number(idArg);
+const DURATION = Number(durationArg);
+const PER_REPO = Number(process.argv[7] ?? 50);
+const principal = { id: 'ci', roles: ['push'] };
+const writer = { id: 'scanner', roles: ['quarantine-writer'] };
+// A record-sized JSON document for the floor's UPDATE (a pushed+passed record is about this big).
+const DOC = JSON.stringify({ repository: 'bench/app', digest: `sha256:${'a'.repeat(64)}`, state: 'Passed', pad: 'x'.repeat(700) });
+
+async function open() {
+  if (backend === 'postgres') {
+    const { createPostgresStore } = await import('../dist/quarantine-postgres.js');
+    const pg = (await import('pg')).default;
+    const pool = new pg.Pool({ connectionString: target, max: 2 });
+    return { store: await createPostgresStore({ pool, schema: 'bench' }), raw: pool, close: () => pool.end() };
+  }
+  const { PGlite } = await import('@electric-sql/pglite');
+  const { createEmbeddedStore } = await import('../dist/quarantine-embedded.js');
+  const db = await PGlite.create(target);
+  return { store: await createEmbeddedStore({ pglite: db, schema: 'bench' }), raw: db, close: () => db.close() };
+}
+
+/** Two transitions per iteration: push a new digest (→ Quarantined), pass it (→ Passed). */
+function serviceLoop(store) {
+  const q = createQuarantineService({ store, config: { scanners: ['s1'] } });
+  let i = 0;
+  return async () => {
+    // A new repository every PER_REPO digests: a load reads the whole repository, so the figure
+    // would otherwise fall with its size rather than measure the store.
+    const repository = `bench/r${id}-${PER_REPO}-${Math.floor(i / PER_REPO)}`;
+    const digest = `sha256:${(id * 1e9 + i++).toString(16).padStart(64, '0')}`;
+    await q.push({ repository, digest, principal, tag: 'latest' });
+    await q.verdict({ repository, digest, generation: 1, scannerId: 's1', idempotencyKey: 'k', result: 'pass', principal: writer });
+    return 2;
+  };
+}
+
+/** The floor: one guarded UPDATE of a row of our own per transaction, BEGIN … COMMIT. */
+async function floorLoop(raw) {
+  await raw.query(`CREATE TABLE IF NOT EXISTS bench_floor (id int PRIMARY KEY, version bigint NOT NULL, data jsonb NOT NULL)`);
+  await raw.query(`INSERT INTO bench_floor VALUES ($1, 0, $2::jsonb) ON CONFLICT (id) DO UPDATE SET version = 0`, [id, DOC]);
+  let version = 0;
+  const tx = backend === 'postgres' ? await raw.connect() : raw;
+  return async () => {
+    const run = async (c) => {
+      const r = await c.query(`UPDATE bench_floor SET version = $1, data = $2::jsonb WHERE id = $3 AND version = $4`, [version + 1, DOC, id, version]);
+      if ((r.rowCount ?? r.affectedRows) !== 1) throw new Error('floor lost its own row');
+    };
+    if (backend === 'postgres') {
+      await tx.query('BEGIN');
+      await run(tx);
+      await tx.query('COMMIT');
+    } else {
+      await raw.transaction(run);
+    }
+    version++;
+    return 1;
+  };
+}
+
+const db = await open();
+const step = mode === 'service' ? serviceLoop(db.store) : await floorLoop(db.raw);
+for (const end = performance.now() + 300; performance.now() < end; ) await step(); // warm-up
+process.stdout.write('ready\n');
+await new Promise((resolve) => createInterface({ input: process.stdin }).once('line', resolve));
+let ops = 0;
+let conflicts = 0;
+const t0 = performance.now();
+while (performance.now() - t0 < DURATION) {
+  try {
+    ops += await step();
+  } catch (e) {
+    if (!isTrustError(e) || e.code !== 'ERR_CONFLICT') throw e;
+    conflicts++;
+  }
+}
+const ms = performance.now() - t0;
+process.stdout.write(`${JSON.stringify({ ops, ms, conflicts })}\n`);
+process.exit(0);
