@@ -142,7 +142,10 @@ export type Principal = DeepReadonly<z.output<typeof principalSchema>>;
  * const k: PrincipalKind = 'system';
  * ```
  */
-export type PrincipalKind = 'ordinary' | 'pusher' | 'reader' | 'writer' | 'overrider' | 'admin' | 'system';
+export type PrincipalKind = (typeof PRINCIPAL_KINDS)[number];
+
+/** Every principal kind an audit record can carry; stores validate audit rows against this list. */
+export const PRINCIPAL_KINDS = ['ordinary', 'pusher', 'reader', 'writer', 'overrider', 'admin', 'system'] as const;
 
 /**
  * ACR's severity scale (`quarantine-details/schema.json`), lowest first. Any other string is

@@ -112,6 +112,37 @@ MIGRATIONS.push(
   ],
 );
 
+/** SQLSTATE `commit_policy` raises when the policy row's compare-and-set loses. */
+export const POLICY_CONFLICT_SQLSTATE = 'TGC03';
+
+MIGRATIONS.push(
+  // The registry-wide policy row of the policy commands (setPolicy, addWaiver, revokeWaiver), with
+  // its audit record in the same statement: compare-and-set on `revision` (0: no row yet), then
+  // the audit row under the same log_head lock as commit_unit, so the audit stays gap-free.
+  (s) => [
+    `CREATE TABLE ${s}.policy (
+       only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row), revision bigint NOT NULL CHECK (revision > 0), data jsonb NOT NULL)`,
+    `CREATE FUNCTION ${s}.commit_policy(row_data jsonb, new_revision bigint, expected bigint, au jsonb) RETURNS void LANGUAGE plpgsql AS $$
+     DECLARE got bigint; a0 bigint;
+     BEGIN
+       IF row_data IS NOT NULL THEN
+         IF expected = 0 THEN
+           INSERT INTO ${s}.policy (revision, data) VALUES (new_revision, row_data) ON CONFLICT DO NOTHING;
+         ELSE
+           UPDATE ${s}.policy SET revision = new_revision, data = row_data WHERE revision = expected;
+         END IF;
+         GET DIAGNOSTICS got = ROW_COUNT;
+         IF got <> 1 THEN RAISE EXCEPTION 'policy: revision % is no longer current', expected USING ERRCODE = '${POLICY_CONFLICT_SQLSTATE}'; END IF;
+       END IF;
+       IF jsonb_array_length(au) > 0 THEN
+         UPDATE ${s}.log_head SET audit_seq = audit_seq + jsonb_array_length(au) RETURNING audit_seq - jsonb_array_length(au) INTO a0;
+         INSERT INTO ${s}.audit (seq, repository, digest, entry)
+         SELECT a0 + a.ord, a.v->>'repository', a.v->>'digest', a.v FROM jsonb_array_elements(au) WITH ORDINALITY AS a(v, ord);
+       END IF;
+     END $$`,
+  ],
+);
+
 /** The schema version this code writes and reads. */
 export const SCHEMA_VERSION = MIGRATIONS.length;
 

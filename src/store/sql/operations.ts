@@ -7,13 +7,14 @@
  * @module
  */
 import { TrustError } from '../../errors.js';
-import type { OutboxEntry, RecordWrite, TagWrite, UnitOfWork } from '../../quarantine/store.js';
+import type { OutboxEntry, PolicyWrite, RecordWrite, TagWrite, UnitOfWork } from '../../quarantine/store.js';
+import type { StoredPolicy } from '../../quarantine/policy-commands.js';
 import type { AuditEntry } from '../../quarantine/events.js';
 import type { DigestRecord, RepositoryState, TagBinding } from '../../quarantine/types.js';
 import type { SqlQueryable } from './driver.js';
-import { CONFLICT_SQLSTATE } from './migrations.js';
+import { CONFLICT_SQLSTATE, POLICY_CONFLICT_SQLSTATE } from './migrations.js';
 import type { QuotedSchema } from './migrations.js';
-import { reviveAudit, reviveEvent } from './rows.js';
+import { reviveAudit, reviveEvent, revivePolicy } from './rows.js';
 
 interface KeyedRow {
   readonly kind: 'r' | 't';
@@ -90,9 +91,27 @@ export async function commitUnit(db: SqlQueryable, s: QuotedSchema, unit: UnitOf
   ]);
 }
 
-/** The ERR_CONFLICT a `commit_unit` SQLSTATE stands for (checks named as the memory store names them), if any. */
+/** The policy row, or undefined before the first policy command. */
+export async function loadPolicy(db: SqlQueryable, s: QuotedSchema): Promise<StoredPolicy | undefined> {
+  const r = await db.query<{ revision: number; data: unknown }>(`SELECT revision::float8 AS revision, data FROM ${s}.policy`);
+  const row = r.rows[0];
+  return row === undefined ? undefined : revivePolicy(row.data, row.revision);
+}
+
+/** A policy command's row (compare-and-set on its revision) and audit record, in one statement. */
+export async function commitPolicy(db: SqlQueryable, s: QuotedSchema, write: PolicyWrite): Promise<void> {
+  await db.query(`SELECT ${s}.commit_policy($1::jsonb, $2, $3, $4::jsonb)`, [
+    write.row === undefined ? null : JSON.stringify(write.row),
+    write.row?.revision ?? 0,
+    write.expectedRevision,
+    JSON.stringify(write.audit),
+  ]);
+}
+
+/** The ERR_CONFLICT a `commit_unit` or `commit_policy` SQLSTATE stands for (checks named as the memory store names them), if any. */
 export function conflictOf(sqlstate: string, message: string, cause: unknown): TrustError | undefined {
-  const check = sqlstate === CONFLICT_SQLSTATE.record ? 'record version' : sqlstate === CONFLICT_SQLSTATE.tag ? 'tag version' : undefined;
+  const check =
+    sqlstate === CONFLICT_SQLSTATE.record ? 'record version' : sqlstate === CONFLICT_SQLSTATE.tag ? 'tag version' : sqlstate === POLICY_CONFLICT_SQLSTATE ? 'policy revision' : undefined;
   return check === undefined ? undefined : new TrustError('ERR_CONFLICT', `changed concurrently: ${message}`, { check, cause });
 }
 

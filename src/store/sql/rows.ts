@@ -7,9 +7,10 @@
  */
 import { z } from 'zod';
 import { ERROR_CODES, TrustError } from '../../errors.js';
-import { summarize } from '../../quarantine/schemas.js';
-import { EVENT_TYPES, QUARANTINE_STATES } from '../../quarantine/types.js';
+import { summarize, waiverSchema } from '../../quarantine/schemas.js';
+import { EVENT_TYPES, PRINCIPAL_KINDS, QUARANTINE_STATES } from '../../quarantine/types.js';
 import type { AuditEntry, QuarantineEvent } from '../../quarantine/events.js';
+import type { StoredPolicy } from '../../quarantine/policy-commands.js';
 
 const opt = <T extends z.ZodType>(t: T) => t.optional();
 const state = z.enum(QUARANTINE_STATES);
@@ -34,7 +35,7 @@ const eventSchema = z.strictObject({
 const auditSchema = z.strictObject({
   at: count,
   actor: z.string(),
-  principalKind: z.enum(['ordinary', 'pusher', 'reader', 'writer', 'overrider', 'system']),
+  principalKind: z.enum(PRINCIPAL_KINDS),
   command: z.string(),
   outcome: z.enum(['applied', 'rejected']),
   repository: opt(z.string()),
@@ -83,4 +84,24 @@ export function reviveAudit(raw: unknown, seq: number): AuditEntry {
     code: a.code,
     seq,
   };
+}
+
+const policySchema = z.strictObject({
+  revision: z.int().positive(),
+  policyVersion: z.string().min(1),
+  settings: z.record(z.string(), z.unknown()),
+  waivers: z.array(waiverSchema),
+});
+
+/**
+ * The registry-wide policy row (policy commands, quarantine.md §6).
+ * @throws {TrustError} `ERR_STORE_CORRUPT` when the row is not a stored policy or its revision column disagrees.
+ */
+export function revivePolicy(raw: unknown, revision: number): StoredPolicy {
+  const r = policySchema.safeParse(raw);
+  if (!r.success) throw corrupt('policy', `policy@${revision}`, r.error);
+  if (r.data.revision !== revision) {
+    throw new TrustError('ERR_STORE_CORRUPT', `stored policy row says revision ${r.data.revision} but its column says ${revision}`, { check: 'stored policy', path: `policy@${revision}` });
+  }
+  return r.data;
 }

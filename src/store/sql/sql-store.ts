@@ -9,7 +9,7 @@ import { TrustError, isTrustError } from '../../errors.js';
 import type { OutboxEntry, QuarantineStore } from '../../quarantine/store.js';
 import type { SqlDriver } from './driver.js';
 import { NOTIFY_CHANNEL, migrate, quoteSchema } from './migrations.js';
-import { acknowledge, claimEvents, commitUnit, conflictOf, listRepositories, loadRepository, pendingEvents, readAudit } from './operations.js';
+import { acknowledge, claimEvents, commitPolicy, commitUnit, conflictOf, listRepositories, loadPolicy, loadRepository, pendingEvents, readAudit } from './operations.js';
 
 /**
  * A SQL-backed quarantine store.
@@ -96,6 +96,8 @@ export async function openSqlStore(db: SqlDriver, options: SqlStoreOptions = {})
     commit: (unit) => guarded('commit', () => commitUnit(db, s, unit)),
     readAudit: (filter) => guarded('readAudit', () => readAudit(db, s, filter)),
     pendingEvents: (limit = 100) => guarded('pendingEvents', () => pendingEvents(db, s, limit)),
+    loadPolicy: () => guarded('loadPolicy', () => loadPolicy(db, s)),
+    commitPolicy: (write) => guarded('commitPolicy', () => commitPolicy(db, s, write)),
     acknowledgeEvents: (positions) => guarded('acknowledgeEvents', () => acknowledge(db, s, positions.filter((p) => Number.isSafeInteger(p)))),
     async deliverEvents(deliver, limit = 100) {
       let failed: { readonly error: unknown } | undefined;

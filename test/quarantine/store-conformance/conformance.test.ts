@@ -129,6 +129,32 @@ describe.each(FACTORIES)('store contract: %s', (_name, factory, q16Runs) => {
     expect(await t.store.pendingEvents()).toEqual([]);
   });
 
+  it('policy commands: the policy row is versioned, audited (kind admin) and survives a reopen; a stale revision is ERR_CONFLICT', async () => {
+    t = await factory.open();
+    const admin = { id: 'secops', roles: ['quarantine-admin'] } as const;
+    const one = config({ scanners: ['s1'] });
+    const q = createQuarantineService({ store: t.store, config: one, clock: () => T0 });
+    await q.push({ repository: REPO, digest: D[0], principal: ci, tag: 'v1' });
+    await q.verdict({ repository: REPO, digest: D[0], generation: 1, scannerId: 's1', idempotencyKey: 'a', result: 'pass', principal: writer });
+    const visible = async (s: ReturnType<typeof createQuarantineService>) => (await s.view(REPO)).manifest({ id: 'dev', roles: [] }, { tag: 'v1' }).allowed;
+    expect(await visible(q)).toBe(true);
+    const changed = await q.setPolicy({ policy: { scanners: ['s1', 's2'] }, reason: 'add a scanner', principal: admin });
+    expect(changed.policyVersion).toBe(`${CFG.policyVersion}+1`);
+    expect(await visible(q)).toBe(false); // Q5: a stricter policy hides at once
+    const audit = await t.store.readAudit();
+    expect(audit.at(-1)).toMatchObject({ command: 'setPolicy', outcome: 'applied', principalKind: 'admin', policyVersion: `${CFG.policyVersion}+1` });
+    await t.reopen();
+    const again = createQuarantineService({ store: t.store, config: one, clock: () => T0 });
+    expect((await again.policy()).scanners).toEqual(['s1', 's2']);
+    expect(await visible(again)).toBe(false);
+    const row = await t.store.loadPolicy?.();
+    expect(row?.revision).toBe(1);
+    const stale = t.store.commitPolicy?.({ row: { ...(row as NonNullable<typeof row>), revision: 2 }, expectedRevision: 0, audit: [] });
+    expect(await codeOf(stale as Promise<void>)).toBe('ERR_CONFLICT policy revision');
+    expect((await t.store.loadPolicy?.())?.revision).toBe(1);
+    expect(await t.store.readAudit()).toEqual(audit);
+  });
+
   it('audit: seq 1..n in commit order, filters, and every read is a prefix of every later read (Q22)', async () => {
     t = await factory.open();
     const q = createQuarantineService({ store: t.store, config: CFG, clock: () => T0 });
@@ -221,9 +247,11 @@ describe.each(SQL_FACTORIES)('SQL store: %s', (name, factory) => {
 
   it('migrations are versioned and idempotent; a database newer than the code is refused with ERR_STORE_SCHEMA', async () => {
     const s = await open();
-    // Back to version 1 (before commit_unit), then a restart upgrades it and commits work again.
+    // Back to version 1 (before commit_unit and the policy row), then a restart upgrades it and commits work again.
     await s.sql(async (q) => {
       await q(`DROP FUNCTION ${s.schema}.commit_unit`);
+      await q(`DROP FUNCTION ${s.schema}.commit_policy`);
+      await q(`DROP TABLE ${s.schema}.policy`);
       await q(`DELETE FROM ${s.schema}.schema_version WHERE version > 1`);
     });
     await s.reopen();
