@@ -75,7 +75,12 @@ function pushRecord(d: Draft, c: CommandOf<'push'>): boolean {
   const existing = d.rec(c.digest);
   if (existing !== undefined && !existing.deleted) {
     transition(existing.state, 'push', { onNewFindings: d.config.onNewFindings });
-    if (!existing.pushers.includes(c.principal.id)) d.put({ ...existing, pushers: withPusher(existing, c.principal.id) });
+    if (!existing.pushers.includes(c.principal.id)) {
+      d.put({ ...existing, pushers: withPusher(existing, c.principal.id) });
+      // The record changed (a new pusher, which separation of duties reads): audited like any
+      // change (Q22). With a tag, the push handler's tag record below covers it.
+      if (c.tag === undefined) d.record(d.now, actor, { digest: c.digest });
+    }
     // A plain registry fires `push` for every push (ACR with quarantine disabled: both webhooks).
     // A new or restored manifest gets it from the settle, as it appears; one already served, here.
     if (d.config.status === 'disabled') d.emit(c.digest, 'push', d.now, { tag: c.tag, actor: c.principal.id });

@@ -195,6 +195,20 @@ describe('issue 12, also seen: separation of duties covers every pusher, not onl
   });
 });
 
+describe('a re-push by another pusher changes the record, so it is audited (Q22)', () => {
+  it.each([['without a tag', {}], ['with a tag', { tag: 'v2' }]])('%s: exactly one audit record for the push, naming the new pusher', (_name, extra) => {
+    const w = newWorld();
+    const lead = { id: 'lead', roles: ['push'] } as const;
+    apply(w, push(D[0]), config());
+    const before = apply(w, { type: 'tick', repository: REPO, principal: ci }, config()).state;
+    const r = step(before, { type: 'push', repository: REPO, digest: D[0], principal: lead, ...extra }, w.now, config());
+    expect(r.ok).toBe(true);
+    expect(r.state.records.get(D[0])?.pushers).toEqual(['ci', 'lead']);
+    expect(r.audit).toHaveLength(1);
+    expect(r.audit[0]).toMatchObject({ command: 'push', outcome: 'applied', actor: 'lead', digest: D[0] });
+  });
+});
+
 describe('issue 12, also seen: audit `at` is monotone in seq', () => {
   it('the service: every audit entry is at or after the one before it', async () => {
     const cfg = config();
