@@ -31,6 +31,8 @@ export type {
   AdmissionDenied,
   SignerEvidence,
   WouldDeny,
+  Requester,
+  BreakGlassUse,
 } from './decision.js';
 export { trustDirTrustSource, cachedTrustSource, quarantineServiceReader, loadPolicyFile } from './sources.js';
 export type {

@@ -94,8 +94,17 @@ export const policySchema = z.strictObject({
       ca: z.record(z.string().min(1), z.string().includes('-----BEGIN CERTIFICATE-----')).optional(),
     })
     .optional(),
-  /** Break-glass: the annotation whose non-empty value (the justification) lets a denied image in. */
-  breakGlass: z.strictObject({ annotation: z.string().min(1).max(316) }).optional(),
+  /**
+   * Break-glass: the annotation whose non-empty value (the justification) lets a denied image in.
+   * With `users` and/or `groups`, only a requester (`userInfo`) named in one of them may use it.
+   */
+  breakGlass: z
+    .strictObject({
+      annotation: z.string().min(1).max(316),
+      users: z.array(z.string().min(1).max(512)).min(1).optional(),
+      groups: z.array(z.string().min(1).max(512)).min(1).optional(),
+    })
+    .optional(),
   /** Ordered rules; the first whose `images` match wins. */
   rules: z.array(ruleSchema),
   /** What applies when no rule matches. Mandatory: a policy states its own default. */
@@ -131,6 +140,8 @@ export interface AdmissionPolicy {
   readonly rules: readonly CompiledRule[];
   readonly default: CompiledRule;
   readonly breakGlassAnnotation: string | undefined;
+  /** Who may use break-glass; undefined: anyone who can set the annotation. */
+  readonly breakGlassPrincipals: { readonly users: readonly string[]; readonly groups: readonly string[] } | undefined;
   /** The validated input, for display. */
   readonly source: z.output<typeof policySchema>;
 }
@@ -267,6 +278,10 @@ export function parsePolicy(input: unknown): AdmissionPolicy {
     rules: Object.freeze(rules),
     default: Object.freeze(def),
     breakGlassAnnotation: p.breakGlass?.annotation,
+    breakGlassPrincipals:
+      p.breakGlass?.users === undefined && p.breakGlass?.groups === undefined
+        ? undefined
+        : Object.freeze({ users: Object.freeze([...(p.breakGlass.users ?? [])]), groups: Object.freeze([...(p.breakGlass.groups ?? [])]) }),
     source: p,
   });
   compiled.add(policy);

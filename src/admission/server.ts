@@ -14,10 +14,26 @@ import { parsePolicy, type AdmissionPolicy } from './policy.js';
 
 /** Default limits. */
 export const ADMISSION_SERVER_DEFAULTS = Object.freeze({
-  /** Largest request body accepted, in bytes (an AdmissionReview with a large object fits). */
-  maxBodyBytes: 3 * 1024 * 1024,
+  /**
+   * Largest request body accepted, in bytes: an UPDATE carries `object` and `oldObject`, each up
+   * to etcd's 1.5 MiB request limit, JSON-escaped, plus the envelope.
+   */
+  maxBodyBytes: 7 * 1024 * 1024,
   /** Time allowed for reading the request and deciding, in milliseconds (the API server's default webhook timeout is 10 s). */
   timeoutMs: 9_000,
+  /**
+   * How long an idle keep-alive connection stays open: above the 90 s the API server's Go client
+   * keeps idle connections, so the server never closes one the client is about to reuse.
+   */
+  keepAliveTimeoutMs: 120_000,
+  /**
+   * Time from a request's first byte to its last header line. Node 20 starts this clock per
+   * request, not at the end of the previous one, so it can stay far below the keep-alive timeout
+   * and still close a connection that trickles its headers.
+   */
+  headersTimeoutMs: 5_000,
+  /** A TLS connection must finish its handshake within this, in milliseconds. */
+  handshakeTimeoutMs: 5_000,
 });
 
 export interface AdmissionServerOptions {
@@ -27,6 +43,9 @@ export interface AdmissionServerOptions {
   tls: { cert: string | Buffer; key: string | Buffer };
   maxBodyBytes?: number;
   timeoutMs?: number;
+  keepAliveTimeoutMs?: number;
+  headersTimeoutMs?: number;
+  handshakeTimeoutMs?: number;
   /** Receives one object per log line (default: JSON on stdout). */
   log?: (entry: Record<string, unknown>) => void;
   /** The decision time per request (default: the current time). */
@@ -83,6 +102,16 @@ const defaultLog = (entry: Record<string, unknown>) => {
 
 type Endpoint = 'validate' | 'mutate';
 
+/**
+ * True for `application/json`, with or without parameters (`; charset=utf-8`), in any case: what
+ * the API server sends. Other types — `application/json-patch+json`, `application/json-seq` — are
+ * not an AdmissionReview and get 415.
+ */
+export function isJson(contentType: string | undefined): boolean {
+  const essence = (contentType ?? '').split(';', 1)[0] as string;
+  return essence.trim().toLowerCase() === 'application/json';
+}
+
 /** Routes a request: the admission endpoint to run, or the plain answer already sent. */
 function route(req: IncomingMessage, res: ServerResponse): Endpoint | undefined {
   const url = new URL(req.url ?? '/', 'https://localhost');
@@ -94,7 +123,7 @@ function route(req: IncomingMessage, res: ServerResponse): Endpoint | undefined 
   const endpoint = url.pathname === '/validate' ? 'validate' : url.pathname === '/mutate' ? 'mutate' : undefined;
   if (endpoint === undefined) send(res, 404, 'not found\n');
   else if (req.method !== 'POST') send(res, 405, 'method not allowed\n');
-  else if (!/^application\/json\b/i.test(req.headers['content-type'] ?? '')) send(res, 415, 'content-type must be application/json\n');
+  else if (!isJson(req.headers['content-type'])) send(res, 415, 'content-type must be application/json\n');
   else return endpoint;
   return undefined;
 }
@@ -195,7 +224,16 @@ export function createAdmissionServer(opts: AdmissionServerOptions): Server {
     // Without a clock, each request's instant is the decision's default time (decisionTime).
     clock: opts.clock ?? (() => decisionTime(undefined)),
   };
-  const server = createServer({ cert: opts.tls.cert, key: opts.tls.key, minVersion: 'TLSv1.2' }, (req, res) => {
+  const d = ADMISSION_SERVER_DEFAULTS;
+  const tlsOptions = {
+    cert: opts.tls.cert,
+    key: opts.tls.key,
+    minVersion: 'TLSv1.2' as const,
+    handshakeTimeout: opts.handshakeTimeoutMs ?? d.handshakeTimeoutMs,
+    // Check the headers and request deadlines every 500 ms (Node's default is every 30 s).
+    connectionsCheckingInterval: 500,
+  };
+  const server = createServer(tlsOptions, (req, res) => {
     const endpoint = route(req, res);
     if (endpoint === undefined) return;
     admit(req, res, endpoint, s, opts).catch((e: unknown) => {
@@ -203,8 +241,12 @@ export function createAdmissionServer(opts: AdmissionServerOptions): Server {
       send(res, 500, { error: 'internal error' });
     });
   });
+  server.keepAliveTimeout = opts.keepAliveTimeoutMs ?? d.keepAliveTimeoutMs;
+  server.headersTimeout = Math.min(opts.headersTimeoutMs ?? d.headersTimeoutMs, s.timeoutMs);
   server.requestTimeout = s.timeoutMs + 1000;
-  server.headersTimeout = Math.min(s.timeoutMs, 60_000);
+  // A connection that finished its handshake but never sends a request has no request clock
+  // running: close any socket idle for longer than the keep-alive timeout allows.
+  server.timeout = server.keepAliveTimeout + 10_000;
   server.maxHeadersCount = 100;
   return server;
 }

@@ -51,7 +51,7 @@ async function decide(s: Settings, ctx: CommandContext<Engine>): Promise<Admissi
       {
         image: s.image,
         now: ctx.clock(),
-        ...(s.principal === undefined ? {} : { principal: { id: s.principal, roles: [] } }),
+        ...(s.principal === undefined ? {} : { principal: { id: s.principal, roles: [] }, requester: { username: s.principal } }),
         ...(s.breakGlass !== undefined && policy.breakGlassAnnotation !== undefined ? { annotations: { [policy.breakGlassAnnotation]: s.breakGlass } } : {}),
       },
       policy,
