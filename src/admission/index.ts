@@ -45,7 +45,9 @@ export type {
   QuarantineViewProvider,
   QuarantineServiceReaderOptions,
 } from './sources.js';
-export { handleAdmissionReview, parseAdmissionReview } from './kubernetes.js';
+export { rememberedTrustSource } from './remembered-trust.js';
+export type { RememberedTrustOptions, RememberedTrustSource, RememberedTrustStats } from './remembered-trust.js';
+export { handleAdmissionReview, parseAdmissionReview, printable, WARNING_MAX_CHARS } from './kubernetes.js';
 export type {
   AdmissionReviewOut,
   AdmissionReviewResponse,

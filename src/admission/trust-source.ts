@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { readTrustedState } from '../fetch/state.js';
 import { verifyTrustDir } from '../trust-dir/reader.js';
 import type { ResolvedPins, RootPins } from '../verify/types.js';
 import type { FailurePolicy, VerifiedRepository } from '../verify/types.js';
@@ -32,6 +33,12 @@ export interface TrustDirSourceOptions {
   trustDir: string;
   /** Failure policy for delegations (default `strict`). */
   mode?: FailurePolicy;
+  /**
+   * Where `trustgate fetch` keeps trusted-state records (src/fetch/state.ts). When a GUN has a
+   * record, it is the version floor: an older copy in the trust directory is `ERR_VERSION_ROLLBACK`.
+   * Absent: no record is read.
+   */
+  stateDir?: string;
 }
 
 /**
@@ -44,14 +51,17 @@ export interface TrustDirSourceOptions {
  */
 export function trustDirTrustSource(opts: TrustDirSourceOptions): TrustSource {
   return {
-    verify: ({ gun, now, pins }) =>
-      verifyTrustDir({
+    verify: ({ gun, now, pins }) => {
+      const record = opts.stateDir === undefined ? undefined : readTrustedState({ gun, stateDir: opts.stateDir });
+      return verifyTrustDir({
         gun,
         trustDir: opts.trustDir,
         now,
         ...(opts.mode ? { mode: opts.mode } : {}),
         ...(pins ? { pins } : {}),
-      }),
+        ...(record ? { trustedState: record.trustedState } : {}),
+      });
+    },
   };
 }
 

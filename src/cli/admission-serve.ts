@@ -18,6 +18,7 @@ const OPTIONS = {
   host: { type: 'string' },
   'max-body-bytes': { type: 'string' },
   'timeout-ms': { type: 'string' },
+  'state-dir': { type: 'string' },
 } as const;
 
 type Engine = typeof import('./admission-engine.js');
@@ -30,6 +31,7 @@ interface Settings {
   host: string;
   maxBodyBytes: number | undefined;
   timeoutMs: number | undefined;
+  stateDir: string | undefined;
 }
 
 function boundedInt(name: string, text: string | undefined, min: number, max: number): number | undefined {
@@ -43,6 +45,7 @@ function settings({ values, positionals }: ReturnType<typeof parseCommandLine<ty
   for (const f of ['policy', 'tls-cert', 'tls-key'] as const) {
     if (values[f] === undefined || values[f] === '') throw new UsageError(`--${f} FILE is required`);
   }
+  if (values['state-dir'] === '') throw new UsageError('--state-dir must not be empty');
   return {
     policy: values.policy as string,
     cert: values['tls-cert'] as string,
@@ -51,6 +54,7 @@ function settings({ values, positionals }: ReturnType<typeof parseCommandLine<ty
     host: values.host ?? '0.0.0.0',
     maxBodyBytes: boundedInt('max-body-bytes', values['max-body-bytes'], 1, 64 * 1024 * 1024),
     timeoutMs: boundedInt('timeout-ms', values['timeout-ms'], 1, 60_000),
+    stateDir: values['state-dir'],
   };
 }
 
@@ -77,7 +81,9 @@ function build(s: Settings, ctx: CommandContext<Engine>): Server | string {
   try {
     return engine.createAdmissionServer({
       policy,
-      sources: { trust: engine.trustDirTrustSource({ trustDir: ctx.trustDir.path }) },
+      // Verified once per repository and re-verified when its files change or expire, with the
+      // trusted-state record as the version floor.
+      sources: { trust: engine.rememberedTrustSource({ trustDir: ctx.trustDir.path, stateDir: s.stateDir ?? engine.defaultStateDir(ctx.env) }) },
       tls,
       // The command's edge clock: `--now` for recorded data, else the time of each request.
       clock: ctx.clock,

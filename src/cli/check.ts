@@ -15,6 +15,7 @@ const OPTIONS = {
   json: { type: 'boolean' },
   principal: { type: 'string' },
   'break-glass': { type: 'string' },
+  'state-dir': { type: 'string' },
 } as const;
 
 type Engine = typeof import('./admission-engine.js');
@@ -25,18 +26,21 @@ interface Settings {
   json: boolean;
   principal: string | undefined;
   breakGlass: string | undefined;
+  stateDir: string | undefined;
 }
 
 function settings({ values, positionals }: ReturnType<typeof parseCommandLine<typeof OPTIONS>>): Settings {
   if (positionals.length !== 1) throw new UsageError('check needs exactly one image reference');
   if (values.policy === undefined || values.policy === '') throw new UsageError('--policy FILE is required');
   if (values['break-glass'] !== undefined && values['break-glass'].trim() === '') throw new UsageError('--break-glass needs a reason');
+  if (values['state-dir'] === '') throw new UsageError('--state-dir must not be empty');
   return {
     image: positionals[0] as string,
     policy: values.policy,
     json: values.json === true,
     principal: values.principal,
     breakGlass: values['break-glass'],
+    stateDir: values['state-dir'],
   };
 }
 
@@ -56,7 +60,8 @@ async function decide(s: Settings, ctx: CommandContext<Engine>): Promise<Admissi
       },
       policy,
       // The shell has no quarantine reader: a rule that needs one is a usage error (exit 2).
-      { trust: engine.trustDirTrustSource({ trustDir: ctx.trustDir.path }) },
+      // The trusted-state record of `trustgate fetch`, when there is one, is the version floor.
+      { trust: engine.rememberedTrustSource({ trustDir: ctx.trustDir.path, stateDir: s.stateDir ?? engine.defaultStateDir(ctx.env) }) },
     );
   } catch (e) {
     if (isTrustError(e)) return e.message;

@@ -41,6 +41,8 @@ Options:
                            --json lists them in "skipped")
   --online                 Fetch from the notary server first (as "trustgate fetch"; takes its
                            --server, --state-dir, --tls-ca, --timeout, --deadline, --allow-stale)
+  --state-dir DIR          Trusted-state records of trustgate fetch; offline too, a GUN's record
+                           is the version floor (default: $XDG_STATE_HOME/trustgate)
   -h, --help               Show this help
 
 Exit codes: 0 every image verified, 1 at least one image is not trusted,
@@ -77,6 +79,8 @@ Options:
   --json                   Print the decision object as JSON
   --principal ID           Who will pull (recorded in the decision)
   --break-glass REASON     Set the policy's break-glass annotation to REASON
+  --state-dir DIR          Trusted-state records of trustgate fetch, the version floor
+                           (default: $XDG_STATE_HOME/trustgate, else ~/.local/state/trustgate)
   -h, --help               Show this help
 
 A policy that requires quarantine visibility needs the library API (exit 2 here).
@@ -99,7 +103,9 @@ Options:
   --now RFC3339            Decide every request at this instant (recorded data, tests);
                            default: the time each request arrives
   --trust-dir DIR          Trust directory (default: $DOCKER_CONFIG/trust, else ~/.docker/trust)
-  --max-body-bytes N       Largest request body (default 3 MiB)
+  --state-dir DIR          Trusted-state records of trustgate fetch, the version floor
+                           (default: $XDG_STATE_HOME/trustgate, else ~/.local/state/trustgate)
+  --max-body-bytes N       Largest request body (default 7 MiB)
   --timeout-ms N           Time allowed per request (default 9000)
   -h, --help               Show this help
 
