@@ -46,6 +46,8 @@ export type {
   QuarantineServiceReaderOptions,
 } from './sources.js';
 export { rememberedTrustSource } from './remembered-trust.js';
+export { onlineTrustSource, ONLINE_TRUST_DEFAULTS } from './online-trust.js';
+export type { OnlineTrustOptions, OnlineTrustSource, OnlineTrustStats } from './online-trust.js';
 export type { RememberedTrustOptions, RememberedTrustSource, RememberedTrustStats } from './remembered-trust.js';
 export { handleAdmissionReview, parseAdmissionReview, printable, WARNING_MAX_CHARS } from './kubernetes.js';
 export type {

@@ -87,6 +87,8 @@ export const policySchema = z.strictObject({
   version: z.literal(1).optional(),
   /** Policy-wide mode (default `enforce`). */
   mode: z.enum(['enforce', 'dry-run']).optional(),
+  /** Fetch trust data from the notary server as reviews come in (`admission serve` as with `--online`). */
+  online: z.boolean().optional(),
   /** Root pins in the verifier's format (Notary's `trust_pinning`): `certs` by GUN or `prefix*`, `ca` by GUN prefix. */
   pins: z
     .strictObject({
@@ -140,6 +142,8 @@ export interface AdmissionPolicy {
   readonly rules: readonly CompiledRule[];
   readonly default: CompiledRule;
   readonly breakGlassAnnotation: string | undefined;
+  /** Trust data comes from the notary server (`online: true`). */
+  readonly online: boolean;
   /** Who may use break-glass; undefined: anyone who can set the annotation. */
   readonly breakGlassPrincipals: { readonly users: readonly string[]; readonly groups: readonly string[] } | undefined;
   /** The validated input, for display. */
@@ -278,6 +282,7 @@ export function parsePolicy(input: unknown): AdmissionPolicy {
     rules: Object.freeze(rules),
     default: Object.freeze(def),
     breakGlassAnnotation: p.breakGlass?.annotation,
+    online: p.online ?? false,
     breakGlassPrincipals:
       p.breakGlass?.users === undefined && p.breakGlass?.groups === undefined
         ? undefined

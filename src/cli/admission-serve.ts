@@ -5,7 +5,9 @@
 import { readFileSync } from 'node:fs';
 import type { Server } from 'node:https';
 import { isTrustError } from '../errors.js';
+import type { AdmissionPolicy, TrustSource } from '../admission/index.js';
 import { COMMON_OPTIONS, defineCommand, warn, type CommandContext } from './command.js';
+import { ONLINE_OPTIONS, onlineSettings, parseDuration } from './fetch.js';
 import { ADMISSION_SERVE_HELP } from './help.js';
 import { parseCommandLine, UsageError } from './options.js';
 
@@ -18,7 +20,9 @@ const OPTIONS = {
   host: { type: 'string' },
   'max-body-bytes': { type: 'string' },
   'timeout-ms': { type: 'string' },
-  'state-dir': { type: 'string' },
+  online: { type: 'boolean' },
+  ...ONLINE_OPTIONS,
+  'trust-ttl': { type: 'string' },
 } as const;
 
 type Engine = typeof import('./admission-engine.js');
@@ -32,6 +36,10 @@ interface Settings {
   maxBodyBytes: number | undefined;
   timeoutMs: number | undefined;
   stateDir: string | undefined;
+  /** `--online`: forced on; else the policy's `online` decides. */
+  online: boolean;
+  /** The fetch settings (`--server`, `--tls-ca`, `--timeout`, `--deadline`, `--allow-stale`, `--trust-ttl`). */
+  fetch: ReturnType<typeof onlineSettings> & { ttlMs?: number };
 }
 
 function boundedInt(name: string, text: string | undefined, min: number, max: number): number | undefined {
@@ -55,7 +63,40 @@ function settings({ values, positionals }: ReturnType<typeof parseCommandLine<ty
     maxBodyBytes: boundedInt('max-body-bytes', values['max-body-bytes'], 1, 64 * 1024 * 1024),
     timeoutMs: boundedInt('timeout-ms', values['timeout-ms'], 1, 60_000),
     stateDir: values['state-dir'],
+    online: values.online === true,
+    fetch: {
+      ...onlineSettings(values, process.env),
+      ...(values['trust-ttl'] === undefined ? {} : { ttlMs: parseDuration('trust-ttl', values['trust-ttl']) }),
+    },
   };
+}
+
+/**
+ * Online trust (policy `online: true` or `--online`): every fetch is bounded by `--deadline`,
+ * which must leave time to answer within `--timeout-ms` (default: 1 s less, at most 5 s), so that
+ * a slow notary server is a fast deny, not a webhook timeout.
+ */
+function onlineTrust(s: Settings, ctx: CommandContext<Engine>): TrustSource | string {
+  const timeoutMs = s.timeoutMs ?? ctx.engine.ADMISSION_SERVER_DEFAULTS.timeoutMs;
+  const { deadlineMs: given, allowStale, ...fetch } = s.fetch;
+  const deadlineMs = given ?? Math.max(1, Math.min(ctx.engine.ONLINE_TRUST_DEFAULTS.deadlineMs, timeoutMs - 1000));
+  if (deadlineMs >= timeoutMs) return `--deadline (${deadlineMs} ms) must be shorter than --timeout-ms (${timeoutMs} ms)`;
+  return ctx.engine.onlineTrustSource({
+    ...fetch,
+    trustDir: ctx.trustDir.path,
+    stateDir: s.stateDir ?? ctx.engine.defaultStateDir(ctx.env),
+    deadlineMs,
+    ...(allowStale === undefined ? {} : { maxStaleMs: allowStale.maxAgeMs }),
+  });
+}
+
+/** Where trust data comes from: the notary server (online), else the trust directory, remembered. */
+function trustSource(s: Settings, ctx: CommandContext<Engine>, policy: AdmissionPolicy): TrustSource | string {
+  if (s.online || policy.online) return onlineTrust(s, ctx);
+  if (ctx.trustDir.error) return ctx.trustDir.error.message;
+  // Verified once per repository and re-verified when its files change or expire, with the
+  // trusted-state record as the version floor.
+  return ctx.engine.rememberedTrustSource({ trustDir: ctx.trustDir.path, stateDir: s.stateDir ?? ctx.engine.defaultStateDir(ctx.env) });
 }
 
 /** The server, or the usage message when a file, the policy or the trust directory is unusable. */
@@ -77,13 +118,12 @@ function build(s: Settings, ctx: CommandContext<Engine>): Server | string {
   if (engine.policyNeedsQuarantine(policy)) {
     return 'the policy requires quarantine visibility, which needs a quarantine reader; use createAdmissionServer from the library';
   }
-  if (ctx.trustDir.error) return ctx.trustDir.error.message;
+  const trust = trustSource(s, ctx, policy);
+  if (typeof trust === 'string') return trust;
   try {
     return engine.createAdmissionServer({
       policy,
-      // Verified once per repository and re-verified when its files change or expire, with the
-      // trusted-state record as the version floor.
-      sources: { trust: engine.rememberedTrustSource({ trustDir: ctx.trustDir.path, stateDir: s.stateDir ?? engine.defaultStateDir(ctx.env) }) },
+      sources: { trust },
       tls,
       // The command's edge clock: `--now` for recorded data, else the time of each request.
       clock: ctx.clock,
