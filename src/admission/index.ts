@@ -46,6 +46,8 @@ export type {
   QuarantineServiceReaderOptions,
 } from './sources.js';
 export { rememberedTrustSource } from './remembered-trust.js';
+export { httpQuarantineReader } from './quarantine-http.js';
+export type { HttpQuarantineReaderOptions, QuarantineCredentials } from './quarantine-http.js';
 export { onlineTrustSource, ONLINE_TRUST_DEFAULTS } from './online-trust.js';
 export type { OnlineTrustOptions, OnlineTrustSource, OnlineTrustStats } from './online-trust.js';
 export type { RememberedTrustOptions, RememberedTrustSource, RememberedTrustStats } from './remembered-trust.js';

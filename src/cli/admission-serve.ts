@@ -9,6 +9,7 @@ import type { AdmissionPolicy, TrustSource } from '../admission/index.js';
 import { COMMON_OPTIONS, defineCommand, warn, type CommandContext } from './command.js';
 import { ONLINE_OPTIONS, onlineSettings, parseDuration } from './fetch.js';
 import { ADMISSION_SERVE_HELP } from './help.js';
+import { QUARANTINE_OPTIONS, quarantineSettings } from './quarantine-options.js';
 import { parseCommandLine, UsageError } from './options.js';
 
 const OPTIONS = {
@@ -23,6 +24,7 @@ const OPTIONS = {
   online: { type: 'boolean' },
   ...ONLINE_OPTIONS,
   'trust-ttl': { type: 'string' },
+  ...QUARANTINE_OPTIONS,
 } as const;
 
 type Engine = typeof import('./admission-engine.js');
@@ -40,6 +42,7 @@ interface Settings {
   online: boolean;
   /** The fetch settings (`--server`, `--tls-ca`, `--timeout`, `--deadline`, `--allow-stale`, `--trust-ttl`). */
   fetch: ReturnType<typeof onlineSettings> & { ttlMs?: number };
+  quarantine: ReturnType<typeof quarantineSettings>;
 }
 
 function boundedInt(name: string, text: string | undefined, min: number, max: number): number | undefined {
@@ -68,6 +71,7 @@ function settings({ values, positionals }: ReturnType<typeof parseCommandLine<ty
       ...onlineSettings(values, process.env),
       ...(values['trust-ttl'] === undefined ? {} : { ttlMs: parseDuration('trust-ttl', values['trust-ttl']) }),
     },
+    quarantine: quarantineSettings(values),
   };
 }
 
@@ -115,15 +119,15 @@ function build(s: Settings, ctx: CommandContext<Engine>): Server | string {
     if (isTrustError(e)) return e.message;
     throw e;
   }
-  if (engine.policyNeedsQuarantine(policy)) {
-    return 'the policy requires quarantine visibility, which needs a quarantine reader; use createAdmissionServer from the library';
+  if (engine.policyNeedsQuarantine(policy) && s.quarantine === undefined) {
+    return 'the policy requires quarantine visibility: give --quarantine-url (or use createAdmissionServer with a quarantine reader)';
   }
   const trust = trustSource(s, ctx, policy);
   if (typeof trust === 'string') return trust;
   try {
     return engine.createAdmissionServer({
       policy,
-      sources: { trust },
+      sources: { trust, ...(s.quarantine ? { quarantine: engine.httpQuarantineReader(s.quarantine) } : {}) },
       tls,
       // The command's edge clock: `--now` for recorded data, else the time of each request.
       clock: ctx.clock,

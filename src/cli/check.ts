@@ -8,6 +8,7 @@ import { COMMON_OPTIONS, defineCommand, type CommandContext } from './command.js
 import { colourEnabled, escapeTerminal, jsonText, paint, type Env } from './format.js';
 import { CHECK_HELP } from './help.js';
 import { parseCommandLine, USAGE_CODES, UsageError } from './options.js';
+import { QUARANTINE_OPTIONS, quarantineSettings } from './quarantine-options.js';
 
 const OPTIONS = {
   ...COMMON_OPTIONS,
@@ -16,6 +17,7 @@ const OPTIONS = {
   principal: { type: 'string' },
   'break-glass': { type: 'string' },
   'state-dir': { type: 'string' },
+  ...QUARANTINE_OPTIONS,
 } as const;
 
 type Engine = typeof import('./admission-engine.js');
@@ -27,6 +29,7 @@ interface Settings {
   principal: string | undefined;
   breakGlass: string | undefined;
   stateDir: string | undefined;
+  quarantine: ReturnType<typeof quarantineSettings>;
 }
 
 function settings({ values, positionals }: ReturnType<typeof parseCommandLine<typeof OPTIONS>>): Settings {
@@ -41,6 +44,7 @@ function settings({ values, positionals }: ReturnType<typeof parseCommandLine<ty
     principal: values.principal,
     breakGlass: values['break-glass'],
     stateDir: values['state-dir'],
+    quarantine: quarantineSettings(values),
   };
 }
 
@@ -59,9 +63,12 @@ async function decide(s: Settings, ctx: CommandContext<Engine>): Promise<Admissi
         ...(s.breakGlass !== undefined && policy.breakGlassAnnotation !== undefined ? { annotations: { [policy.breakGlassAnnotation]: s.breakGlass } } : {}),
       },
       policy,
-      // The shell has no quarantine reader: a rule that needs one is a usage error (exit 2).
       // The trusted-state record of `trustgate fetch`, when there is one, is the version floor.
-      { trust: engine.rememberedTrustSource({ trustDir: ctx.trustDir.path, stateDir: s.stateDir ?? engine.defaultStateDir(ctx.env) }) },
+      // Without --quarantine-url a rule that needs quarantine visibility is a usage error (exit 2).
+      {
+        trust: engine.rememberedTrustSource({ trustDir: ctx.trustDir.path, stateDir: s.stateDir ?? engine.defaultStateDir(ctx.env) }),
+        ...(s.quarantine ? { quarantine: engine.httpQuarantineReader(s.quarantine) } : {}),
+      },
     );
   } catch (e) {
     if (isTrustError(e)) return e.message;

@@ -81,9 +81,11 @@ Options:
   --break-glass REASON     Set the policy's break-glass annotation to REASON
   --state-dir DIR          Trusted-state records of trustgate fetch, the version floor
                            (default: $XDG_STATE_HOME/trustgate, else ~/.local/state/trustgate)
+  --quarantine-url URL     Registry answering GET /acr/v1/<repo>/_manifests/<digest>, for rules
+                           with requireQuarantineVisible (without it such a policy is exit 2)
+  --quarantine-credentials FILE  JSON {"token": ...} or {"username": ..., "password": ...}
+  --quarantine-timeout-ms N      Time allowed per question (default 2000; no answer: denied)
   -h, --help               Show this help
-
-A policy that requires quarantine visibility needs the library API (exit 2 here).
 
 Exit codes: 0 allowed (also dry-run and break-glass), 1 denied, 2 usage or input error.
 `;
@@ -107,6 +109,19 @@ Options:
                            (default: $XDG_STATE_HOME/trustgate, else ~/.local/state/trustgate)
   --max-body-bytes N       Largest request body (default 7 MiB)
   --timeout-ms N           Time allowed per request (default 9000)
+  --online                 Fetch trust data from the notary server (also: policy "online": true)
+  --server URL             Notary server (default: docker's choice for the GUN's registry)
+  --tls-ca FILE            Extra CA certificates for the notary server
+  --timeout DURATION       Per notary request
+  --deadline DURATION      Per fetch, below --timeout-ms (default: 1 s less, at most 5s);
+                           a fetch that misses it is a deny (ERR_FETCH_TIMEOUT)
+  --allow-stale DURATION   Serve the last verified data up to this age when the server cannot
+                           be asked (default 5m)
+  --trust-ttl DURATION     Serve fetched data this long before asking again (default 60s)
+  --quarantine-url URL     Registry answering GET /acr/v1/<repo>/_manifests/<digest>, for rules
+                           with requireQuarantineVisible
+  --quarantine-credentials FILE  JSON {"token": ...} or {"username": ..., "password": ...}
+  --quarantine-timeout-ms N      Time allowed per question (default 2000; no answer: denied)
   -h, --help               Show this help
 
 Exit codes: 0 stopped by SIGTERM/SIGINT, 1 cannot listen, 2 usage or input error.
