@@ -62,4 +62,6 @@ export type {
   JsonPatchOperation,
 } from './kubernetes.js';
 export { createAdmissionServer, ADMISSION_SERVER_DEFAULTS } from './server.js';
-export type { AdmissionServerOptions } from './server.js';
+export type { AdmissionServerOptions, AdmissionServer } from './server.js';
+export { createAdmissionMetrics } from './metrics.js';
+export type { AdmissionMetrics, TrustFacts } from './metrics.js';

@@ -41,6 +41,10 @@ export interface RememberedTrustSource extends TrustSource {
   readonly stats: RememberedTrustStats;
   /** When the answer for `gun` was last verified (undefined: never, or it failed). */
   verifiedAt(gun: string): Date | undefined;
+  /** GUNs verified so far. */
+  guns(): string[];
+  /** Time since `gun` was last verified, at `now`. */
+  ageMs(gun: string, now: Date): number | undefined;
 }
 
 interface Entry {
@@ -115,6 +119,11 @@ export function rememberedTrustSource(opts: RememberedTrustOptions): RememberedT
   return {
     stats,
     verifiedAt: (gun) => lastVerified.get(gun),
+    guns: () => [...lastVerified.keys()],
+    ageMs: (gun, now) => {
+      const t = lastVerified.get(gun);
+      return t === undefined ? undefined : now.getTime() - t.getTime();
+    },
     verify(query) {
       const print = fingerprint(opts.trustDir, stateDir, query.gun);
       const e = entries.get(`${query.gun}\u0000${JSON.stringify(query.pins ?? null)}`);

@@ -2,10 +2,9 @@
  * `trustgate admission serve --policy FILE --tls-cert FILE --tls-key FILE [--port N]`: the
  * Kubernetes admission webhook over HTTPS (`/validate`, `/mutate`, `/healthz`).
  */
-import { readFileSync } from 'node:fs';
-import type { Server } from 'node:https';
+import { readFileSync, unwatchFile, watchFile } from 'node:fs';
 import { isTrustError } from '../errors.js';
-import type { AdmissionPolicy, TrustSource } from '../admission/index.js';
+import type { AdmissionPolicy, AdmissionServer, TrustSource } from '../admission/index.js';
 import { COMMON_OPTIONS, defineCommand, warn, type CommandContext } from './command.js';
 import { ONLINE_OPTIONS, onlineSettings, parseDuration } from './fetch.js';
 import { ADMISSION_SERVE_HELP } from './help.js';
@@ -103,9 +102,8 @@ function trustSource(s: Settings, ctx: CommandContext<Engine>, policy: Admission
   return ctx.engine.rememberedTrustSource({ trustDir: ctx.trustDir.path, stateDir: s.stateDir ?? ctx.engine.defaultStateDir(ctx.env) });
 }
 
-/** The server, or the usage message when a file, the policy or the trust directory is unusable. */
-function build(s: Settings, ctx: CommandContext<Engine>): Server | string {
-  const { engine } = ctx;
+/** The policy and TLS files, read and checked; the usage message when one is unusable. */
+function readInputs(s: Settings, engine: Engine): { policy: AdmissionPolicy; tls: { cert: Buffer; key: Buffer } } | string {
   let tls: { cert: Buffer; key: Buffer };
   try {
     tls = { cert: readFileSync(s.cert), key: readFileSync(s.key) };
@@ -122,15 +120,25 @@ function build(s: Settings, ctx: CommandContext<Engine>): Server | string {
   if (engine.policyNeedsQuarantine(policy) && s.quarantine === undefined) {
     return 'the policy requires quarantine visibility: give --quarantine-url (or use createAdmissionServer with a quarantine reader)';
   }
-  const trust = trustSource(s, ctx, policy);
+  return { policy, tls };
+}
+
+/** The server, or the usage message when a file, the policy or the trust directory is unusable. */
+function build(s: Settings, ctx: CommandContext<Engine>, ready: () => boolean): AdmissionServer | string {
+  const { engine } = ctx;
+  const inputs = readInputs(s, engine);
+  if (typeof inputs === 'string') return inputs;
+  const trust = trustSource(s, ctx, inputs.policy);
   if (typeof trust === 'string') return trust;
   try {
     return engine.createAdmissionServer({
-      policy,
+      policy: inputs.policy,
       sources: { trust, ...(s.quarantine ? { quarantine: engine.httpQuarantineReader(s.quarantine) } : {}) },
-      tls,
+      tls: inputs.tls,
       // The command's edge clock: `--now` for recorded data, else the time of each request.
       clock: ctx.clock,
+      // Policy, certificate and trust source are loaded before the server exists: ready once it listens.
+      readiness: () => (ready() ? undefined : 'not listening yet'),
       ...(s.maxBodyBytes === undefined ? {} : { maxBodyBytes: s.maxBodyBytes }),
       ...(s.timeoutMs === undefined ? {} : { timeoutMs: s.timeoutMs }),
     });
@@ -139,8 +147,34 @@ function build(s: Settings, ctx: CommandContext<Engine>): Server | string {
   }
 }
 
-/** Listens until SIGTERM or SIGINT (exit 0), or fails to listen (exit 1). */
-function serve(server: Server, s: Settings): Promise<number> {
+const logLine = (entry: Record<string, unknown>) => process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), ...entry })}\n`);
+
+/** Re-reads the policy and the certificate; a bad one is logged and the old one kept. */
+function reload(server: AdmissionServer, s: Settings, engine: Engine, why: string): void {
+  const inputs = readInputs(s, engine);
+  if (typeof inputs === 'string') {
+    logLine({ msg: 'reload failed, keeping the running policy and certificate', why, error: inputs });
+    return;
+  }
+  try {
+    server.reload(inputs);
+    logLine({ msg: 'reloaded policy and certificate', why });
+  } catch (e) {
+    logLine({ msg: 'reload failed, keeping the running policy and certificate', why, error: (e as Error).message });
+  }
+}
+
+/**
+ * Listens until SIGTERM or SIGINT (exit 0 once reviews in flight are answered), or fails to listen
+ * (exit 1). SIGHUP, or a change to the policy or TLS files (polled every 2 s, which also sees a
+ * Kubernetes secret's symlink swap), reloads them without dropping a request.
+ */
+function serve(server: AdmissionServer, s: Settings, engine: Engine, listening: (v: boolean) => void): Promise<number> {
+  const files = [s.policy, s.cert, s.key];
+  const onChange = (cur: { mtimeMs: number }, prev: { mtimeMs: number }) => {
+    if (cur.mtimeMs !== prev.mtimeMs) reload(server, s, engine, 'file changed');
+  };
+  const onHup = () => reload(server, s, engine, 'SIGHUP');
   return new Promise<number>((resolve) => {
     server.once('error', (e) => {
       warn(`trustgate admission serve: ${e.message}`);
@@ -149,20 +183,28 @@ function serve(server: Server, s: Settings): Promise<number> {
     server.listen(s.port, s.host, () => {
       const addr = server.address();
       const bound = typeof addr === 'object' && addr !== null ? addr.port : s.port;
-      process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), msg: 'listening', host: s.host, port: bound })}\n`);
+      listening(true);
+      logLine({ msg: 'listening', host: s.host, port: bound });
     });
-    const stop = () => {
-      server.close(() => resolve(0));
-      server.closeAllConnections();
+    for (const f of files) watchFile(f, { interval: 2000, persistent: false }, onChange);
+    process.on('SIGHUP', onHup);
+    const stop = (signal: string) => {
+      logLine({ msg: 'draining', signal });
+      for (const f of files) unwatchFile(f, onChange);
+      process.off('SIGHUP', onHup);
+      const grace = (s.timeoutMs ?? engine.ADMISSION_SERVER_DEFAULTS.timeoutMs) + 1000;
+      void server.drain(grace).then(() => resolve(0));
     };
-    process.once('SIGTERM', stop);
-    process.once('SIGINT', stop);
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
   });
 }
 
 async function run(s: Settings, ctx: CommandContext<Engine>): Promise<number> {
-  const server = build(s, ctx);
-  return typeof server === 'string' ? ctx.usage(server) : serve(server, s);
+  let listening = false;
+  const server = build(s, ctx, () => listening);
+  if (typeof server === 'string') return ctx.usage(server);
+  return serve(server, s, ctx.engine, (v) => (listening = v));
 }
 
 export const runAdmissionServe = defineCommand({
