@@ -198,7 +198,7 @@ describe('packaging', () => {
       if (seen.has(file)) return;
       seen.add(file);
       if (!file.startsWith('/')) return;
-      for (const m of readFileSync(file, 'utf8').matchAll(/^import\s[^'"]*['"]([^'"]+)['"]/gm)) {
+      for (const m of readFileSync(file, 'utf8').matchAll(/^(?:import|export)\s[^'"]*['"]([^'"]+)['"]/gm)) {
         const spec = m[1] as string;
         walk(spec.startsWith('.') ? join(file, '..', spec) : spec);
       }
