@@ -64,4 +64,6 @@ export type {
 export { createAdmissionServer, ADMISSION_SERVER_DEFAULTS } from './server.js';
 export type { AdmissionServerOptions, AdmissionServer } from './server.js';
 export { createAdmissionMetrics } from './metrics.js';
+export { createVerifierPool } from './pool.js';
+export type { VerifierPool, VerifierPoolOptions, WorkerConfig, WorkerTrustConfig } from './pool.js';
 export type { AdmissionMetrics, TrustFacts } from './metrics.js';

@@ -8,7 +8,7 @@
  */
 import { TrustError } from '../errors.js';
 import type { Principal } from '../quarantine/index.js';
-import { checkAdmission, decisionTime, type AdmissionDecision, type AdmissionSources, type Requester } from './decision.js';
+import { checkAdmission, decisionTime, type AdmissionDecision, type AdmissionRequest, type AdmissionSources, type Requester } from './decision.js';
 import { parsePolicy, type AdmissionPolicy } from './policy.js';
 import { cachedTrustSource } from './trust-source.js';
 
@@ -100,6 +100,11 @@ export interface HandleAdmissionReviewOptions {
   now?: Date;
   /** Who the quarantine check is for; default: `{ id: userInfo.username, roles: [] }`. */
   principalFor?: (request: AdmissionReviewRequest) => Principal;
+  /**
+   * Decides one image instead of `checkAdmission(request, policy, sources)` in this thread, e.g.
+   * a worker pool (`createVerifierPool`) that holds its own policy and sources.
+   */
+  decide?: (request: AdmissionRequest) => Promise<AdmissionDecision>;
 }
 
 type JsonObject = Record<string, unknown>;
@@ -259,12 +264,13 @@ async function decideImages(found: readonly FoundImage[], policy: AdmissionPolic
   const requester = requesterOf(req);
   const now = decisionTime(opts.now);
   const sources = withTrustCache(opts.sources);
+  const decide = opts.decide ?? ((r: AdmissionRequest) => checkAdmission(r, policy, sources));
   const cache = new Map<string, Promise<AdmissionDecision>>();
   const decisions: ImageDecisionRecord[] = [];
   for (const f of found) {
     let p = cache.get(f.image);
     if (p === undefined) {
-      p = checkAdmission({ image: f.image, principal, annotations, now, ...(requester ? { requester } : {}) }, policy, sources);
+      p = decide({ image: f.image, principal, annotations, now, ...(requester ? { requester } : {}) });
       cache.set(f.image, p);
     }
     decisions.push({ path: f.path, container: f.container, image: f.image, decision: await p });

@@ -3,8 +3,9 @@
  * Kubernetes admission webhook over HTTPS (`/validate`, `/mutate`, `/healthz`).
  */
 import { readFileSync, unwatchFile, watchFile } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { isTrustError } from '../errors.js';
-import type { AdmissionPolicy, AdmissionServer, TrustSource } from '../admission/index.js';
+import type { AdmissionPolicy, AdmissionServer, TrustSource, VerifierPool, WorkerTrustConfig } from '../admission/index.js';
 import { COMMON_OPTIONS, defineCommand, warn, type CommandContext } from './command.js';
 import { ONLINE_OPTIONS, onlineSettings, parseDuration } from './fetch.js';
 import { ADMISSION_SERVE_HELP } from './help.js';
@@ -23,6 +24,7 @@ const OPTIONS = {
   online: { type: 'boolean' },
   ...ONLINE_OPTIONS,
   'trust-ttl': { type: 'string' },
+  workers: { type: 'string' },
   ...QUARANTINE_OPTIONS,
 } as const;
 
@@ -42,6 +44,8 @@ interface Settings {
   /** The fetch settings (`--server`, `--tls-ca`, `--timeout`, `--deadline`, `--allow-stale`, `--trust-ttl`). */
   fetch: ReturnType<typeof onlineSettings> & { ttlMs?: number };
   quarantine: ReturnType<typeof quarantineSettings>;
+  /** Verifier worker threads; 0 decides in the server's own thread. */
+  workers: number;
 }
 
 function boundedInt(name: string, text: string | undefined, min: number, max: number): number | undefined {
@@ -71,6 +75,7 @@ function settings({ values, positionals }: ReturnType<typeof parseCommandLine<ty
       ...(values['trust-ttl'] === undefined ? {} : { ttlMs: parseDuration('trust-ttl', values['trust-ttl']) }),
     },
     quarantine: quarantineSettings(values),
+    workers: boundedInt('workers', values.workers, 0, 64) ?? Math.min(4, Math.max(1, availableParallelism() - 1)),
   };
 }
 
@@ -79,27 +84,36 @@ function settings({ values, positionals }: ReturnType<typeof parseCommandLine<ty
  * which must leave time to answer within `--timeout-ms` (default: 1 s less, at most 5 s), so that
  * a slow notary server is a fast deny, not a webhook timeout.
  */
-function onlineTrust(s: Settings, ctx: CommandContext<Engine>): TrustSource | string {
+function onlineConfig(s: Settings, ctx: CommandContext<Engine>): WorkerTrustConfig | string {
   const timeoutMs = s.timeoutMs ?? ctx.engine.ADMISSION_SERVER_DEFAULTS.timeoutMs;
   const { deadlineMs: given, allowStale, ...fetch } = s.fetch;
   const deadlineMs = given ?? Math.max(1, Math.min(ctx.engine.ONLINE_TRUST_DEFAULTS.deadlineMs, timeoutMs - 1000));
   if (deadlineMs >= timeoutMs) return `--deadline (${deadlineMs} ms) must be shorter than --timeout-ms (${timeoutMs} ms)`;
-  return ctx.engine.onlineTrustSource({
+  return {
+    kind: 'online',
     ...fetch,
     trustDir: ctx.trustDir.path,
     stateDir: s.stateDir ?? ctx.engine.defaultStateDir(ctx.env),
     deadlineMs,
     ...(allowStale === undefined ? {} : { maxStaleMs: allowStale.maxAgeMs }),
-  });
+  };
 }
 
-/** Where trust data comes from: the notary server (online), else the trust directory, remembered. */
-function trustSource(s: Settings, ctx: CommandContext<Engine>, policy: AdmissionPolicy): TrustSource | string {
-  if (s.online || policy.online) return onlineTrust(s, ctx);
+/**
+ * Where trust data comes from: the notary server (online), else the trust directory, verified
+ * once per repository and again when its files change or expire, with the trusted-state record
+ * as the version floor.
+ */
+function trustConfig(s: Settings, ctx: CommandContext<Engine>, policy: AdmissionPolicy): WorkerTrustConfig | string {
+  if (s.online || policy.online) return onlineConfig(s, ctx);
   if (ctx.trustDir.error) return ctx.trustDir.error.message;
-  // Verified once per repository and re-verified when its files change or expire, with the
-  // trusted-state record as the version floor.
-  return ctx.engine.rememberedTrustSource({ trustDir: ctx.trustDir.path, stateDir: s.stateDir ?? ctx.engine.defaultStateDir(ctx.env) });
+  return { kind: 'trust-dir', trustDir: ctx.trustDir.path, stateDir: s.stateDir ?? ctx.engine.defaultStateDir(ctx.env) };
+}
+
+/** The trust source a config describes, in this thread. */
+function sourceOf(engine: Engine, config: WorkerTrustConfig): TrustSource {
+  const { kind, ...options } = config;
+  return kind === 'online' ? engine.onlineTrustSource(options as Parameters<Engine['onlineTrustSource']>[0]) : engine.rememberedTrustSource(options);
 }
 
 /** The policy and TLS files, read and checked; the usage message when one is unusable. */
@@ -123,26 +137,39 @@ function readInputs(s: Settings, engine: Engine): { policy: AdmissionPolicy; tls
   return { policy, tls };
 }
 
+/** The running server and, with `--workers` above 0, the pool that decides for it. */
+interface Running {
+  server: AdmissionServer;
+  pool: VerifierPool | undefined;
+}
+
 /** The server, or the usage message when a file, the policy or the trust directory is unusable. */
-function build(s: Settings, ctx: CommandContext<Engine>, ready: () => boolean): AdmissionServer | string {
+function build(s: Settings, ctx: CommandContext<Engine>, ready: () => boolean): Running | string {
   const { engine } = ctx;
   const inputs = readInputs(s, engine);
   if (typeof inputs === 'string') return inputs;
-  const trust = trustSource(s, ctx, inputs.policy);
-  if (typeof trust === 'string') return trust;
+  const config = trustConfig(s, ctx, inputs.policy);
+  if (typeof config === 'string') return config;
+  const trust = sourceOf(engine, config);
+  const quarantine = s.quarantine ? { quarantine: engine.httpQuarantineReader(s.quarantine) } : {};
+  // Verification off the event loop: each GUN is decided in its own worker thread.
+  const pool = s.workers === 0 ? undefined : engine.createVerifierPool({ size: s.workers, config: { policy: inputs.policy.source, trust: config, ...(s.quarantine ? { quarantine: s.quarantine } : {}) } });
   try {
-    return engine.createAdmissionServer({
+    const server = engine.createAdmissionServer({
       policy: inputs.policy,
-      sources: { trust, ...(s.quarantine ? { quarantine: engine.httpQuarantineReader(s.quarantine) } : {}) },
+      sources: { trust, ...quarantine },
       tls: inputs.tls,
       // The command's edge clock: `--now` for recorded data, else the time of each request.
       clock: ctx.clock,
       // Policy, certificate and trust source are loaded before the server exists: ready once it listens.
       readiness: () => (ready() ? undefined : 'not listening yet'),
+      ...(pool ? { decide: pool.decide, metrics: engine.createAdmissionMetrics(pool.facts, ctx.clock) } : {}),
       ...(s.maxBodyBytes === undefined ? {} : { maxBodyBytes: s.maxBodyBytes }),
       ...(s.timeoutMs === undefined ? {} : { timeoutMs: s.timeoutMs }),
     });
+    return { server, pool };
   } catch (e) {
+    void pool?.close();
     return `cannot start: ${(e as Error).message}`;
   }
 }
@@ -150,7 +177,7 @@ function build(s: Settings, ctx: CommandContext<Engine>, ready: () => boolean): 
 const logLine = (entry: Record<string, unknown>) => process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), ...entry })}\n`);
 
 /** Re-reads the policy and the certificate; a bad one is logged and the old one kept. */
-function reload(server: AdmissionServer, s: Settings, engine: Engine, why: string): void {
+function reload({ server, pool }: Running, s: Settings, engine: Engine, why: string): void {
   const inputs = readInputs(s, engine);
   if (typeof inputs === 'string') {
     logLine({ msg: 'reload failed, keeping the running policy and certificate', why, error: inputs });
@@ -158,6 +185,7 @@ function reload(server: AdmissionServer, s: Settings, engine: Engine, why: strin
   }
   try {
     server.reload(inputs);
+    pool?.reload(inputs.policy.source);
     logLine({ msg: 'reloaded policy and certificate', why });
   } catch (e) {
     logLine({ msg: 'reload failed, keeping the running policy and certificate', why, error: (e as Error).message });
@@ -169,16 +197,17 @@ function reload(server: AdmissionServer, s: Settings, engine: Engine, why: strin
  * (exit 1). SIGHUP, or a change to the policy or TLS files (polled every 2 s, which also sees a
  * Kubernetes secret's symlink swap), reloads them without dropping a request.
  */
-function serve(server: AdmissionServer, s: Settings, engine: Engine, listening: (v: boolean) => void): Promise<number> {
+function serve(running: Running, s: Settings, engine: Engine, listening: (v: boolean) => void): Promise<number> {
+  const { server } = running;
   const files = [s.policy, s.cert, s.key];
   const onChange = (cur: { mtimeMs: number }, prev: { mtimeMs: number }) => {
-    if (cur.mtimeMs !== prev.mtimeMs) reload(server, s, engine, 'file changed');
+    if (cur.mtimeMs !== prev.mtimeMs) reload(running, s, engine, 'file changed');
   };
-  const onHup = () => reload(server, s, engine, 'SIGHUP');
+  const onHup = () => reload(running, s, engine, 'SIGHUP');
   return new Promise<number>((resolve) => {
     server.once('error', (e) => {
       warn(`trustgate admission serve: ${e.message}`);
-      resolve(1);
+      void running.pool?.close().then(() => resolve(1));
     });
     server.listen(s.port, s.host, () => {
       const addr = server.address();
@@ -193,7 +222,10 @@ function serve(server: AdmissionServer, s: Settings, engine: Engine, listening: 
       for (const f of files) unwatchFile(f, onChange);
       process.off('SIGHUP', onHup);
       const grace = (s.timeoutMs ?? engine.ADMISSION_SERVER_DEFAULTS.timeoutMs) + 1000;
-      void server.drain(grace).then(() => resolve(0));
+      void server
+        .drain(grace)
+        .then(() => running.pool?.close())
+        .then(() => resolve(0));
     };
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
@@ -202,9 +234,9 @@ function serve(server: AdmissionServer, s: Settings, engine: Engine, listening: 
 
 async function run(s: Settings, ctx: CommandContext<Engine>): Promise<number> {
   let listening = false;
-  const server = build(s, ctx, () => listening);
-  if (typeof server === 'string') return ctx.usage(server);
-  return serve(server, s, ctx.engine, (v) => (listening = v));
+  const running = build(s, ctx, () => listening);
+  if (typeof running === 'string') return ctx.usage(running);
+  return serve(running, s, ctx.engine, (v) => (listening = v));
 }
 
 export const runAdmissionServe = defineCommand({

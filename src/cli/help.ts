@@ -93,8 +93,10 @@ Exit codes: 0 allowed (also dry-run and break-glass), 1 denied, 2 usage or input
 export const ADMISSION_SERVE_HELP = `Usage: trustgate admission serve --policy FILE --tls-cert FILE --tls-key FILE [options]
 
 Serves the Kubernetes admission webhook over HTTPS: POST /validate (ValidatingWebhook),
-POST /mutate (MutatingWebhook: pins images to name@sha256:...), GET /healthz. Logs one JSON
-line per image decision on stdout.
+POST /mutate (MutatingWebhook: pins images to name@sha256:...), GET /healthz (alive),
+GET /readyz (ready to decide), GET /metrics (Prometheus). Logs one JSON line per image
+decision on stdout. SIGHUP, or a change to the policy or TLS files, reloads them; SIGTERM
+drains reviews in flight and exits 0.
 
 Options:
   --policy FILE            The admission policy (JSON), required
@@ -118,6 +120,8 @@ Options:
   --allow-stale DURATION   Serve the last verified data up to this age when the server cannot
                            be asked (default 5m)
   --trust-ttl DURATION     Serve fetched data this long before asking again (default 60s)
+  --workers N              Verifier worker threads, one GUN per worker (default: cores - 1,
+                           1 to 4); 0 verifies in the server's own thread
   --quarantine-url URL     Registry answering GET /acr/v1/<repo>/_manifests/<digest>, for rules
                            with requireQuarantineVisible
   --quarantine-credentials FILE  JSON {"token": ...} or {"username": ..., "password": ...}
