@@ -26,6 +26,13 @@ export interface RememberedTrustOptions {
   mode?: FailurePolicy;
   /** Most repositories kept (default 4096); the least recently verified is dropped first. */
   maxEntries?: number;
+  /**
+   * The files are looked at (readdir + stat) at most this often per repository, in milliseconds
+   * (default 1000): a rewrite is noticed within this long. 0 looks on every query.
+   */
+  recheckMs?: number;
+  /** A monotonic clock in milliseconds for `recheckMs` (default `performance.now`); not the decision time. */
+  ticks?: () => number;
 }
 
 /** Counters for tests and metrics. */
@@ -49,6 +56,8 @@ export interface RememberedTrustSource extends TrustSource {
 
 interface Entry {
   fingerprint: string;
+  /** `ticks()` when the fingerprint was last taken. */
+  lookedAt: number;
   repo: VerifiedRepository;
   verifiedAt: number;
   validUntil: number;
@@ -101,6 +110,8 @@ export function rememberedTrustSource(opts: RememberedTrustOptions): RememberedT
   const seen = new Map<string, TrustedState>();
   const stats: RememberedTrustStats = { hits: 0, verifications: 0 };
   const lastVerified = new Map<string, Date>();
+  const recheckMs = opts.recheckMs ?? 1000;
+  const ticks = opts.ticks ?? (() => performance.now());
 
   function verifyNow(query: TrustQuery, print: string): VerifiedRepository {
     const { gun, now, pins } = query;
@@ -110,7 +121,7 @@ export function rememberedTrustSource(opts: RememberedTrustOptions): RememberedT
     seen.set(gun, higherFloor(floor, repo.trustedState) as TrustedState);
     const key = `${gun}\u0000${JSON.stringify(pins ?? null)}`;
     entries.delete(key);
-    entries.set(key, { fingerprint: print, repo, verifiedAt: now.getTime(), validUntil: validUntil(repo).getTime() });
+    entries.set(key, { fingerprint: print, lookedAt: ticks(), repo, verifiedAt: now.getTime(), validUntil: validUntil(repo).getTime() });
     if (entries.size > max) entries.delete(entries.keys().next().value as string);
     lastVerified.set(gun, now);
     return repo;
@@ -125,10 +136,17 @@ export function rememberedTrustSource(opts: RememberedTrustOptions): RememberedT
       return t === undefined ? undefined : now.getTime() - t.getTime();
     },
     verify(query) {
-      const print = fingerprint(opts.trustDir, stateDir, query.gun);
       const e = entries.get(`${query.gun}\u0000${JSON.stringify(query.pins ?? null)}`);
       const t = query.now.getTime();
-      if (e !== undefined && e.fingerprint === print && t >= e.verifiedAt && t < e.validUntil) {
+      const current = e !== undefined && t >= e.verifiedAt && t < e.validUntil;
+      // Within recheckMs of the last look, the files are taken as unchanged.
+      if (current && ticks() - e.lookedAt < recheckMs) {
+        stats.hits++;
+        return e.repo;
+      }
+      const print = fingerprint(opts.trustDir, stateDir, query.gun);
+      if (current && e.fingerprint === print) {
+        e.lookedAt = ticks();
         stats.hits++;
         return e.repo;
       }

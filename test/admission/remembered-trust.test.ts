@@ -40,18 +40,24 @@ describe('rememberedTrustSource', () => {
     expect(trust.stats).toEqual({ hits: 5, verifications: 1 });
   });
 
-  it('re-verifies when a metadata file is rewritten, even with the same bytes and mtime', () => {
+  it('re-verifies when a metadata file is rewritten, even with the same bytes and mtime, once the recheck interval passed', () => {
     const dir = fresh(HUB.trustDir);
-    const trust = rememberedTrustSource({ trustDir: dir, stateDir: join(tmp, 'no-state') });
+    let tick = 0;
+    const trust = rememberedTrustSource({ trustDir: dir, stateDir: join(tmp, 'no-state'), recheckMs: 1000, ticks: () => tick });
     trust.verify({ gun: HUB.gun, now: NOW });
     const ts = join(metadataOf(dir, HUB.gun), 'timestamp.json');
     const bytes = readFileSync(ts);
     writeFileSync(ts, bytes);
     utimesSync(ts, new Date(0), new Date(0));
+    tick = 999;
+    trust.verify({ gun: HUB.gun, now: NOW });
+    expect(trust.stats.verifications).toBe(1);
+    tick = 1000;
     trust.verify({ gun: HUB.gun, now: NOW });
     expect(trust.stats.verifications).toBe(2);
     // A tampered file is not served from memory.
     writeFileSync(ts, Buffer.concat([bytes.subarray(0, bytes.length - 2), Buffer.from(' }')]));
+    tick = 2000;
     expect(() => trust.verify({ gun: HUB.gun, now: NOW })).toThrow();
   });
 
@@ -65,7 +71,7 @@ describe('rememberedTrustSource', () => {
 
   it('a trust dir rewritten to an older validly signed copy is a rollback for the running process', () => {
     const dir = fresh(join(ROT, 'trust'));
-    const trust = rememberedTrustSource({ trustDir: dir, stateDir: join(tmp, 'no-state') });
+    const trust = rememberedTrustSource({ trustDir: dir, stateDir: join(tmp, 'no-state'), recheckMs: 0 });
     expect(trust.verify({ gun: ROT_GUN, now: NOW }).root.version).toBe(3);
     rollBack(dir);
     expect(() => trust.verify({ gun: ROT_GUN, now: NOW })).toThrow(expect.objectContaining({ code: 'ERR_VERSION_ROLLBACK' }));
