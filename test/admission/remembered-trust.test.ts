@@ -32,6 +32,19 @@ const rollBack = (trustDir: string) => {
   cpSync(metadataOf(join(ROT, 'trust-root-v1'), ROT_GUN), metadataOf(trustDir, ROT_GUN), { recursive: true });
 };
 
+/**
+ * A root-v3 trust dir whose trusted-state record (written by the fetch module's writer) is taken
+ * at v3, then rolled back to the older validly signed copy.
+ */
+function recordedThenRolledBack(stateName: string): { dir: string; stateDir: string } {
+  const dir = fresh(join(ROT, 'trust'));
+  const stateDir = join(tmp, stateName);
+  const v3 = verifyTrustDir({ gun: ROT_GUN, trustDir: dir, now: NOW });
+  writeTrustedState(stateDir, { format: 1, gun: ROT_GUN, trustedState: v3.trustedState, timestampExpires: v3.timestamp.expires, fetchedAt: NOW.toISOString(), server: 'https://notary.test' });
+  rollBack(dir);
+  return { dir, stateDir };
+}
+
 describe('rememberedTrustSource', () => {
   it('verifies a repository once and answers later requests from memory', () => {
     const trust = rememberedTrustSource({ trustDir: fresh(HUB.trustDir), stateDir: join(tmp, 'no-state') });
@@ -78,21 +91,13 @@ describe('rememberedTrustSource', () => {
   });
 
   it('and for a fresh process, through the trusted-state record; without a record it would be trusted on first use', () => {
-    const dir = fresh(join(ROT, 'trust'));
-    const stateDir = join(tmp, 'state');
-    const v3 = verifyTrustDir({ gun: ROT_GUN, trustDir: dir, now: NOW });
-    writeTrustedState(stateDir, { format: 1, gun: ROT_GUN, trustedState: v3.trustedState, timestampExpires: v3.timestamp.expires, fetchedAt: NOW.toISOString(), server: 'https://notary.test' });
-    rollBack(dir);
+    const { dir, stateDir } = recordedThenRolledBack('state');
     expect(rememberedTrustSource({ trustDir: dir, stateDir: join(tmp, 'no-state') }).verify({ gun: ROT_GUN, now: NOW }).root.version).toBe(1);
     expect(() => rememberedTrustSource({ trustDir: dir, stateDir }).verify({ gun: ROT_GUN, now: NOW })).toThrow(expect.objectContaining({ code: 'ERR_VERSION_ROLLBACK' }));
   });
 
   it('trustgate check --state-dir refuses the rolled-back copy', () => {
-    const dir = fresh(join(ROT, 'trust'));
-    const stateDir = join(tmp, 'state-cli');
-    const v3 = verifyTrustDir({ gun: ROT_GUN, trustDir: dir, now: NOW });
-    writeTrustedState(stateDir, { format: 1, gun: ROT_GUN, trustedState: v3.trustedState, timestampExpires: v3.timestamp.expires, fetchedAt: NOW.toISOString(), server: 'https://notary.test' });
-    rollBack(dir);
+    const { dir, stateDir } = recordedThenRolledBack('state-cli');
     const policy = join(tmp, 'policy.json');
     writeFileSync(policy, JSON.stringify({ rules: [], default: {} }));
     const args = ['check', `${ROT_GUN}:v1`, '--policy', policy, '--trust-dir', dir, '--now', NOW.toISOString(), '--json'];
@@ -105,11 +110,7 @@ describe('rememberedTrustSource', () => {
 
 describe('trustgate verify --state-dir (offline)', () => {
   it('refuses a trust dir rolled back below the record, and accepts it without one', () => {
-    const dir = fresh(join(ROT, 'trust'));
-    const stateDir = join(tmp, 'state-verify');
-    const v3 = verifyTrustDir({ gun: ROT_GUN, trustDir: dir, now: NOW });
-    writeTrustedState(stateDir, { format: 1, gun: ROT_GUN, trustedState: v3.trustedState, timestampExpires: v3.timestamp.expires, fetchedAt: NOW.toISOString(), server: 'https://notary.test' });
-    rollBack(dir);
+    const { dir, stateDir } = recordedThenRolledBack('state-verify');
     const args = ['verify', `${ROT_GUN}:v1`, '--trust-dir', dir, '--now', NOW.toISOString(), '--json'];
     expect(runCli([...args, '--state-dir', join(tmp, 'no-state')]).code).toBe(0);
     const r = runCli([...args, '--state-dir', stateDir]);
