@@ -11,11 +11,11 @@
  */
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { defaultStateDir, readTrustedState, stateFile } from '../fetch/state.js';
+import { defaultStateDir } from '../fetch/state.js';
 import { verifyTrustDir } from '../trust-dir/reader.js';
 import type { FailurePolicy, TrustedState, VerifiedRepository } from '../verify/types.js';
 import { validUntil } from '../verify/valid-until.js';
-import type { TrustQuery, TrustSource } from './trust-source.js';
+import { recordOf, recordPath, type TrustQuery, type TrustSource } from './trust-source.js';
 
 export interface RememberedTrustOptions {
   /** The trust directory (`~/.docker/trust` layout). */
@@ -83,7 +83,8 @@ function fingerprint(trustDir: string, stateDir: string, gun: string): string {
     names = [`(${(e as NodeJS.ErrnoException).code ?? 'error'})`];
   }
   const lines = names.map((n) => statLine(join(dir, n), n));
-  lines.push(statLine(stateFile(stateDir, gun), '(trusted-state record)'));
+  const record = recordPath(stateDir, gun);
+  if (record !== undefined) lines.push(statLine(record, '(trusted-state record)'));
   return lines.join('\n');
 }
 
@@ -115,7 +116,7 @@ export function rememberedTrustSource(opts: RememberedTrustOptions): RememberedT
 
   function verifyNow(query: TrustQuery, print: string): VerifiedRepository {
     const { gun, now, pins } = query;
-    const floor = higherFloor(readTrustedState({ gun, stateDir })?.trustedState, seen.get(gun));
+    const floor = higherFloor(recordOf(stateDir, gun)?.trustedState, seen.get(gun));
     stats.verifications++;
     const repo = verifyTrustDir({ gun, trustDir: opts.trustDir, now, ...(opts.mode ? { mode: opts.mode } : {}), ...(pins ? { pins } : {}), ...(floor ? { trustedState: floor } : {}) });
     seen.set(gun, higherFloor(floor, repo.trustedState) as TrustedState);

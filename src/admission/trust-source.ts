@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { readTrustedState } from '../fetch/state.js';
+import { readTrustedState, stateFile, type TrustedStateRecord } from '../fetch/state.js';
 import { verifyTrustDir } from '../trust-dir/reader.js';
 import type { ResolvedPins, RootPins } from '../verify/types.js';
 import type { FailurePolicy, VerifiedRepository } from '../verify/types.js';
@@ -42,6 +42,23 @@ export interface TrustDirSourceOptions {
 }
 
 /**
+ * Where `gun`'s trusted-state record would be, or undefined for a GUN that `trustgate fetch`
+ * cannot fetch (e.g. an IPv6 host): such a GUN never has a record.
+ */
+export function recordPath(stateDir: string, gun: string): string | undefined {
+  try {
+    return stateFile(stateDir, gun);
+  } catch {
+    return undefined;
+  }
+}
+
+/** `gun`'s trusted-state record, if it has one (see {@link recordPath}). */
+export function recordOf(stateDir: string, gun: string): TrustedStateRecord | undefined {
+  return recordPath(stateDir, gun) === undefined ? undefined : readTrustedState({ gun, stateDir });
+}
+
+/**
  * A {@link TrustSource} over a docker / notary trust directory (`verifyTrustDir`).
  *
  * @example
@@ -52,7 +69,7 @@ export interface TrustDirSourceOptions {
 export function trustDirTrustSource(opts: TrustDirSourceOptions): TrustSource {
   return {
     verify: ({ gun, now, pins }) => {
-      const record = opts.stateDir === undefined ? undefined : readTrustedState({ gun, stateDir: opts.stateDir });
+      const record = opts.stateDir === undefined ? undefined : recordOf(opts.stateDir, gun);
       return verifyTrustDir({
         gun,
         trustDir: opts.trustDir,

@@ -108,6 +108,13 @@ describe('rememberedTrustSource', () => {
   });
 });
 
+describe('GUNs trustgate fetch cannot fetch', () => {
+  it('have no record: an IPv6 host is looked up in the trust dir, not refused as an argument', () => {
+    const trust = rememberedTrustSource({ trustDir: fresh(HUB.trustDir), stateDir: join(tmp, 'state') });
+    expect(() => trust.verify({ gun: '[::1]:5000/app', now: NOW })).toThrow(expect.objectContaining({ code: 'ERR_METADATA_NOT_FOUND' }));
+  });
+});
+
 describe('trustgate verify --state-dir (offline)', () => {
   it('refuses a trust dir rolled back below the record, and accepts it without one', () => {
     const { dir, stateDir } = recordedThenRolledBack('state-verify');
