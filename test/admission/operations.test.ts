@@ -134,7 +134,7 @@ describe('metrics, readiness, reload, drain (in-process)', () => {
 });
 
 describe('admission serve: SIGHUP reload and SIGTERM drain', () => {
-  it('SIGHUP reloads the policy and certificate; /readyz and /metrics answer', async () => {
+  it('SIGHUP, or a changed file, reloads the policy and certificate; /readyz and /metrics answer', async () => {
     const policy = join(tmp, 'policy.json');
     writeFileSync(policy, JSON.stringify(allowAcme));
     // The server's TLS files, rewritten in place to tlsB's before the SIGHUP.
@@ -151,6 +151,10 @@ describe('admission serve: SIGHUP reload and SIGTERM drain', () => {
       expect(await servedCert(child.port)).toBe(new X509Certificate(tlsB.cert).fingerprint256);
       expect(allowed(await child.call('POST', '/validate', podReview()))).toBe(false);
       expect((await child.call('GET', '/metrics')).body).toContain('trustgate_admission_decisions_total{endpoint="validate",outcome="deny",code="ERR_NO_MATCHING_RULE",rule="default"} 1');
+      // Without a signal: a changed policy file is noticed by polling.
+      writeFileSync(policy, JSON.stringify({ ...allowAcme, mode: 'enforce' }));
+      await expect.poll(async () => allowed(await child.call('POST', '/validate', podReview())), { timeout: 8_000, interval: 250 }).toBe(true);
+      expect(child.out()).toContain('"why":"file changed"');
       expect(await child.stop()).toBe(0);
     } finally {
       child.cleanup();
