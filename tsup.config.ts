@@ -10,6 +10,8 @@ export default defineConfig({
     admission: 'src/admission/index.ts',
     fetch: 'src/fetch/index.ts',
     cli: 'src/cli/main.ts',
+    // Loaded by createVerifierPool as a worker thread, never imported.
+    'admission-worker': 'src/admission/worker.ts',
   },
   format: ['esm'],
   target: 'node20',

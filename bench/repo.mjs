@@ -33,7 +33,7 @@ export function distribution(n) {
 const hex = (s) => createHash('sha256').update(s).digest('hex');
 
 /** Deterministic target entries for one role: name `<prefix><i>-<8 hex>`, content from SEED. */
-function targetsFor(role, count) {
+export function targetsFor(role, count) {
   const out = {};
   for (let i = 0; i < count; i++) {
     const h = hex(`${SEED}\u0000${role}\u0000${i}`);

@@ -27,8 +27,19 @@ export interface AdmissionRequest {
   principal?: Principal;
   /** Annotations of the workload; the policy's break-glass annotation is read from here. */
   annotations?: Readonly<Record<string, string>>;
+  /**
+   * The authenticated requester (Kubernetes `userInfo`): who used break-glass, and whether the
+   * policy's `breakGlass.users` / `breakGlass.groups` let them.
+   */
+  requester?: Requester;
   /** The decision time (default: the current time, read once per decision by {@link decisionTime}). */
   now?: Date;
+}
+
+/** Who asked, as the API server authenticated them. */
+export interface Requester {
+  username: string;
+  groups?: readonly string[];
 }
 
 /** The facts admission reads. */
@@ -43,6 +54,13 @@ export interface SignerEvidence {
   role: string;
   /** Key IDs whose signatures on that role counted. */
   keyIds: readonly string[];
+}
+
+/** One use of break-glass, for the audit trail. */
+export interface BreakGlassUse {
+  annotation: string;
+  reason: string;
+  by: string | null;
 }
 
 /** What would have denied the image, when dry-run or break-glass let it through. */
@@ -80,8 +98,8 @@ export interface AdmissionAllowed extends DecisionCommon {
   signers: SignerEvidence[];
   /** Set when dry-run or break-glass allowed an image the policy denies. */
   wouldDeny?: WouldDeny;
-  /** Set when the break-glass annotation overrode a deny; `reason` is its value. */
-  breakGlass?: { annotation: string; reason: string };
+  /** Set when the break-glass annotation overrode a deny; `reason` is its value, `by` the requester (null: unknown). */
+  breakGlass?: BreakGlassUse;
 }
 
 /** The image must not be used. */
@@ -350,6 +368,18 @@ function breakGlassReason(run: Run, rule: CompiledRule): { annotation: string; r
   return why === '' ? undefined : { annotation, reason: why };
 }
 
+/**
+ * Whether the requester may use break-glass: anyone when the policy names no users or groups,
+ * else only a requester whose username or one of whose groups it lists. Returns the refusal text.
+ */
+function breakGlassRefusal(run: Run): string | undefined {
+  const allowed = run.policy.breakGlassPrincipals;
+  if (allowed === undefined) return undefined;
+  const who = run.request.requester;
+  if (who !== undefined && (allowed.users.includes(who.username) || (who.groups ?? []).some((g) => allowed.groups.includes(g)))) return undefined;
+  return `break-glass refused: ${who === undefined ? 'an unknown requester' : who.username} is not among the policy's breakGlass users or groups`;
+}
+
 /** Turns the facts and the first deny (if any) into the decision: dry-run and break-glass allow it. */
 function finish(run: Run, facts: Facts, failure: Deny | undefined): AdmissionDecision {
   const { rule, reasons, digest, verified, role, signers } = facts;
@@ -363,11 +393,14 @@ function finish(run: Run, facts: Facts, failure: Deny | undefined): AdmissionDec
     reasons.push(`dry-run: would deny (${error.code})`);
     return { ...common, allowed: true, digest, verified, role, signers, wouldDeny };
   }
-  const breakGlass = breakGlassReason(run, rule);
-  if (breakGlass) {
-    reasons.push(`break-glass (${breakGlass.annotation}): ${breakGlass.reason}`);
+  const asked = breakGlassReason(run, rule);
+  const refused = asked === undefined ? undefined : breakGlassRefusal(run);
+  if (asked !== undefined && refused === undefined) {
+    const breakGlass: BreakGlassUse = { ...asked, by: run.request.requester?.username ?? null };
+    reasons.push(`break-glass (${breakGlass.annotation}) by ${breakGlass.by ?? 'an unknown requester'}: ${breakGlass.reason}`);
     return { ...common, allowed: true, digest, verified, role, signers, wouldDeny, breakGlass };
   }
+  if (refused !== undefined) reasons.push(refused);
   return { ...common, allowed: false, code: error.code, reason: error.message, error, digest };
 }
 

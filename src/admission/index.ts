@@ -31,6 +31,8 @@ export type {
   AdmissionDenied,
   SignerEvidence,
   WouldDeny,
+  Requester,
+  BreakGlassUse,
 } from './decision.js';
 export { trustDirTrustSource, cachedTrustSource, quarantineServiceReader, loadPolicyFile } from './sources.js';
 export type {
@@ -43,7 +45,13 @@ export type {
   QuarantineViewProvider,
   QuarantineServiceReaderOptions,
 } from './sources.js';
-export { handleAdmissionReview, parseAdmissionReview } from './kubernetes.js';
+export { rememberedTrustSource } from './remembered-trust.js';
+export { httpQuarantineReader } from './quarantine-http.js';
+export type { HttpQuarantineReaderOptions, QuarantineCredentials } from './quarantine-http.js';
+export { onlineTrustSource, ONLINE_TRUST_DEFAULTS } from './online-trust.js';
+export type { OnlineTrustOptions, OnlineTrustSource, OnlineTrustStats } from './online-trust.js';
+export type { RememberedTrustOptions, RememberedTrustSource, RememberedTrustStats } from './remembered-trust.js';
+export { handleAdmissionReview, parseAdmissionReview, printable, WARNING_MAX_CHARS } from './kubernetes.js';
 export type {
   AdmissionReviewOut,
   AdmissionReviewResponse,
@@ -54,4 +62,8 @@ export type {
   JsonPatchOperation,
 } from './kubernetes.js';
 export { createAdmissionServer, ADMISSION_SERVER_DEFAULTS } from './server.js';
-export type { AdmissionServerOptions } from './server.js';
+export type { AdmissionServerOptions, AdmissionServer } from './server.js';
+export { createAdmissionMetrics } from './metrics.js';
+export { createVerifierPool } from './pool.js';
+export type { VerifierPool, VerifierPoolOptions, WorkerConfig, WorkerTrustConfig } from './pool.js';
+export type { AdmissionMetrics, TrustFacts } from './metrics.js';

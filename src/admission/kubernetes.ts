@@ -8,7 +8,7 @@
  */
 import { TrustError } from '../errors.js';
 import type { Principal } from '../quarantine/index.js';
-import { checkAdmission, decisionTime, type AdmissionDecision, type AdmissionSources } from './decision.js';
+import { checkAdmission, decisionTime, type AdmissionDecision, type AdmissionRequest, type AdmissionSources, type Requester } from './decision.js';
 import { parsePolicy, type AdmissionPolicy } from './policy.js';
 import { cachedTrustSource } from './trust-source.js';
 
@@ -69,6 +69,8 @@ export interface AdmissionReviewResult {
   review: AdmissionReviewOut;
   /** Every image checked, in object order (init, regular, ephemeral containers). */
   decisions: ImageDecisionRecord[];
+  /** On UPDATE: containers whose image is the same as in `oldObject`, neither judged nor patched. */
+  unchanged: Array<{ path: string; container: string; image: string }>;
   /** The JSONPatch (also base64-encoded in `review.response.patch` when mutating). */
   patch: JsonPatchOperation[];
   /** Facts about the request for logs. */
@@ -85,6 +87,8 @@ export interface AdmissionReviewRequest {
   operation?: string;
   userInfo?: { username?: string; groups?: string[] };
   object?: unknown;
+  /** The object before an UPDATE. */
+  oldObject?: unknown;
 }
 
 export interface HandleAdmissionReviewOptions {
@@ -96,6 +100,11 @@ export interface HandleAdmissionReviewOptions {
   now?: Date;
   /** Who the quarantine check is for; default: `{ id: userInfo.username, roles: [] }`. */
   principalFor?: (request: AdmissionReviewRequest) => Principal;
+  /**
+   * Decides one image instead of `checkAdmission(request, policy, sources)` in this thread, e.g.
+   * a worker pool (`createVerifierPool`) that holds its own policy and sources.
+   */
+  decide?: (request: AdmissionRequest) => Promise<AdmissionDecision>;
 }
 
 type JsonObject = Record<string, unknown>;
@@ -149,9 +158,25 @@ function annotationsOf(object: unknown, metaPath: readonly string[]): Record<str
   return out;
 }
 
-function truncate(s: string, n: number): string {
-  return s.length <= n ? s : `${s.slice(0, n - 1)}…`;
+/**
+ * Text the API server passes on: control characters (C0, DEL, C1) and the Unicode line and
+ * paragraph separators become one space each run. The API server drops a warning that holds any
+ * of them without a word, so a multi-line break-glass justification would hide the warning.
+ */
+export function printable(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, ' ').trim();
 }
+
+/** At most `n` characters (code points, so a surrogate pair is never split), with `…` when cut. */
+function truncate(s: string, n: number): string {
+  const chars = [...s];
+  return chars.length <= n ? s : `${chars.slice(0, n - 1).join('')}…`;
+}
+
+/** Warnings are shown to people in kubectl: kept to 120 characters (the API server's hard limit is 256 per warning). */
+export const WARNING_MAX_CHARS = 120;
+
+const warning = (text: string) => truncate(printable(text), WARNING_MAX_CHARS);
 
 /**
  * The sources with `trust.verify` memoised for the duration of one review (one verification per
@@ -166,7 +191,15 @@ function withTrustCache(sources: AdmissionSources): AdmissionSources {
 }
 
 type Layout = { spec: readonly string[]; meta: readonly string[] };
-type FoundImage = { path: string; container: string; image: string };
+type FoundImage = { path: string; container: string; image: string; key: string };
+
+/** `userInfo` as the decision's requester; anything but a string username is no requester. */
+function requesterOf(req: AdmissionReviewRequest): Requester | undefined {
+  const u = isObject(req.userInfo) ? req.userInfo : undefined;
+  if (typeof u?.username !== 'string' || u.username === '') return undefined;
+  const groups = Array.isArray(u.groups) ? u.groups.filter((g): g is string => typeof g === 'string') : [];
+  return { username: u.username, groups };
+}
 
 function requestInfo(req: AdmissionReviewRequest, kind: string): AdmissionReviewResult['request'] {
   const metaName = at(req.object, ['metadata', 'name']);
@@ -201,10 +234,25 @@ function findImages(spec: JsonObject, layout: Layout): FoundImage[] {
         path: `/${[...layout.spec, list, String(i), 'image'].map(escapePointer).join('/')}`,
         container: `${list}[${i}]${name}`,
         image: c['image'],
+        // A container is the same container across an UPDATE by its list and name (index if unnamed).
+        key: `${list}\u0000${typeof c['name'] === 'string' ? `n:${c['name']}` : `i:${i}`}\u0000${c['image']}`,
       });
     });
   }
   return found;
+}
+
+/**
+ * On UPDATE, the images that are not new: a container of `oldObject` with the same list, name and
+ * image string. Such a container is already running (or templated) with that image; judging it
+ * again would deny a label or finalizer change once its trust data expires, and pinning it would
+ * change its image, which makes the kubelet restart it.
+ */
+function splitUnchanged(req: AdmissionReviewRequest, layout: Layout, found: FoundImage[]): { changed: FoundImage[]; unchanged: FoundImage[] } {
+  const oldSpec = req.operation === 'UPDATE' ? at(req.oldObject, layout.spec) : undefined;
+  if (!isObject(oldSpec)) return { changed: found, unchanged: [] };
+  const before = new Set(findImages(oldSpec, layout).map((f) => f.key));
+  return { changed: found.filter((f) => !before.has(f.key)), unchanged: found.filter((f) => before.has(f.key)) };
 }
 
 /**
@@ -213,17 +261,19 @@ function findImages(spec: JsonObject, layout: Layout): FoundImage[] {
  */
 async function decideImages(found: readonly FoundImage[], policy: AdmissionPolicy, opts: HandleAdmissionReviewOptions, req: AdmissionReviewRequest, annotations: Record<string, string>): Promise<ImageDecisionRecord[]> {
   const principal: Principal = opts.principalFor ? opts.principalFor(req) : { id: req.userInfo?.username ?? 'anonymous', roles: [] };
+  const requester = requesterOf(req);
   const now = decisionTime(opts.now);
   const sources = withTrustCache(opts.sources);
+  const decide = opts.decide ?? ((r: AdmissionRequest) => checkAdmission(r, policy, sources));
   const cache = new Map<string, Promise<AdmissionDecision>>();
   const decisions: ImageDecisionRecord[] = [];
   for (const f of found) {
     let p = cache.get(f.image);
     if (p === undefined) {
-      p = checkAdmission({ image: f.image, principal, annotations, now }, policy, sources);
+      p = decide({ image: f.image, principal, annotations, now, ...(requester ? { requester } : {}) });
       cache.set(f.image, p);
     }
-    decisions.push({ ...f, decision: await p });
+    decisions.push({ path: f.path, container: f.container, image: f.image, decision: await p });
   }
   return decisions;
 }
@@ -234,7 +284,7 @@ function reviewResponse(uid: string, decisions: readonly ImageDecisionRecord[]):
   const response: AdmissionReviewResponse = { uid, allowed: denied.length === 0 };
   if (denied.length > 0) {
     const lines = denied.map((d) => `${d.container} ${d.image}: ${d.decision.code}: ${d.decision.reason}`);
-    response.status = { code: 403, reason: 'Forbidden', message: `trustgate denied ${denied.length} image(s): ${lines.join('; ')}` };
+    response.status = { code: 403, reason: 'Forbidden', message: printable(`trustgate denied ${denied.length} image(s): ${lines.join('; ')}`) };
   }
   const warnings: string[] = [];
   const audit: Record<string, string> = {};
@@ -242,10 +292,12 @@ function reviewResponse(uid: string, decisions: readonly ImageDecisionRecord[]):
     const dec = d.decision;
     if (!dec.allowed || dec.wouldDeny === undefined) continue;
     if (dec.breakGlass) {
-      warnings.push(truncate(`trustgate break-glass: ${d.container} ${d.image} admitted despite ${dec.wouldDeny.code}: ${dec.breakGlass.reason}`, 250));
-      audit['trustgate-break-glass'] = truncate(`${dec.breakGlass.annotation}=${dec.breakGlass.reason}`, 1000);
+      const by = dec.breakGlass.by ?? 'unknown';
+      warnings.push(warning(`trustgate break-glass by ${by}: ${d.container} ${d.image} despite ${dec.wouldDeny.code}: ${dec.breakGlass.reason}`));
+      audit['trustgate-break-glass'] = truncate(printable(`${dec.breakGlass.annotation}=${dec.breakGlass.reason}`), 1000);
+      audit['trustgate-break-glass-by'] = truncate(printable(by), 1000);
     } else {
-      warnings.push(truncate(`trustgate dry-run: would deny ${d.container} ${d.image}: ${dec.wouldDeny.code}: ${dec.wouldDeny.reason}`, 250));
+      warnings.push(warning(`trustgate dry-run: would deny ${d.container} ${d.image}: ${dec.wouldDeny.code}: ${dec.wouldDeny.reason}`));
       audit['trustgate-dry-run'] = 'would-deny';
     }
   }
@@ -290,15 +342,16 @@ export async function handleAdmissionReview(reviewJson: unknown, opts: HandleAdm
   const kind = `${req.kind?.group ?? ''}/${req.kind?.kind ?? ''}`;
   const info = requestInfo(req, kind);
   const layout = podLayout(req, kind);
-  if (layout === undefined) return { review: reviewOut({ uid: req.uid, allowed: true }), decisions: [], patch: [], request: info };
+  if (layout === undefined) return { review: reviewOut({ uid: req.uid, allowed: true }), decisions: [], unchanged: [], patch: [], request: info };
 
-  const found = findImages(at(req.object, layout.spec) as JsonObject, layout);
-  const decisions = await decideImages(found, policy, opts, req, annotationsOf(req.object, layout.meta));
+  const { changed, unchanged } = splitUnchanged(req, layout, findImages(at(req.object, layout.spec) as JsonObject, layout));
+  const decisions = await decideImages(changed, policy, opts, req, annotationsOf(req.object, layout.meta));
   const response = reviewResponse(req.uid, decisions);
   const patch = opts.mutate && response.allowed ? pinPatch(decisions) : [];
   if (patch.length > 0) {
     response.patchType = 'JSONPatch';
     response.patch = Buffer.from(JSON.stringify(patch), 'utf8').toString('base64');
   }
-  return { review: reviewOut(response), decisions, patch, request: info };
+  const same = unchanged.map(({ path, container, image }) => ({ path, container, image }));
+  return { review: reviewOut(response), decisions, unchanged: same, patch, request: info };
 }

@@ -87,6 +87,8 @@ export const policySchema = z.strictObject({
   version: z.literal(1).optional(),
   /** Policy-wide mode (default `enforce`). */
   mode: z.enum(['enforce', 'dry-run']).optional(),
+  /** Fetch trust data from the notary server as reviews come in (`admission serve` as with `--online`). */
+  online: z.boolean().optional(),
   /** Root pins in the verifier's format (Notary's `trust_pinning`): `certs` by GUN or `prefix*`, `ca` by GUN prefix. */
   pins: z
     .strictObject({
@@ -94,8 +96,17 @@ export const policySchema = z.strictObject({
       ca: z.record(z.string().min(1), z.string().includes('-----BEGIN CERTIFICATE-----')).optional(),
     })
     .optional(),
-  /** Break-glass: the annotation whose non-empty value (the justification) lets a denied image in. */
-  breakGlass: z.strictObject({ annotation: z.string().min(1).max(316) }).optional(),
+  /**
+   * Break-glass: the annotation whose non-empty value (the justification) lets a denied image in.
+   * With `users` and/or `groups`, only a requester (`userInfo`) named in one of them may use it.
+   */
+  breakGlass: z
+    .strictObject({
+      annotation: z.string().min(1).max(316),
+      users: z.array(z.string().min(1).max(512)).min(1).optional(),
+      groups: z.array(z.string().min(1).max(512)).min(1).optional(),
+    })
+    .optional(),
   /** Ordered rules; the first whose `images` match wins. */
   rules: z.array(ruleSchema),
   /** What applies when no rule matches. Mandatory: a policy states its own default. */
@@ -131,6 +142,10 @@ export interface AdmissionPolicy {
   readonly rules: readonly CompiledRule[];
   readonly default: CompiledRule;
   readonly breakGlassAnnotation: string | undefined;
+  /** Trust data comes from the notary server (`online: true`). */
+  readonly online: boolean;
+  /** Who may use break-glass; undefined: anyone who can set the annotation. */
+  readonly breakGlassPrincipals: { readonly users: readonly string[]; readonly groups: readonly string[] } | undefined;
   /** The validated input, for display. */
   readonly source: z.output<typeof policySchema>;
 }
@@ -267,6 +282,11 @@ export function parsePolicy(input: unknown): AdmissionPolicy {
     rules: Object.freeze(rules),
     default: Object.freeze(def),
     breakGlassAnnotation: p.breakGlass?.annotation,
+    online: p.online ?? false,
+    breakGlassPrincipals:
+      p.breakGlass?.users === undefined && p.breakGlass?.groups === undefined
+        ? undefined
+        : Object.freeze({ users: Object.freeze([...(p.breakGlass.users ?? [])]), groups: Object.freeze([...(p.breakGlass.groups ?? [])]) }),
     source: p,
   });
   compiled.add(policy);

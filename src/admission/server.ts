@@ -1,7 +1,8 @@
 /**
- * The admission webhook server: node:https with `POST /validate`, `POST /mutate` and
- * `GET /healthz`, a request size limit, a per-request timeout, and one structured (JSON) log
- * line per image decision.
+ * The admission webhook server: node:https with `POST /validate`, `POST /mutate`, `GET /healthz`
+ * (alive), `GET /readyz` (ready to decide) and `GET /metrics` (Prometheus), a request size limit,
+ * a per-request timeout, one structured (JSON) log line per image decision, policy and
+ * certificate reload, and draining.
  *
  * @module
  */
@@ -10,14 +11,31 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isTrustError } from '../errors.js';
 import { decisionTime, type AdmissionSources } from './decision.js';
 import { handleAdmissionReview, type AdmissionReviewResult, type HandleAdmissionReviewOptions } from './kubernetes.js';
+import { createAdmissionMetrics, type AdmissionMetrics, type TrustFacts } from './metrics.js';
 import { parsePolicy, type AdmissionPolicy } from './policy.js';
 
 /** Default limits. */
 export const ADMISSION_SERVER_DEFAULTS = Object.freeze({
-  /** Largest request body accepted, in bytes (an AdmissionReview with a large object fits). */
-  maxBodyBytes: 3 * 1024 * 1024,
+  /**
+   * Largest request body accepted, in bytes: an UPDATE carries `object` and `oldObject`, each up
+   * to etcd's 1.5 MiB request limit, JSON-escaped, plus the envelope.
+   */
+  maxBodyBytes: 7 * 1024 * 1024,
   /** Time allowed for reading the request and deciding, in milliseconds (the API server's default webhook timeout is 10 s). */
   timeoutMs: 9_000,
+  /**
+   * How long an idle keep-alive connection stays open: above the 90 s the API server's Go client
+   * keeps idle connections, so the server never closes one the client is about to reuse.
+   */
+  keepAliveTimeoutMs: 120_000,
+  /**
+   * Time from a request's first byte to its last header line. Node 20 starts this clock per
+   * request, not at the end of the previous one, so it can stay far below the keep-alive timeout
+   * and still close a connection that trickles its headers.
+   */
+  headersTimeoutMs: 5_000,
+  /** A TLS connection must finish its handshake within this, in milliseconds. */
+  handshakeTimeoutMs: 5_000,
 });
 
 export interface AdmissionServerOptions {
@@ -27,11 +45,37 @@ export interface AdmissionServerOptions {
   tls: { cert: string | Buffer; key: string | Buffer };
   maxBodyBytes?: number;
   timeoutMs?: number;
+  keepAliveTimeoutMs?: number;
+  headersTimeoutMs?: number;
+  handshakeTimeoutMs?: number;
   /** Receives one object per log line (default: JSON on stdout). */
   log?: (entry: Record<string, unknown>) => void;
   /** The decision time per request (default: the current time). */
   clock?: () => Date;
   principalFor?: HandleAdmissionReviewOptions['principalFor'];
+  /** Decides images elsewhere, e.g. in a worker pool (see `createVerifierPool`). */
+  decide?: HandleAdmissionReviewOptions['decide'];
+  /** Metrics for `GET /metrics` (default: a fresh set, fed by the trust source when it reports facts). */
+  metrics?: AdmissionMetrics;
+  /** Why the server is not ready yet (`GET /readyz` answers 503 with it), or undefined when it is. */
+  readiness?: () => string | undefined;
+}
+
+/** The webhook server: an https.Server that can swap its policy and certificate, and drain. */
+export interface AdmissionServer extends Server {
+  readonly metrics: AdmissionMetrics;
+  /**
+   * Takes a new policy and/or certificate for the requests that arrive from now on; requests in
+   * flight finish under what they started with. A bad policy throws and changes nothing.
+   *
+   * @throws {TrustError} `ERR_POLICY_INVALID`
+   */
+  reload(update: { policy?: AdmissionPolicy | unknown; tls?: { cert: string | Buffer; key: string | Buffer } }): void;
+  /**
+   * Stops taking connections, answers `/readyz` with 503, lets reviews in flight finish, and
+   * closes whatever is still open after `graceMs`. Resolves once the server is closed.
+   */
+  drain(graceMs: number): Promise<void>;
 }
 
 class HttpError extends Error {
@@ -83,18 +127,46 @@ const defaultLog = (entry: Record<string, unknown>) => {
 
 type Endpoint = 'validate' | 'mutate';
 
-/** Routes a request: the admission endpoint to run, or the plain answer already sent. */
-function route(req: IncomingMessage, res: ServerResponse): Endpoint | undefined {
-  const url = new URL(req.url ?? '/', 'https://localhost');
-  if (url.pathname === '/healthz') {
-    if (req.method !== 'GET' && req.method !== 'HEAD') send(res, 405, 'method not allowed\n');
-    else send(res, 200, 'ok\n');
-    return undefined;
+/**
+ * True for `application/json`, with or without parameters (`; charset=utf-8`), in any case: what
+ * the API server sends. Other types — `application/json-patch+json`, `application/json-seq` — are
+ * not an AdmissionReview and get 415.
+ */
+export function isJson(contentType: string | undefined): boolean {
+  const essence = (contentType ?? '').split(';', 1)[0] as string;
+  return essence.trim().toLowerCase() === 'application/json';
+}
+
+/** `/healthz` (the process answers), `/readyz` (ready to decide) and `/metrics`; false for any other path. */
+function plainEndpoint(req: IncomingMessage, res: ServerResponse, path: string, s: Settings): boolean {
+  if (path !== '/healthz' && path !== '/readyz' && path !== '/metrics') return false;
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    send(res, 405, 'method not allowed\n');
+  } else if (path === '/healthz') {
+    send(res, 200, 'ok\n');
+  } else if (path === '/readyz') {
+    const why = s.draining ? 'draining' : s.readiness();
+    send(res, why === undefined ? 200 : 503, why === undefined ? 'ok\n' : `not ready: ${why}\n`);
+  } else {
+    s.metrics.registry.metrics().then(
+      (text) => {
+        res.writeHead(200, { 'content-type': s.metrics.registry.contentType, 'content-length': Buffer.byteLength(text) });
+        res.end(text);
+      },
+      () => send(res, 500, 'metrics failed\n'),
+    );
   }
+  return true;
+}
+
+/** Routes a request: the admission endpoint to run, or the plain answer already sent. */
+function route(req: IncomingMessage, res: ServerResponse, s: Settings): Endpoint | undefined {
+  const url = new URL(req.url ?? '/', 'https://localhost');
+  if (plainEndpoint(req, res, url.pathname, s)) return undefined;
   const endpoint = url.pathname === '/validate' ? 'validate' : url.pathname === '/mutate' ? 'mutate' : undefined;
   if (endpoint === undefined) send(res, 404, 'not found\n');
   else if (req.method !== 'POST') send(res, 405, 'method not allowed\n');
-  else if (!/^application\/json\b/i.test(req.headers['content-type'] ?? '')) send(res, 415, 'content-type must be application/json\n');
+  else if (!isJson(req.headers['content-type'])) send(res, 415, 'content-type must be application/json\n');
   else return endpoint;
   return undefined;
 }
@@ -143,11 +215,15 @@ async function withinTime<T>(work: Promise<T>, timeoutMs: number): Promise<T> {
 }
 
 interface Settings {
+  /** Replaced whole by `reload`: a request reads it once, when it starts. */
   policy: AdmissionPolicy;
   maxBodyBytes: number;
   timeoutMs: number;
   log: (entry: Record<string, unknown>) => void;
   clock: () => Date;
+  metrics: AdmissionMetrics;
+  readiness: () => string | undefined;
+  draining: boolean;
 }
 
 /** Answers one admission request: read the body, decide at the clock's instant, log, reply. */
@@ -155,25 +231,77 @@ async function admit(req: IncomingMessage, res: ServerResponse, endpoint: Endpoi
   const started = Date.now();
   // The request's instant, read once: every image of this review is decided at it.
   const now = s.clock();
+  const policy = s.policy;
+  let status = 200;
   try {
     const work = readBody(req, s.maxBodyBytes).then((body) =>
       handleAdmissionReview(body, {
-        policy: s.policy,
+        policy,
         sources: opts.sources,
         mutate: endpoint === 'mutate',
         now,
         ...(opts.principalFor ? { principalFor: opts.principalFor } : {}),
+        ...(opts.decide ? { decide: opts.decide } : {}),
       }),
     );
     const result = await withinTime(work, s.timeoutMs);
     logDecisions(s.log, endpoint, result, started);
+    for (const d of result.decisions) s.metrics.decision(endpoint, d.decision);
     send(res, 200, result.review);
   } catch (e) {
-    const status = e instanceof HttpError ? e.status : isTrustError(e) && e.code === 'ERR_INVALID_ARGUMENT' ? 400 : 500;
+    status = e instanceof HttpError ? e.status : isTrustError(e) && e.code === 'ERR_INVALID_ARGUMENT' ? 400 : 500;
     const message = e instanceof Error ? e.message : String(e);
     s.log({ time: new Date().toISOString(), msg: 'admission request failed', endpoint, status, error: message, ...(isTrustError(e) ? { code: e.code } : {}) });
     send(res, status, { error: status === 500 ? 'internal error' : message });
+  } finally {
+    s.metrics.request(endpoint, status, (Date.now() - started) / 1000);
   }
+}
+
+/** The trust source's facts for the metrics, when it reports them. */
+function trustFacts(sources: AdmissionSources): TrustFacts | undefined {
+  const t = sources.trust as Partial<TrustFacts> | undefined;
+  return typeof t?.guns === 'function' && typeof t.ageMs === 'function' ? (t as TrustFacts) : undefined;
+}
+
+function settingsOf(opts: AdmissionServerOptions): Settings {
+  const clock = opts.clock ?? (() => decisionTime(undefined));
+  return {
+    policy: parsePolicy(opts.policy),
+    maxBodyBytes: opts.maxBodyBytes ?? ADMISSION_SERVER_DEFAULTS.maxBodyBytes,
+    timeoutMs: opts.timeoutMs ?? ADMISSION_SERVER_DEFAULTS.timeoutMs,
+    log: opts.log ?? defaultLog,
+    // Without a clock, each request's instant is the decision's default time (decisionTime).
+    clock,
+    metrics: opts.metrics ?? createAdmissionMetrics(trustFacts(opts.sources), clock),
+    readiness: opts.readiness ?? (() => undefined),
+    draining: false,
+  };
+}
+
+/** Node's connection deadlines, see {@link ADMISSION_SERVER_DEFAULTS}. */
+function applyDeadlines(server: Server, s: Settings, opts: AdmissionServerOptions): void {
+  server.keepAliveTimeout = opts.keepAliveTimeoutMs ?? ADMISSION_SERVER_DEFAULTS.keepAliveTimeoutMs;
+  server.headersTimeout = Math.min(opts.headersTimeoutMs ?? ADMISSION_SERVER_DEFAULTS.headersTimeoutMs, s.timeoutMs);
+  server.requestTimeout = s.timeoutMs + 1000;
+  // A connection that finished its handshake but never sends a request has no request clock
+  // running: close any socket idle for longer than the keep-alive timeout allows.
+  server.timeout = server.keepAliveTimeout + 10_000;
+  server.maxHeadersCount = 100;
+}
+
+/** `drain` of {@link AdmissionServer}. */
+function drainServer(server: Server, s: Settings, graceMs: number): Promise<void> {
+  s.draining = true;
+  return new Promise<void>((resolve) => {
+    const force = setTimeout(() => server.closeAllConnections(), graceMs);
+    server.close(() => {
+      clearTimeout(force);
+      resolve();
+    });
+    // Idle keep-alive connections would hold close() open; busy ones finish their review first.
+    server.closeIdleConnections();
+  });
 }
 
 /**
@@ -186,25 +314,32 @@ async function admit(req: IncomingMessage, res: ServerResponse, endpoint: Endpoi
  * ```
  * @throws {TrustError} `ERR_POLICY_INVALID`
  */
-export function createAdmissionServer(opts: AdmissionServerOptions): Server {
-  const s: Settings = {
-    policy: parsePolicy(opts.policy),
-    maxBodyBytes: opts.maxBodyBytes ?? ADMISSION_SERVER_DEFAULTS.maxBodyBytes,
-    timeoutMs: opts.timeoutMs ?? ADMISSION_SERVER_DEFAULTS.timeoutMs,
-    log: opts.log ?? defaultLog,
-    // Without a clock, each request's instant is the decision's default time (decisionTime).
-    clock: opts.clock ?? (() => decisionTime(undefined)),
+export function createAdmissionServer(opts: AdmissionServerOptions): AdmissionServer {
+  const s = settingsOf(opts);
+  const tlsOptions = {
+    cert: opts.tls.cert,
+    key: opts.tls.key,
+    minVersion: 'TLSv1.2' as const,
+    handshakeTimeout: opts.handshakeTimeoutMs ?? ADMISSION_SERVER_DEFAULTS.handshakeTimeoutMs,
+    // Check the headers and request deadlines every 500 ms (Node's default is every 30 s).
+    connectionsCheckingInterval: 500,
   };
-  const server = createServer({ cert: opts.tls.cert, key: opts.tls.key, minVersion: 'TLSv1.2' }, (req, res) => {
-    const endpoint = route(req, res);
+  const server = createServer(tlsOptions, (req, res) => {
+    const endpoint = route(req, res, s);
     if (endpoint === undefined) return;
     admit(req, res, endpoint, s, opts).catch((e: unknown) => {
       s.log({ time: new Date().toISOString(), msg: 'admission handler crashed', error: e instanceof Error ? e.message : String(e) });
       send(res, 500, { error: 'internal error' });
     });
   });
-  server.requestTimeout = s.timeoutMs + 1000;
-  server.headersTimeout = Math.min(s.timeoutMs, 60_000);
-  server.maxHeadersCount = 100;
-  return server;
+  applyDeadlines(server, s, opts);
+  return Object.assign(server, {
+    metrics: s.metrics,
+    reload(update: Parameters<AdmissionServer['reload']>[0]) {
+      const policy = update.policy === undefined ? s.policy : parsePolicy(update.policy);
+      if (update.tls) server.setSecureContext({ ...tlsOptions, cert: update.tls.cert, key: update.tls.key });
+      s.policy = policy;
+    },
+    drain: (graceMs: number) => drainServer(server, s, graceMs),
+  });
 }

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { readTrustedState, stateFile, type TrustedStateRecord } from '../fetch/state.js';
 import { verifyTrustDir } from '../trust-dir/reader.js';
 import type { ResolvedPins, RootPins } from '../verify/types.js';
 import type { FailurePolicy, VerifiedRepository } from '../verify/types.js';
@@ -32,6 +33,29 @@ export interface TrustDirSourceOptions {
   trustDir: string;
   /** Failure policy for delegations (default `strict`). */
   mode?: FailurePolicy;
+  /**
+   * Where `trustgate fetch` keeps trusted-state records (src/fetch/state.ts). When a GUN has a
+   * record, it is the version floor: an older copy in the trust directory is `ERR_VERSION_ROLLBACK`.
+   * Absent: no record is read.
+   */
+  stateDir?: string;
+}
+
+/**
+ * Where `gun`'s trusted-state record would be, or undefined for a GUN that `trustgate fetch`
+ * cannot fetch (e.g. an IPv6 host): such a GUN never has a record.
+ */
+export function recordPath(stateDir: string, gun: string): string | undefined {
+  try {
+    return stateFile(stateDir, gun);
+  } catch {
+    return undefined;
+  }
+}
+
+/** `gun`'s trusted-state record, if it has one (see {@link recordPath}). */
+export function recordOf(stateDir: string, gun: string): TrustedStateRecord | undefined {
+  return recordPath(stateDir, gun) === undefined ? undefined : readTrustedState({ gun, stateDir });
 }
 
 /**
@@ -44,14 +68,17 @@ export interface TrustDirSourceOptions {
  */
 export function trustDirTrustSource(opts: TrustDirSourceOptions): TrustSource {
   return {
-    verify: ({ gun, now, pins }) =>
-      verifyTrustDir({
+    verify: ({ gun, now, pins }) => {
+      const record = opts.stateDir === undefined ? undefined : recordOf(opts.stateDir, gun);
+      return verifyTrustDir({
         gun,
         trustDir: opts.trustDir,
         now,
         ...(opts.mode ? { mode: opts.mode } : {}),
         ...(pins ? { pins } : {}),
-      }),
+        ...(record ? { trustedState: record.trustedState } : {}),
+      });
+    },
   };
 }
 

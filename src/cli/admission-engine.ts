@@ -3,4 +3,5 @@
  * the command line is known to be good.
  */
 export { defaultTrustDir } from '../trust-dir/reader.js';
-export { checkAdmission, createAdmissionServer, loadPolicyFile, policyNeedsQuarantine, trustDirTrustSource } from '../admission/index.js';
+export { checkAdmission, createAdmissionServer, loadPolicyFile, policyNeedsQuarantine, rememberedTrustSource, onlineTrustSource, ONLINE_TRUST_DEFAULTS, ADMISSION_SERVER_DEFAULTS, httpQuarantineReader, createVerifierPool, createAdmissionMetrics } from '../admission/index.js';
+export { defaultStateDir } from '../fetch/state.js';

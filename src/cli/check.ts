@@ -8,6 +8,7 @@ import { COMMON_OPTIONS, defineCommand, type CommandContext } from './command.js
 import { colourEnabled, escapeTerminal, jsonText, paint, type Env } from './format.js';
 import { CHECK_HELP } from './help.js';
 import { parseCommandLine, USAGE_CODES, UsageError } from './options.js';
+import { QUARANTINE_OPTIONS, quarantineSettings } from './quarantine-options.js';
 
 const OPTIONS = {
   ...COMMON_OPTIONS,
@@ -15,6 +16,8 @@ const OPTIONS = {
   json: { type: 'boolean' },
   principal: { type: 'string' },
   'break-glass': { type: 'string' },
+  'state-dir': { type: 'string' },
+  ...QUARANTINE_OPTIONS,
 } as const;
 
 type Engine = typeof import('./admission-engine.js');
@@ -25,18 +28,23 @@ interface Settings {
   json: boolean;
   principal: string | undefined;
   breakGlass: string | undefined;
+  stateDir: string | undefined;
+  quarantine: ReturnType<typeof quarantineSettings>;
 }
 
 function settings({ values, positionals }: ReturnType<typeof parseCommandLine<typeof OPTIONS>>): Settings {
   if (positionals.length !== 1) throw new UsageError('check needs exactly one image reference');
   if (values.policy === undefined || values.policy === '') throw new UsageError('--policy FILE is required');
   if (values['break-glass'] !== undefined && values['break-glass'].trim() === '') throw new UsageError('--break-glass needs a reason');
+  if (values['state-dir'] === '') throw new UsageError('--state-dir must not be empty');
   return {
     image: positionals[0] as string,
     policy: values.policy,
     json: values.json === true,
     principal: values.principal,
     breakGlass: values['break-glass'],
+    stateDir: values['state-dir'],
+    quarantine: quarantineSettings(values),
   };
 }
 
@@ -51,12 +59,16 @@ async function decide(s: Settings, ctx: CommandContext<Engine>): Promise<Admissi
       {
         image: s.image,
         now: ctx.clock(),
-        ...(s.principal === undefined ? {} : { principal: { id: s.principal, roles: [] } }),
+        ...(s.principal === undefined ? {} : { principal: { id: s.principal, roles: [] }, requester: { username: s.principal } }),
         ...(s.breakGlass !== undefined && policy.breakGlassAnnotation !== undefined ? { annotations: { [policy.breakGlassAnnotation]: s.breakGlass } } : {}),
       },
       policy,
-      // The shell has no quarantine reader: a rule that needs one is a usage error (exit 2).
-      { trust: engine.trustDirTrustSource({ trustDir: ctx.trustDir.path }) },
+      // The trusted-state record of `trustgate fetch`, when there is one, is the version floor.
+      // Without --quarantine-url a rule that needs quarantine visibility is a usage error (exit 2).
+      {
+        trust: engine.rememberedTrustSource({ trustDir: ctx.trustDir.path, stateDir: s.stateDir ?? engine.defaultStateDir(ctx.env) }),
+        ...(s.quarantine ? { quarantine: engine.httpQuarantineReader(s.quarantine) } : {}),
+      },
     );
   } catch (e) {
     if (isTrustError(e)) return e.message;

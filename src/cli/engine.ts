@@ -7,3 +7,4 @@ export { lookupTarget, listTargets, allTargetsByName } from '../verify/lookup.js
 export { canonicalKeyId } from '../verify/keys.js';
 export { resolveReference } from '../verify/resolve.js';
 export { trustDirTrustSource, cachedTrustSource } from '../admission/trust-source.js';
+export { defaultStateDir } from '../fetch/state.js';

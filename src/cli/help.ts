@@ -41,6 +41,8 @@ Options:
                            --json lists them in "skipped")
   --online                 Fetch from the notary server first (as "trustgate fetch"; takes its
                            --server, --state-dir, --tls-ca, --timeout, --deadline, --allow-stale)
+  --state-dir DIR          Trusted-state records of trustgate fetch; offline too, a GUN's record
+                           is the version floor (default: $XDG_STATE_HOME/trustgate)
   -h, --help               Show this help
 
 Exit codes: 0 every image verified, 1 at least one image is not trusted,
@@ -77,9 +79,13 @@ Options:
   --json                   Print the decision object as JSON
   --principal ID           Who will pull (recorded in the decision)
   --break-glass REASON     Set the policy's break-glass annotation to REASON
+  --state-dir DIR          Trusted-state records of trustgate fetch, the version floor
+                           (default: $XDG_STATE_HOME/trustgate, else ~/.local/state/trustgate)
+  --quarantine-url URL     Registry answering GET /acr/v1/<repo>/_manifests/<digest>, for rules
+                           with requireQuarantineVisible (without it such a policy is exit 2)
+  --quarantine-credentials FILE  JSON {"token": ...} or {"username": ..., "password": ...}
+  --quarantine-timeout-ms N      Time allowed per question (default 2000; no answer: denied)
   -h, --help               Show this help
-
-A policy that requires quarantine visibility needs the library API (exit 2 here).
 
 Exit codes: 0 allowed (also dry-run and break-glass), 1 denied, 2 usage or input error.
 `;
@@ -87,8 +93,10 @@ Exit codes: 0 allowed (also dry-run and break-glass), 1 denied, 2 usage or input
 export const ADMISSION_SERVE_HELP = `Usage: trustgate admission serve --policy FILE --tls-cert FILE --tls-key FILE [options]
 
 Serves the Kubernetes admission webhook over HTTPS: POST /validate (ValidatingWebhook),
-POST /mutate (MutatingWebhook: pins images to name@sha256:...), GET /healthz. Logs one JSON
-line per image decision on stdout.
+POST /mutate (MutatingWebhook: pins images to name@sha256:...), GET /healthz (alive),
+GET /readyz (ready to decide), GET /metrics (Prometheus). Logs one JSON line per image
+decision on stdout. SIGHUP, or a change to the policy or TLS files, reloads them; SIGTERM
+drains reviews in flight and exits 0.
 
 Options:
   --policy FILE            The admission policy (JSON), required
@@ -99,8 +107,25 @@ Options:
   --now RFC3339            Decide every request at this instant (recorded data, tests);
                            default: the time each request arrives
   --trust-dir DIR          Trust directory (default: $DOCKER_CONFIG/trust, else ~/.docker/trust)
-  --max-body-bytes N       Largest request body (default 3 MiB)
+  --state-dir DIR          Trusted-state records of trustgate fetch, the version floor
+                           (default: $XDG_STATE_HOME/trustgate, else ~/.local/state/trustgate)
+  --max-body-bytes N       Largest request body (default 7 MiB)
   --timeout-ms N           Time allowed per request (default 9000)
+  --online                 Fetch trust data from the notary server (also: policy "online": true)
+  --server URL             Notary server (default: docker's choice for the GUN's registry)
+  --tls-ca FILE            Extra CA certificates for the notary server
+  --timeout DURATION       Per notary request
+  --deadline DURATION      Per fetch, below --timeout-ms (default: 1 s less, at most 5s);
+                           a fetch that misses it is a deny (ERR_FETCH_TIMEOUT)
+  --allow-stale DURATION   Serve the last verified data up to this age when the server cannot
+                           be asked (default 5m)
+  --trust-ttl DURATION     Serve fetched data this long before asking again (default 60s)
+  --workers N              Verifier worker threads, one GUN per worker (default: cores - 1,
+                           1 to 4); 0 verifies in the server's own thread
+  --quarantine-url URL     Registry answering GET /acr/v1/<repo>/_manifests/<digest>, for rules
+                           with requireQuarantineVisible
+  --quarantine-credentials FILE  JSON {"token": ...} or {"username": ..., "password": ...}
+  --quarantine-timeout-ms N      Time allowed per question (default 2000; no answer: denied)
   -h, --help               Show this help
 
 Exit codes: 0 stopped by SIGTERM/SIGINT, 1 cannot listen, 2 usage or input error.

@@ -55,6 +55,8 @@ interface Settings {
   mode: 'strict' | 'online-equivalent';
   /** `--online` and its flags, when given. */
   online: Parameters<typeof onlineSettings>[0] | undefined;
+  /** `--state-dir`: trusted-state records (default: where trustgate fetch keeps them). */
+  stateDir: string | undefined;
 }
 
 /** A delegation `--mode online-equivalent` dropped (notary-rules.md §7.8.4), as `--json` reports it. */
@@ -91,13 +93,20 @@ function settings({ values, positionals }: ReturnType<typeof parseCommandLine<ty
     pins,
     mode,
     online: onlineFlags(values),
+    stateDir: nonEmpty('state-dir', values['state-dir']),
   };
+}
+
+function nonEmpty(flag: string, value: string | undefined): string | undefined {
+  if (value === '') throw new UsageError(`--${flag} must not be empty`);
+  return value;
 }
 
 /** The online flags, checked now so that a bad one is a usage error; they need `--online`. */
 function onlineFlags(values: { online?: boolean | undefined } & Parameters<typeof onlineSettings>[0]) {
   if (values.online !== true) {
-    const stray = Object.keys(ONLINE_OPTIONS).find((k) => values[k as keyof typeof ONLINE_OPTIONS] !== undefined);
+    // --state-dir also serves offline: the record is the version floor of the trust directory.
+    const stray = Object.keys(ONLINE_OPTIONS).find((k) => k !== 'state-dir' && values[k as keyof typeof ONLINE_OPTIONS] !== undefined);
     if (stray !== undefined) throw new UsageError(`--${stray} needs --online`);
     return undefined;
   }
@@ -117,7 +126,9 @@ function failure(ref: string, parsed: ImageReference | undefined, e: unknown): V
 
 /** The trust directory as a memoised source: each GUN verified once per run; dropped delegations are collected and warned about once. */
 function trustSource(s: Settings, ctx: CommandContext<Engine>, skipped: SkippedEntry[], fetched: Fetched | undefined) {
-  const base = ctx.engine.trustDirTrustSource({ trustDir: ctx.trustDir.path, mode: s.mode });
+  // The trusted-state record of `trustgate fetch`, when the GUN has one, is the version floor.
+  const stateDir = s.stateDir ?? ctx.engine.defaultStateDir(ctx.env);
+  const base = ctx.engine.trustDirTrustSource({ trustDir: ctx.trustDir.path, mode: s.mode, stateDir });
   return ctx.engine.cachedTrustSource({
     async verify(query) {
       const got = fetched?.get(query.gun);

@@ -1,11 +1,9 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CLI, run } from '../cli/helpers.js';
-import { digestOf, fixture, HUB, selfSignedCert } from './helpers.js';
+import { run } from '../cli/helpers.js';
+import { digestOf, fixture, HUB, selfSignedCert, startServe } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'trustgate-check-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -88,45 +86,18 @@ describe('trustgate admission serve', () => {
     expect(run(['admission', 'serve', '--help']).code).toBe(0);
   });
 
-  /** Starts `admission serve` on a free port; `call` speaks HTTPS to it, `stop` sends SIGTERM and returns the exit code. */
+  /** Starts `admission serve` with the strict policy and the hub-like trust dir. */
   async function serve(extra: string[]) {
     const tls = selfSignedCert();
-    const child = spawn(
-      process.execPath,
-      [CLI, 'admission', 'serve', '--policy', strict, '--tls-cert', join(tls.dir, 'cert.pem'), '--tls-key', join(tls.dir, 'key.pem'), '--port', '0', '--host', '127.0.0.1', '--trust-dir', HUB.trustDir, ...extra],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let out = '';
-    const port = await new Promise<number>((resolve, reject) => {
-      child.stdout.on('data', (c: Buffer) => {
-        out += c.toString();
-        const m = /"port":(\d+)/.exec(out);
-        if (m) resolve(Number(m[1]));
-      });
-      child.once('exit', (code) => reject(new Error(`exited ${code}: ${out}`)));
-    });
-    const call = (method: string, path: string, body?: string) =>
-      new Promise<{ status: number; body: string }>((resolve, reject) => {
-        const headers = body === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) };
-        const req = request({ host: '127.0.0.1', port, method, path, ca: tls.cert, headers }, (res) => {
-          let b = '';
-          res.on('data', (c: Buffer) => (b += c.toString()));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: b }));
-        });
-        req.on('error', reject);
-        if (body !== undefined) req.write(body);
-        req.end();
-      });
-    const stop = async () => {
-      const exit = new Promise<number | null>((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      return exit;
+    const child = await startServe(['--policy', strict, '--trust-dir', HUB.trustDir, ...extra], tls);
+    return {
+      call: child.call,
+      stop: () => child.stop(),
+      cleanup: () => {
+        child.cleanup();
+        rmSync(tls.dir, { recursive: true, force: true });
+      },
     };
-    const cleanup = () => {
-      if (child.exitCode === null) child.kill('SIGKILL');
-      rmSync(tls.dir, { recursive: true, force: true });
-    };
-    return { call, stop, cleanup };
   }
 
   type ReviewAnswer = { response: { uid: string; allowed: boolean; status?: { code: number; message: string } } };

@@ -2,7 +2,8 @@
  * Test helpers for admission: the real-Notary vectors as one trust source, AdmissionReview
  * fixtures, a self-signed loopback certificate, and a TEST-ONLY RFC 6902 applier.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { request as httpsRequest } from 'node:https';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -121,4 +122,60 @@ export function applyJsonPatchForTests<T>(doc: T, ops: readonly TestPatchOp[]): 
 /** Decodes `response.patch` (base64 JSON) of an AdmissionReview response. */
 export function decodePatch(patch: string | undefined): TestPatchOp[] {
   return patch === undefined ? [] : (JSON.parse(Buffer.from(patch, 'base64').toString('utf8')) as TestPatchOp[]);
+}
+
+/** A running `trustgate admission serve` child (started by {@link startServe}). */
+export interface ServeChild {
+  port: number;
+  /** Everything it printed on stdout so far. */
+  out(): string;
+  /** One HTTPS request to it (a fresh connection each time). */
+  call(method: string, path: string, body?: string): Promise<{ status: number; body: string }>;
+  /** Sends `signal` (default SIGTERM) and resolves with the exit code. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+  /** Sends a signal without waiting. */
+  signal(signal: NodeJS.Signals): void;
+  /** Kills it if still running (by its own handle). */
+  cleanup(): void;
+}
+
+/** Starts `node dist/cli.js admission serve ARGS --port 0 --host 127.0.0.1` with the given TLS files. */
+export async function startServe(args: readonly string[], tls: { cert: string; dir: string }): Promise<ServeChild> {
+  const cli = join(ROOT, 'dist', 'cli.js');
+  const tlsArgs = ['--tls-cert', join(tls.dir, 'cert.pem'), '--tls-key', join(tls.dir, 'key.pem')];
+  const child = spawn(process.execPath, [cli, 'admission', 'serve', ...tlsArgs, '--port', '0', '--host', '127.0.0.1', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  const port = await new Promise<number>((resolve, reject) => {
+    child.stdout.on('data', (c: Buffer) => {
+      out += c.toString();
+      const m = /"port":(\d+)/.exec(out);
+      if (m) resolve(Number(m[1]));
+    });
+    child.once('exit', (code) => reject(new Error(`exited ${String(code)}: ${out}`)));
+  });
+  const call = (method: string, path: string, body?: string) =>
+    new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const headers = body === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) };
+      const req = httpsRequest({ host: '127.0.0.1', port, method, path, ca: tls.cert, agent: false, headers }, (res) => {
+        let b = '';
+        res.on('data', (c: Buffer) => (b += c.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: b }));
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+  return {
+    port,
+    out: () => out,
+    call,
+    signal: (sig) => void child.kill(sig),
+    stop: (sig = 'SIGTERM') => {
+      const exit = new Promise<number | null>((r) => (child.exitCode !== null ? r(child.exitCode) : child.once('exit', r)));
+      child.kill(sig);
+      return exit;
+    },
+    cleanup: () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    },
+  };
 }

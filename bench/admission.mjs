@@ -1,0 +1,225 @@
+// Admission webhook benchmark (issue 16 item 8). `npm run bench:admission` builds, then:
+//   1. throughput: `trustgate admission serve` as a child process (default --workers), 10
+//      repositories of 10k targets each (bench/repo.mjs's generator, one root certificate per GUN),
+//      warm caches, keep-alive HTTPS clients at concurrency 50 posting real AdmissionReviews
+//      (one pod, one container) to /validate for DURATION seconds: reviews/s, p50, p99;
+//   2. /healthz while a 100k-target repository verifies: the slowest /healthz on a keep-alive
+//      connection during one cold review, with --workers 1 and with --workers 0 (server thread).
+// It writes the figures into bench/RESULTS.md between the admission markers (other runs keep the
+// rest of the file). Options: --seconds N (default 10), --concurrency N (default 50), --workers N
+// (for the throughput run; default: the server's default), --no-write.
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { Agent, request } from 'node:https';
+import os from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { baseModel, build, ecKey, K, keyId, NOW, x509Key } from '../scripts/lib/notary-writer.mjs';
+import { distribution, SEED, targetsFor } from './repo.mjs';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const ROOT = join(HERE, '..');
+const CLI = join(ROOT, 'dist', 'cli.js');
+const argv = process.argv.slice(2);
+const opt = (name, dflt) => {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 ? Number(argv[i + 1]) : dflt;
+};
+const SECONDS = opt('seconds', 10);
+const CONCURRENCY = opt('concurrency', 50);
+const log = (...m) => process.stdout.write(`${m.join(' ')}\n`);
+const tmp = mkdtempSync(join(os.tmpdir(), 'trustgate-admission-bench-'));
+
+/** A repository of `n` targets for `gun`: the bench model with a root certificate naming that GUN. */
+function repoFor(gun, n) {
+  const model = baseModel();
+  const rootKey = x509Key(ecKey('root'), { cn: gun });
+  delete model.root.signed.keys[keyId(K.root)];
+  model.root.signed.keys[keyId(rootKey)] = rootKey.json;
+  model.root.signed.roles.root = { keyids: [keyId(rootKey)], threshold: 1 };
+  model.root.signers = [rootKey];
+  for (const [role, count] of Object.entries(distribution(n))) model[role].signed.targets = targetsFor(role, count);
+  return build({}, model);
+}
+
+function writeRepo(trustDir, gun, files) {
+  for (const [role, buf] of Object.entries(files)) {
+    const file = join(trustDir, 'tuf', ...gun.split('/'), 'metadata', `${role}.json`);
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, buf);
+  }
+}
+
+/** The name bench/repo.mjs gives target `i` of the top-level role. */
+const tagOf = (i) => `v${i}-${createHash('sha256').update(`${SEED}\u0000targets\u0000${i}`).digest('hex').slice(0, 8)}`;
+
+function selfSigned() {
+  const dir = join(tmp, 'tls');
+  mkdirSync(dir, { recursive: true });
+  const r = spawn('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-days', '1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
+  return new Promise((resolve, reject) => r.once('exit', (c) => (c === 0 ? resolve({ dir, cert: readFileSync(join(dir, 'cert.pem'), 'utf8') }) : reject(new Error(`openssl exited ${c}`)))));
+}
+
+/** Starts `admission serve` and resolves with its port and a stop function. */
+async function serve(tls, trustDir, policyFile, extra) {
+  const args = [CLI, 'admission', 'serve', '--policy', policyFile, '--tls-cert', join(tls.dir, 'cert.pem'), '--tls-key', join(tls.dir, 'key.pem'), '--port', '0', '--host', '127.0.0.1', '--trust-dir', trustDir, '--state-dir', join(tmp, 'state'), '--now', NOW, ...extra];
+  // The decision log goes to /dev/null: one line per image would measure the pipe, not the server.
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise((resolve, reject) => {
+    let out = '';
+    const onData = (c) => {
+      out += c.toString();
+      const m = /"port":(\d+)/.exec(out);
+      if (m) {
+        child.stdout.off('data', onData);
+        child.stdout.resume();
+        resolve(Number(m[1]));
+      }
+    };
+    child.stdout.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`admission serve exited ${code}: ${out}`)));
+  });
+  const stop = () => new Promise((r) => (child.once('exit', r), child.kill('SIGTERM')));
+  return { port, stop };
+}
+
+function review(image, uid) {
+  return JSON.stringify({
+    apiVersion: 'admission.k8s.io/v1',
+    kind: 'AdmissionReview',
+    request: {
+      uid,
+      kind: { group: '', version: 'v1', kind: 'Pod' },
+      resource: { group: '', version: 'v1', resource: 'pods' },
+      namespace: 'bench',
+      operation: 'CREATE',
+      userInfo: { username: 'system:serviceaccount:bench:deployer', groups: ['system:authenticated'] },
+      object: { apiVersion: 'v1', kind: 'Pod', metadata: { name: `p-${uid}`, namespace: 'bench' }, spec: { containers: [{ name: 'app', image }] } },
+    },
+  });
+}
+
+function post(port, agent, body) {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, method: 'POST', path: '/validate', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
+      let t = '';
+      res.on('data', (c) => (t += c));
+      res.on('end', () => (res.statusCode === 200 ? resolve(JSON.parse(t).response) : reject(new Error(`HTTP ${res.statusCode}: ${t}`))));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+const round = (x, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
+
+/** Concurrency-N closed loop for `seconds`; every answer must be allowed. */
+async function throughput(port, cert, images) {
+  const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY, ca: cert });
+  let n = 0;
+  const lat = [];
+  const deadline = performance.now() + SECONDS * 1000;
+  const loop = async () => {
+    while (performance.now() < deadline) {
+      const i = n++;
+      const t = performance.now();
+      const r = await post(port, agent, review(images[i % images.length], `b-${i}`));
+      lat.push(performance.now() - t);
+      if (!r.allowed) throw new Error(`denied: ${r.status?.message}`);
+    }
+  };
+  const started = performance.now();
+  await Promise.all(Array.from({ length: CONCURRENCY }, loop));
+  const wall = (performance.now() - started) / 1000;
+  agent.destroy();
+  lat.sort((a, b) => a - b);
+  return { reviews: lat.length, perSecond: round(lat.length / wall, 0), p50: round(pct(lat, 50)), p99: round(pct(lat, 99)), max: round(lat.at(-1)) };
+}
+
+/** One cold review of `image` while /healthz is polled on one keep-alive connection. */
+async function healthzDuring(port, cert, image) {
+  const agent = new Agent({ keepAlive: true, maxSockets: 1, ca: cert });
+  const once = () =>
+    new Promise((resolve, reject) => {
+      const t = performance.now();
+      request({ host: '127.0.0.1', port, path: '/healthz', agent }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(performance.now() - t));
+      }).on('error', reject).end();
+    });
+  await once();
+  const samples = [];
+  let done = false;
+  const t = performance.now();
+  const answer = post(port, new Agent({ keepAlive: false, ca: cert }), review(image, 'big')).finally(() => (done = true));
+  while (!done) samples.push(await once());
+  const reviewMs = performance.now() - t;
+  if (!(await answer).allowed) throw new Error('the 100k review was denied');
+  agent.destroy();
+  samples.sort((a, b) => a - b);
+  return { reviewMs: round(reviewMs, 0), healthzSamples: samples.length, healthzP50: round(pct(samples, 50)), healthzMax: round(samples.at(-1) ?? 0) };
+}
+
+async function main() {
+  const tls = await selfSigned();
+  const trustDir = join(tmp, 'trust');
+  const guns = Array.from({ length: 10 }, (_, i) => `example.com/trustgate/bench${i}`);
+  let t = performance.now();
+  for (const g of guns) writeRepo(trustDir, g, repoFor(g, 10_000));
+  log(`generated 10 repositories of 10k targets in ${round((performance.now() - t) / 1000, 1)} s`);
+  const policyFile = join(tmp, 'policy.json');
+  writeFileSync(policyFile, JSON.stringify({ rules: [{ images: 'example.com/trustgate/**' }], default: { action: 'deny' } }));
+  const images = guns.flatMap((g) => [0, 1, 2].map((i) => `${g}:${tagOf(i)}`));
+
+  const server = await serve(tls, trustDir, policyFile, argv.includes('--workers') ? ['--workers', String(opt('workers', 1))] : []);
+  const warmAgent = new Agent({ keepAlive: true, ca: tls.cert });
+  for (const image of images) await post(server.port, warmAgent, review(image, 'warm'));
+  warmAgent.destroy();
+  const warm = await throughput(server.port, tls.cert, images);
+  await server.stop();
+  log(`throughput (warm, c=${CONCURRENCY}, ${SECONDS} s): ${warm.perSecond} reviews/s, p50 ${warm.p50} ms, p99 ${warm.p99} ms`);
+
+  const big = 'example.com/trustgate/big';
+  t = performance.now();
+  writeRepo(trustDir, big, repoFor(big, 100_000));
+  log(`generated the 100k-target repository in ${round((performance.now() - t) / 1000, 1)} s`);
+  const stall = {};
+  for (const workers of ['1', '0']) {
+    const s = await serve(tls, trustDir, policyFile, ['--workers', workers]);
+    stall[workers] = await healthzDuring(s.port, tls.cert, `${big}:${tagOf(0)}`);
+    await s.stop();
+    log(`--workers ${workers}: cold 100k review ${stall[workers].reviewMs} ms; /healthz p50 ${stall[workers].healthzP50} ms, slowest ${stall[workers].healthzMax} ms (${stall[workers].healthzSamples} polls)`);
+  }
+  rmSync(tmp, { recursive: true, force: true });
+  if (!argv.includes('--no-write')) writeResults(warm, stall);
+}
+
+function writeResults(warm, stall) {
+  const load = os.loadavg().map((x) => x.toFixed(2)).join(' / ');
+  const goal = (ok) => (ok ? '**met**' : '**not met**');
+  const section = `<!-- admission:begin (written by npm run bench:admission, bench/admission.mjs) -->
+## Admission webhook (\`npm run bench:admission\`)
+
+Run on ${new Date().toISOString()}: ${os.cpus().length} logical cores, Node ${process.version}, load average ${load} at the end (other work shares this machine: absolute figures are inflated).
+
+Method: \`trustgate admission serve\` as a child process (default \`--workers\`), 10 repositories of 10k targets (bench/repo.mjs, one root certificate per GUN), every repository verified once before timing (warm caches); ${CONCURRENCY} keep-alive HTTPS clients in this process post AdmissionReviews (one pod, one container, 30 distinct images) to \`/validate\` in a closed loop for ${SECONDS} s. Then one cold review of a 100k-target repository while \`/healthz\` is polled back to back on one keep-alive connection.
+
+| Goal | Value | Status |
+|---|---|---|
+| ≥ 2,000 reviews/s (warm, c=${CONCURRENCY}) | ${warm.perSecond} | ${goal(warm.perSecond >= 2000)} |
+| p99 ≤ 20 ms | ${warm.p99} ms (p50 ${warm.p50} ms, max ${warm.max} ms, ${warm.reviews} reviews) | ${goal(warm.p99 <= 20)} |
+
+| 100k-target review | cold review | /healthz p50 | slowest /healthz | polls |
+|---|---:|---:|---:|---:|
+| \`--workers 1\` (worker thread) | ${stall['1'].reviewMs} ms | ${stall['1'].healthzP50} ms | ${stall['1'].healthzMax} ms | ${stall['1'].healthzSamples} |
+| \`--workers 0\` (server thread) | ${stall['0'].reviewMs} ms | ${stall['0'].healthzP50} ms | ${stall['0'].healthzMax} ms | ${stall['0'].healthzSamples} |
+<!-- admission:end -->`;
+  const file = join(HERE, 'RESULTS.md');
+  const text = readFileSync(file, 'utf8');
+  const re = /<!-- admission:begin[\s\S]*?<!-- admission:end -->/;
+  writeFileSync(file, re.test(text) ? text.replace(re, section) : `${text.trimEnd()}\n\n${section}\n`);
+}
+
+await main();
