@@ -58,6 +58,9 @@ export function digestOf(body: Buffer, algorithm: 'sha256' | 'sha512' = 'sha256'
 
 const invalid = (message: string, detail?: unknown): GatewayError => ({ status: 400, code: 'MANIFEST_INVALID', message, detail });
 
+/** The answer to a manifest body over {@link MAX_MANIFEST_BYTES}. */
+export const MANIFEST_TOO_LARGE: GatewayError = Object.freeze(invalid(`manifest invalid: larger than ${MAX_MANIFEST_BYTES} bytes`));
+
 /** The media type without parameters, lower case. */
 function bareType(contentType: string | undefined): string {
   return (contentType ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
@@ -98,7 +101,7 @@ function shape(body: Buffer, type: string): Shape {
  * ```
  */
 export function verifyManifest(body: Buffer, contentType: string | undefined, ref: { tag: string } | { digest: string }): ManifestFacts | GatewayError {
-  if (body.length > MAX_MANIFEST_BYTES) return invalid(`manifest invalid: larger than ${MAX_MANIFEST_BYTES} bytes`);
+  if (body.length > MAX_MANIFEST_BYTES) return MANIFEST_TOO_LARGE;
   const type = bareType(contentType);
   if (!MANIFEST_MEDIA_TYPES.includes(type)) return invalid('manifest invalid: unsupported media type', { contentType: type });
   const s = shape(body, type);

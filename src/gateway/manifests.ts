@@ -10,7 +10,7 @@
 import { isTrustError } from '../errors.js';
 import type { Exchange, GatewayContext } from './context.js';
 import { ACCEPT_MANIFESTS } from './context.js';
-import { digestOf, verifyManifest, MAX_MANIFEST_BYTES } from './manifest.js';
+import { digestOf, verifyManifest, MANIFEST_TOO_LARGE, MAX_MANIFEST_BYTES } from './manifest.js';
 import type { ManifestFacts } from './manifest.js';
 import { referrersIndex } from './referrers.js';
 import { DENIED, fromMachineError, MANIFEST_UNKNOWN, sendError } from './respond.js';
@@ -56,12 +56,10 @@ async function fallbackTag(ctx: GatewayContext, x: Exchange, name: string, subje
 export async function putManifest(ctx: GatewayContext, x: Exchange, name: string, ref: Ref): Promise<void> {
   if (!x.caller.roles.has('push')) return sendError(x.res, DENIED);
   const body = await readBody(x.req, MAX_MANIFEST_BYTES);
-  const facts = body === undefined ? verifyManifest(Buffer.alloc(MAX_MANIFEST_BYTES + 1), undefined, ref) : verifyManifest(body, x.req.headers['content-type'], ref);
+  if (body === undefined) return sendError(x.res, MANIFEST_TOO_LARGE);
+  const facts = verifyManifest(body, x.req.headers['content-type'], ref);
   if ('code' in facts) return sendError(x.res, facts);
-  const up = await ctx.upstream.request('PUT', `/v2/${name}/manifests/${facts.digest}`, {
-    headers: { 'content-type': facts.mediaType },
-    body: body as Buffer,
-  });
+  const up = await ctx.upstream.request('PUT', `/v2/${name}/manifests/${facts.digest}`, { headers: { 'content-type': facts.mediaType }, body });
   if (up.statusCode !== 201) return relay(up, x.res, { upstreamOrigin: ctx.upstream.origin, self: x.self });
   up.resume();
   ctx.manifests.remember(name, facts);

@@ -87,19 +87,25 @@ function send(c: Conn, method: string, path: string, options: { headers?: http.I
   });
 }
 
-/** Reads an upstream response body of at most `max` bytes (manifests, JSON); undefined when longer. */
-export async function readBody(res: Readable, max: number): Promise<Buffer | undefined> {
+/** How much of an oversized request body is read and discarded so that the client gets the error; past it the connection is cut. */
+const DRAIN_LIMIT = 64 * 1024 * 1024;
+
+/**
+ * Reads a body of at most `max` bytes (manifests, JSON); undefined when longer. The rest of an
+ * oversized body is drained (up to 64 MiB), so that the sender still reads the error answer.
+ */
+export async function readBody(stream: Readable, max: number): Promise<Buffer | undefined> {
   const chunks: Buffer[] = [];
   let n = 0;
-  for await (const chunk of res) {
+  for await (const chunk of stream) {
     n += (chunk as Buffer).length;
-    if (n > max) {
-      res.destroy();
+    if (n > DRAIN_LIMIT) {
+      stream.destroy();
       return undefined;
     }
-    chunks.push(chunk as Buffer);
+    if (n <= max) chunks.push(chunk as Buffer);
   }
-  return Buffer.concat(chunks);
+  return n > max ? undefined : Buffer.concat(chunks);
 }
 
 /**
