@@ -1,0 +1,7 @@
+/**
+ * The registry gateway, as `trustgate gateway` uses it; loaded by the command runner once the
+ * command line is known to be good.
+ */
+export { defaultTrustDir } from '../trust-dir/reader.js';
+export { createGateway, loadGatewayConfig } from '../gateway/index.js';
+export { createMemoryStore } from '../quarantine/memory-store.js';
