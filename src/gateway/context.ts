@@ -40,14 +40,18 @@ export interface GatewayContext {
 
 /** What stored manifests reference, by `(repository, digest)`. */
 export interface ManifestCache {
-  remember(repository: string, facts: ManifestFacts): void;
+  remember(repository: string, facts: ManifestFacts, body?: Buffer): void;
   /** The facts of a stored manifest, from the cache or the upstream; undefined when the upstream has none. */
   facts(repository: string, digest: string): Promise<ManifestFacts | undefined>;
   /** The live manifests of `repository` (as the machine records them) that reference `blob`. */
   referencing(repository: string, blob: string): Promise<readonly string[]>;
+  /** The bytes of a stored manifest the gateway understands, from the cache or the upstream. */
+  body(repository: string, digest: string): Promise<{ readonly body: Buffer; readonly facts: ManifestFacts } | undefined>;
 }
 
 const MAX_ENTRIES = 50_000;
+/** Manifest bodies kept for serving without an upstream round trip (they are immutable: content-addressed). */
+const MAX_BODY_BYTES = 64 * 1024 * 1024;
 
 /** The accept header that asks the upstream for any manifest type the gateway understands. */
 export const ACCEPT_MANIFESTS = MANIFEST_MEDIA_TYPES.join(', ');
@@ -55,22 +59,38 @@ export const ACCEPT_MANIFESTS = MANIFEST_MEDIA_TYPES.join(', ');
 /** A manifest cache over `upstream`, reading the machine's records from `store`. */
 export function createManifestCache(upstream: Upstream, store: QuarantineStore): ManifestCache {
   const cache = new Map<string, ManifestFacts>();
-  const remember = (repository: string, facts: ManifestFacts) => {
+  const bodies = new Map<string, Buffer>();
+  let bodyBytes = 0;
+  const remember = (repository: string, facts: ManifestFacts, body?: Buffer) => {
+    const key = `${repository}@${facts.digest}`;
     if (cache.size >= MAX_ENTRIES) cache.delete(cache.keys().next().value as string);
-    cache.set(`${repository}@${facts.digest}`, facts);
+    cache.set(key, facts);
+    if (body === undefined || bodies.has(key)) return;
+    for (const [k, b] of bodies) {
+      if (bodyBytes + body.length <= MAX_BODY_BYTES) break;
+      bodies.delete(k);
+      bodyBytes -= b.length;
+    }
+    bodies.set(key, body);
+    bodyBytes += body.length;
   };
-  const facts = async (repository: string, digest: string): Promise<ManifestFacts | undefined> => {
-    const hit = cache.get(`${repository}@${digest}`);
-    if (hit !== undefined) return hit;
+  const fetchManifest = async (repository: string, digest: string) => {
     const up = await upstream.request('GET', `/v2/${repository}/manifests/${digest}`, { headers: { accept: ACCEPT_MANIFESTS } });
     const body = up.statusCode === 200 ? await readBody(up, MAX_MANIFEST_BYTES) : (up.resume(), undefined);
     const f = body === undefined ? undefined : factsOf(body, up.headers['content-type'], digest);
-    if (f !== undefined) remember(repository, f);
-    return f;
+    if (f !== undefined) remember(repository, f, body);
+    return f === undefined || body === undefined ? undefined : { body, facts: f };
   };
+  const facts = async (repository: string, digest: string): Promise<ManifestFacts | undefined> =>
+    cache.get(`${repository}@${digest}`) ?? (await fetchManifest(repository, digest))?.facts;
   return {
     remember,
     facts,
+    async body(repository, digest) {
+      const key = `${repository}@${digest}`;
+      const [body, f] = [bodies.get(key), cache.get(key)];
+      return body !== undefined && f !== undefined ? { body, facts: f } : fetchManifest(repository, digest);
+    },
     async referencing(repository, blob) {
       const state = await store.load(repository);
       const out: string[] = [];

@@ -29,6 +29,17 @@ export async function getManifest(ctx: GatewayContext, x: Exchange, name: string
   const method = x.req.method === 'HEAD' ? 'HEAD' : 'GET';
   const access = view.manifest(x.caller.principal, ref, method);
   if (!access.allowed) return sendError(x.res, access.response);
+  const cached = await ctx.manifests.body(name, access.digest);
+  if (cached !== undefined && accepts(x.req.headers.accept, cached.facts.mediaType)) {
+    x.res.writeHead(200, {
+      'Content-Type': cached.facts.mediaType,
+      'Content-Length': String(cached.body.length),
+      'Docker-Content-Digest': access.digest,
+      ETag: `"${access.digest}"`,
+    });
+    x.res.end(method === 'HEAD' ? undefined : cached.body);
+    return;
+  }
   const up = await ctx.upstream.request(method, `/v2/${name}/manifests/${access.digest}`, {
     headers: { accept: x.req.headers.accept ?? ACCEPT_MANIFESTS },
   });
@@ -37,6 +48,18 @@ export async function getManifest(ctx: GatewayContext, x: Exchange, name: string
     return sendError(x.res, MANIFEST_UNKNOWN);
   }
   return relay(up, x.res, { upstreamOrigin: ctx.upstream.origin, self: x.self });
+}
+
+/**
+ * Whether an `Accept` header names `mediaType` (or any type). Without one, the upstream
+ * negotiates as it always has, so the answer is relayed rather than served from the cache.
+ */
+function accepts(accept: string | undefined, mediaType: string): boolean {
+  if (accept === undefined) return false;
+  return accept.split(',').some((part) => {
+    const t = part.split(';')[0]?.trim().toLowerCase();
+    return t === mediaType || t === '*/*';
+  });
 }
 
 /** The referrers fallback tag, answered from the machine: the visible referrers as an image index. */
@@ -62,7 +85,7 @@ export async function putManifest(ctx: GatewayContext, x: Exchange, name: string
   const up = await ctx.upstream.request('PUT', `/v2/${name}/manifests/${facts.digest}`, { headers: { 'content-type': facts.mediaType }, body });
   if (up.statusCode !== 201) return relay(up, x.res, { upstreamOrigin: ctx.upstream.origin, self: x.self });
   up.resume();
-  ctx.manifests.remember(name, facts);
+  ctx.manifests.remember(name, facts, body);
   const recorded = await record(ctx, x, name, ref, facts);
   if (recorded !== undefined) return sendError(x.res, recorded);
   const headers: Record<string, string> = {

@@ -142,7 +142,9 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const ctx: GatewayContext = { config, q, store, upstream, auth: createAuthenticator(config), manifests: createManifestCache(upstream, store), events: webhooks };
   const scheme = options.tls === undefined ? 'http' : 'https';
   const listener = (req: IncomingMessage, res: ServerResponse) => void handle(ctx, req, res, scheme).catch((e: unknown) => onFailure(res, e));
-  const server = options.tls === undefined ? http.createServer(listener) : https.createServer({ cert: options.tls.cert, key: options.tls.key }, listener);
+  // Larger socket buffers: a blob is piped in fewer, bigger writes (issue 15.9 throughput goal).
+  const tuning = { highWaterMark: 1024 * 1024 };
+  const server = options.tls === undefined ? http.createServer(tuning, listener) : https.createServer({ ...tuning, cert: options.tls.cert, key: options.tls.key }, listener);
   const ticker = setInterval(() => void q.tick().then(() => webhooks.kick(), () => undefined), 30_000);
   ticker.unref();
   return {

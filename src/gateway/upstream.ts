@@ -141,5 +141,7 @@ export async function relay(up: IncomingMessage, res: ServerResponse, ctx: { ups
     res.end();
     return;
   }
+  // pipeline, not pipe: a client that goes away destroys the upstream response too, so its
+  // socket is not left paused in the agent.
   await pipeline(up, res);
 }
