@@ -11,6 +11,8 @@ import bcrypt from 'bcryptjs';
 import type { GatewayConfig, GatewayRole, GatewayUser } from './config.js';
 import { ROLES } from '../quarantine/types.js';
 import type { Principal, Role } from '../quarantine/types.js';
+import { bearerToken, createTokenIssuer } from './token.js';
+import type { TokenIssuer } from './token.js';
 
 /** An authenticated caller: its gateway roles, the machine's principal and its scanner id. */
 export interface Caller {
@@ -25,6 +27,9 @@ export interface Caller {
 export type AuthResult = { readonly ok: true; readonly caller: Caller } | { readonly ok: false };
 
 const MACHINE_ROLES: ReadonlySet<string> = new Set(ROLES);
+
+/** The token subject of the anonymous puller: no user name can be it (names have no ':'). */
+export const ANONYMOUS_SUBJECT = ':anonymous';
 
 function callerOf(name: string, roles: readonly GatewayRole[], scannerId: string | undefined): Caller {
   const machine = roles.filter((r): r is Role & GatewayRole => MACHINE_ROLES.has(r));
@@ -52,10 +57,14 @@ async function passwordMatches(u: GatewayUser, password: string, key: Buffer): P
 
 /** Authenticates requests against `config.users` and `config.anonymous`. */
 export interface Authenticator {
-  /** The caller of a request with this `Authorization` header (undefined: none sent). */
-  authenticate(authorization: string | undefined): Promise<AuthResult>;
-  /** A caller by user name (the token endpoint's subject), if configured. */
-  byName(name: string): Caller | undefined;
+  /**
+   * The caller of a request with this `Authorization` header (undefined: none sent). In token
+   * mode only the token endpoint takes basic credentials; every other request needs a token.
+   */
+  authenticate(authorization: string | undefined, now: number, forTokenEndpoint?: boolean): Promise<AuthResult>;
+  /** The `WWW-Authenticate` challenge of a 401, for a gateway reachable at `self`. */
+  challenge(self: string, scope: string | undefined): string;
+  readonly tokens: TokenIssuer;
 }
 
 /** Builds the authenticator; verified credentials are cached for the process's life, up to 10 000. */
@@ -64,11 +73,24 @@ export function createAuthenticator(config: GatewayConfig): Authenticator {
   const users = new Map(config.users.map((u) => [u.name, u]));
   const callers = new Map(config.users.map((u) => [u.name, callerOf(u.name, u.roles, u.scannerId)]));
   const verified = new Map<string, Caller>();
-  const anonymous = config.anonymous ? callerOf('anonymous', ['pull'], undefined) : undefined;
+  const anonymous = config.anonymous ? callerOf(ANONYMOUS_SUBJECT, ['pull'], undefined) : undefined;
+  const tokens = createTokenIssuer(config.auth.tokenSecret, config.auth.tokenTtlSeconds);
+  const tokenMode = config.auth.mode === 'token';
   return {
-    byName: (name) => callers.get(name),
-    async authenticate(authorization) {
+    tokens,
+    challenge: (self, scope) =>
+      tokenMode
+        ? `Bearer realm="${self}/token",service="${config.auth.service}"${scope === undefined ? '' : `,scope="${scope}"`}`
+        : `Basic realm="${config.auth.service}"`,
+    async authenticate(authorization, now, forTokenEndpoint = false) {
       if (authorization === undefined) return anonymous === undefined ? { ok: false } : { ok: true, caller: anonymous };
+      const token = bearerToken(authorization);
+      if (token !== undefined) {
+        const sub = tokens.verify(token, now);
+        const caller = sub === ANONYMOUS_SUBJECT ? anonymous : callers.get(sub ?? '');
+        return caller === undefined ? { ok: false } : { ok: true, caller };
+      }
+      if (tokenMode && !forTokenEndpoint) return { ok: false };
       const creds = basicCredentials(authorization);
       if (creds === undefined) return { ok: false };
       const cacheKey = createHmac('sha256', key).update(`${creds.user}\0${creds.password}`).digest('base64');

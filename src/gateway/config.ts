@@ -59,6 +59,18 @@ export const gatewayConfigSchema = z
     anonymous: z.boolean().default(false),
     quarantine: configSchema,
     webhooks: z.array(webhookSchema).max(64).default([]),
+    /**
+     * `basic` challenges for HTTP basic credentials; `token` for the Distribution token flow at
+     * `<gateway>/token` (tokens signed with `tokenSecret`, random per process when absent).
+     */
+    auth: z
+      .strictObject({
+        mode: z.enum(['basic', 'token']).default('basic'),
+        service: z.string().min(1).max(255).default('trustgate'),
+        tokenSecret: z.string().min(32).max(1024).optional(),
+        tokenTtlSeconds: z.int().min(30).max(3600).default(300),
+      })
+      .default({ mode: 'basic', service: 'trustgate', tokenTtlSeconds: 300 }),
     /** The gateway's own credentials for the upstream registry; clients' credentials never go upstream. */
     upstream: z.strictObject({ username: z.string().min(1), password: z.string() }).optional(),
   })

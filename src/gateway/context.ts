@@ -36,6 +36,8 @@ export interface GatewayContext {
   readonly manifests: ManifestCache;
   /** Delivers the outbox soon: called after every write. */
   readonly events: { kick(): void };
+  /** Epoch milliseconds: token lifetimes. */
+  readonly clock: () => number;
 }
 
 /** What stored manifests reference, by `(repository, digest)`. */

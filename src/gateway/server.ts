@@ -59,9 +59,6 @@ export interface Gateway {
   close(): Promise<void>;
 }
 
-/** The `WWW-Authenticate` challenge (distribution-spec "Authentication"; basic, as htpasswd). */
-const CHALLENGE = 'Basic realm="trustgate"';
-
 const MUTATING = new Set(['PUT', 'POST', 'PATCH', 'DELETE']);
 
 /** Routes a request the caller is authenticated for. */
@@ -95,19 +92,30 @@ async function dispatch(ctx: GatewayContext, x: Exchange, r: Route): Promise<voi
   }
 }
 
+/** `GET /token`: basic credentials (or none, for anonymous pull) traded for a short-lived token. */
+function issueToken(ctx: GatewayContext, res: ServerResponse, caller: Caller, now: number): void {
+  const t = ctx.auth.tokens.issue(caller.name, now);
+  sendJson(res, 200, { token: t.token, access_token: t.token, expires_in: t.expiresIn, issued_at: t.issuedAt });
+}
+
 /** Authenticates, routes, and turns a failure into a distribution error (or a cut connection once streaming). */
 async function handle(ctx: GatewayContext, req: IncomingMessage, res: ServerResponse, scheme: string): Promise<void> {
   res.setHeader('Docker-Distribution-Api-Version', 'registry/2.0');
   const raw = req.url ?? '/';
   const q = raw.indexOf('?');
   const path = q < 0 ? raw : raw.slice(0, q);
-  const auth = await ctx.auth.authenticate(req.headers.authorization);
+  const self = `${scheme}://${req.headers.host ?? 'localhost'}`;
+  const r = route(path);
+  const now = ctx.clock();
+  const auth = await ctx.auth.authenticate(req.headers.authorization, now, r.kind === 'token');
   if (!auth.ok) {
     req.resume();
-    return sendError(res, { status: 401, code: 'UNAUTHORIZED', message: 'authentication required' }, { 'WWW-Authenticate': CHALLENGE });
+    const challenge = r.kind === 'token' ? 'Basic realm="trustgate token"' : ctx.auth.challenge(self, undefined);
+    return sendError(res, { status: 401, code: 'UNAUTHORIZED', message: 'authentication required' }, { 'WWW-Authenticate': challenge });
   }
-  const x: Exchange = { req, res, caller: auth.caller as Caller, self: `${scheme}://${req.headers.host ?? 'localhost'}`, query: new URLSearchParams(q < 0 ? '' : raw.slice(q + 1)) };
-  await dispatch(ctx, x, route(path));
+  if (r.kind === 'token') return issueToken(ctx, res, auth.caller, now);
+  const x: Exchange = { req, res, caller: auth.caller, self, query: new URLSearchParams(q < 0 ? '' : raw.slice(q + 1)) };
+  await dispatch(ctx, x, r);
   if (MUTATING.has(req.method ?? '')) ctx.events.kick();
 }
 
@@ -139,7 +147,8 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const store = await (options.storeFactory ?? createMemoryStore)();
   const q = createQuarantineService({ store, config: config.quarantine, ...(options.clock ? { clock: options.clock } : {}) });
   const webhooks = createWebhookDispatcher({ store, hooks: config.webhooks, ...options.webhooks });
-  const ctx: GatewayContext = { config, q, store, upstream, auth: createAuthenticator(config), manifests: createManifestCache(upstream, store), events: webhooks };
+  const clock = options.clock ?? Date.now;
+  const ctx: GatewayContext = { config, q, store, upstream, auth: createAuthenticator(config), manifests: createManifestCache(upstream, store), events: webhooks, clock };
   const scheme = options.tls === undefined ? 'http' : 'https';
   const listener = (req: IncomingMessage, res: ServerResponse) => void handle(ctx, req, res, scheme).catch((e: unknown) => onFailure(res, e));
   // Larger socket buffers: a blob is piped in fewer, bigger writes (issue 15.9 throughput goal).
