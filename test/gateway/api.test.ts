@@ -9,7 +9,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGateway, parseGatewayConfig, type Gateway } from '../../src/gateway/index.js';
-import { eventually, requireTools, startReceiver, startRegistry, type Receiver, type Registry } from './harness.js';
+import { eventually, requireTools, startReceiver, startRegistry, type Receiver, type Registry, USERS } from './harness.js';
 
 let reg: Registry;
 let g: Gateway;
@@ -92,11 +92,7 @@ beforeAll(async () => {
   g = await createGateway({
     upstream: reg.url,
     config: {
-      users: [
-        { name: 'ci', password: 'ci-pw', roles: ['push', 'pull'] },
-        { name: 'dev', password: 'dev-pw', roles: ['pull'] },
-        { name: 'trivy', password: 'trivy-pw', roles: ['quarantine-writer'], scannerId: 'trivy' },
-      ],
+      users: USERS.map((u) => ({ ...u, roles: [...u.roles] })),
       quarantine: { scanners: ['trivy'] },
       webhooks: [{ url: hook.url, secret: SECRET, events: ['quarantine'] }],
     },

@@ -10,7 +10,7 @@ import { rmSync } from 'node:fs';
 import bcrypt from 'bcryptjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGateway, type Gateway } from '../../src/gateway/index.js';
-import { buildLayout, eventually, requireTools, skopeo, startReceiver, startRegistry, tempDir, type Layout, type Receiver, type Registry } from './harness.js';
+import { buildLayout, eventually, requireTools, skopeo, startReceiver, startRegistry, tempDir, type Layout, type Receiver, type Registry, USERS } from './harness.js';
 
 const SECRET = 'webhook-secret-0123456789';
 const home = tempDir('tg-home-');
@@ -25,12 +25,8 @@ beforeAll(async () => {
   g = await createGateway({
     upstream: reg.url,
     config: {
-      users: [
-        { name: 'ci', password: 'ci-pw', roles: ['push', 'pull'] },
-        { name: 'dev', passwordHash: bcrypt.hashSync('dev-pw', 4).replace(/^\$2b\$/, '$2y$'), roles: ['pull'] },
-        { name: 'qr', password: 'qr-pw', roles: ['quarantine-reader'] },
-        { name: 'trivy', password: 'trivy-pw', roles: ['quarantine-writer'], scannerId: 'trivy' },
-      ],
+      // dev's password is checked against a bcrypt hash, as htpasswd -B writes it ($2y$).
+      users: USERS.map((u) => (u.name === 'dev' ? { name: 'dev', passwordHash: bcrypt.hashSync('dev-pw', 4).replace(/^\$2b\$/, '$2y$'), roles: ['pull' as const] } : { ...u, roles: [...u.roles] })),
       quarantine: { scanners: ['trivy'] },
       webhooks: [{ url: hook.url, secret: SECRET, events: ['push', 'quarantine'] }],
     },

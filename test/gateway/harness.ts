@@ -14,6 +14,14 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { onPath, underCi } from '../helpers/environment.js';
 
+/** The test users: a pusher, an ordinary puller, a quarantine reader and the scanner `trivy`. */
+export const USERS = [
+  { name: 'ci', password: 'ci-pw', roles: ['push', 'pull'] },
+  { name: 'dev', password: 'dev-pw', roles: ['pull'] },
+  { name: 'qr', password: 'qr-pw', roles: ['quarantine-reader'] },
+  { name: 'trivy', password: 'trivy-pw', roles: ['quarantine-writer'], scannerId: 'trivy' },
+] as const;
+
 /** Both binaries are there; under CI their absence fails the suite instead of skipping it. */
 export const haveTools = onPath('docker-registry') && onPath('skopeo');
 export const requireTools = underCi || haveTools;

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGateway, type Gateway } from '../../src/gateway/index.js';
-import { buildLayout, requireTools, skopeo, startRegistry, tempDir, type Registry } from './harness.js';
+import { buildLayout, requireTools, skopeo, startRegistry, tempDir, type Registry, USERS } from './harness.js';
 
 const home = tempDir('tg-home-');
 let reg: Registry;
@@ -22,11 +22,7 @@ beforeAll(async () => {
     upstream: reg.url,
     clock: () => Date.now() + skew,
     config: {
-      users: [
-        { name: 'ci', password: 'ci-pw', roles: ['push', 'pull'] },
-        { name: 'dev', password: 'dev-pw', roles: ['pull'] },
-        { name: 'trivy', password: 'trivy-pw', roles: ['quarantine-writer'], scannerId: 'trivy' },
-      ],
+      users: USERS.map((u) => ({ ...u, roles: [...u.roles] })),
       auth: { mode: 'token', service: 'gateway.test', tokenTtlSeconds: 60 },
       quarantine: { scanners: ['trivy'] },
     },
