@@ -16,7 +16,7 @@ import { createQuarantineService } from '../quarantine/service.js';
 import type { QuarantineService } from '../quarantine/service.js';
 import type { QuarantineStore } from '../quarantine/store.js';
 import { acrManifest } from './acr-rest.js';
-import { canRead, createAuthenticator } from './auth.js';
+import { ANONYMOUS_SUBJECT, canRead, createAuthenticator } from './auth.js';
 import type { Caller } from './auth.js';
 import { getBlob, upload } from './blobs.js';
 import { parseGatewayConfig } from './config.js';
@@ -108,7 +108,10 @@ async function handle(ctx: GatewayContext, req: IncomingMessage, res: ServerResp
   const r = route(path);
   const now = ctx.clock();
   const auth = await ctx.auth.authenticate(req.headers.authorization, now, r.kind === 'token');
-  if (!auth.ok) {
+  // An anonymous puller that writes, or talks to the quarantine REST, is asked for credentials
+  // (a 401 with the challenge), since clients send them only when challenged.
+  const anonymousWrite = auth.ok && auth.caller.name === ANONYMOUS_SUBJECT && (MUTATING.has(req.method ?? '') || r.kind === 'acr');
+  if (!auth.ok || anonymousWrite) {
     req.resume();
     const challenge = r.kind === 'token' ? 'Basic realm="trustgate token"' : ctx.auth.challenge(self, undefined);
     return sendError(res, { status: 401, code: 'UNAUTHORIZED', message: 'authentication required' }, { 'WWW-Authenticate': challenge });

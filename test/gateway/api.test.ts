@@ -194,6 +194,20 @@ describe.skipIf(!requireTools)('gateway HTTP surface (docker-registry upstream)'
     expect([JSON.parse(second.body.toString()), second.headers.link]).toEqual([{ name: 'paged', tags: ['c'] }, undefined]);
   });
 
+  it('deletes a tag and a manifest through the machine, for pushers only', async () => {
+    const img = await pushImage('deleted', 'v1');
+    await pass('deleted', img.digest);
+    expect((await call('GET', '/v2/deleted/manifests/v1', DEV, { accept: OCI_MANIFEST })).status).toBe(200);
+    expect((await call('DELETE', '/v2/deleted/manifests/v1', DEV)).status).toBe(403);
+    expect((await call('DELETE', '/v2/deleted/manifests/v1', CI)).status).toBe(202);
+    expect(errorCode(await call('GET', '/v2/deleted/manifests/v1', DEV))).toBe('MANIFEST_UNKNOWN');
+    expect((await call('GET', `/v2/deleted/manifests/${img.digest}`, DEV, { accept: OCI_MANIFEST })).status).toBe(200);
+    expect((await call('DELETE', `/v2/deleted/manifests/${img.digest}`, CI)).status).toBe(202);
+    const gone = await call('GET', `/v2/deleted/manifests/${img.digest}`, DEV, { accept: OCI_MANIFEST });
+    expect([gone.status, errorCode(gone)]).toEqual([404, 'MANIFEST_UNKNOWN']);
+    expect(errorCode(await call('GET', `/v2/deleted/blobs/${img.layer}`, DEV))).toBe('BLOB_UNKNOWN');
+  });
+
   it('refuses an unknown PATCH state and leaves the record as it was', async () => {
     const img = await pushImage('patched', 'v1');
     const r = await call('PATCH', `/acr/v1/patched/_manifests/${img.digest}`, 'trivy:trivy-pw', {
@@ -222,5 +236,33 @@ describe('gateway config', () => {
     expect(() => parseGatewayConfig({ quarantine: { scanners: [] } })).toThrow(expect.objectContaining({ code: 'ERR_GATEWAY_CONFIG', message: expect.stringMatching(/quarantine\.scanners/) }));
     expect(() => parseGatewayConfig({ quarantine: { scanners: ['t'] }, webhooks: [{ url: 'ftp://x', secret: 'x'.repeat(16), events: ['push'] }] })).toThrow(/webhooks\.0\.url/);
     expect(parseGatewayConfig({ quarantine: { scanners: ['t'] } }).anonymous).toBe(false);
+  });
+});
+
+describe.skipIf(!requireTools)('gateway: anonymous pull and an unreachable upstream', () => {
+  it('serves anonymous pullers only what is visible, and challenges them on writes', async () => {
+    const anon = await createGateway({ upstream: reg.url, config: { users: [...USERS].map((u) => ({ ...u, roles: [...u.roles] })), anonymous: true, quarantine: { scanners: ['trivy'] } } });
+    const p = await anon.listen(0, '127.0.0.1');
+    try {
+      expect((await fetch(`http://127.0.0.1:${p}/v2/`)).status).toBe(200);
+      expect((await fetch(`http://127.0.0.1:${p}/v2/_catalog`).then((r) => r.json())) as unknown).toEqual({ repositories: [] });
+      const write = await fetch(`http://127.0.0.1:${p}/v2/app/blobs/uploads/`, { method: 'POST' });
+      expect([write.status, write.headers.get('www-authenticate')]).toEqual([401, 'Basic realm="trustgate"']);
+    } finally {
+      await anon.close();
+    }
+  });
+
+  it('answers 502 when the upstream cannot be reached, and records nothing', async () => {
+    const dead = await createGateway({ upstream: 'http://127.0.0.1:1', config: { users: [...USERS].map((u) => ({ ...u, roles: [...u.roles] })), quarantine: { scanners: ['trivy'] } } });
+    const p = await dead.listen(0, '127.0.0.1');
+    try {
+      const body = JSON.stringify({ schemaVersion: 2, mediaType: OCI_MANIFEST, config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha('c'), size: 1 }, layers: [] });
+      const r = await fetch(`http://127.0.0.1:${p}/v2/app/manifests/v1`, { method: 'PUT', headers: { authorization: `Basic ${Buffer.from(CI).toString('base64')}`, 'content-type': OCI_MANIFEST }, body });
+      expect(r.status).toBe(502);
+      expect(await dead.store.repositories()).toEqual([]);
+    } finally {
+      await dead.close();
+    }
   });
 });
