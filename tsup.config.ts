@@ -9,6 +9,7 @@ export default defineConfig({
     'quarantine-embedded': 'src/store/embedded.ts',
     admission: 'src/admission/index.ts',
     fetch: 'src/fetch/index.ts',
+    gateway: 'src/gateway/index.ts',
     cli: 'src/cli/main.ts',
     // Loaded by createVerifierPool as a worker thread, never imported.
     'admission-worker': 'src/admission/worker.ts',
@@ -25,6 +26,7 @@ export default defineConfig({
       'quarantine-embedded': 'src/store/embedded.ts',
       admission: 'src/admission/index.ts',
       fetch: 'src/fetch/index.ts',
+      gateway: 'src/gateway/index.ts',
     },
   },
   splitting: true,

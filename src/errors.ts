@@ -147,6 +147,14 @@ export const FETCH_ERROR_CODES = [
   'ERR_FETCH_CACHE_WRITE',
 ] as const;
 
+/** Codes of the registry gateway (`trustgate/gateway`): its configuration and its upstream registry. */
+export const GATEWAY_ERROR_CODES = [
+  /** The gateway configuration file is missing, not JSON, or does not validate; the message names the field. */
+  'ERR_GATEWAY_CONFIG',
+  /** The upstream registry could not be reached or answered in a way the gateway cannot relay. */
+  'ERR_GATEWAY_UPSTREAM',
+] as const;
+
 /** Every code a {@link TrustError} can carry. */
 export const ERROR_CODES = [
   ...VERIFY_ERROR_CODES,
@@ -155,6 +163,7 @@ export const ERROR_CODES = [
   ...ADMISSION_ERROR_CODES,
   ...INTERNAL_ERROR_CODES,
   ...FETCH_ERROR_CODES,
+  ...GATEWAY_ERROR_CODES,
 ] as const;
 
 /** The union of every stable error code. */

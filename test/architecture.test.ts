@@ -5,8 +5,10 @@
  *   module and read neither the clock nor the environment;
  * - verify, json, crypto and tuf import no cli; nothing outside src/cli imports src/cli;
  * - quarantine imports neither verify nor crypto (it has its own ids module on node:crypto);
- * - only src/crypto (and quarantine's ids module) talk to node:crypto or @noble; src/crypto is
- *   imported only by tuf and verify;
+ * - only src/crypto (and quarantine's ids module, and the gateway for HTTP auth, webhook HMACs and
+ *   manifest digests, which is no TUF crypto) talk to node:crypto; only src/crypto to @noble;
+ *   src/crypto is imported only by tuf and verify;
+ * - the gateway is an adapter over quarantine: it imports neither verify, crypto nor tuf;
  * - code outside the verifier core reaches tuf only through verify;
  * - no function is longer than 80 lines, the canonical scanner (one grammar, one loop) aside.
  */
@@ -87,10 +89,16 @@ describe('architecture', () => {
     expect(offending(inLayers('quarantine'), (f, m) => banned.has(layerOf(f, m) ?? ''), true)).toEqual([]);
   });
 
-  it('only src/crypto and quarantine/ids.ts import node:crypto; only src/crypto imports @noble', () => {
-    const others = ALL.filter((f) => layer(f) !== 'crypto');
+  it('only src/crypto, quarantine/ids.ts and src/gateway import node:crypto; only src/crypto imports @noble', () => {
+    // src/gateway: HMAC and bcrypt for HTTP auth and webhooks, sha256 of manifest bodies; no TUF crypto.
+    const others = ALL.filter((f) => layer(f) !== 'crypto' && layer(f) !== 'gateway');
     const bad = (f: string, m: string) => ((m === 'node:crypto' || m === 'crypto') && f !== QUARANTINE_IDS) || m.startsWith('@noble/');
     expect(offending(others, bad)).toEqual([]);
+  });
+
+  it('the gateway imports neither verify, crypto nor tuf, and no @noble', () => {
+    const banned = new Set(['verify', 'crypto', 'tuf']);
+    expect(offending(inLayers('gateway'), (f, m) => banned.has(layerOf(f, m) ?? '') || m.startsWith('@noble/'), true)).toEqual([]);
   });
 
   it('src/crypto is imported only by tuf and verify', () => {

@@ -11,6 +11,7 @@ Commands:
   admission serve          Run the Kubernetes admission webhook (HTTPS)
   fetch <image-ref>...     Update the trust cache from the notary server, verified first
   mirror --from URL --to DIR <gun>...  Copy verified trust data into DIR for air-gapped use
+  gateway --upstream URL   Serve a registry whose pushes stay hidden until scanned
 
 Options:
   -h, --help               Show this help (or "trustgate <command> --help")
@@ -129,4 +130,28 @@ Options:
   -h, --help               Show this help
 
 Exit codes: 0 stopped by SIGTERM/SIGINT, 1 cannot listen, 2 usage or input error.
+`;
+
+export const GATEWAY_HELP = `Usage: trustgate gateway --upstream URL --config FILE [options]
+
+Serves the OCI distribution API in front of an upstream registry, with the quarantine state
+machine in between: a pushed manifest stays hidden from ordinary pullers (by tag, digest, blob,
+tag list, catalog and referrers) until its scanners pass it through ACR's quarantine REST
+(PATCH /acr/v1/<repo>/_manifests/<digest>). Tags belong to the gateway; the upstream is written
+by digest only. Logs one JSON line when listening.
+
+Options:
+  --upstream URL           The upstream registry (http:// or https://), required
+  --config FILE            Users, roles, anonymous pull, quarantine policy and webhooks (JSON),
+                           required
+  --listen HOST:PORT       Address to serve on (default 127.0.0.1:5000; port 0 picks a free one)
+  --data-dir DIR           Where the embedded store (PGlite) keeps state across restarts
+                           (default ./trustgate-data)
+  --store URL              PostgreSQL shared by gateway replicas (postgres://user:pass@host/db)
+  --tls-cert FILE          PEM certificate chain: serve HTTPS (with --tls-key)
+  --tls-key FILE           PEM private key
+  -h, --help               Show this help
+
+Exit codes: 0 stopped by SIGTERM/SIGINT, 1 cannot listen, 2 usage or input error (bad flag,
+unreadable or invalid config, the config error names the field).
 `;

@@ -25,6 +25,7 @@ async function main(argv: readonly string[]): Promise<number> {
       if (command === 'help' && rest[0] === 'check') return main(['check', '--help']);
       if (command === 'help' && (rest[0] === 'fetch' || rest[0] === 'mirror')) return main([rest[0], '--help']);
       if (command === 'help' && rest[0] === 'admission') return main(['admission', 'serve', '--help']);
+      if (command === 'help' && rest[0] === 'gateway') return main(['gateway', '--help']);
       process.stdout.write(MAIN_HELP);
       return 0;
     case '-v':
@@ -41,6 +42,8 @@ async function main(argv: readonly string[]): Promise<number> {
       return (await import('./fetch.js')).runFetch(rest);
     case 'mirror':
       return (await import('./mirror.js')).runMirror(rest);
+    case 'gateway':
+      return (await import('./gateway.js')).runGateway(rest);
     case 'admission':
       if (rest[0] === 'serve') return (await import('./admission-serve.js')).runAdmissionServe(rest.slice(1));
       process.stderr.write(`trustgate: admission needs a subcommand ("serve")\n\n${MAIN_HELP}`);

@@ -1,0 +1,268 @@
+/**
+ * The gateway's HTTP surface against a real docker-registry: bad pushes refused with
+ * distribution-style errors and nothing recorded or written (issue 15.2), and no leak of a
+ * hidden digest by manifest, blob, tag list, catalog, mount or referrers (issue 15.3,
+ * quarantine.md §4 "★ no leak via blobs or referrers"). Raw paths go through node:http, which
+ * does not normalise `..`.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import http from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createGateway, parseGatewayConfig, type Gateway } from '../../src/gateway/index.js';
+import { eventually, requireTools, startReceiver, startRegistry, type Receiver, type Registry, USERS } from './harness.js';
+
+let reg: Registry;
+let g: Gateway;
+let port: number;
+let hook: Receiver;
+const SECRET = 'another-webhook-secret';
+const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
+const sha = (b: Buffer | string) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
+
+interface Reply {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: Buffer;
+}
+
+function call(method: string, path: string, user: string | undefined, headers: http.OutgoingHttpHeaders = {}, body?: Buffer): Promise<Reply> {
+  const auth = user === undefined ? {} : { authorization: `Basic ${Buffer.from(user).toString('base64')}` };
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, method, path, headers: { ...auth, ...headers } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+const CI = 'ci:ci-pw';
+const DEV = 'dev:dev-pw';
+const errorCode = (r: Reply) => (JSON.parse(r.body.toString()) as { errors: { code: string }[] }).errors[0]?.code;
+
+/** Uploads a blob through the gateway (POST, then PUT to the rewritten Location). */
+async function putBlob(repo: string, bytes: Buffer): Promise<string> {
+  const start = await call('POST', `/v2/${repo}/blobs/uploads/`, CI);
+  expect(start.status).toBe(202);
+  const loc = new URL(start.headers.location as string);
+  expect(loc.origin).toBe(`http://127.0.0.1:${port}`);
+  const digest = sha(bytes);
+  loc.searchParams.set('digest', digest);
+  const done = await call('PUT', `${loc.pathname}${loc.search}`, CI, { 'content-type': 'application/octet-stream' }, bytes);
+  expect(done.status, done.body.toString()).toBe(201);
+  return digest;
+}
+
+/** Pushes a one-layer image (and optional subject) through the gateway; returns its digests. */
+async function pushImage(repo: string, tag: string, subject?: { digest: string; size: number }): Promise<{ digest: string; layer: string; size: number }> {
+  const layerBytes = randomBytes(4096);
+  const layer = await putBlob(repo, layerBytes);
+  const configBytes = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', n: randomBytes(4).toString('hex') }));
+  const config = await putBlob(repo, configBytes);
+  const m = {
+    schemaVersion: 2,
+    mediaType: OCI_MANIFEST,
+    config: { mediaType: subject ? 'application/vnd.example.sbom' : 'application/vnd.oci.image.config.v1+json', digest: config, size: configBytes.length },
+    layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: layer, size: layerBytes.length }],
+    ...(subject ? { subject: { mediaType: OCI_MANIFEST, ...subject } } : {}),
+  };
+  const body = Buffer.from(JSON.stringify(m));
+  const r = await call('PUT', `/v2/${repo}/manifests/${tag}`, CI, { 'content-type': OCI_MANIFEST }, body);
+  expect(r.status, r.body.toString()).toBe(201);
+  expect(r.headers['docker-content-digest']).toBe(sha(body));
+  return { digest: sha(body), layer, size: body.length };
+}
+
+async function pass(repo: string, digest: string): Promise<void> {
+  const scanner = `Basic ${Buffer.from('trivy:trivy-pw').toString('base64')}`;
+  const r = await call('PATCH', `/acr/v1/${repo}/_manifests/${digest}`, undefined, {
+    authorization: scanner,
+    'content-type': 'application/json',
+    'if-match': '"g1"',
+    'idempotency-key': `pass-${digest}`,
+  }, Buffer.from(JSON.stringify({ quarantineState: 'Passed' })));
+  expect(r.status, r.body.toString()).toBe(200);
+}
+
+beforeAll(async () => {
+  reg = await startRegistry();
+  hook = await startReceiver(SECRET);
+  g = await createGateway({
+    upstream: reg.url,
+    config: {
+      users: USERS.map((u) => ({ ...u, roles: [...u.roles] })),
+      quarantine: { scanners: ['trivy'] },
+      webhooks: [{ url: hook.url, secret: SECRET, events: ['quarantine'] }],
+    },
+    webhooks: { pollMs: 50, backoffMs: 10 },
+  });
+  port = await g.listen(0, '127.0.0.1');
+}, 30_000);
+
+afterAll(async () => {
+  await g?.close();
+  await hook?.stop();
+  await reg?.stop();
+});
+
+describe.skipIf(!requireTools)('gateway HTTP surface (docker-registry upstream)', () => {
+  it('refuses bad manifests with distribution errors and records and writes nothing', async () => {
+    const good = { schemaVersion: 2, mediaType: OCI_MANIFEST, config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha('x'), size: 1 }, layers: [] };
+    const goodBody = Buffer.from(JSON.stringify(good));
+    const cases: [string, string, string, Buffer, number, string][] = [
+      ['malformed JSON', '/v2/bad/manifests/v1', OCI_MANIFEST, Buffer.from('{"schemaVersion": 2,'), 400, 'MANIFEST_INVALID'],
+      ['unknown media type', '/v2/bad/manifests/v1', 'text/plain', goodBody, 400, 'MANIFEST_INVALID'],
+      ['body mediaType differs', '/v2/bad/manifests/v1', 'application/vnd.docker.distribution.manifest.v2+json', goodBody, 400, 'MANIFEST_INVALID'],
+      ['index type, image body', '/v2/bad/manifests/v1', 'application/vnd.oci.image.index.v1+json', Buffer.from(JSON.stringify({ ...good, mediaType: undefined })), 400, 'MANIFEST_INVALID'],
+      ['digest does not match the body', `/v2/bad/manifests/${sha('other')}`, OCI_MANIFEST, goodBody, 400, 'DIGEST_INVALID'],
+      ['larger than 4 MiB', '/v2/bad/manifests/v1', OCI_MANIFEST, Buffer.concat([goodBody, Buffer.alloc(4 * 1024 * 1024, 32)]), 400, 'MANIFEST_INVALID'],
+      ['path traversal', '/v2/../etc/manifests/v1', OCI_MANIFEST, goodBody, 400, 'NAME_INVALID'],
+      ['dot segment inside', '/v2/bad/../x/manifests/v1', OCI_MANIFEST, goodBody, 400, 'NAME_INVALID'],
+      ['encoded dots', '/v2/%2e%2e/bad/manifests/v1', OCI_MANIFEST, goodBody, 400, 'NAME_INVALID'],
+      ['upper case name', '/v2/Bad/manifests/v1', OCI_MANIFEST, goodBody, 400, 'NAME_INVALID'],
+    ];
+    for (const [label, path, type, body, status, code] of cases) {
+      const r = await call('PUT', path, CI, { 'content-type': type }, body);
+      expect(r.status, label).toBe(status);
+      expect(errorCode(r), label).toBe(code);
+    }
+    const pullOnly = await call('PUT', '/v2/bad/manifests/v1', DEV, { 'content-type': OCI_MANIFEST }, goodBody);
+    expect([pullOnly.status, errorCode(pullOnly)]).toEqual([403, 'DENIED']);
+    expect(await g.store.repositories()).not.toContain('bad');
+    const upstream = await fetch(`${reg.url}/v2/bad/manifests/${sha(goodBody)}`, { headers: { accept: OCI_MANIFEST } });
+    expect(upstream.status).toBe(404);
+  });
+
+  it('answers a hidden manifest, blob and repository exactly like absent ones', async () => {
+    const img = await pushImage('hidden', 'v1');
+    const absent = sha('never pushed');
+    const pairs: [string, string][] = [
+      [`/v2/hidden/manifests/${img.digest}`, `/v2/hidden/manifests/${absent}`],
+      ['/v2/hidden/manifests/v1', '/v2/hidden/manifests/v2'],
+      [`/v2/hidden/blobs/${img.layer}`, `/v2/hidden/blobs/${absent}`],
+      ['/v2/hidden/tags/list', '/v2/nothing-here/tags/list'],
+      [`/v2/hidden/referrers/${img.digest}`, `/v2/hidden/referrers/${absent}`],
+    ];
+    for (const [hiddenPath, absentPath] of pairs) {
+      for (const method of ['GET', 'HEAD']) {
+        const [h, a] = [await call(method, hiddenPath, DEV), await call(method, absentPath, DEV)];
+        expect([h.status, h.body.toString(), h.headers['content-length']], `${method} ${hiddenPath}`).toEqual([a.status, a.body.toString(), a.headers['content-length']]);
+      }
+    }
+    expect((await call('GET', `/v2/hidden/blobs/${img.layer}`, DEV)).status).toBe(404);
+    const catalog = JSON.parse((await call('GET', '/v2/_catalog', DEV)).body.toString()) as { repositories: string[] };
+    expect(catalog.repositories).not.toContain('hidden');
+    // A mount from a repository whose blob the pusher could not pull is a plain upload (202), as for an absent blob.
+    const mount = await call('POST', `/v2/other/blobs/uploads/?mount=${img.layer}&from=hidden`, 'ci:ci-pw');
+    expect(mount.status).toBe(202);
+    expect((await fetch(`${reg.url}/v2/other/blobs/${img.layer}`, { method: 'HEAD' })).status).toBe(404);
+  });
+
+  it('serves a passed image, its blobs with Range, the catalog, and referrers that inherit visibility', async () => {
+    const img = await pushImage('shown', 'v1');
+    await pass('shown', img.digest);
+    const m = await call('GET', '/v2/shown/manifests/v1', DEV, { accept: OCI_MANIFEST });
+    expect([m.status, m.headers['docker-content-digest'], m.headers['content-type']]).toEqual([200, img.digest, OCI_MANIFEST]);
+    expect(sha(m.body)).toBe(img.digest);
+    const part = await call('GET', `/v2/shown/blobs/${img.layer}`, DEV, { range: 'bytes=0-9' });
+    expect([part.status, part.body.length, part.headers['content-range']]).toEqual([206, 10, 'bytes 0-9/4096']);
+    const catalog = JSON.parse((await call('GET', '/v2/_catalog', DEV)).body.toString()) as { repositories: string[] };
+    expect(catalog.repositories).toContain('shown');
+    const sbom = await pushImage('shown', 'sbom', { digest: img.digest, size: img.size });
+    const refs = JSON.parse((await call('GET', `/v2/shown/referrers/${img.digest}`, DEV)).body.toString()) as { manifests: { digest: string; artifactType: string }[] };
+    expect(refs.manifests).toEqual([expect.objectContaining({ digest: sbom.digest, artifactType: 'application/vnd.example.sbom' })]);
+    const fallback = await call('GET', `/v2/shown/manifests/sha256-${img.digest.slice(7)}`, DEV);
+    expect(fallback.status).toBe(200);
+    expect((JSON.parse(fallback.body.toString()) as { manifests: { digest: string }[] }).manifests.map((d) => d.digest)).toEqual([sbom.digest]);
+    expect(fallback.headers['docker-content-digest']).toBe(sha(fallback.body));
+  });
+
+  it('paginates the filtered tag list with n, last and a recomputed Link', async () => {
+    const img = await pushImage('paged', 'a');
+    for (const tag of ['b', 'c']) {
+      const body = await fetch(`${reg.url}/v2/paged/manifests/${img.digest}`, { headers: { accept: OCI_MANIFEST } }).then(async (r) => Buffer.from(await r.arrayBuffer()));
+      expect((await call('PUT', `/v2/paged/manifests/${tag}`, CI, { 'content-type': OCI_MANIFEST }, body)).status).toBe(201);
+    }
+    await pushImage('paged', 'hidden-tag');
+    await pass('paged', img.digest);
+    const first = await call('GET', '/v2/paged/tags/list?n=2', DEV);
+    expect(JSON.parse(first.body.toString())).toEqual({ name: 'paged', tags: ['a', 'b'] });
+    expect(first.headers.link).toBe('</v2/paged/tags/list?n=2&last=b>; rel="next"');
+    const second = await call('GET', '/v2/paged/tags/list?n=2&last=b', DEV);
+    expect([JSON.parse(second.body.toString()), second.headers.link]).toEqual([{ name: 'paged', tags: ['c'] }, undefined]);
+  });
+
+  it('deletes a tag and a manifest through the machine, for pushers only', async () => {
+    const img = await pushImage('deleted', 'v1');
+    await pass('deleted', img.digest);
+    expect((await call('GET', '/v2/deleted/manifests/v1', DEV, { accept: OCI_MANIFEST })).status).toBe(200);
+    expect((await call('DELETE', '/v2/deleted/manifests/v1', DEV)).status).toBe(403);
+    expect((await call('DELETE', '/v2/deleted/manifests/v1', CI)).status).toBe(202);
+    expect(errorCode(await call('GET', '/v2/deleted/manifests/v1', DEV))).toBe('MANIFEST_UNKNOWN');
+    expect((await call('GET', `/v2/deleted/manifests/${img.digest}`, DEV, { accept: OCI_MANIFEST })).status).toBe(200);
+    expect((await call('DELETE', `/v2/deleted/manifests/${img.digest}`, CI)).status).toBe(202);
+    const gone = await call('GET', `/v2/deleted/manifests/${img.digest}`, DEV, { accept: OCI_MANIFEST });
+    expect([gone.status, errorCode(gone)]).toEqual([404, 'MANIFEST_UNKNOWN']);
+    expect(errorCode(await call('GET', `/v2/deleted/blobs/${img.layer}`, DEV))).toBe('BLOB_UNKNOWN');
+  });
+
+  it('refuses an unknown PATCH state and leaves the record as it was', async () => {
+    const img = await pushImage('patched', 'v1');
+    const r = await call('PATCH', `/acr/v1/patched/_manifests/${img.digest}`, 'trivy:trivy-pw', {
+      'content-type': 'application/json',
+      'if-match': '"g1"',
+      'idempotency-key': 'k1',
+    }, Buffer.from(JSON.stringify({ quarantineState: 'Approved' })));
+    expect(r.status).toBe(400);
+    expect(JSON.parse(r.body.toString())).toMatchObject({ errors: [{ code: 'MANIFEST_INVALID' }] });
+    expect((await g.service.view('patched')).record(img.digest)).toMatchObject({ state: 'Quarantined', generation: 1 });
+    expect((await call('PATCH', `/acr/v1/patched/_manifests/${img.digest}`, DEV, {}, Buffer.from('{}'))).status).toBe(403);
+  });
+
+  it('retries a failing webhook receiver with backoff and delivers once', async () => {
+    hook.failNext(2);
+    const img = await pushImage('hooked', 'v1');
+    expect(await eventually(() => hook.deliveries.some((d) => d.digest === img.digest))).toBe(true);
+    await g.webhooks.drain();
+    expect(hook.deliveries.filter((d) => d.digest === img.digest && d.action === 'quarantine')).toHaveLength(1);
+  });
+});
+
+describe('gateway config', () => {
+  it('names the invalid field', () => {
+    expect(() => parseGatewayConfig({ users: [{ name: 'a', roles: ['pull'] }], quarantine: { scanners: ['t'] } })).toThrow(/users\.0\.password: exactly one/);
+    expect(() => parseGatewayConfig({ quarantine: { scanners: [] } })).toThrow(expect.objectContaining({ code: 'ERR_GATEWAY_CONFIG', message: expect.stringMatching(/quarantine\.scanners/) }));
+    expect(() => parseGatewayConfig({ quarantine: { scanners: ['t'] }, webhooks: [{ url: 'ftp://x', secret: 'x'.repeat(16), events: ['push'] }] })).toThrow(/webhooks\.0\.url/);
+    expect(parseGatewayConfig({ quarantine: { scanners: ['t'] } }).anonymous).toBe(false);
+  });
+});
+
+describe.skipIf(!requireTools)('gateway: anonymous pull and an unreachable upstream', () => {
+  it('serves anonymous pullers only what is visible, and challenges them on writes', async () => {
+    const anon = await createGateway({ upstream: reg.url, config: { users: [...USERS].map((u) => ({ ...u, roles: [...u.roles] })), anonymous: true, quarantine: { scanners: ['trivy'] } } });
+    const p = await anon.listen(0, '127.0.0.1');
+    try {
+      expect((await fetch(`http://127.0.0.1:${p}/v2/`)).status).toBe(200);
+      expect((await fetch(`http://127.0.0.1:${p}/v2/_catalog`).then((r) => r.json())) as unknown).toEqual({ repositories: [] });
+      const write = await fetch(`http://127.0.0.1:${p}/v2/app/blobs/uploads/`, { method: 'POST' });
+      expect([write.status, write.headers.get('www-authenticate')]).toEqual([401, 'Basic realm="trustgate"']);
+    } finally {
+      await anon.close();
+    }
+  });
+
+  it('answers 502 when the upstream cannot be reached, and records nothing', async () => {
+    const dead = await createGateway({ upstream: 'http://127.0.0.1:1', config: { users: [...USERS].map((u) => ({ ...u, roles: [...u.roles] })), quarantine: { scanners: ['trivy'] } } });
+    const p = await dead.listen(0, '127.0.0.1');
+    try {
+      const body = JSON.stringify({ schemaVersion: 2, mediaType: OCI_MANIFEST, config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha('c'), size: 1 }, layers: [] });
+      const r = await fetch(`http://127.0.0.1:${p}/v2/app/manifests/v1`, { method: 'PUT', headers: { authorization: `Basic ${Buffer.from(CI).toString('base64')}`, 'content-type': OCI_MANIFEST }, body });
+      expect(r.status).toBe(502);
+      expect(await dead.store.repositories()).toEqual([]);
+    } finally {
+      await dead.close();
+    }
+  });
+});
