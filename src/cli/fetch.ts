@@ -34,8 +34,12 @@ Options:
   --json                   Print one JSON document: {"ok": boolean, "results": [...]}
   -h, --help               Show this help
 
-Credentials for the registry's token service come from the docker config ($DOCKER_CONFIG/
-config.json: auths, credsStore, credHelpers), after an anonymous attempt.
+  --username NAME          With --password-stdin: credentials for the registry's token service
+  --password-stdin         Read the password from standard input (as docker login does)
+
+Credentials for the registry's token service come from --username/--password-stdin, else the
+docker config ($DOCKER_CONFIG/config.json: auths, credsStore, credHelpers), after an anonymous
+attempt.
 
 Exit codes: 0 every repository fetched and verified, 1 a trust or fetch failure, 2 usage error.
 `;
@@ -48,6 +52,8 @@ export const ONLINE_OPTIONS = {
   timeout: { type: 'string' },
   deadline: { type: 'string' },
   'allow-stale': { type: 'string' },
+  username: { type: 'string' },
+  'password-stdin': { type: 'boolean' },
 } as const;
 
 const FETCH_OPTIONS = {
@@ -65,7 +71,7 @@ export function parseDuration(flag: string, text: string): number {
   return Number(m[1]) * (UNITS[m[2] as string] as number);
 }
 
-export type OnlineValues = { [K in keyof typeof ONLINE_OPTIONS]?: string | undefined };
+export type OnlineValues = { [K in Exclude<keyof typeof ONLINE_OPTIONS, 'password-stdin'>]?: string | undefined } & { 'password-stdin'?: boolean | undefined };
 
 /** The fetch options the online flags give, for every GUN of one command run. */
 export function onlineSettings(values: OnlineValues, env: Env): Omit<FetchOptions, 'gun' | 'now' | 'trustDir'> {
@@ -79,8 +85,10 @@ export function onlineSettings(values: OnlineValues, env: Env): Omit<FetchOption
     }
   }
   if (values['state-dir'] === '') throw new UsageError('--state-dir must not be empty');
+  const auth = credentials(values);
   return {
     proxyEnv: env,
+    ...(auth === undefined ? {} : { auth }),
     ...(server === undefined ? {} : { server }),
     ...(values['state-dir'] === undefined ? {} : { stateDir: values['state-dir'] }),
     ...(tlsCa === undefined ? {} : { tlsCa }),
@@ -88,6 +96,28 @@ export function onlineSettings(values: OnlineValues, env: Env): Omit<FetchOption
     ...(values.deadline === undefined ? {} : { deadlineMs: parseDuration('deadline', values.deadline) }),
     ...(values['allow-stale'] === undefined ? {} : { allowStale: { maxAgeMs: parseDuration('allow-stale', values['allow-stale']) } }),
   };
+}
+
+/**
+ * `--username NAME --password-stdin`, as `docker login` takes them: the password is read from
+ * standard input (never from the command line, where other users could see it), once per run.
+ */
+let stdinPassword: string | undefined;
+function credentials(values: OnlineValues): { username: string; password: string } | undefined {
+  const { username } = values;
+  const fromStdin = values['password-stdin'] === true;
+  if (username === undefined && !fromStdin) return undefined;
+  if (username === undefined || username === '') throw new UsageError('--password-stdin needs --username NAME');
+  if (!fromStdin) throw new UsageError('--username needs --password-stdin (the password is read from standard input)');
+  if (stdinPassword === undefined) {
+    try {
+      stdinPassword = readFileSync(0, 'utf8').replace(/\r?\n$/, '');
+    } catch (e) {
+      throw new UsageError(`--password-stdin: cannot read standard input: ${(e as Error).message}`);
+    }
+  }
+  if (stdinPassword === '') throw new UsageError('--password-stdin: standard input was empty');
+  return { username, password: stdinPassword };
 }
 
 export type FetchEntry =

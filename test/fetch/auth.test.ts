@@ -6,6 +6,9 @@
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLI } from '../cli/helpers.js';
+import { spawn } from 'node:child_process';
+import { tmpdir } from 'node:os';
 import { fetchTrustData } from '../../src/fetch/index.js';
 import { lookupTarget } from '../../src/index.js';
 import { freshFetchOptions, notaryMissing, Publisher, runLive, startNotaryServer, tempDir, type NotaryServer } from './helpers/notary.js';
@@ -72,6 +75,23 @@ describe.skipIf(!runLive)(`token auth with a real notary-server${notaryMissing ?
     expect(e.message).not.toContain('wrong-pass');
   });
 
+  it('the CLI: --username with --password-stdin fetches the private repository; the password never reaches the output', async () => {
+    // The token server runs in this process, so the CLI must run asynchronously.
+    const run = (args: string[], _env = {}, _node: string[] = [], input = '') => runAsync(args, input);
+    const dir = (n: string) => ['--trust-dir', join(tmp.dir, `cli-trust-${n}`), '--state-dir', join(tmp.dir, `cli-state-${n}`)];
+    const ok = await run(['fetch', `${PRIVATE}:v1`, '--server', server.url, '--username', 'alice', '--password-stdin', '--json', ...dir('a')], {}, [], 'secret\n');
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(JSON.parse(ok.stdout)).toMatchObject({ ok: true });
+    const wrong = await run(['fetch', `${PRIVATE}:v1`, '--server', server.url, '--username', 'alice', '--password-stdin', '--json', ...dir('b')], {}, [], 'not-the-secret\n');
+    expect(wrong.code).toBe(1);
+    expect(JSON.parse(wrong.stdout).results[0].error.code).toBe('ERR_FETCH_AUTH');
+    expect(wrong.stdout + wrong.stderr).not.toContain('not-the-secret');
+    const none = await run(['fetch', `${PRIVATE}:v1`, '--server', server.url, '--json', ...dir('c')]);
+    expect(JSON.parse(none.stdout).results[0].error.code).toBe('ERR_FETCH_AUTH');
+    expect((await run(['fetch', `${PRIVATE}:v1`, '--server', server.url, '--username', 'alice'])).code).toBe(2);
+    expect((await run(['fetch', `${PRIVATE}:v1`, '--server', server.url, '--password-stdin'], {}, [], 'x')).code).toBe(2);
+  });
+
   it('credentials from the docker config: auths (base64) for the registry host', async () => {
     const dir = join(tmp.dir, 'docker-auths');
     mkdirSync(dir, { recursive: true });
@@ -99,3 +119,18 @@ describe.skipIf(!runLive)(`token auth with a real notary-server${notaryMissing ?
     expect(readFileSync(join(dir, 'stdin.txt'), 'utf8')).toBe(REGISTRY);
   });
 });
+
+/** The built CLI, asynchronously (servers of this process must keep answering), with `input` on stdin. */
+function runAsync(args: readonly string[], input: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const env = { ...process.env, DOCKER_CONFIG: join(tmpdir(), 'trustgate-no-such-docker-config') };
+    const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end(input);
+  });
+}
