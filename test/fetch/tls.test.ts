@@ -21,6 +21,8 @@ describe.skipIf(!runLive)(`https with an extra CA${notaryMissing ? ` (skipped: $
   let ca: string;
   let otherCa: string;
   const opts = freshFetchOptions(tmp.dir, GUN, () => server.url);
+  // The same server by a name only the test's CONNECT proxy resolves.
+  const byName = freshFetchOptions(join(tmp.dir, 'by-name'), GUN, () => server.url.replace('127.0.0.1', 'notary.test'));
 
   beforeAll(async () => {
     const f = (x: string) => join(tmp.dir, x);
@@ -58,6 +60,34 @@ describe.skipIf(!runLive)(`https with an extra CA${notaryMissing ? ` (skipped: $
     await expect(fetchTrustData(opts())).rejects.toMatchObject({ code: 'ERR_FETCH_UNREACHABLE', message: expect.stringMatching(/CERT|certificate/i) });
     await expect(fetchTrustData(opts({ tlsCa: otherCa }))).rejects.toMatchObject({ code: 'ERR_FETCH_UNREACHABLE' });
   });
+
+  it('HTTPS_PROXY: the server is reached through a CONNECT tunnel, certificate checked for notary.test', async () => {
+    const proxy = await startConnectProxy();
+    try {
+      const port = new URL(server.url).port;
+      const r = await fetchTrustData(byName({ tlsCa: ca, proxyEnv: { HTTPS_PROXY: proxy.url.replace('http://', 'http://u:p%40ss@') } }));
+      expect(lookupTarget(r.repository, 'v1').role).toBe('targets');
+      expect(proxy.asked.length).toBeGreaterThan(0);
+      expect(new Set(proxy.asked)).toEqual(new Set([`CONNECT notary.test:${port} Basic ${Buffer.from('u:p@ss').toString('base64')}`]));
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('NO_PROXY naming the host, or a proxy that refuses CONNECT: not fetched, ERR_FETCH_UNREACHABLE', async () => {
+    const proxy = await startConnectProxy();
+    const refusing = await startConnectProxy(407);
+    try {
+      const bypass = fetchTrustData(byName({ tlsCa: ca, retries: 0, proxyEnv: { https_proxy: proxy.url, NO_PROXY: 'example.com, .test' } }));
+      await expect(bypass).rejects.toMatchObject({ code: 'ERR_FETCH_UNREACHABLE' });
+      expect(proxy.asked).toEqual([]);
+      const refused = fetchTrustData(byName({ tlsCa: ca, retries: 0, proxyEnv: { HTTPS_PROXY: refusing.url } }));
+      await expect(refused).rejects.toMatchObject({ code: 'ERR_FETCH_UNREACHABLE', message: expect.stringContaining('refused CONNECT notary.test') });
+    } finally {
+      await proxy.close();
+      await refusing.close();
+    }
+  });
 });
 
 /** A CONNECT proxy that maps `notary.test` to 127.0.0.1 and records what it was asked; `status` other than 200 refuses. */
@@ -87,62 +117,3 @@ async function startConnectProxy(status = 200): Promise<{ url: string; asked: st
   return { url: `http://127.0.0.1:${port}`, asked, close: () => new Promise((r) => { for (const t of tunnels) t.destroy(); server.closeAllConnections(); server.close(() => r()); }) };
 }
 
-describe.skipIf(!runLive)(`https through HTTPS_PROXY${notaryMissing ? ` (skipped: ${notaryMissing})` : ''}`, () => {
-  const tmp = tempDir('trustgate-proxy-');
-  let server: NotaryServer;
-  let ca: string;
-  let proxyUrl: string;
-  const opts = freshFetchOptions(tmp.dir, GUN, () => proxyUrl);
-
-  beforeAll(async () => {
-    const f = (x: string) => join(tmp.dir, x);
-    const ossl = (...a: string[]) => execFileSync('openssl', a, { stdio: ['ignore', 'ignore', 'pipe'] });
-    ossl('ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', f('ca.key'));
-    ossl('req', '-x509', '-new', '-key', f('ca.key'), '-sha256', '-days', '2', '-subj', '/CN=trustgate proxy CA',
-      '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign', '-out', f('ca.crt'));
-    ossl('ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', f('server.key'));
-    ossl('req', '-new', '-key', f('server.key'), '-subj', '/CN=notary-server', '-out', f('server.csr'));
-    writeFileSync(f('server.ext'), 'subjectAltName=IP:127.0.0.1,DNS:notary.test\nbasicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n');
-    ossl('x509', '-req', '-in', f('server.csr'), '-CA', f('ca.crt'), '-CAkey', f('ca.key'), '-CAcreateserial', '-days', '2', '-sha256', '-extfile', f('server.ext'), '-out', f('server.crt'));
-    ca = readFileSync(f('ca.crt'), 'utf8');
-    server = await startNotaryServer(join(tmp.dir, 'server'), {}, { cert: f('server.crt'), key: f('server.key'), ca: f('ca.crt') });
-    proxyUrl = server.url.replace('127.0.0.1', 'notary.test');
-    const pub = new Publisher(tmp.dir, server.url, {}, { remote_server: { root_ca: f('ca.crt') } });
-    pub.run(['init', GUN]);
-    pub.run(['add', GUN, 'v1', pub.file('v1', 'through a proxy\n')]);
-    pub.run(['publish', GUN]);
-  }, 60_000);
-
-  afterAll(async () => {
-    await server?.stop();
-    tmp.cleanup();
-  });
-
-  it('HTTPS_PROXY: the server is reached through a CONNECT tunnel, certificate checked for notary.test', async () => {
-    const proxy = await startConnectProxy();
-    try {
-      const port = new URL(proxyUrl).port;
-      const r = await fetchTrustData(opts({ tlsCa: ca, proxyEnv: { HTTPS_PROXY: proxy.url.replace('http://', 'http://u:p%40ss@') } }));
-      expect(lookupTarget(r.repository, 'v1').role).toBe('targets');
-      expect(proxy.asked.length).toBeGreaterThan(0);
-      expect(new Set(proxy.asked)).toEqual(new Set([`CONNECT notary.test:${port} Basic ${Buffer.from('u:p@ss').toString('base64')}`]));
-    } finally {
-      await proxy.close();
-    }
-  });
-
-  it('NO_PROXY naming the host, or a proxy that refuses CONNECT: not fetched, ERR_FETCH_UNREACHABLE', async () => {
-    const proxy = await startConnectProxy();
-    const refusing = await startConnectProxy(407);
-    try {
-      const bypass = fetchTrustData(opts({ tlsCa: ca, retries: 0, proxyEnv: { https_proxy: proxy.url, NO_PROXY: 'example.com, .test' } }));
-      await expect(bypass).rejects.toMatchObject({ code: 'ERR_FETCH_UNREACHABLE' });
-      expect(proxy.asked).toEqual([]);
-      const refused = fetchTrustData(opts({ tlsCa: ca, retries: 0, proxyEnv: { HTTPS_PROXY: refusing.url } }));
-      await expect(refused).rejects.toMatchObject({ code: 'ERR_FETCH_UNREACHABLE', message: expect.stringContaining('refused CONNECT notary.test') });
-    } finally {
-      await proxy.close();
-      await refusing.close();
-    }
-  });
-});
