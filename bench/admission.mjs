@@ -17,15 +17,11 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { baseModel, build, ecKey, K, keyId, NOW, x509Key } from '../scripts/lib/notary-writer.mjs';
 import { distribution, SEED, targetsFor } from './repo.mjs';
+import { flag, opt } from './args.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(HERE, '..');
 const CLI = join(ROOT, 'dist', 'cli.js');
-const argv = process.argv.slice(2);
-const opt = (name, dflt) => {
-  const i = argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(argv[i + 1]) : dflt;
-};
 const SECONDS = opt('seconds', 10);
 const CONCURRENCY = opt('concurrency', 50);
 const log = (...m) => process.stdout.write(`${m.join(' ')}\n`);
@@ -173,7 +169,7 @@ async function main() {
   writeFileSync(policyFile, JSON.stringify({ rules: [{ images: 'example.com/trustgate/**' }], default: { action: 'deny' } }));
   const images = guns.flatMap((g) => [0, 1, 2].map((i) => `${g}:${tagOf(i)}`));
 
-  const server = await serve(tls, trustDir, policyFile, argv.includes('--workers') ? ['--workers', String(opt('workers', 1))] : []);
+  const server = await serve(tls, trustDir, policyFile, flag('workers') ? ['--workers', String(opt('workers', 1))] : []);
   const warmAgent = new Agent({ keepAlive: true, ca: tls.cert });
   for (const image of images) await post(server.port, warmAgent, review(image, 'warm'));
   warmAgent.destroy();
@@ -193,7 +189,7 @@ async function main() {
     log(`--workers ${workers}: cold 100k review ${stall[workers].reviewMs} ms; /healthz p50 ${stall[workers].healthzP50} ms, slowest ${stall[workers].healthzMax} ms (${stall[workers].healthzSamples} polls)`);
   }
   rmSync(tmp, { recursive: true, force: true });
-  if (!argv.includes('--no-write')) writeResults(warm, stall);
+  if (!flag('no-write')) writeResults(warm, stall);
 }
 
 function writeResults(warm, stall) {

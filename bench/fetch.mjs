@@ -13,15 +13,10 @@ import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fetchTrustData } from '../dist/fetch.js';
+import { flag, JSON_OUT, opt } from './args.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const CLI = join(HERE, '..', 'dist', 'cli.js');
-const argv = process.argv.slice(2);
-const opt = (name, dflt) => {
-  const i = argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(argv[i + 1]) : dflt;
-};
-const JSON_OUT = argv.includes('--json');
 const N = opt('targets', 10_000);
 const REPS = opt('reps', 7);
 const GUN = 'registry.bench:5000/trustgate/fetch-bench';
@@ -148,7 +143,7 @@ try {
     log(`  fetchTrustData warm (timestamp only) ${m.libWarm} ms`);
   }
   // Only the documented configuration updates the committed results.
-  if (N === 10_000 && !argv.includes('--no-write')) writeFileSync(
+  if (N === 10_000 && !flag('no-write')) writeFileSync(
     join(HERE, 'FETCH-RESULTS.md'),
     `# trustgate fetch benchmark
 

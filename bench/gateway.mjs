@@ -18,15 +18,10 @@ import net from 'node:net';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { flag, JSON_OUT, opt } from './args.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const CLI = join(HERE, '..', 'dist', 'cli.js');
-const argv = process.argv.slice(2);
-const opt = (name, dflt) => {
-  const i = argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(argv[i + 1]) : dflt;
-};
-const JSON_OUT = argv.includes('--json');
 const REQUESTS = opt('requests', 2000);
 const ROUNDS = opt('rounds', 3);
 const BLOB_MIB = 100;
@@ -251,7 +246,7 @@ async function main() {
     const { text, goals } = report(results);
     if (JSON_OUT) process.stdout.write(`${JSON.stringify({ results, goals }, null, 2)}\n`);
     else log(text);
-    if (!argv.includes('--no-write')) writeFileSync(join(HERE, 'GATEWAY-RESULTS.md'), text);
+    if (!flag('no-write')) writeFileSync(join(HERE, 'GATEWAY-RESULTS.md'), text);
   } finally {
     agent.destroy();
     await floor.stop();
