@@ -7,7 +7,7 @@ import { availableParallelism } from 'node:os';
 import { isTrustError } from '../errors.js';
 import type { AdmissionPolicy, AdmissionServer, TrustSource, VerifierPool, WorkerTrustConfig } from '../admission/index.js';
 import { COMMON_OPTIONS, defineCommand, warn, type CommandContext } from './command.js';
-import { ONLINE_OPTIONS, onlineSettings, parseDuration } from './fetch.js';
+import { ONLINE_OPTIONS, onlineSettings, parseDuration, registriesOf } from './fetch.js';
 import { ADMISSION_SERVE_HELP } from './help.js';
 import { QUARANTINE_OPTIONS, quarantineSettings } from './quarantine-options.js';
 import { parseCommandLine, UsageError } from './options.js';
@@ -43,6 +43,8 @@ interface Settings {
   online: boolean;
   /** The fetch settings (`--server`, `--tls-ca`, `--timeout`, `--deadline`, `--allow-stale`, `--trust-ttl`). */
   fetch: ReturnType<typeof onlineSettings> & { ttlMs?: number };
+  /** `--config`: the per-registry servers, read when the command runs. */
+  config: string | undefined;
   quarantine: ReturnType<typeof quarantineSettings>;
   /** Verifier worker threads; 0 decides in the server's own thread. */
   workers: number;
@@ -74,6 +76,7 @@ function settings({ values, positionals }: ReturnType<typeof parseCommandLine<ty
       ...onlineSettings(values, process.env),
       ...(values['trust-ttl'] === undefined ? {} : { ttlMs: parseDuration('trust-ttl', values['trust-ttl']) }),
     },
+    config: values.config,
     quarantine: quarantineSettings(values),
     workers: boundedInt('workers', values.workers, 0, 64) ?? Math.min(4, Math.max(1, availableParallelism() - 1)),
   };
@@ -232,7 +235,14 @@ function serve(running: Running, s: Settings, engine: Engine, listening: (v: boo
   });
 }
 
-async function run(s: Settings, ctx: CommandContext<Engine>): Promise<number> {
+async function run(given: Settings, ctx: CommandContext<Engine>): Promise<number> {
+  let s = given;
+  try {
+    s = { ...given, fetch: { ...given.fetch, ...(await registriesOf({ config: given.config }, ctx.env)) } };
+  } catch (e) {
+    if (e instanceof UsageError) return ctx.usage(e.message);
+    throw e;
+  }
   let listening = false;
   const running = build(s, ctx, () => listening);
   if (typeof running === 'string') return ctx.usage(running);

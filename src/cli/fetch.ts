@@ -20,8 +20,13 @@ the cache as it was. A trusted-state record per repository (outside the trust di
 the last root and the highest versions, so a later cache or server cannot roll them back.
 
 Options:
-  --server URL             Notary server (default: $DOCKER_CONTENT_TRUST_SERVER, else docker's
-                           choice: https://notary.docker.io for docker.io, https://<registry>)
+  --server URL             Notary server (default: $DOCKER_CONTENT_TRUST_SERVER, else the config
+                           file's entry for the registry, else docker's choice:
+                           https://notary.docker.io for docker.io, https://<registry>)
+  --config FILE            Servers per registry (default: $TRUSTGATE_CONFIG, else
+                           $XDG_CONFIG_HOME/trustgate/config.json if it exists), e.g.
+                           {"registries": {"registry.example.com":
+                             {"server": "https://notary.example.com", "tlsCa": "ca.pem"}}}
   --trust-dir DIR          Trust directory (default: $DOCKER_CONFIG/trust, else ~/.docker/trust)
   --state-dir DIR          Trusted-state records (default: $XDG_STATE_HOME/trustgate,
                            else ~/.local/state/trustgate)
@@ -47,6 +52,7 @@ Exit codes: 0 every repository fetched and verified, 1 a trust or fetch failure,
 /** Flags shared by `fetch`, `mirror` and `verify --online`. */
 export const ONLINE_OPTIONS = {
   server: { type: 'string' },
+  config: { type: 'string' },
   'state-dir': { type: 'string' },
   'tls-ca': { type: 'string' },
   timeout: { type: 'string' },
@@ -85,6 +91,7 @@ export function onlineSettings(values: OnlineValues, env: Env): Omit<FetchOption
     }
   }
   if (values['state-dir'] === '') throw new UsageError('--state-dir must not be empty');
+  if (values.config === '') throw new UsageError('--config must not be empty');
   const auth = credentials(values);
   return {
     proxyEnv: env,
@@ -203,12 +210,11 @@ export function terminalProgress(out: OutStream, json: boolean): { option: Pick<
 /** For `verify --online`: fetched repositories by GUN, each a verified repository or its error. */
 export async function fetchForVerify(
   guns: readonly string[],
-  values: OnlineValues,
+  online: Omit<FetchOptions, 'gun' | 'now' | 'trustDir'>,
   base: Pick<FetchOptions, 'trustDir' | 'now' | 'mode' | 'pins'> & { now: Date },
-  env: Env,
   json = false,
 ): Promise<Map<string, VerifiedRepository | TrustError>> {
-  const fetched = await fetchEach(guns, { ...onlineSettings(values, env), ...base }, json);
+  const fetched = await fetchEach(guns, { ...online, ...base }, json);
   const pinned = (gun: string) => base.pins?.certs?.[gun];
   return new Map<string, VerifiedRepository | TrustError>(
     [...fetched].map(([gun, r]): [string, VerifiedRepository | TrustError] => {
@@ -236,10 +242,27 @@ interface FetchSettings {
 
 type FetchEngine = typeof import('../trust-dir/reader.js');
 
-/** The online flags as fetch options; a bad one is a usage error of the command. */
-export function onlineBase(values: OnlineValues, ctx: CommandContext<unknown>): Omit<FetchOptions, 'gun' | 'now' | 'trustDir'> | number {
+/**
+ * The per-registry servers of the config file: `--config`, else $TRUSTGATE_CONFIG (either must
+ * exist), else `$XDG_CONFIG_HOME/trustgate/config.json` when it exists. Read when the command runs
+ * (the reader loads zod), never for help or a usage error.
+ */
+export async function registriesOf(values: Pick<OnlineValues, 'config'>, env: Env): Promise<Pick<FetchOptions, 'registries'>> {
+  const { readFetchConfig, defaultConfigFile } = await import('../fetch/config.js');
+  const named = values.config ?? (env['TRUSTGATE_CONFIG'] || undefined);
   try {
-    return onlineSettings(values, ctx.env);
+    const registries = named === undefined ? readFetchConfig(defaultConfigFile(env), true) : readFetchConfig(named);
+    return Object.keys(registries).length === 0 ? {} : { registries };
+  } catch (e) {
+    if (isTrustError(e) && e.code === 'ERR_INVALID_ARGUMENT') throw new UsageError(e.message);
+    throw e;
+  }
+}
+
+/** The online flags and the config file as fetch options; a bad one is a usage error of the command. */
+export async function onlineBase(values: OnlineValues, ctx: CommandContext<unknown>): Promise<Omit<FetchOptions, 'gun' | 'now' | 'trustDir'> | number> {
+  try {
+    return { ...onlineSettings(values, ctx.env), ...(await registriesOf(values, ctx.env)) };
   } catch (e) {
     if (!(e instanceof UsageError)) throw e;
     return ctx.usage(e.message);
@@ -247,7 +270,7 @@ export function onlineBase(values: OnlineValues, ctx: CommandContext<unknown>): 
 }
 
 async function fetchImages(s: FetchSettings, ctx: CommandContext<FetchEngine>): Promise<number> {
-  const online = onlineBase(s.values, ctx);
+  const online = await onlineBase(s.values, ctx);
   if (typeof online === 'number') return online;
   const base = { ...online, trustDir: ctx.trustDir.path, now: ctx.clock() };
   const fetched = await fetchEach(

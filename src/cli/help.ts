@@ -41,7 +41,8 @@ Options:
                            (drop delegations that fail only on expiry or threshold;
                            --json lists them in "skipped")
   --online                 Fetch from the notary server first (as "trustgate fetch"; takes its
-                           --server, --state-dir, --tls-ca, --timeout, --deadline, --allow-stale)
+                           --server, --config, --state-dir, --tls-ca, --timeout, --deadline,
+                           --allow-stale)
   --state-dir DIR          Trusted-state records of trustgate fetch; offline too, a GUN's record
                            is the version floor (default: $XDG_STATE_HOME/trustgate)
   -h, --help               Show this help
@@ -113,7 +114,9 @@ Options:
   --max-body-bytes N       Largest request body (default 7 MiB)
   --timeout-ms N           Time allowed per request (default 9000)
   --online                 Fetch trust data from the notary server (also: policy "online": true)
-  --server URL             Notary server (default: docker's choice for the GUN's registry)
+  --server URL             Notary server (default: $DOCKER_CONTENT_TRUST_SERVER, the config
+                           file's entry for the registry, docker's choice)
+  --config FILE            Servers per registry, as for "trustgate fetch"
   --tls-ca FILE            Extra CA certificates for the notary server
   --timeout DURATION       Per notary request
   --deadline DURATION      Per fetch, below --timeout-ms (default: 1 s less, at most 5s);

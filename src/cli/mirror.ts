@@ -9,14 +9,17 @@ import { COMMON_OPTIONS, defineCommand, type CommandContext } from './command.js
 import { entryOf, errorOf, fetchEach, onlineBase, ONLINE_OPTIONS, onlineSettings, report, type FetchEntry, type OnlineValues } from './fetch.js';
 import { parseCommandLine, UsageError } from './options.js';
 
-export const MIRROR_HELP = `Usage: trustgate mirror --from SERVER --to DIR <gun>... [options]
+export const MIRROR_HELP = `Usage: trustgate mirror [--from SERVER] --to DIR <gun>... [options]
 
 Copies the trust data of each repository from a notary-server into DIR, verified first, in the
 layout notary and docker read (DIR/tuf/<gun>/metadata/). Carry DIR across the air gap and run
 "trustgate verify --trust-dir DIR <image>" there, offline.
 
 Options:
-  --from URL               Notary server to copy from (required)
+  --from URL               Notary server to copy from (default: as "trustgate fetch" picks it:
+                           $DOCKER_CONTENT_TRUST_SERVER, the config file's entry for the
+                           registry, docker's choice)
+  --config FILE            Servers per registry, as for "trustgate fetch"
   --to DIR                 Trust directory to write (created if missing; required)
   --state-dir DIR          Trusted-state records of this mirror (default: a directory per DIR
                            under $XDG_STATE_HOME/trustgate/mirrors)
@@ -45,7 +48,7 @@ interface MirrorSettings {
 
 function settings({ values, positionals }: ReturnType<typeof parseCommandLine<typeof OPTIONS>>): MirrorSettings {
   if (values.server !== undefined) throw new UsageError('mirror takes --from, not --server');
-  if (values.from === undefined || values.from === '') throw new UsageError('mirror needs --from SERVER');
+  if (values.from === '') throw new UsageError('--from must not be empty');
   if (values.to === undefined || values.to === '') throw new UsageError('mirror needs --to DIR');
   if (positionals.length === 0) throw new UsageError('mirror needs at least one repository (GUN)');
   const guns = positionals.map((p) => {
@@ -55,7 +58,8 @@ function settings({ values, positionals }: ReturnType<typeof parseCommandLine<ty
       throw new UsageError(`${JSON.stringify(p)} is not a repository name: ${(e as Error).message}`);
     }
   });
-  const online = { ...values, server: values.from };
+  const { from, ...rest } = values;
+  const online = from === undefined ? rest : { ...rest, server: from };
   onlineSettings(online, process.env); // a bad flag is a usage error now, before anything loads
   return { guns, to: resolve(values.to), values: online, json: values.json === true };
 }
@@ -63,7 +67,7 @@ function settings({ values, positionals }: ReturnType<typeof parseCommandLine<ty
 type MirrorEngine = typeof import('../trust-dir/reader.js') & typeof import('../fetch/state.js');
 
 async function mirror(s: MirrorSettings, ctx: CommandContext<MirrorEngine>): Promise<number> {
-  const online = onlineBase(s.values, ctx);
+  const online = await onlineBase(s.values, ctx);
   if (typeof online === 'number') return online;
   const base = {
     ...online,

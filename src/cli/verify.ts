@@ -9,7 +9,7 @@ import { COMMON_OPTIONS, defineCommand, warn, type CommandContext } from './comm
 import { colourEnabled, escapeTerminal, jsonText, paint, type Env, type OutStream } from './format.js';
 import { VERIFY_HELP } from './help.js';
 import { parseCommandLine, USAGE_CODES, UsageError } from './options.js';
-import { ONLINE_OPTIONS, fetchForVerify, onlineSettings } from './fetch.js';
+import { ONLINE_OPTIONS, fetchForVerify, onlineBase, onlineSettings } from './fetch.js';
 
 const OPTIONS = {
   ...COMMON_OPTIONS,
@@ -164,8 +164,10 @@ async function verifyOne(input: string, s: Settings, ctx: CommandContext<Engine>
 type Fetched = Awaited<ReturnType<typeof fetchForVerify>>;
 
 /** `--online`: fetch each GUN first (notary's update, trustgate fetch's rules); unparsable references are reported by the loop. */
-async function fetchFirst(s: Settings, ctx: CommandContext<Engine>, now: Date): Promise<Fetched | undefined> {
+async function fetchFirst(s: Settings, ctx: CommandContext<Engine>, now: Date): Promise<Fetched | undefined | number> {
   if (s.online === undefined) return undefined;
+  const online = await onlineBase(s.online, ctx);
+  if (typeof online === 'number') return online;
   const guns = s.images.flatMap((i) => {
     try {
       return [parseReference(i).gun];
@@ -174,13 +176,15 @@ async function fetchFirst(s: Settings, ctx: CommandContext<Engine>, now: Date): 
     }
   });
   const pins = s.pins.length > 0 ? { pins: { certs: Object.fromEntries(guns.map((g) => [g, s.pins])) } } : {};
-  return fetchForVerify(guns, s.online, { trustDir: ctx.trustDir.path, now, mode: s.mode, ...pins }, ctx.env, s.json);
+  return fetchForVerify(guns, online, { trustDir: ctx.trustDir.path, now, mode: s.mode, ...pins }, s.json);
 }
 
 async function verifyImages(s: Settings, ctx: CommandContext<Engine>): Promise<number> {
   const now = ctx.clock();
   const skipped: SkippedEntry[] = [];
-  const trust = trustSource(s, ctx, skipped, await fetchFirst(s, ctx, now));
+  const fetched = await fetchFirst(s, ctx, now);
+  if (typeof fetched === 'number') return fetched; // a usage error (the config file)
+  const trust = trustSource(s, ctx, skipped, fetched);
   const verify = (gun: string) => trust.verify({ gun, now, ...(s.pins.length > 0 ? { pins: { certIds: s.pins } } : {}) });
   const results: VerifyResult[] = [];
   const checks = new Map<number, string>();

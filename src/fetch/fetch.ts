@@ -14,7 +14,7 @@ import { NotaryClient } from './client.js';
 import { commitMetadata } from './commit.js';
 import { isDelegationRole, peekDelegations, peekMeta, peekVersion, type MetaEntry } from './peek.js';
 import { checkRootKeyPins, digest } from '../verify/index.js';
-import { checkGun, defaultServer, normaliseServer } from './server.js';
+import { checkGun, pickServer } from './server.js';
 import { defaultStateDir, readTrustedState, stateFile, writeTrustedState, type TrustedStateRecord } from './state.js';
 import { Transport } from './transport.js';
 import type { FetchOptions, FetchResult, RoleChange } from './types.js';
@@ -94,7 +94,7 @@ function prepare(opts: FetchOptions): Run {
   checkGun(opts.gun);
   if (!(opts.now instanceof Date) || Number.isNaN(opts.now.getTime())) throw new TrustError('ERR_INVALID_ARGUMENT', 'now must be a valid Date');
   const gun = opts.gun;
-  const server = normaliseServer(opts.server ?? defaultServer(gun));
+  const { server, tlsCa: registryCa } = pickServer(gun, opts.server, opts.registries);
   const trustDir = resolve(opts.trustDir ?? defaultTrustDir());
   const stateDir = resolve(opts.stateDir ?? defaultStateDir());
   const rel = relative(trustDir, stateDir);
@@ -107,7 +107,7 @@ function prepare(opts: FetchOptions): Run {
     deadline: Date.now() + positiveInt('deadlineMs', opts.deadlineMs, DEFAULTS.deadlineMs),
     retries: positiveInt('retries', opts.retries, DEFAULTS.retries, 0),
     backoffMs: positiveInt('backoffMs', opts.backoffMs, DEFAULTS.backoffMs, 0),
-    ca: opts.tlsCa,
+    ca: [opts.tlsCa, registryCa].filter((c) => c !== undefined).join('\n') || undefined,
     signal: opts.signal,
     proxyEnv: opts.proxyEnv ?? process.env,
   });

@@ -13,5 +13,6 @@ export { fetchTrustData } from './fetch.js';
 export { readTrustedState, defaultStateDir } from './state.js';
 export type { TrustedStateRecord } from './state.js';
 export { defaultServer } from './server.js';
+export { readFetchConfig, defaultConfigFile } from './config.js';
 export { dockerConfigCredentials, defaultDockerConfigDir } from './auth.js';
-export type { Credentials, FetchOptions, FetchPins, FetchProgress, FetchResult, RoleChange } from './types.js';
+export type { Credentials, RegistryServer, FetchOptions, FetchPins, FetchProgress, FetchResult, RoleChange } from './types.js';

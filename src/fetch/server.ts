@@ -1,11 +1,24 @@
 /** Which notary-server serves a GUN, and the URLs of its files (notary-rules.md §7.4). */
 import { TrustError } from '../errors.js';
+import { registryKey, type RegistryServer } from './config.js';
 
 /** docker's choice (`docker/cli: cli/trust/trust.go` `Server`): Docker Hub's notary, else the registry itself. */
 export function defaultServer(gun: string): string {
   const registry = gun.split('/')[0] ?? '';
   if (registry === 'docker.io' || registry === 'index.docker.io') return 'https://notary.docker.io';
   return `https://${registry}`;
+}
+
+/**
+ * The server for `gun`, strongest first: `server` (the `--server` flag or
+ * DOCKER_CONTENT_TRUST_SERVER, resolved by the caller), the registry's entry in `registries`
+ * (the config file; its CA applies only to its own server), docker's rule.
+ */
+export function pickServer(gun: string, server: string | undefined, registries: Readonly<Record<string, RegistryServer>> | undefined): { server: URL; tlsCa?: string } {
+  if (server !== undefined) return { server: normaliseServer(server) };
+  const entry = registries?.[registryKey(gun.split('/')[0] ?? '')];
+  if (entry) return { server: normaliseServer(entry.server), ...(entry.tlsCa === undefined ? {} : { tlsCa: entry.tlsCa }) };
+  return { server: normaliseServer(defaultServer(gun)) };
 }
 
 /** `http(s)://host[:port][/prefix]` without a trailing slash; anything else is a usage error. */

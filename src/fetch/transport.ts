@@ -7,7 +7,7 @@
 import { request as httpRequest, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { Duplex } from 'node:stream';
-import { connect as tlsConnect } from 'node:tls';
+import { connect as tlsConnect, rootCertificates } from 'node:tls';
 import { isIP } from 'node:net';
 import { TrustError, type TrustErrorCode } from '../errors.js';
 import { proxyAuthorization, proxyFor, type ProxyEnv } from './proxy.js';
@@ -166,7 +166,7 @@ export class Transport {
 
   /** Starts the GET: directly, or through the environment's proxy (absolute-form for http, a CONNECT tunnel for https). */
   private send(url: URL, headers: Record<string, string>) {
-    const ca = url.protocol === 'https:' && this.opts.ca !== undefined ? { ca: this.opts.ca } : {};
+    const ca = url.protocol === 'https:' && this.opts.ca !== undefined ? { ca: withNodeRoots(this.opts.ca) } : {};
     const proxy = proxyFor(url, this.opts.proxyEnv ?? {});
     if (proxy === undefined) return (url.protocol === 'https:' ? httpsRequest : httpRequest)(url, { method: 'GET', headers, ...ca });
     if (url.protocol === 'http:') {
@@ -220,6 +220,14 @@ export class Transport {
   }
 }
 
+/**
+ * Node's `ca` option replaces its bundle; the extra CAs are meant on top of it (a private
+ * notary-server CA must not cut off a token service with a public certificate).
+ */
+function withNodeRoots(extra: string): string[] {
+  return [...rootCertificates, extra];
+}
+
 /** An https connection through an http proxy: CONNECT host:port, then TLS to the target over the tunnel. */
 function tunnel(proxy: URL, target: URL, ca: string | undefined, done: (e: Error | null, s?: Duplex) => void): undefined {
   const authority = `${target.hostname}:${target.port || 443}`;
@@ -231,7 +239,7 @@ function tunnel(proxy: URL, target: URL, ca: string | undefined, done: (e: Error
       return;
     }
     const host = target.hostname.replace(/^\[|\]$/g, '');
-    const tls = tlsConnect({ socket, host, ...(isIP(host) === 0 ? { servername: host } : {}), ...(ca === undefined ? {} : { ca }) });
+    const tls = tlsConnect({ socket, host, ...(isIP(host) === 0 ? { servername: host } : {}), ...(ca === undefined ? {} : { ca: withNodeRoots(ca) }) });
     done(null, tls);
   });
   connect.once('error', (e) => done(new Error(`proxy ${proxy.origin}: ${e.message}`)));

@@ -2,8 +2,10 @@
 import type { TrustError } from '../errors.js';
 import type { FailurePolicy, RootPins, VerifiedRepository, VerifyLimits } from '../verify/types.js';
 import type { Credentials } from './auth.js';
+import type { RegistryServer } from './config.js';
 
 export type { Credentials } from './auth.js';
+export type { RegistryServer } from './config.js';
 
 /** Notary's `trust_pinning` plus pinning the root by public key; used only for the first fetch of a GUN. */
 export interface FetchPins extends RootPins {
@@ -21,6 +23,12 @@ export interface FetchOptions {
   now: Date;
   /** Base URL of the notary-server. Default: docker's choice for the GUN's registry (see `defaultServer`). */
   server?: string;
+  /**
+   * Per-registry servers (the config file, see `readFetchConfig`), keyed by registry host
+   * (`host[:port]`, lower case, `docker.io` for Docker Hub); used when `server` is not given.
+   * An entry's `tlsCa` is trusted for its own server only, on top of `tlsCa`.
+   */
+  registries?: Readonly<Record<string, RegistryServer>>;
   /** The docker/notary trust directory to update. Default: `$DOCKER_CONFIG/trust`, else `~/.docker/trust`. */
   trustDir?: string;
   /** Where the trusted-state record lives; must not be inside `trustDir`. Default: `$XDG_STATE_HOME/trustgate`. */

@@ -61,6 +61,21 @@ describe.skipIf(!runLive)(`https with an extra CA${notaryMissing ? ` (skipped: $
     await expect(fetchTrustData(opts({ tlsCa: otherCa }))).rejects.toMatchObject({ code: 'ERR_FETCH_UNREACHABLE' });
   });
 
+  it("a registry's config entry (registries) names the server and its CA; --tls-ca adds to it; an explicit server drops the entry's CA", async () => {
+    const withoutServer = (extra: object = {}) => {
+      const { server: _explicit, ...o } = opts(extra);
+      return o;
+    };
+    const registries = { 'registry.test:5000': { server: server.url, tlsCa: ca } };
+    const r = await fetchTrustData({ ...withoutServer(), registries });
+    expect(r.server).toBe(`${server.url}/`);
+    expect(lookupTarget(r.repository, 'v1').role).toBe('targets');
+    // Another CA on top does not take the entry's away.
+    expect((await fetchTrustData({ ...withoutServer({ tlsCa: otherCa }), registries })).server).toBe(`${server.url}/`);
+    // The entry's CA belongs to the entry's server: given the same server explicitly, it does not apply.
+    await expect(fetchTrustData(opts({ registries }))).rejects.toMatchObject({ code: 'ERR_FETCH_UNREACHABLE' });
+  });
+
   it('HTTPS_PROXY: the server is reached through a CONNECT tunnel, certificate checked for notary.test', async () => {
     const proxy = await startConnectProxy();
     try {
