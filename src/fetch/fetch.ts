@@ -16,6 +16,7 @@ import { isDelegationRole, peekDelegations, peekMeta, peekVersion, type MetaEntr
 import { checkRootKeyPins, digest } from '../verify/index.js';
 import { checkGun, pickServer } from './server.js';
 import { defaultStateDir, readTrustedState, stateFile, writeTrustedState, type TrustedStateRecord } from './state.js';
+import { withFetchLocks } from './lock.js';
 import { Transport } from './transport.js';
 import type { FetchOptions, FetchResult, RoleChange } from './types.js';
 
@@ -59,19 +60,24 @@ function matches(bytes: Uint8Array, entry: MetaEntry): boolean {
  */
 export async function fetchTrustData(opts: FetchOptions): Promise<FetchResult> {
   const run = prepare(opts);
-  const record = readTrustedState({ gun: run.gun, stateDir: run.stateDir });
-  const anchor = trustedAnchor(record, run.gun, opts.now, run.cached, run.limits.maxRootBytes);
-  const staged = await stage(run, opts, anchor, record);
-  if ('stale' in staged) return staged.stale;
-  const repository = verifyRepository({
-    ...run.verifyBase,
-    source: (role) => staged.files.get(role),
-    ...(anchor ? { trustedState: anchor } : opts.pins ? { pins: opts.pins } : {}),
-    ...(staged.intermediateRoots.length > 0 ? { intermediateRoots: staged.intermediateRoots } : {}),
+  // One fetch of a GUN at a time (lock.ts): a second one waits, then starts from the first's commit.
+  const where = { gun: run.gun, stateDir: run.stateDir, metadataDir: run.metadataDir, deadline: run.deadline, signal: opts.signal };
+  return withFetchLocks(where, async (lockHeld) => {
+    const record = readTrustedState({ gun: run.gun, stateDir: run.stateDir });
+    const anchor = trustedAnchor(record, run.gun, opts.now, run.cached, run.limits.maxRootBytes);
+    const staged = await stage(run, opts, anchor, record);
+    if ('stale' in staged) return staged.stale;
+    const repository = verifyRepository({
+      ...run.verifyBase,
+      source: (role) => staged.files.get(role),
+      ...(anchor ? { trustedState: anchor } : opts.pins ? { pins: opts.pins } : {}),
+      ...(staged.intermediateRoots.length > 0 ? { intermediateRoots: staged.intermediateRoots } : {}),
+    });
+    if (!anchor && opts.pins?.rootPublicKeys) checkRootKeyPins(repository, opts.pins.rootPublicKeys);
+    lockHeld();
+    const written = commit(run, opts, record, staged, repository);
+    return result(run, repository, anchor, staged, written);
   });
-  if (!anchor && opts.pins?.rootPublicKeys) checkRootKeyPins(repository, opts.pins.rootPublicKeys);
-  const written = commit(run, opts, record, staged, repository);
-  return result(run, repository, anchor, staged, written);
 }
 
 /** One fetch's fixed inputs: the checked options, the client, and the cache as it is now. */
@@ -81,6 +87,8 @@ interface Run {
   trustDir: string;
   stateDir: string;
   metadataDir: string;
+  /** Epoch ms (machine clock) by which the whole fetch, waiting for the lock included, must be done. */
+  deadline: number;
   limits: typeof DEFAULT_LIMITS;
   maxRootRotations: number;
   transport: Transport;
@@ -102,9 +110,10 @@ function prepare(opts: FetchOptions): Run {
   if (rel === '' || (!rel.startsWith('..') && !isAbsolute(rel))) {
     throw new TrustError('ERR_INVALID_ARGUMENT', `the state directory ${stateDir} must not be inside the trust directory ${trustDir}`);
   }
+  const deadline = Date.now() + positiveInt('deadlineMs', opts.deadlineMs, DEFAULTS.deadlineMs);
   const transport = new Transport({
     timeoutMs: positiveInt('timeoutMs', opts.timeoutMs, DEFAULTS.timeoutMs),
-    deadline: Date.now() + positiveInt('deadlineMs', opts.deadlineMs, DEFAULTS.deadlineMs),
+    deadline,
     retries: positiveInt('retries', opts.retries, DEFAULTS.retries, 0),
     backoffMs: positiveInt('backoffMs', opts.backoffMs, DEFAULTS.backoffMs, 0),
     ca: [opts.tlsCa, registryCa].filter((c) => c !== undefined).join('\n') || undefined,
@@ -117,6 +126,7 @@ function prepare(opts: FetchOptions): Run {
     trustDir,
     stateDir,
     metadataDir: join(trustDir, 'tuf', ...gun.split('/'), 'metadata'),
+    deadline,
     limits: { ...DEFAULT_LIMITS, ...opts.limits },
     maxRootRotations: positiveInt('maxRootRotations', opts.maxRootRotations, DEFAULTS.maxRootRotations),
     transport,
@@ -179,10 +189,10 @@ async function stage(run: Run, opts: FetchOptions, anchor: TrustedState | undefi
 /** Writes what the verifier read (timestamp last), then the new trusted-state record; returns the roles written. */
 function commit(run: Run, opts: FetchOptions, record: TrustedStateRecord | undefined, staged: Staged, repository: VerifiedRepository): Set<string> {
   const { gun, stateDir } = run;
-  // Another fetch of this GUN may have committed while this one downloaded; its floor may be
-  // higher than the one verified against here, so do not overwrite it (no lock: a narrow window).
+  // The lock keeps other trustgate fetches out; a record written behind it (by hand, by an
+  // older trustgate) may hold a higher floor than the one verified against here: keep it.
   if (JSON.stringify(readTrustedState({ gun, stateDir })) !== JSON.stringify(record)) {
-    throw new TrustError('ERR_FETCH_CACHE_WRITE', `another fetch of ${gun} committed while this one ran; nothing written, try again`, {
+    throw new TrustError('ERR_FETCH_CACHE_WRITE', `the trusted-state record of ${gun} changed while this fetch ran (written without the lock); nothing written, try again`, {
       check: 'concurrent commit',
       path: stateFile(stateDir, gun),
     });

@@ -5,7 +5,8 @@
 import { get } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fetchTrustData } from '../../src/fetch/index.js';
+import { fetchTrustData, readTrustedState } from '../../src/fetch/index.js';
+import { writeTrustedState } from '../../src/fetch/state.js';
 import { lookupTarget } from '../../src/index.js';
 import type { TrustErrorCode } from '../../src/errors.js';
 import { notaryMissing, Publisher, runLive, snapshotTree, startNotaryServer, tempDir, type NotaryServer } from './helpers/notary.js';
@@ -42,7 +43,7 @@ describe.skipIf(!runLive)(`fault-injecting proxy in front of a real notary-serve
   const file = (gun: string, name: string) => download(`${server.url}/v2/${gun}/_trust/tuf/${name}.json`);
 
   /** Runs one fault: the fetch must fail with `code` and leave cache and record unchanged. */
-  async function refused(rule: FaultProxy['rule'], code: TrustErrorCode, extra: object = {}): Promise<Error & { code?: string; check?: string; role?: string }> {
+  async function refused(rule: FaultProxy['rule'], code: TrustErrorCode, extra: object = {}, after?: () => void): Promise<Error & { code?: string; check?: string; role?: string }> {
     const before = { cache: snapshotTree(trustDir), state: snapshotTree(stateDir) };
     proxy.rule = rule;
     let caught: unknown;
@@ -52,6 +53,7 @@ describe.skipIf(!runLive)(`fault-injecting proxy in front of a real notary-serve
       caught = e;
     } finally {
       proxy.rule = () => undefined;
+      after?.();
     }
     expect(caught, `expected ${code}`).toBeInstanceOf(Error);
     expect((caught as { code?: string }).code, (caught as Error).message).toBe(code);
@@ -160,27 +162,78 @@ describe.skipIf(!runLive)(`fault-injecting proxy in front of a real notary-serve
     }
   });
 
-  it('a fetch that another fetch of the same GUN overtook commits nothing (ERR_FETCH_CACHE_WRITE), the winner stands', async () => {
+  it('a second fetch of the same GUN waits for the first (the lock), then starts from its commit', async () => {
     pub.run(['add', GUN, 'v3', pub.file('v3', 'three\n')]);
     pub.run(['publish', GUN]);
-    let overtaken = false;
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    let firstAtTargets!: () => void;
+    const atTargets = new Promise<void>((r) => (firstAtTargets = r));
     proxy.rule = async (p) => {
-      if (TARGETS.test(p) && !overtaken) {
-        overtaken = true;
-        await fetchTrustData({ ...fetchOpts(), server: server.url }); // straight to the server
+      if (TARGETS.test(p)) {
+        firstAtTargets();
+        await held;
       }
       return undefined;
     };
     try {
-      const after = await fetchTrustData(fetchOpts()).catch((e: unknown) => e);
-      expect(after).toMatchObject({ code: 'ERR_FETCH_CACHE_WRITE', check: 'concurrent commit' });
+      const first = fetchTrustData(fetchOpts());
+      await atTargets;
+      let secondDone = false;
+      const second = fetchTrustData({ ...fetchOpts(), server: server.url }).finally(() => (secondDone = true));
+      await new Promise((r) => setTimeout(r, 400));
+      expect(secondDone).toBe(false); // waiting for the lock, not racing
+      release();
+      const [a, b] = await Promise.all([first, second]);
+      expect(a.changed).toBe(true);
+      expect(lookupTarget(a.repository, 'v3').role).toBe('targets');
+      // The second began after the first's commit: only the timestamp came from the network.
+      expect([b.changed, b.requests]).toEqual([false, 1]);
+      expect(b.repository.timestamp.version).toBe(a.repository.timestamp.version);
     } finally {
       proxy.rule = () => undefined;
     }
-    expect(overtaken).toBe(true);
-    const r = await fetchTrustData(fetchOpts());
-    expect(r.changed).toBe(false);
-    expect(lookupTarget(r.repository, 'v3').role).toBe('targets');
+  });
+
+  it('a fetch that cannot get the lock before its deadline: ERR_FETCH_TIMEOUT (check lock), nothing written; the holder commits', async () => {
+    pub.run(['add', GUN, 'v4', pub.file('v4', 'four\n')]);
+    pub.run(['publish', GUN]);
+    let waited: unknown;
+    let before: { cache: Record<string, string>; state: Record<string, string> } | undefined;
+    proxy.rule = async (p) => {
+      if (TARGETS.test(p) && waited === undefined) {
+        before = { cache: snapshotTree(trustDir), state: snapshotTree(stateDir) };
+        waited = await fetchTrustData({ ...fetchOpts(), server: server.url, deadlineMs: 600 }).catch((e: unknown) => e);
+        expect(snapshotTree(trustDir)).toEqual(before.cache);
+        expect(snapshotTree(stateDir)).toEqual(before.state);
+      }
+      return undefined;
+    };
+    try {
+      const r = await fetchTrustData(fetchOpts());
+      expect(lookupTarget(r.repository, 'v4').role).toBe('targets');
+    } finally {
+      proxy.rule = () => undefined;
+    }
+    expect(waited).toMatchObject({ code: 'ERR_FETCH_TIMEOUT', check: 'lock' });
+  });
+
+  it('a record rewritten behind the lock (by hand, an older trustgate) while a fetch runs: nothing committed (ERR_FETCH_CACHE_WRITE)', async () => {
+    pub.run(['add', GUN, 'v5', pub.file('v5', 'five\n')]);
+    pub.run(['publish', GUN]);
+    const record = readTrustedState({ gun: GUN, stateDir })!;
+    const e = await refused(
+      (p) => {
+        // Same floor, another fetchedAt: the fetch must not overwrite what it did not read.
+        if (TARGETS.test(p)) writeTrustedState(stateDir, { ...record, fetchedAt: '2001-01-01T00:00:00.000Z' });
+        return undefined;
+      },
+      'ERR_FETCH_CACHE_WRITE',
+      {},
+      () => writeTrustedState(stateDir, record),
+    );
+    expect(e.check).toBe('concurrent commit');
+    expect(lookupTarget((await fetchTrustData(fetchOpts())).repository, 'v5').role).toBe('targets');
   });
 
   it('a network failure half-way through a root rotation stays a network error (ERR_FETCH_SERVER), not a trust verdict', async () => {
