@@ -3,6 +3,7 @@
  * published by the real notary CLI, and the cache it writes read back by the real notary CLI
  * offline. Without notary on PATH the suite is skipped (reason in the title), except under CI.
  */
+import { execFileSync } from 'node:child_process';
 import { rmSync, writeFileSync, readFileSync, mkdirSync, cpSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,6 +14,7 @@ import { notaryListOffline, notaryMissing, Publisher, runLive, snapshotTree, sta
 
 const GUN = 'registry.test:5000/fetch/app';
 const DELEG_GUN = 'registry.test:5000/fetch/deleg';
+const KEYS_GUN = 'registry.test:5000/fetch/keys';
 
 async function rejectsWith(p: Promise<unknown>, code: TrustErrorCode): Promise<Error> {
   const e = await p.then(
@@ -207,5 +209,91 @@ describe.skipIf(!runLive)(`fetch from a live notary-server${notaryMissing ? ` (s
     const otherRoot = readFileSync(join(trustDir, 'tuf', ...DELEG_GUN.split('/'), 'metadata', 'root.json'));
     writeFileSync(join(nd, 'tuf', ...GUN.split('/'), 'metadata', 'root.json'), otherRoot);
     await expect(fetchTrustData({ ...base(), trustDir: nd, stateDir: join(tmp.dir, 'notary-written-state-2') })).rejects.toMatchObject({ code: 'ERR_ROOT_ROTATION_FAILED' });
+  });
+
+  /** What trustgate and notary (online, from the publisher; offline, from trustgate's cache) list for `gun`. */
+  function listings(r: Awaited<ReturnType<typeof fetchTrustData>>, gun: string) {
+    const ours = listTargets(r.repository, { roles: NOTARY_ROLE_ORDER }).map((t) => [t.name, t.digest.slice(7), t.role]).sort();
+    const offline = notaryListOffline(trustDir, gun, join(tmp.dir, 'offline-home'));
+    expect(offline.exit, offline.out).toBe(0);
+    const online = pub
+      .run(['list', gun])
+      .split('\n')
+      .flatMap((l) => {
+        const m = /^(\S+) +([0-9a-f]{64}) +\d+ +(\S+) *$/.exec(l);
+        return m ? [[m[1], m[2], m[3]]] : [];
+      })
+      .sort();
+    return { ours, offline: offline.rows.map((x) => [x.name, x.sha256, x.role]).sort(), online };
+  }
+
+  it('key rotation: a new targets key (notary key rotate GUN targets), republished, is accepted and lists as notary lists it', async () => {
+    pub.run(['init', KEYS_GUN]);
+    pub.run(['add', KEYS_GUN, 'k1', pub.file('k1', 'keys one\n')]);
+    pub.run(['publish', KEYS_GUN]);
+    const first = await fetchTrustData({ ...base(), gun: KEYS_GUN });
+    const oldTargetsKeys = first.repository.root.roles['targets']!.keyids;
+    pub.run(['key', 'rotate', KEYS_GUN, 'targets']);
+    pub.run(['add', KEYS_GUN, 'k2', pub.file('k2', 'keys two\n')]);
+    pub.run(['publish', KEYS_GUN]);
+    const r = await fetchTrustData({ ...base(), gun: KEYS_GUN });
+    const newTargetsKeys = r.repository.root.roles['targets']!.keyids;
+    expect(newTargetsKeys).not.toEqual(oldTargetsKeys);
+    expect(r.rootRotated).toBe(true); // the root lists the new targets key
+    expect(r.repository.roles.get('targets')!.signedBy).toEqual(newTargetsKeys);
+    expect(lookupTarget(r.repository, 'k2').role).toBe('targets');
+    const l = listings(r, KEYS_GUN);
+    expect(l.ours.map((x) => x[0])).toEqual(['k1', 'k2']);
+    expect(l.offline).toEqual(l.ours);
+    expect(l.online).toEqual(l.ours);
+  });
+
+  it('a server-managed snapshot (notary key rotate GUN snapshot -r): the server signs it, the fetched cache verifies and lists as notary does', async () => {
+    const before = await fetchTrustData({ ...base(), gun: KEYS_GUN });
+    pub.run(['key', 'rotate', KEYS_GUN, 'snapshot', '-r']);
+    pub.run(['add', KEYS_GUN, 'k3', pub.file('k3', 'keys three\n')]);
+    pub.run(['publish', KEYS_GUN]);
+    const answer = await fetch(`${server.url}/v2/${KEYS_GUN}/_trust/tuf/snapshot.key`); // the key the server signs with
+    expect(answer.status).toBe(200);
+    const serverKey = (await answer.json()) as { keyval: { public: string } };
+    const r = await fetchTrustData({ ...base(), gun: KEYS_GUN });
+    const ids = r.repository.root.roles['snapshot']!.keyids;
+    expect(ids).not.toEqual(before.repository.root.roles['snapshot']!.keyids);
+    // The snapshot is signed by the key the server holds, and by nothing else.
+    expect(ids.map((id) => r.repository.root.keys[id]!.keyval.public)).toEqual([serverKey.keyval.public]);
+    expect(r.repository.snapshot.signedBy).toEqual(ids);
+    expect(r.roles.find((x) => x.role === 'snapshot')!.after).toBeGreaterThan(before.repository.snapshot.version);
+    expect(lookupTarget(r.repository, 'k3').role).toBe('targets');
+    const l = listings(r, KEYS_GUN);
+    expect(l.ours.map((x) => x[0])).toEqual(['k1', 'k2', 'k3']);
+    expect(l.offline).toEqual(l.ours);
+    expect(l.online).toEqual(l.ours);
+    // Offline, with the record, the committed cache verifies on its own.
+    const rec = readTrustedState({ gun: KEYS_GUN, stateDir })!;
+    expect(verifyTrustDir({ gun: KEYS_GUN, trustDir, now: now(), trustedState: rec.trustedState }).snapshot.signedBy).toEqual(ids);
+  });
+
+  it('a delegation key change (new key added, the old one removed), republished, is accepted and lists as notary lists it', async () => {
+    const before = await fetchTrustData({ ...base(), gun: DELEG_GUN });
+    const oldIds = Object.keys(before.repository.roles.get('targets/releases')!.keys);
+    const keys = join(tmp.dir, 'keys');
+    execFileSync('openssl', ['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', join(keys, 'rel2.key')]);
+    execFileSync('openssl', ['pkey', '-in', join(keys, 'rel2.key'), '-pubout', '-out', join(keys, 'rel2.pub')]);
+    // One publish: the new key in, the old one out, and a target that makes notary re-sign the role with the new key.
+    pub.run(['delegation', 'add', DELEG_GUN, 'targets/releases', join(keys, 'rel2.pub'), '--all-paths']);
+    pub.run(['delegation', 'remove', DELEG_GUN, 'targets/releases', ...oldIds]);
+    pub.run(['key', 'import', join(keys, 'rel2.key'), '--role', 'targets/releases']);
+    pub.run(['add', DELEG_GUN, 'rel-2', pub.file('rel2', 'released again\n'), '--roles', 'targets/releases']);
+    pub.run(['publish', DELEG_GUN]);
+    const r = await fetchTrustData({ ...base(), gun: DELEG_GUN });
+    const rel = r.repository.roles.get('targets/releases')!;
+    const newIds = Object.keys(rel.keys);
+    expect(newIds).toHaveLength(1);
+    expect(newIds).not.toEqual(oldIds);
+    expect(rel.signedBy).toEqual(newIds);
+    expect(lookupTarget(r.repository, 'rel-2').role).toBe('targets/releases');
+    const l = listings(r, DELEG_GUN);
+    expect(l.offline).toEqual(l.ours);
+    expect(l.online).toEqual(l.ours);
   });
 });
