@@ -251,4 +251,38 @@ describe.skipIf(!runLive)(`fault-injecting proxy in front of a real notary-serve
     );
     expect(e.role).toBe('timestamp');
   });
+
+  it('a root rotation the old root did not sign (an impostor repository of the same GUN, root v1→v2 on its own keys) → ERR_ROOT_ROTATION_FAILED', async () => {
+    // The impostor: the same GUN made by another publisher on another server, its root rotated
+    // once, so it serves a valid-looking 2.root.json signed only by keys the trusted root never named.
+    const imp = tempDir('trustgate-impostor-');
+    const other = await startNotaryServer(join(imp.dir, 'server'));
+    try {
+      const impostor = new Publisher(imp.dir, other.url);
+      impostor.run(['init', GUN]);
+      impostor.run(['add', GUN, 'v1', impostor.file('evil', 'not the release\n')]);
+      impostor.run(['publish', GUN]);
+      impostor.rotateRoot(GUN);
+      impostor.run(['publish', GUN]);
+      const impRoot = JSON.parse((await download(`${other.url}/v2/${GUN}/_trust/tuf/root.json`)).toString('utf8')) as { signed: { version: number; keys: Record<string, unknown> } };
+      expect(impRoot.signed.version).toBe(2);
+      const trusted = readTrustedState({ gun: GUN, stateDir })!;
+      const trustedKeys = Object.keys((JSON.parse(trusted.trustedState.root) as { signed: { keys: Record<string, unknown> } }).signed.keys);
+      expect(Object.keys(impRoot.signed.keys).some((k) => trustedKeys.includes(k))).toBe(false);
+      // Every file of this GUN comes from the impostor, byte for byte as its server signed it.
+      const prefix = `/v2/${GUN}/_trust/tuf/`;
+      const e = await refused(async (p) => {
+        if (!p.startsWith(prefix)) return undefined;
+        return download(`${other.url}${p}`).then(
+          (body) => ({ status: 200, body }),
+          () => ({ status: 404 }),
+        );
+      }, 'ERR_ROOT_ROTATION_FAILED');
+      expect(e.role).toBe('root');
+      expect(proxy.seen.some((p) => /\/root\.[0-9a-f]{64}\.json$/.test(p))).toBe(true); // the new root was fetched, then refused
+    } finally {
+      await other.stop();
+      imp.cleanup();
+    }
+  }, 60_000);
 });
