@@ -166,4 +166,21 @@ describe('admission serve --online flags', () => {
       dir.cleanup();
     }
   });
+
+  it('--config (servers per registry) is read at start: a missing or invalid file is a usage error naming it', () => {
+    const dir = tempDir('trustgate-online-cli-');
+    try {
+      const p = join(dir.dir, 'p.json');
+      writeFileSync(p, JSON.stringify({ rules: [], default: {} }));
+      const bad = join(dir.dir, 'config.json');
+      writeFileSync(bad, JSON.stringify({ registries: { 'registry.test:5000': { server: 'https://n.example', tlsCa: 'nope.pem' } } }));
+      const args = ['admission', 'serve', '--policy', p, '--tls-cert', join(tls.dir, 'cert.pem'), '--tls-key', join(tls.dir, 'key.pem'), '--online'];
+      const missing = runCli([...args, '--config', join(dir.dir, 'missing.json')]);
+      expect([missing.code, missing.stderr]).toEqual([2, expect.stringMatching(/config file .*missing\.json: cannot read it/)]);
+      const invalid = runCli(args, { TRUSTGATE_CONFIG: bad });
+      expect([invalid.code, invalid.stderr]).toEqual([2, expect.stringContaining(`registries["registry.test:5000"].tlsCa: cannot read ${join(dir.dir, 'nope.pem')}`)]);
+    } finally {
+      dir.cleanup();
+    }
+  });
 });
