@@ -39,9 +39,10 @@ export async function withFetchLocks<T>(where: LockWhere, work: (check: LockChec
   const lost: Error[] = [];
   const releases: (() => Promise<void>)[] = [];
   try {
-    releases.push(await acquire(stateFile(where.stateDir, where.gun), where, lost, true));
-    const cache = await acquire(where.metadataDir, where, lost, false);
-    if (cache) releases.push(cache);
+    for (const [path, required] of [[stateFile(where.stateDir, where.gun), true], [where.metadataDir, false]] as const) {
+      const release = await acquire(path, where, lost, required);
+      if (release) releases.push(release);
+    }
     return await work(() => {
       if (lost.length > 0) {
         throw new TrustError('ERR_FETCH_CACHE_WRITE', `the lock on ${where.gun} was lost while this fetch ran (${(lost[0] as Error).message}); nothing written, try again`, {
@@ -59,8 +60,6 @@ export async function withFetchLocks<T>(where: LockWhere, work: (check: LockChec
  * Takes the lock on `path`, waiting while another live fetch holds it. `required` false: a cache
  * directory this process may not create is not locked (it cannot be written by this fetch either).
  */
-async function acquire(path: string, where: LockWhere, lost: Error[], required: true): Promise<() => Promise<void>>;
-async function acquire(path: string, where: LockWhere, lost: Error[], required: boolean): Promise<(() => Promise<void>) | undefined>;
 async function acquire(path: string, where: LockWhere, lost: Error[], required: boolean): Promise<(() => Promise<void>) | undefined> {
   const lockPath = `${path}.lock`;
   try {
@@ -90,8 +89,3 @@ async function acquire(path: string, where: LockWhere, lost: Error[], required: 
 
 const lockError = (path: string, e: unknown) =>
   new TrustError('ERR_FETCH_CACHE_WRITE', `cannot take the lock ${path}: ${(e as Error).message}`, { check: 'lock', path, cause: e });
-
-/** Where the cache lock of a GUN lives: beside its metadata directory, `<trustDir>/tuf/<gun>/metadata.lock`. */
-export const cacheLockPath = (metadataDir: string) => `${metadataDir}.lock`;
-/** Where the record lock of a GUN lives. */
-export const recordLockPath = (stateDir: string, gun: string) => `${stateFile(stateDir, gun)}.lock`;

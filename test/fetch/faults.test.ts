@@ -2,6 +2,7 @@
  * Attacks and failures injected by a proxy between fetchTrustData and a real notary-server: each
  * must end in a typed error with the cache and the trusted-state record byte for byte unchanged.
  */
+import { mkdirSync, rmSync } from 'node:fs';
 import { get } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -216,6 +217,27 @@ describe.skipIf(!runLive)(`fault-injecting proxy in front of a real notary-serve
       proxy.rule = () => undefined;
     }
     expect(waited).toMatchObject({ code: 'ERR_FETCH_TIMEOUT', check: 'lock' });
+  });
+
+  it('a lock taken over while the fetch runs (its holder looked dead): nothing committed (ERR_FETCH_CACHE_WRITE, check lock)', async () => {
+    pub.run(['add', GUN, 'v4b', pub.file('v4b', 'four and a bit\n')]);
+    pub.run(['publish', GUN]);
+    const lock = join(stateDir, 'gun', ...GUN.split('/'), 'trusted-state.json.lock');
+    const e = await refused(
+      async (p) => {
+        if (TARGETS.test(p)) {
+          // Another fetch's takeover, as proper-lockfile does it: the old lock directory replaced by its own.
+          rmSync(lock, { recursive: true });
+          mkdirSync(lock);
+          await new Promise((r) => setTimeout(r, 3_000)); // past the holder's next refresh, which notices
+        }
+        return undefined;
+      },
+      'ERR_FETCH_CACHE_WRITE',
+      {},
+      () => rmSync(lock, { recursive: true, force: true }),
+    );
+    expect(e.check).toBe('lock');
   });
 
   it('a record rewritten behind the lock (by hand, an older trustgate) while a fetch runs: nothing committed (ERR_FETCH_CACHE_WRITE)', async () => {
