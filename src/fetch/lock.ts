@@ -8,8 +8,12 @@
  * refreshes every {@link UPDATE_MS}. A holder that died (SIGKILL, power loss) stops refreshing it,
  * and after {@link STALE_MS} the next fetch takes the lock over, so a stale lock never wedges a
  * GUN; this works on a shared or network file system, where a pid would mean nothing.
+ *
+ * Taking a lock may create its parent directories (`<trust-dir>/tuf/<gun>/`, `<state-dir>/gun/<gun>/`).
+ * A fetch that fails removes again the ones it created, once they are empty, so that a failed
+ * fetch leaves both directories exactly as they were (issue 13: "byte-for-byte as it was").
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import lockfile from 'proper-lockfile';
 import { TrustError } from '../errors.js';
@@ -38,12 +42,14 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export async function withFetchLocks<T>(where: LockWhere, work: (check: LockCheck) => Promise<T>): Promise<T> {
   const lost: Error[] = [];
   const releases: (() => Promise<void>)[] = [];
+  const created: Created[] = [];
+  let failed = true;
   try {
     for (const [path, required] of [[stateFile(where.stateDir, where.gun), true], [where.metadataDir, false]] as const) {
-      const release = await acquire(path, where, lost, required);
+      const release = await acquire(path, where, lost, required, created);
       if (release) releases.push(release);
     }
-    return await work(() => {
+    const out = await work(() => {
       if (lost.length > 0) {
         throw new TrustError('ERR_FETCH_CACHE_WRITE', `the lock on ${where.gun} was lost while this fetch ran (${(lost[0] as Error).message}); nothing written, try again`, {
           check: 'lock',
@@ -51,8 +57,41 @@ export async function withFetchLocks<T>(where: LockWhere, work: (check: LockChec
         });
       }
     });
+    failed = false;
+    return out;
   } finally {
     for (const release of releases.reverse()) await release().catch(() => undefined);
+    if (failed) for (const c of created) removeIfEmpty(c);
+  }
+}
+
+/** Directories one lock made: `leaf` and its ancestors up to and including `first`. */
+interface Created {
+  leaf: string;
+  first: string;
+}
+
+/**
+ * Creates `dir` (and missing ancestors); records what it created. Called before every attempt:
+ * a failed fetch that held the lock before may just have removed the directory.
+ */
+function makeParent(dir: string, created: Created[]): void {
+  const first = mkdirSync(dir, { recursive: true, mode: 0o700 });
+  if (first !== undefined) created.push({ leaf: dir, first });
+}
+
+/**
+ * Removes the directories recorded in `c`, deepest first, each only while it is empty: rmdir is
+ * atomic and refuses a directory with anything in it (another fetch's lock, a file written since).
+ */
+function removeIfEmpty(c: Created): void {
+  for (let d = c.leaf; ; d = dirname(d)) {
+    try {
+      rmdirSync(d);
+    } catch {
+      return;
+    }
+    if (d === c.first || dirname(d) === d) return;
   }
 }
 
@@ -60,21 +99,22 @@ export async function withFetchLocks<T>(where: LockWhere, work: (check: LockChec
  * Takes the lock on `path`, waiting while another live fetch holds it. `required` false: a cache
  * directory this process may not create is not locked (it cannot be written by this fetch either).
  */
-async function acquire(path: string, where: LockWhere, lost: Error[], required: boolean): Promise<(() => Promise<void>) | undefined> {
+async function acquire(path: string, where: LockWhere, lost: Error[], required: boolean, created: Created[]): Promise<(() => Promise<void>) | undefined> {
   const lockPath = `${path}.lock`;
-  try {
-    mkdirSync(dirname(lockPath), { recursive: true, mode: 0o700 });
-  } catch (e) {
-    if (!required) return undefined;
-    throw lockError(lockPath, e);
-  }
   for (;;) {
     if (where.signal?.aborted) throw new TrustError('ERR_FETCH_ABORTED', `${where.gun}: the fetch was aborted while waiting for ${lockPath}`, { check: 'lock', cause: where.signal.reason });
+    try {
+      makeParent(dirname(lockPath), created);
+    } catch (e) {
+      if (!required) return undefined;
+      throw lockError(lockPath, e);
+    }
     try {
       return await lockfile.lock(path, { realpath: false, stale: STALE_MS, update: UPDATE_MS, retries: 0, onCompromised: (e) => void lost.push(e) });
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      if (code !== 'ELOCKED') {
+      // ENOENT: the directory was removed between mkdir and lock (a failed fetch cleaning up): wait, again.
+      if (code !== 'ELOCKED' && code !== 'ENOENT') {
         if (!required && (code === 'EACCES' || code === 'EROFS' || code === 'EPERM')) return undefined;
         throw lockError(lockPath, e);
       }

@@ -113,6 +113,26 @@ describe.skipIf(!runLive)(`fetch from a live notary-server${notaryMissing ? ` (s
     expect(snapshotTree(stateDir)).toEqual(beforeState);
   });
 
+  it('a failed first fetch of a GUN removes the directories it made for its locks, and only those', async () => {
+    const never = 'registry.test:5000/fetch/never/here';
+    const dead = { ...base(), gun: never, server: 'http://127.0.0.1:1' };
+    // Beside an existing cache: tuf/<never>/ and gun/<never>/ are made for the locks, then removed.
+    const before = { cache: snapshotTree(trustDir), state: snapshotTree(stateDir) };
+    await rejectsWith(fetchTrustData(dead), 'ERR_FETCH_UNREACHABLE');
+    expect({ cache: snapshotTree(trustDir), state: snapshotTree(stateDir) }).toEqual(before);
+    // Into directories that do not exist yet: they still do not.
+    const fresh = { trustDir: join(tmp.dir, 'never-trust'), stateDir: join(tmp.dir, 'never-state') };
+    await rejectsWith(fetchTrustData({ ...dead, ...fresh }), 'ERR_FETCH_UNREACHABLE');
+    expect([snapshotTree(fresh.trustDir), snapshotTree(fresh.stateDir)]).toEqual([{}, {}]);
+    // An empty folder someone else made for the GUN is not this fetch's to remove.
+    const theirs = join(fresh.trustDir, 'tuf', ...never.split('/'));
+    mkdirSync(theirs, { recursive: true });
+    const made = snapshotTree(fresh.trustDir);
+    await rejectsWith(fetchTrustData({ ...dead, ...fresh }), 'ERR_FETCH_UNREACHABLE');
+    expect(snapshotTree(fresh.trustDir)).toEqual(made);
+    expect(snapshotTree(fresh.stateDir)).toEqual({});
+  });
+
   it('a failed verification (time far in the future: everything expired) leaves the cache unchanged', async () => {
     pub.run(['add', GUN, 'v3', pub.file('v3', 'release three\n')]);
     pub.run(['publish', GUN]);

@@ -171,16 +171,22 @@ export function notaryListOffline(trustDir: string, gun: string, home: string): 
   return { exit: r.status ?? -1, rows, out: r.stdout + r.stderr };
 }
 
-/** Every file under `dir` with its bytes (base64), for byte-for-byte before/after comparisons. */
+/**
+ * Every entry under `dir`, `dir` itself included (as `./`): directories (`name/` → mode) and files
+ * (mode and bytes, base64), for byte-for-byte before/after comparisons in which a directory left
+ * behind (even an empty one) counts as a change. A `dir` that does not exist gives `{}`.
+ */
 export function snapshotTree(dir: string): Record<string, string> {
   const out: Record<string, string> = {};
   const walk = (d: string) => {
     let entries;
     try {
       entries = readdirSync(d, { withFileTypes: true });
-    } catch {
-      return;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw e;
     }
+    out[`${relative(dir, d) || '.'}/`] = `dir:${statSync(d).mode.toString(8)}`;
     for (const e of entries) {
       const p = join(d, e.name);
       if (e.isDirectory()) walk(p);
