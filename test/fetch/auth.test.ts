@@ -1,7 +1,8 @@
 /**
- * Token auth against a real notary-server configured with `auth: { type: token }` and a token
- * server written here (ES256 JWTs, x5c chain to a throw-away CA): anonymous first, then
- * credentials from options, the docker config's `auths` and a `docker-credential-*` helper.
+ * Token auth against a real notary-server (keys in a real notary-signer, helpers/signer.ts)
+ * configured with `auth: { type: token }` and a token server written here (ES256 JWTs, x5c chain
+ * to a throw-away CA): anonymous first, then credentials from options, the docker config's
+ * `auths` and a `docker-credential-*` helper.
  */
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
@@ -66,6 +67,8 @@ describe.skipIf(!runLive)(`token auth with a real notary-server${notaryMissing ?
       ['anonymous', `repository:${PRIVATE}:pull`, null],
       ['alice', `repository:${PRIVATE}:pull`, 'alice'],
     ]);
+    // Behind token auth too, the timestamp was signed by the real notary-signer.
+    expect(server.signer!.signedWith()).toEqual(expect.arrayContaining([...r.repository.timestamp.signedBy]));
   });
 
   it('no credentials or wrong ones → ERR_FETCH_AUTH, and the password is not in the message', async () => {

@@ -1,5 +1,6 @@
 /**
- * fetchTrustData against a real notary-server on 127.0.0.1 (memory storage), with repositories
+ * fetchTrustData against a real notary-server on 127.0.0.1 (memory storage) whose keys live in a
+ * real notary-signer (trust_service remote, mutual TLS: helpers/signer.ts), with repositories
  * published by the real notary CLI, and the cache it writes read back by the real notary CLI
  * offline. Without notary on PATH the suite is skipped (reason in the title), except under CI.
  */
@@ -10,7 +11,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fetchTrustData, readTrustedState } from '../../src/fetch/index.js';
 import { listTargets, lookupTarget, NOTARY_ROLE_ORDER, verifyTrustDir } from '../../src/index.js';
 import type { TrustErrorCode } from '../../src/errors.js';
-import { notaryListOffline, notaryMissing, Publisher, runLive, snapshotTree, startNotaryServer, tempDir, type NotaryServer } from './helpers/notary.js';
+import { probeSigner } from './helpers/signer.js';
+import { underCi } from '../helpers/environment.js';
+import { NOTARY_BINARIES, notaryListOffline, notaryMissing, Publisher, runLive, snapshotTree, startNotaryServer, tempDir, type NotaryServer } from './helpers/notary.js';
 
 const GUN = 'registry.test:5000/fetch/app';
 const DELEG_GUN = 'registry.test:5000/fetch/deleg';
@@ -25,6 +28,19 @@ async function rejectsWith(p: Promise<unknown>, code: TrustErrorCode): Promise<E
   expect((e as { code?: string }).code, (e as Error).message).toBe(code);
   return e as Error;
 }
+
+// One test that always runs: under CI a missing notary, notary-server, notary-signer or openssl
+// fails here (the suites below then fail on their own too); locally it says why they are skipped.
+describe('live fetch: prerequisites', () => {
+  const reason = `the live fetch suites (test/fetch) are skipped: ${notaryMissing ?? ''} (Debian: apt-get install -y notary openssl; under CI this is a failure)`;
+  it(notaryMissing === undefined || underCi ? `${NOTARY_BINARIES.join(', ')} are on PATH` : reason, () => {
+    if (notaryMissing === undefined || underCi) {
+      expect(notaryMissing, reason).toBeUndefined();
+      return;
+    }
+    console.warn(`test/fetch/live-fetch.test.ts: ${reason}`);
+  });
+});
 
 describe.skipIf(!runLive)(`fetch from a live notary-server${notaryMissing ? ` (skipped: ${notaryMissing})` : ''}`, () => {
   const tmp = tempDir('trustgate-fetch-');
@@ -70,6 +86,22 @@ describe.skipIf(!runLive)(`fetch from a live notary-server${notaryMissing ? ` (s
     const rec = readTrustedState({ gun: GUN, stateDir });
     expect(rec?.trustedState.versions).toMatchObject({ root: 1, snapshot: 2, targets: 2 });
     expect(lookupTarget(verifyTrustDir({ gun: GUN, trustDir, now: now(), trustedState: rec!.trustedState }), 'v1').role).toBe('targets');
+    // The server's keys live in the real notary-signer (trust_service remote, mutual TLS): the
+    // timestamp key in root.json is the one the server names, the signer created it (ecdsa, the
+    // signer's algorithm here; the local trust service would have made ed25519) and signed the
+    // fetched timestamp with it.
+    const tsIds = r.repository.root.roles['timestamp']!.keyids;
+    const tsKey = (await (await fetch(`${server.url}/v2/${GUN}/_trust/tuf/timestamp.key`)).json()) as { keytype: string; keyval: { public: string } };
+    expect(tsIds.map((id) => r.repository.root.keys[id]!.keyval.public)).toEqual([tsKey.keyval.public]);
+    expect(tsKey.keytype).toBe('ecdsa');
+    expect(server.signer!.created()).toEqual(expect.arrayContaining([...tsIds]));
+    expect(r.repository.timestamp.signedBy).toEqual(tsIds);
+    expect(server.signer!.signedWith()).toEqual(expect.arrayContaining([...tsIds]));
+  });
+
+  it('the signer takes only notary-server: mutual TLS, a client without its certificate is refused', async () => {
+    expect(await probeSigner(server.signer!, true)).toBe('answered');
+    expect(await probeSigner(server.signer!, false)).toMatch(/CERTIFICATE/);
   });
 
   it('a second fetch with nothing new downloads only the timestamp and writes nothing', async () => {
@@ -282,6 +314,9 @@ describe.skipIf(!runLive)(`fetch from a live notary-server${notaryMissing ? ` (s
     // The snapshot is signed by the key the server holds, and by nothing else.
     expect(ids.map((id) => r.repository.root.keys[id]!.keyval.public)).toEqual([serverKey.keyval.public]);
     expect(r.repository.snapshot.signedBy).toEqual(ids);
+    // That key is the signer's: it made it on the rotation and signed this snapshot with it.
+    expect(server.signer!.created()).toEqual(expect.arrayContaining([...ids]));
+    expect(server.signer!.signedWith()).toEqual(expect.arrayContaining([...ids]));
     expect(r.roles.find((x) => x.role === 'snapshot')!.after).toBeGreaterThan(before.repository.snapshot.version);
     expect(lookupTarget(r.repository, 'k3').role).toBe('targets');
     const l = listings(r, KEYS_GUN);

@@ -38,7 +38,7 @@ describe.skipIf(!runLive)(`https with an extra CA${notaryMissing ? ` (skipped: $
     ossl('x509', '-req', '-in', f('server.csr'), '-CA', f('ca.crt'), '-CAkey', f('ca.key'), '-CAcreateserial', '-days', '2', '-sha256', '-extfile', f('server.ext'), '-out', f('server.crt'));
     ca = readFileSync(f('ca.crt'), 'utf8');
     otherCa = readFileSync(f('other.crt'), 'utf8');
-    server = await startNotaryServer(join(tmp.dir, 'server'), {}, { cert: f('server.crt'), key: f('server.key'), ca: f('ca.crt') });
+    server = await startNotaryServer(join(tmp.dir, 'server'), {}, { tls: { cert: f('server.crt'), key: f('server.key'), ca: f('ca.crt') } });
     const pub = new Publisher(tmp.dir, server.url, {}, { remote_server: { root_ca: f('ca.crt') } });
     pub.run(['init', GUN]);
     pub.run(['add', GUN, 'v1', pub.file('v1', 'over tls\n')]);

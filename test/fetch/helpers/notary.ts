@@ -1,8 +1,8 @@
 /**
- * A real notary-server (Debian `notary` 0.7.0) on 127.0.0.1 with memory storage and the local
- * trust service, and the real `notary` CLI to publish into it — the same approach as
- * scripts/interop/mint.sh, per test file and in-process. Only processes started here are
- * stopped, by their handle.
+ * A real notary-server (Debian `notary` 0.7.0) on 127.0.0.1 with memory storage, by default with
+ * its keys in a real notary-signer behind mutual TLS (`trust_service: remote`, helpers/signer.ts),
+ * and the real `notary` CLI to publish into it — the same approach as scripts/interop/mint.sh, per
+ * test file and in-process. Only processes started here are stopped, by their handle.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -12,8 +12,10 @@ import { get as httpsGet } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { onPath, underCi } from '../../helpers/environment.js';
+import { startNotarySigner, type NotarySigner } from './signer.js';
 
-export const NOTARY_BINARIES = ['notary', 'notary-server'] as const;
+/** All from the Debian package `notary`, plus openssl for the signer's certificates. */
+export const NOTARY_BINARIES = ['notary', 'notary-server', 'notary-signer', 'openssl'] as const;
 const missing = NOTARY_BINARIES.filter((b) => !onPath(b));
 /** Why the live suites cannot run here, or undefined. Under CI a missing binary fails instead. */
 export const notaryMissing = missing.length === 0 ? undefined : `needs ${missing.join(', ')} on PATH`;
@@ -43,21 +45,42 @@ const httpOk = (url: string, ca?: string) =>
 export interface NotaryServer {
   url: string;
   dir: string;
+  /** The notary-signer holding the server's keys; undefined with `trust: 'local'`. */
+  signer: NotarySigner | undefined;
   stop(): Promise<void>;
 }
 
-/**
- * Starts notary-server; `extra` is merged into its config (e.g. `{ auth: … }`). With `tls` it
- * serves https with that certificate and key, and is probed with `tls.ca`.
- */
-export async function startNotaryServer(dir: string, extra: Record<string, unknown> = {}, tls?: { cert: string; key: string; ca: string }): Promise<NotaryServer> {
+export interface NotaryServerOptions {
+  /** Serve https with this certificate and key; probed with `ca`. */
+  tls?: { cert: string; key: string; ca: string };
+  /**
+   * `signer` (default): a notary-signer of its own, started here and stopped with the server.
+   * `local`: the server keeps its keys itself (ed25519), for suites where the signer is not the
+   * point and its start-up would only add time.
+   */
+  trust?: 'signer' | 'local';
+}
+
+/** Starts notary-server; `extra` is merged into its config (e.g. `{ auth: … }`). */
+export async function startNotaryServer(dir: string, extra: Record<string, unknown> = {}, opts: NotaryServerOptions = {}): Promise<NotaryServer> {
   mkdirSync(dir, { recursive: true });
+  const signer = (opts.trust ?? 'signer') === 'signer' ? await startNotarySigner(join(dir, 'signer')) : undefined;
+  try {
+    return await startServerProcess(dir, extra, opts.tls, signer);
+  } catch (e) {
+    await signer?.stop();
+    throw e;
+  }
+}
+
+async function startServerProcess(dir: string, extra: Record<string, unknown>, tls: NotaryServerOptions['tls'], signer: NotarySigner | undefined): Promise<NotaryServer> {
+  const trustService = signer ? signer.trustService : { type: 'local' };
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = await freePort();
     const cfg = join(dir, `server-${port}.json`);
     writeFileSync(
       cfg,
-      JSON.stringify({ server: { http_addr: `127.0.0.1:${port}`, ...(tls ? { tls_cert_file: tls.cert, tls_key_file: tls.key } : {}) }, trust_service: { type: 'local' }, logging: { level: 'info' }, storage: { backend: 'memory' }, ...extra }),
+      JSON.stringify({ server: { http_addr: `127.0.0.1:${port}`, ...(tls ? { tls_cert_file: tls.cert, tls_key_file: tls.key } : {}) }, trust_service: trustService, logging: { level: 'info' }, storage: { backend: 'memory' }, ...extra }),
     );
     const child: ChildProcess = spawn('notary-server', ['-config', cfg], { stdio: ['ignore', 'ignore', 'pipe'] });
     let log = '';
@@ -72,12 +95,15 @@ export async function startNotaryServer(dir: string, extra: Record<string, unkno
         return {
           url,
           dir,
-          stop: () =>
-            new Promise<void>((res) => {
+          signer,
+          stop: async () => {
+            await new Promise<void>((res) => {
               if (child.exitCode !== null) return res();
               child.once('exit', () => res());
               child.kill('SIGTERM');
-            }),
+            });
+            await signer?.stop();
+          },
         };
       }
       await new Promise((r) => setTimeout(r, 100));
