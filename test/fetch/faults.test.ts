@@ -199,6 +199,34 @@ describe.skipIf(!runLive)(`fault-injecting proxy in front of a real notary-serve
     }
   });
 
+  it('a first fetch that fails while a second waits for its lock: the folders it removes do not break the second, which commits', async () => {
+    const fresh = { trustDir: join(tmp.dir, 'race-trust'), stateDir: join(tmp.dir, 'race-state') };
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    let firstAtTargets!: () => void;
+    const atTargets = new Promise<void>((r) => (firstAtTargets = r));
+    proxy.rule = async (p) => {
+      if (!TARGETS.test(p)) return undefined;
+      firstAtTargets();
+      await held;
+      return { status: 404 };
+    };
+    try {
+      const first = fetchTrustData(fetchOpts(fresh)).catch((e: unknown) => e);
+      await atTargets;
+      const second = fetchTrustData({ ...fetchOpts(fresh), server: server.url });
+      await new Promise((r) => setTimeout(r, 300));
+      release();
+      expect(await first).toMatchObject({ code: 'ERR_FETCH_NOT_FOUND' });
+      const b = await second;
+      expect(b.changed).toBe(true);
+      expect(readTrustedState({ gun: GUN, stateDir: fresh.stateDir })?.trustedState.versions['timestamp']).toBe(b.repository.timestamp.version);
+      expect(Object.keys(snapshotTree(fresh.trustDir))).toContain(join('tuf', ...GUN.split('/'), 'metadata', 'timestamp.json'));
+    } finally {
+      proxy.rule = () => undefined;
+    }
+  });
+
   it('a fetch that cannot get the lock before its deadline: ERR_FETCH_TIMEOUT (check lock), nothing written; the holder commits', async () => {
     pub.run(['add', GUN, 'v4', pub.file('v4', 'four\n')]);
     pub.run(['publish', GUN]);
