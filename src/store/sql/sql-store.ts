@@ -115,8 +115,10 @@ async function cachedCommit(c: Cached, unit: UnitOfWork): Promise<void> {
   try {
     head = await commitUnit(c.db, c.s, unit, basis ?? -1, basis === undefined ? -1 : (unit.policyRevision ?? 0));
   } catch (e) {
-    // A lost race, or an outcome unknown: whatever is cached for the repository may be stale.
+    // A lost race, or an outcome unknown: whatever is cached for the repository (or the policy,
+    // when its revision was what moved) may be stale.
     c.cache.drop(unit.repository);
+    c.cache.dropPolicy();
     throw e;
   }
   const changed = unit.records.length + unit.tags.length > 0;
@@ -132,6 +134,7 @@ async function confirmDecision(c: Cached, decision: Decision): Promise<void> {
   const now = await currentHead(c.db, c.s, decision.basis.repository);
   if (now.head !== basis || now.policy !== decision.policyRevision) {
     c.cache.drop(decision.basis.repository);
+    c.cache.dropPolicy();
     throw new TrustError('ERR_CONFLICT', `repository ${decision.basis.repository} changed while a command was decided`, { check: 'record version' });
   }
 }
@@ -194,6 +197,9 @@ function subscribe(c: Cached): { ensure(): Promise<void> | undefined; stop(): Pr
  */
 export async function openSqlStore(db: SqlDriver, options: SqlStoreOptions = {}): Promise<SqlQuarantineStore> {
   const name = options.schema ?? 'trustgate';
+  if (options.cacheSize !== undefined && (!Number.isSafeInteger(options.cacheSize) || options.cacheSize < 0)) {
+    throw new TrustError('ERR_INVALID_ARGUMENT', 'cacheSize must be a whole number ≥ 0');
+  }
   const s = quoteSchema(name);
   await guarded('migrate', () => migrate(db, name));
   const c: Cached = { db, s, cache: new ReplicaCache(options.cacheSize) };
