@@ -132,7 +132,7 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
   pool.on('connect', (client) => client.on('error', () => undefined));
   const driver = pgDriver(pool, given === undefined);
   try {
-    return await openSqlStore(driver, { schema: options.schema });
+    return await openSqlStore(driver, { schema: options.schema, cacheSize: options.cacheSize });
   } catch (e) {
     await driver.close();
     throw e;
