@@ -271,9 +271,10 @@ const goals = [
   },
   // Ratios to same-run baselines (bench/quarantine.mjs): absolute figures vary about 4× between
   // machines. The thresholds are the former absolute goals (1M decisions/s, 100k transitions/s)
-  // scaled by the figures they were set against, so they ask for what those asked for.
-  { goal: 'quarantine visibility decisions ≥ 0.1× a bare Map lookup (100 digests)', value: quarantine.decisions_ratio, met: quarantine.decisions_ratio >= 0.1 },
-  { goal: 'quarantine transitions (pure step) ≥ 0.015× a structuredClone + Map.set (100 digests)', value: quarantine.transitions_ratio, met: quarantine.transitions_ratio >= 0.015 },
+  // as fractions of the figures they were set against (1/12 and 0.64), times the ratios of the
+  // first run with baselines (0.34 and 0.12, --quick, load average 10): they ask what those asked.
+  { goal: 'quarantine visibility decisions ≥ 0.03× a bare Map lookup (100 digests)', value: quarantine.decisions_ratio, met: quarantine.decisions_ratio >= 0.03 },
+  { goal: 'quarantine transitions (pure step) ≥ 0.075× a structuredClone + Map.set (100 digests)', value: quarantine.transitions_ratio, met: quarantine.transitions_ratio >= 0.075 },
 ];
 const doc = {
   sizes,
