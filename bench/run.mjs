@@ -269,8 +269,12 @@ const goals = [
     value: notary.ms === null ? null : round(cli.ms / notary.ms, 2),
     met: notary.ms === null ? null : cli.ms / notary.ms <= 1.0,
   },
-  { goal: 'quarantine ≥ 1M visibility decisions/s', value: quarantine.decisions_per_s, met: quarantine.decisions_per_s >= 1e6 },
-  { goal: 'quarantine ≥ 100k transitions/s', value: quarantine.transitions_per_s, met: quarantine.transitions_per_s >= 1e5 },
+  // Ratios to same-run baselines (bench/quarantine.mjs): absolute figures vary about 4× between
+  // machines. The thresholds are the former absolute goals (1M decisions/s, 100k transitions/s)
+  // as fractions of the figures they were set against (1/12 and 0.64), times the ratios of the
+  // first run with baselines (0.34 and 0.12, --quick, load average 10): they ask what those asked.
+  { goal: 'quarantine visibility decisions ≥ 0.03× a bare Map lookup (100 digests)', value: quarantine.decisions_ratio, met: quarantine.decisions_ratio >= 0.03 },
+  { goal: 'quarantine transitions (pure step) ≥ 0.075× a structuredClone + Map.set (100 digests)', value: quarantine.transitions_ratio, met: quarantine.transitions_ratio >= 0.075 },
 ];
 const doc = {
   sizes,
@@ -296,13 +300,27 @@ const doc = {
   now: NOW,
 };
 
-writeFileSync(join(HERE, 'RESULTS.md'), renderMarkdown(doc));
+writeFileSync(join(HERE, 'RESULTS.md'), keepMarkedSections(renderMarkdown(doc), existsSync(join(HERE, 'RESULTS.md')) ? readFileSync(join(HERE, 'RESULTS.md'), 'utf8') : ''));
 if (!args.has('--keep')) rmSync(tmp, { recursive: true, force: true });
 else log(`repositories kept in ${tmp}`);
 if (JSON_OUT) process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
 else log(`\nwrote bench/RESULTS.md (${doc.duration_s} s)`);
 
 // ---------- helpers ----------
+/**
+ * Sections other benches write into RESULTS.md (`<!-- name:begin … -->` … `<!-- name:end -->`,
+ * e.g. bench/admission.mjs) survive a rewrite: each is put back where the new text has the same
+ * markers, or appended at the end.
+ */
+function keepMarkedSections(fresh, old) {
+  let out = fresh;
+  for (const m of old.matchAll(/<!-- ([a-z0-9-]+):begin[^>]*-->[\s\S]*?<!-- \1:end -->/g)) {
+    const re = new RegExp(`<!-- ${m[1]}:begin[^>]*-->[\\s\\S]*?<!-- ${m[1]}:end -->`);
+    out = re.test(out) ? out.replace(re, () => m[0]) : `${out.trimEnd()}\n\n${m[0]}\n`;
+  }
+  return out;
+}
+
 function summariseProfile(file, runs) {
   const prof = JSON.parse(readFileSync(file, 'utf8'));
   const byId = new Map(prof.nodes.map((n) => [n.id, n]));
@@ -440,8 +458,10 @@ function renderMarkdown(d) {
   L.push('');
   L.push('## Quarantine (in memory)', '');
   L.push(`Headline: repository with ${d.quarantine.repository_digests} digests.`, '');
-  L.push('| Digests in repo | Decisions/s (held view) | View + decision/s | Transitions/s (pure step) | Transitions/s (service + memory store) |', '|---:|---:|---:|---:|---:|');
-  for (const q of d.quarantine.by_repository_size) L.push(`| ${q.digests} | ${q.decisions_per_s.toLocaleString('en')} | ${q.view_and_decision_per_s.toLocaleString('en')} | ${q.transitions_per_s.toLocaleString('en')} | ${q.service_transitions_per_s.toLocaleString('en')} |`);
+  L.push('Goals are ratios to baselines measured in this run (bench/quarantine.mjs): decisions against a bare `Map` lookup of tag → digest → state and a `Set` of visible states; transitions against `structuredClone` of a record-sized object plus `Map.set` (the least an immutable commit of one changed record costs). Absolute figures are for context: they vary about 4× between machines of this kind.', '');
+  L.push('| Digests in repo | Decisions/s (held view) | Baseline decisions/s | Ratio | View + decision/s | Transitions/s (pure step) | Baseline transitions/s | Ratio | Transitions/s (service + memory store) |', '|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  const n = (x) => x.toLocaleString('en');
+  for (const q of d.quarantine.by_repository_size) L.push(`| ${q.digests} | ${n(q.decisions_per_s)} | ${n(q.baseline_decisions_per_s)} | ${q.decisions_ratio} | ${n(q.view_and_decision_per_s)} | ${n(q.transitions_per_s)} | ${n(q.baseline_transitions_per_s)} | ${q.transitions_ratio} | ${n(q.service_transitions_per_s)} |`);
   L.push('');
   if (d.profile) {
     L.push('## Where the time goes (CPU profile, 100k targets)', '');

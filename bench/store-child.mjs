@@ -1,6 +1,6 @@
 // One replica of the store benchmark (bench/store.ts spawns these). Prints "ready", waits for
 // "go" on stdin, runs its loop for DURATION ms, prints one JSON line {ops, ms, conflicts}.
-// argv: mode (service | floor), backend (postgres | embedded), target (URL or data dir), id, durationMs, digests per repository
+// argv: mode (service | service-nocache | floor), backend (postgres | embedded), target (URL or data dir), id, durationMs, digests per repository
 import { createInterface } from 'node:readline';
 import { createQuarantineService, isTrustError } from '../dist/quarantine.js';
 
@@ -18,12 +18,12 @@ async function open() {
     const { createPostgresStore } = await import('../dist/quarantine-postgres.js');
     const pg = (await import('pg')).default;
     const pool = new pg.Pool({ connectionString: target, max: 2 });
-    return { store: await createPostgresStore({ pool, schema: 'bench' }), raw: pool, close: () => pool.end() };
+    return { store: await createPostgresStore({ pool, schema: 'bench', cacheSize: mode === 'service-nocache' ? 0 : undefined }), raw: pool, close: () => pool.end() };
   }
   const { PGlite } = await import('@electric-sql/pglite');
   const { createEmbeddedStore } = await import('../dist/quarantine-embedded.js');
   const db = await PGlite.create(target);
-  return { store: await createEmbeddedStore({ pglite: db, schema: 'bench' }), raw: db, close: () => db.close() };
+  return { store: await createEmbeddedStore({ pglite: db, schema: 'bench', cacheSize: mode === 'service-nocache' ? 0 : undefined }), raw: db, close: () => db.close() };
 }
 
 /** Two transitions per iteration: push a new digest (→ Quarantined), pass it (→ Passed). */
@@ -65,7 +65,7 @@ async function floorLoop(raw) {
 }
 
 const db = await open();
-const step = mode === 'service' ? serviceLoop(db.store) : await floorLoop(db.raw);
+const step = mode === 'floor' ? await floorLoop(db.raw) : serviceLoop(db.store);
 for (const end = performance.now() + 300; performance.now() < end; ) await step(); // warm-up
 process.stdout.write('ready\n');
 await new Promise((resolve) => createInterface({ input: process.stdin }).once('line', resolve));

@@ -156,11 +156,16 @@ interface Core {
   readonly maxAttempts: number;
 }
 
-/** The policy in force: the stored row over the configured policy (policy-commands.ts). */
-async function policyOf(core: Core): Promise<QuarantineConfig> {
+/** The policy in force and the revision of the row it came from (0: none), read together. */
+async function policyAndRevision(core: Core): Promise<{ readonly config: QuarantineConfig; readonly revision: number }> {
   const row = core.store.loadPolicy === undefined ? undefined : await core.store.loadPolicy();
   if (row !== core.cache.row && row?.revision !== core.cache.row?.revision) core.cache = { row, config: effectiveConfig(core.base, row) };
-  return core.cache.config;
+  return { config: core.cache.config, revision: row?.revision ?? 0 };
+}
+
+/** The policy in force: the stored row over the configured policy (policy-commands.ts). */
+async function policyOf(core: Core): Promise<QuarantineConfig> {
+  return (await policyAndRevision(core)).config;
 }
 
 /** setPolicy, addWaiver, revokeWaiver: pure command, then compare-and-set on the policy row. */
@@ -197,21 +202,40 @@ async function retrying<T>(core: Core, attempt: () => Promise<() => T>): Promise
   }
 }
 
-/** An invalid repository is never loaded: it holds nothing. */
-async function load(core: Core, repository: string): Promise<RepositoryState> {
-  // Issue 12.6: every row read is validated before the core reads it (a corrupt row fails closed).
-  return repository === INVALID_REPOSITORY ? emptyRepository(repository) : reviveState(await core.store.load(repository));
+/** The repository as the store hands it out (`raw`, the basis of a unit) and as the core may read it. */
+interface Loaded {
+  readonly raw: RepositoryState;
+  readonly state: RepositoryState;
 }
 
-/** load → step → compare-and-set commit, retried on a lost race (Q16). */
+/** An invalid repository is never loaded: it holds nothing. */
+async function load(core: Core, repository: string): Promise<Loaded> {
+  if (repository === INVALID_REPOSITORY) {
+    const empty = emptyRepository(repository);
+    return { raw: empty, state: empty };
+  }
+  const raw = await core.store.load(repository);
+  // Issue 12.6: every row read is validated before the core reads it (a corrupt row fails closed);
+  // reviveState checks only rows it has not validated before, so a cached state costs nothing.
+  return { raw, state: reviveState(raw) };
+}
+
+/**
+ * load → step → compare-and-set commit, retried on a lost race (Q16). The unit names the state it
+ * was decided on, so a store answering `load` from a cache can refuse it when that was stale; a
+ * decision that writes nothing is confirmed with such a store instead.
+ */
 async function execute(core: Core, command: unknown): Promise<CommandResponse> {
   const repository = repositoryOf(command);
   return retrying(core, async () => {
     const before = await load(core, repository);
-    const result = step(before, command, core.clock(), await policyOf(core));
-    const unit = unitOfWork(before, result);
+    const policy = await policyAndRevision(core);
+    const result = step(before.state, command, core.clock(), policy.config);
+    const unit = unitOfWork(before.state, result);
     const audit = repository === INVALID_REPOSITORY ? unit.audit.map((a): AuditDraft => ({ ...a, repository: undefined })) : unit.audit;
-    if (unit.records.length + unit.tags.length + unit.events.length + audit.length > 0) await core.store.commit({ ...unit, audit });
+    const guard = { basis: before.raw, after: result.state, policyRevision: policy.revision };
+    if (unit.records.length + unit.tags.length + unit.events.length + audit.length > 0) await core.store.commit({ ...unit, audit, ...guard });
+    else await core.store.confirm?.(guard);
     return () => {
       if (!result.ok) throw result.error;
       return result.response;
@@ -221,27 +245,32 @@ async function execute(core: Core, command: unknown): Promise<CommandResponse> {
 
 /** An ACR PATCH: mapped to a verdict, or rejected and audited like any other command (Q4). */
 async function acrPatch(core: Core, request: AcrPatchRequest): Promise<VerdictResponse> {
-  const state = await load(core, repositoryOf(request));
-  const config = await policyOf(core);
-  let command: CommandInput;
-  try {
-    command = acrPatchToVerdict(request, {
-      legacyLastWriterWins: config.legacyLastWriterWins,
-      currentGeneration: state.records.get(request.digest)?.generation,
-    });
-  } catch (e) {
-    if (!isTrustError(e)) throw e;
-    const ctx = {
-      at: core.clock(),
-      repository: state.repository === INVALID_REPOSITORY ? undefined : state.repository,
-      policyVersion: config.policyVersion,
-      lookup: (digest: string) => state.records.get(digest),
-      command: 'acrPatch',
-    };
-    const audit = rejectionAudit(ctx, request, request.principal, e);
-    await core.store.commit({ repository: state.repository, records: [], tags: [], events: [], audit: [audit] });
-    throw e;
-  }
+  // Mapping and its rejection retried as a unit: the rejection's audit is guarded like any write.
+  const command = await retrying(core, async (): Promise<() => CommandInput> => {
+    const { raw, state } = await load(core, repositoryOf(request));
+    const { config, revision } = await policyAndRevision(core);
+    try {
+      const mapped = acrPatchToVerdict(request, {
+        legacyLastWriterWins: config.legacyLastWriterWins,
+        currentGeneration: state.records.get(request.digest)?.generation,
+      });
+      return () => mapped;
+    } catch (e) {
+      if (!isTrustError(e)) throw e;
+      const ctx = {
+        at: core.clock(),
+        repository: state.repository === INVALID_REPOSITORY ? undefined : state.repository,
+        policyVersion: config.policyVersion,
+        lookup: (digest: string) => state.records.get(digest),
+        command: 'acrPatch',
+      };
+      const audit = rejectionAudit(ctx, request, request.principal, e);
+      await core.store.commit({ repository: state.repository, records: [], tags: [], events: [], audit: [audit], basis: raw, policyRevision: revision });
+      return () => {
+        throw e;
+      };
+    }
+  });
   return verdictOf(await execute(core, command));
 }
 
@@ -288,7 +317,7 @@ export function createQuarantineService(options: QuarantineServiceOptions): Quar
     revokeWaiver: (f) => executePolicy(core, { type: 'revokeWaiver', ...f }),
     async view(repository, viewOptions) {
       const now = viewTime(viewOptions, core.clock);
-      const state = await load(core, repositorySchema.safeParse(repository).success ? repository : INVALID_REPOSITORY);
+      const { state } = await load(core, repositorySchema.safeParse(repository).success ? repository : INVALID_REPOSITORY);
       return createView(state, now, await policyOf(core));
     },
   };

@@ -72,6 +72,30 @@ export interface UnitOfWork {
   readonly tags: readonly TagWrite[];
   readonly events: readonly QuarantineEvent[];
   readonly audit: readonly AuditDraft[];
+  /**
+   * The state the unit was decided on, as `load` handed it out. A store that versions whole
+   * repositories (the SQL stores) refuses the unit with `ERR_CONFLICT` when the repository changed
+   * since, so a decision on a cached state never commits stale; other stores ignore it.
+   */
+  readonly basis?: RepositoryState | undefined;
+  /** The state after the unit; a store with a cache may keep it as the repository's next state. */
+  readonly after?: RepositoryState | undefined;
+  /** The revision of the policy row the unit was decided under (0: none); a caching store checks it. */
+  readonly policyRevision?: number | undefined;
+}
+
+/**
+ * What a command that wrote nothing was decided on, for {@link QuarantineStore.confirm}.
+ *
+ * @example
+ * ```ts
+ * declare const before: RepositoryState;
+ * const d: Decision = { basis: before, policyRevision: 0 };
+ * ```
+ */
+export interface Decision {
+  readonly basis: RepositoryState;
+  readonly policyRevision: number;
 }
 
 /**
@@ -108,6 +132,12 @@ export interface QuarantineStore {
    * @throws {TrustError} `ERR_CONFLICT` when any expected version does not match; nothing is written.
    */
   commit(unit: UnitOfWork): Promise<void>;
+  /**
+   * Optional, for stores whose `load` may answer from a cache: confirms that a command which wrote
+   * nothing (a duplicate verdict, an idle tick) was decided on the current state.
+   * @throws {TrustError} `ERR_CONFLICT` when the repository or policy moved since; the service then decides again.
+   */
+  confirm?(decision: Decision): Promise<void>;
   /** The audit log in append order, optionally filtered. */
   readAudit(filter?: { readonly repository?: string; readonly digest?: string }): Promise<readonly AuditEntry[]>;
   /** Undelivered events in commit order. */

@@ -83,7 +83,7 @@ export async function createEmbeddedStore(options: EmbeddedStoreOptions = {}): P
   }
   const driver = pgliteDriver(db, options.pglite === undefined);
   try {
-    return await openSqlStore(driver, { schema: options.schema });
+    return await openSqlStore(driver, { schema: options.schema, cacheSize: options.cacheSize });
   } catch (e) {
     await driver.close().catch(() => undefined);
     throw e;

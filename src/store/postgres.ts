@@ -68,18 +68,33 @@ function pgDriver(pool: pg.Pool, owned: boolean): SqlDriver {
         client.release(broken);
       }
     },
-    async listen(channel, onNotify) {
-      const client = await pool.connect();
-      const handler = (m: pg.Notification) => {
-        if (m.channel === channel) onNotify(m.payload ?? '');
+    async listen(channel, onNotify, onLost) {
+      // A connection of its own, outside the pool: a subscription held for the store's life must
+      // not take one of the caller's pool slots (a pool of one would then never serve a query).
+      const client = new pg.Client(pool.options);
+      let ended = false;
+      const lost = () => {
+        if (ended) return;
+        ended = true;
+        onLost?.();
       };
-      client.on('notification', handler);
       // A dropped listening connection is not the caller's error: the subscription just ends.
-      client.on('error', () => undefined);
-      await client.query(`LISTEN ${channel}`);
+      client.on('error', lost);
+      client.on('end', lost);
+      client.on('notification', (m: pg.Notification) => {
+        if (m.channel === channel) onNotify(m.payload ?? '');
+      });
+      try {
+        await client.connect();
+        await client.query(`LISTEN ${channel}`);
+      } catch (e) {
+        ended = true;
+        await client.end().catch(() => undefined);
+        throw e;
+      }
       return async () => {
-        client.off('notification', handler);
-        await client.query(`UNLISTEN ${channel}`).then(() => client.release(), (e: Error) => client.release(e));
+        ended = true;
+        await client.end().catch(() => undefined);
       };
     },
     close: async () => {
@@ -117,7 +132,7 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
   pool.on('connect', (client) => client.on('error', () => undefined));
   const driver = pgDriver(pool, given === undefined);
   try {
-    return await openSqlStore(driver, { schema: options.schema });
+    return await openSqlStore(driver, { schema: options.schema, cacheSize: options.cacheSize });
   } catch (e) {
     await driver.close();
     throw e;

@@ -29,9 +29,10 @@ export interface SqlDriver extends SqlQueryable {
   transaction<T>(fn: (tx: SqlQueryable) => Promise<T>): Promise<T>;
   /**
    * LISTENs on `channel` on a connection of its own; resolves to the function that stops. A lost
-   * connection ends the subscription silently: notifications are wake-ups, not a delivery channel.
+   * connection ends the subscription (notifications are wake-ups, not a delivery channel) and
+   * calls `onLost`, once.
    */
-  listen(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>>;
+  listen(channel: string, onNotify: (payload: string) => void, onLost?: () => void): Promise<() => Promise<void>>;
   /** Releases what the driver opened itself (not a pool the caller passed in). */
   close(): Promise<void>;
 }

@@ -143,6 +143,101 @@ MIGRATIONS.push(
   ],
 );
 
+/** SQLSTATE `commit_unit` (migration 4) raises when the repository changed since the unit's basis was read. */
+export const HEAD_CONFLICT_SQLSTATE = 'TGC04';
+/** SQLSTATE `commit_unit` (migration 4) raises when the policy row changed since the unit was decided. */
+export const POLICY_STALE_SQLSTATE = 'TGC05';
+
+/** The LISTEN/NOTIFY channel of migration 4: `<quoted schema> <what> <repository> <head> <events>` per commit that changes something. */
+export const CHANGE_CHANNEL = 'trustgate_change';
+
+/**
+ * One table's compare-and-set with inserts and guarded updates passed apart (migration 4), so no
+ * statement counts them: a short row count raises `code` and the whole unit rolls back.
+ */
+function casRows(s: QuotedSchema, table: 'records' | 'tags', key: 'digest' | 'tag', code: string): string {
+  const cols = 'w(key text, version bigint, expected bigint, data jsonb)';
+  const [ins, upd] = [`${table}_ins`, `${table}_upd`];
+  return `
+  IF jsonb_array_length(${ins}) > 0 THEN
+    INSERT INTO ${s}.${table} (repository, ${key}, version, data)
+    SELECT repo, w.key, w.version, w.data FROM jsonb_to_recordset(${ins}) AS ${cols} ORDER BY w.key ON CONFLICT DO NOTHING;
+    GET DIAGNOSTICS got = ROW_COUNT;
+    IF got <> jsonb_array_length(${ins}) THEN RAISE EXCEPTION '${table}: an insert found the row already there' USING ERRCODE = '${code}'; END IF;
+  END IF;
+  IF jsonb_array_length(${upd}) > 0 THEN
+    UPDATE ${s}.${table} AS cur SET version = w.version, data = w.data
+    FROM (SELECT * FROM jsonb_to_recordset(${upd}) AS ${cols} ORDER BY w.key) AS w
+    WHERE cur.repository = repo AND cur.${key} = w.key AND cur.version = w.expected;
+    GET DIAGNOSTICS got = ROW_COUNT;
+    IF got <> jsonb_array_length(${upd}) THEN RAISE EXCEPTION '${table}: a guarded update found another version' USING ERRCODE = '${code}'; END IF;
+  END IF;`;
+}
+
+/**
+ * The repository head of migration 4: one version per repository, raised by every unit that
+ * changes a record or tag. `basis` is the head the unit was decided on (-1: not known, only the
+ * rows are guarded); a unit that changes nothing but its audit takes a share lock on the head, so
+ * a rejection decided on a stale read rolls back too. Returns the head after the unit into `h`.
+ */
+function headBlock(s: QuotedSchema): string {
+  const conflict = `RAISE EXCEPTION 'repository % changed since version %', repo, basis USING ERRCODE = '${HEAD_CONFLICT_SQLSTATE}'`;
+  return `
+  changes := jsonb_array_length(records_ins) + jsonb_array_length(records_upd) + jsonb_array_length(tags_ins) + jsonb_array_length(tags_upd) > 0;
+  IF changes AND basis < 0 THEN
+    INSERT INTO ${s}.heads AS cur VALUES (repo, 1) ON CONFLICT (repository) DO UPDATE SET version = cur.version + 1 RETURNING version INTO h;
+  ELSIF changes AND basis = 0 THEN
+    INSERT INTO ${s}.heads VALUES (repo, 1) ON CONFLICT DO NOTHING;
+    GET DIAGNOSTICS got = ROW_COUNT;
+    IF got <> 1 THEN ${conflict}; END IF;
+    h := 1;
+  ELSIF changes THEN
+    UPDATE ${s}.heads SET version = basis + 1 WHERE repository = repo AND version = basis;
+    GET DIAGNOSTICS got = ROW_COUNT;
+    IF got <> 1 THEN ${conflict}; END IF;
+    h := basis + 1;
+  ELSIF basis >= 0 THEN
+    SELECT version INTO h FROM ${s}.heads WHERE repository = repo FOR SHARE;
+    IF coalesce(h, 0) <> basis THEN ${conflict}; END IF;
+  END IF;
+  IF policy_rev >= 0 AND coalesce((SELECT revision FROM ${s}.policy), 0) <> policy_rev THEN
+    RAISE EXCEPTION 'the policy is no longer at revision %', policy_rev USING ERRCODE = '${POLICY_STALE_SQLSTATE}';
+  END IF;`;
+}
+
+MIGRATIONS.push(
+  // Per-replica caches (sql-store.ts): a head version per repository, which the unit of work
+  // compares and raises, so a command decided on a cached (possibly stale) state can never commit;
+  // and a notification per change, which drops other replicas' cached copies early.
+  (s) => [
+    `CREATE TABLE ${s}.heads (repository text PRIMARY KEY, version bigint NOT NULL CHECK (version > 0))`,
+    `INSERT INTO ${s}.heads SELECT repository, 1 FROM (SELECT repository FROM ${s}.records UNION SELECT repository FROM ${s}.tags) AS r`,
+    `DROP FUNCTION ${s}.commit_unit(text, jsonb, jsonb, jsonb, jsonb)`,
+    `CREATE FUNCTION ${s}.commit_unit(repo text, basis bigint, policy_rev bigint, records_ins jsonb, records_upd jsonb, tags_ins jsonb, tags_upd jsonb, ev jsonb, au jsonb)
+     RETURNS bigint LANGUAGE plpgsql AS $$
+     DECLARE got bigint; p0 bigint; a0 bigint; h bigint; changes boolean;
+     BEGIN${headBlock(s)}${casRows(s, 'records', 'digest', CONFLICT_SQLSTATE.record)}${casRows(s, 'tags', 'tag', CONFLICT_SQLSTATE.tag)}
+       IF jsonb_array_length(ev) + jsonb_array_length(au) > 0 THEN
+         UPDATE ${s}.log_head SET outbox_position = outbox_position + jsonb_array_length(ev), audit_seq = audit_seq + jsonb_array_length(au)
+         RETURNING outbox_position - jsonb_array_length(ev), audit_seq - jsonb_array_length(au) INTO p0, a0;
+         INSERT INTO ${s}.outbox (position, repository, digest, event)
+         SELECT p0 + e.ord, e.v->>'repository', e.v->>'digest', e.v FROM jsonb_array_elements(ev) WITH ORDINALITY AS e(v, ord);
+         INSERT INTO ${s}.audit (seq, repository, digest, entry)
+         SELECT a0 + a.ord, a.v->>'repository', a.v->>'digest', a.v FROM jsonb_array_elements(au) WITH ORDINALITY AS a(v, ord);
+       END IF;
+       -- Sent at COMMIT, and only then: a wake-up for relays and caches, never the data itself.
+       IF changes OR jsonb_array_length(ev) > 0 THEN
+         PERFORM pg_notify('${CHANGE_CHANNEL}', ${sqlString(s)} || ' unit ' || repo || ' ' || coalesce(h, 0) || ' ' || jsonb_array_length(ev));
+       END IF;
+       RETURN coalesce(h, 0);
+     END $$`,
+    // commit_policy as in migration 3, plus the notification that drops cached policies.
+    `CREATE OR REPLACE FUNCTION ${s}.commit_policy_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+     BEGIN PERFORM pg_notify('${CHANGE_CHANNEL}', ${sqlString(s)} || ' policy - ' || NEW.revision || ' 0'); RETURN NEW; END $$`,
+    `CREATE TRIGGER policy_changed AFTER INSERT OR UPDATE ON ${s}.policy FOR EACH ROW EXECUTE FUNCTION ${s}.commit_policy_notify()`,
+  ],
+);
+
 /** The schema version this code writes and reads. */
 export const SCHEMA_VERSION = MIGRATIONS.length;
 

@@ -12,7 +12,8 @@ import type { StoredPolicy } from '../../quarantine/policy-commands.js';
 import type { AuditEntry } from '../../quarantine/events.js';
 import type { DigestRecord, RepositoryState, TagBinding } from '../../quarantine/types.js';
 import type { SqlQueryable } from './driver.js';
-import { CONFLICT_SQLSTATE, POLICY_CONFLICT_SQLSTATE } from './migrations.js';
+import { PersistentMap } from '../../quarantine/pmap.js';
+import { CONFLICT_SQLSTATE, HEAD_CONFLICT_SQLSTATE, POLICY_CONFLICT_SQLSTATE, POLICY_STALE_SQLSTATE } from './migrations.js';
 import type { QuotedSchema } from './migrations.js';
 import { reviveAudit, reviveEvent, revivePolicy } from './rows.js';
 
@@ -36,22 +37,50 @@ function checkVersion(repository: string, row: KeyedRow): void {
   }
 }
 
-/** Every record and tag binding of a repository, in one statement (one snapshot). Rows are raw: the service revives them. */
-export async function loadRepository(db: SqlQueryable, s: QuotedSchema, repository: string): Promise<RepositoryState> {
-  const r = await db.query<KeyedRow>(
-    `SELECT 'r' AS kind, digest AS key, version::float8 AS version, data FROM ${s}.records WHERE repository = $1
+/** A repository as one statement read it (one snapshot), with its head version (0: never written). */
+export interface LoadedRepository {
+  readonly state: RepositoryState;
+  readonly head: number;
+}
+
+/**
+ * Every record and tag binding of a repository and its head, in one statement (one snapshot). Rows
+ * are raw (the service revives them) but frozen, in persistent maps, so that a revived copy is
+ * recognised as such when a cache hands the same state out again.
+ */
+export async function loadRepository(db: SqlQueryable, s: QuotedSchema, repository: string): Promise<LoadedRepository> {
+  const r = await db.query<KeyedRow | { kind: 'h'; version: number }>(
+    `SELECT 'h' AS kind, '' AS key, version::float8 AS version, NULL::jsonb AS data FROM ${s}.heads WHERE repository = $1
+     UNION ALL
+     SELECT 'r', digest, version::float8, data FROM ${s}.records WHERE repository = $1
      UNION ALL
      SELECT 't', tag, version::float8, data FROM ${s}.tags WHERE repository = $1`,
     [repository],
   );
-  const records = new Map<string, DigestRecord>();
-  const tags = new Map<string, TagBinding>();
+  const records: [string, DigestRecord][] = [];
+  const tags: [string, TagBinding][] = [];
+  let head = 0;
   for (const row of r.rows) {
+    if (row.kind === 'h') {
+      head = row.version;
+      continue;
+    }
     checkVersion(repository, row);
-    if (row.kind === 'r') records.set(row.key, row.data as DigestRecord);
-    else tags.set(row.key, row.data as TagBinding);
+    if (row.kind === 'r') records.push([row.key, Object.freeze(row.data) as DigestRecord]);
+    else tags.push([row.key, Object.freeze(row.data) as TagBinding]);
   }
-  return { repository, records, tags };
+  return { state: { repository, records: PersistentMap.from(records), tags: PersistentMap.from(tags) }, head };
+}
+
+/** The repository's head and the policy revision now (0 when absent), for a decision that wrote nothing. */
+export async function currentHead(db: SqlQueryable, s: QuotedSchema, repository: string): Promise<{ head: number; policy: number }> {
+  const r = await db.query<{ head: number; policy: number }>(
+    `SELECT coalesce((SELECT version FROM ${s}.heads WHERE repository = $1), 0)::float8 AS head,
+            coalesce((SELECT revision FROM ${s}.policy), 0)::float8 AS policy`,
+    [repository],
+  );
+  const row = r.rows[0];
+  return { head: row?.head ?? 0, policy: row?.policy ?? 0 };
 }
 
 /** Repositories with at least one record, sorted. */
@@ -72,23 +101,27 @@ const recordRow = (w: RecordWrite): GuardedRow => ({ key: w.record.digest, versi
 const tagRow = (w: TagWrite): GuardedRow => ({ key: w.binding.tag, version: w.binding.version, expected: w.expectedVersion, data: w.binding });
 
 /**
- * A unit of work as one `commit_unit` call (migration 2): one statement, so one transaction and
- * one round trip. A lost compare-and-set raises a SQLSTATE that {@link conflictOf} names, and the
- * statement's transaction rolls back whole.
+ * A unit of work as one `commit_unit` call (migration 4): one statement, so one transaction and
+ * one round trip. `basis` is the repository head the unit was decided on (-1: unknown, then only
+ * the written rows are guarded); `policyRevision` the policy row's revision it was decided under
+ * (-1: not checked). A lost compare-and-set raises a SQLSTATE that {@link conflictOf} names, and
+ * the statement's transaction rolls back whole. Resolves to the repository's head after the unit.
  */
-export async function commitUnit(db: SqlQueryable, s: QuotedSchema, unit: UnitOfWork): Promise<void> {
+export async function commitUnit(db: SqlQueryable, s: QuotedSchema, unit: UnitOfWork, basis: number, policyRevision: number): Promise<number> {
   for (const w of unit.records) {
     if (w.record.repository !== unit.repository) {
       throw new TrustError('ERR_CONFLICT', `record ${w.record.digest} is not in ${unit.repository}`, { check: 'record version' });
     }
   }
-  await db.query(`SELECT ${s}.commit_unit($1, $2::jsonb, $3::jsonb, $4::jsonb, $5::jsonb)`, [
-    unit.repository,
-    JSON.stringify(unit.records.map(recordRow)),
-    JSON.stringify(unit.tags.map(tagRow)),
-    JSON.stringify(unit.events),
-    JSON.stringify(unit.audit),
-  ]);
+  const split = <W extends { readonly expectedVersion: number }>(ws: readonly W[], row: (w: W) => GuardedRow) => [
+    JSON.stringify(ws.filter((w) => w.expectedVersion === 0).map(row)),
+    JSON.stringify(ws.filter((w) => w.expectedVersion !== 0).map(row)),
+  ];
+  const r = await db.query<{ h: number }>(
+    `SELECT ${s}.commit_unit($1, $2, $3, $4::jsonb, $5::jsonb, $6::jsonb, $7::jsonb, $8::jsonb, $9::jsonb)::float8 AS h`,
+    [unit.repository, basis, policyRevision, ...split(unit.records, recordRow), ...split(unit.tags, tagRow), JSON.stringify(unit.events), JSON.stringify(unit.audit)],
+  );
+  return r.rows[0]?.h ?? 0;
 }
 
 /** The policy row, or undefined before the first policy command. */
@@ -110,8 +143,16 @@ export async function commitPolicy(db: SqlQueryable, s: QuotedSchema, write: Pol
 
 /** The ERR_CONFLICT a `commit_unit` or `commit_policy` SQLSTATE stands for (checks named as the memory store names them), if any. */
 export function conflictOf(sqlstate: string, message: string, cause: unknown): TrustError | undefined {
-  const check =
-    sqlstate === CONFLICT_SQLSTATE.record ? 'record version' : sqlstate === CONFLICT_SQLSTATE.tag ? 'tag version' : sqlstate === POLICY_CONFLICT_SQLSTATE ? 'policy revision' : undefined;
+  // A changed repository head is named as a record conflict: the service (and the Q16 check)
+  // treat both alike, as a lost race to retry on a fresh read.
+  const checks: Record<string, string> = {
+    [CONFLICT_SQLSTATE.record]: 'record version',
+    [HEAD_CONFLICT_SQLSTATE]: 'record version',
+    [CONFLICT_SQLSTATE.tag]: 'tag version',
+    [POLICY_CONFLICT_SQLSTATE]: 'policy revision',
+    [POLICY_STALE_SQLSTATE]: 'policy revision',
+  };
+  const check = checks[sqlstate];
   return check === undefined ? undefined : new TrustError('ERR_CONFLICT', `changed concurrently: ${message}`, { check, cause });
 }
 

@@ -6,10 +6,14 @@
  * @module
  */
 import { TrustError, isTrustError } from '../../errors.js';
-import type { OutboxEntry, QuarantineStore } from '../../quarantine/store.js';
+import type { Decision, OutboxEntry, QuarantineStore, UnitOfWork } from '../../quarantine/store.js';
+import type { RepositoryState } from '../../quarantine/types.js';
+import type { StoredPolicy } from '../../quarantine/policy-commands.js';
+import { ReplicaCache, parseChange } from './cache.js';
 import type { SqlDriver } from './driver.js';
-import { NOTIFY_CHANNEL, migrate, quoteSchema } from './migrations.js';
-import { acknowledge, claimEvents, commitPolicy, commitUnit, conflictOf, listRepositories, loadPolicy, loadRepository, pendingEvents, readAudit } from './operations.js';
+import { CHANGE_CHANNEL, migrate, quoteSchema } from './migrations.js';
+import type { QuotedSchema } from './migrations.js';
+import { acknowledge, claimEvents, commitPolicy, commitUnit, conflictOf, currentHead, listRepositories, loadPolicy, loadRepository, pendingEvents, readAudit } from './operations.js';
 
 /**
  * A SQL-backed quarantine store.
@@ -79,6 +83,111 @@ async function guarded<T>(operation: string, fn: () => Promise<T>): Promise<T> {
 export interface SqlStoreOptions {
   /** The PostgreSQL schema holding the tables; default `trustgate`. */
   readonly schema?: string | undefined;
+  /**
+   * Repositories this replica keeps in its cache (cache.ts); default 1000, 0 turns the cache off
+   * (every load and policy read goes to the database).
+   */
+  readonly cacheSize?: number | undefined;
+}
+
+/** What the cached operations share. */
+interface Cached {
+  readonly db: SqlDriver;
+  readonly s: QuotedSchema;
+  readonly cache: ReplicaCache;
+}
+
+/** A load from the cache, or from the database (then cached). */
+async function cachedLoad(c: Cached, repository: string): Promise<RepositoryState> {
+  const hit = c.cache.get(repository);
+  if (hit !== undefined) return hit;
+  const mark = c.cache.mark();
+  const { state, head } = await loadRepository(c.db, c.s, repository);
+  c.cache.store(repository, state, head, mark);
+  return state;
+}
+
+/** A unit guarded by the head its basis was read at; the state after it cached on success. */
+async function cachedCommit(c: Cached, unit: UnitOfWork): Promise<void> {
+  const basis = c.cache.headOf(unit.basis);
+  const mark = c.cache.mark();
+  let head: number;
+  try {
+    head = await commitUnit(c.db, c.s, unit, basis ?? -1, basis === undefined ? -1 : (unit.policyRevision ?? 0));
+  } catch (e) {
+    // A lost race, or an outcome unknown: whatever is cached for the repository (or the policy,
+    // when its revision was what moved) may be stale.
+    c.cache.drop(unit.repository);
+    c.cache.dropPolicy();
+    throw e;
+  }
+  const changed = unit.records.length + unit.tags.length > 0;
+  if (!changed) return;
+  if (basis === undefined || unit.after === undefined) c.cache.drop(unit.repository);
+  else c.cache.store(unit.repository, unit.after, head, mark);
+}
+
+/** A command that wrote nothing: was it decided on the current state? */
+async function confirmDecision(c: Cached, decision: Decision): Promise<void> {
+  const basis = c.cache.headOf(decision.basis);
+  if (basis === undefined) return;
+  const now = await currentHead(c.db, c.s, decision.basis.repository);
+  if (now.head !== basis || now.policy !== decision.policyRevision) {
+    c.cache.drop(decision.basis.repository);
+    c.cache.dropPolicy();
+    throw new TrustError('ERR_CONFLICT', `repository ${decision.basis.repository} changed while a command was decided`, { check: 'record version' });
+  }
+}
+
+/** The policy row from the cache, or from the database (then cached). */
+async function cachedPolicy(c: Cached): Promise<StoredPolicy | undefined> {
+  const hit = c.cache.policy();
+  if (hit !== undefined) return hit.row;
+  const mark = c.cache.markPolicy();
+  const row = await loadPolicy(c.db, c.s);
+  c.cache.storePolicy(row, mark);
+  return row;
+}
+
+/**
+ * Subscribes the cache to change notifications; it serves only while subscribed. A lost
+ * subscription drops the cache and is taken up again on a later read.
+ */
+function subscribe(c: Cached): { ensure(): Promise<void> | undefined; stop(): Promise<void> } {
+  let stop: (() => Promise<void>) | undefined;
+  let pending: Promise<void> | undefined;
+  let closed = false;
+  const lost = () => {
+    stop = undefined;
+    c.cache.setLive(false);
+  };
+  const ensure = () => {
+    if (closed || stop !== undefined || pending !== undefined) return pending;
+    pending = c.db
+      .listen(CHANGE_CHANNEL, (payload) => {
+        const change = parseChange(c.s, payload);
+        if (change !== undefined) c.cache.changed(change);
+      }, lost)
+      .then(
+        (s) => {
+          stop = s;
+          if (closed) void s().catch(() => undefined);
+          else c.cache.setLive(true);
+        },
+        () => undefined,
+      )
+      .finally(() => (pending = undefined));
+    return pending;
+  };
+  return {
+    ensure,
+    stop: async () => {
+      closed = true;
+      await pending;
+      c.cache.setLive(false);
+      await stop?.().catch(() => undefined);
+    },
+  };
 }
 
 /**
@@ -88,16 +197,32 @@ export interface SqlStoreOptions {
  */
 export async function openSqlStore(db: SqlDriver, options: SqlStoreOptions = {}): Promise<SqlQuarantineStore> {
   const name = options.schema ?? 'trustgate';
+  if (options.cacheSize !== undefined && (!Number.isSafeInteger(options.cacheSize) || options.cacheSize < 0)) {
+    throw new TrustError('ERR_INVALID_ARGUMENT', 'cacheSize must be a whole number ≥ 0');
+  }
   const s = quoteSchema(name);
   await guarded('migrate', () => migrate(db, name));
+  const c: Cached = { db, s, cache: new ReplicaCache(options.cacheSize) };
+  const live = options.cacheSize === 0 ? undefined : subscribe(c);
+  // The store opens with its subscription up (or, if LISTEN failed, with no cache until it is).
+  await live?.ensure();
   return {
-    load: (repository) => guarded('load', () => loadRepository(db, s, repository)),
+    load: (repository) => {
+      live?.ensure();
+      return guarded('load', () => cachedLoad(c, repository));
+    },
     repositories: () => guarded('repositories', () => listRepositories(db, s)),
-    commit: (unit) => guarded('commit', () => commitUnit(db, s, unit)),
+    commit: (unit) => guarded('commit', () => cachedCommit(c, unit)),
+    confirm: (decision) => guarded('confirm', () => confirmDecision(c, decision)),
     readAudit: (filter) => guarded('readAudit', () => readAudit(db, s, filter)),
     pendingEvents: (limit = 100) => guarded('pendingEvents', () => pendingEvents(db, s, limit)),
-    loadPolicy: () => guarded('loadPolicy', () => loadPolicy(db, s)),
-    commitPolicy: (write) => guarded('commitPolicy', () => commitPolicy(db, s, write)),
+    loadPolicy: () => guarded('loadPolicy', () => cachedPolicy(c)),
+    commitPolicy: (write) =>
+      guarded('commitPolicy', async () => {
+        // This replica's next read sees its own write at once, not when the notification comes.
+        c.cache.dropPolicy();
+        await commitPolicy(db, s, write).finally(() => c.cache.dropPolicy());
+      }),
     acknowledgeEvents: (positions) => guarded('acknowledgeEvents', () => acknowledge(db, s, positions.filter((p) => Number.isSafeInteger(p)))),
     async deliverEvents(deliver, limit = 100) {
       let failed: { readonly error: unknown } | undefined;
@@ -119,7 +244,15 @@ export async function openSqlStore(db: SqlDriver, options: SqlStoreOptions = {})
         throw failed === undefined ? e : failed.error;
       }
     },
-    onEvents: (wake) => guarded('onEvents', () => db.listen(NOTIFY_CHANNEL, (payload) => payload === s && wake())),
-    close: () => db.close(),
+    onEvents: (wake) =>
+      guarded('onEvents', () =>
+        db.listen(CHANGE_CHANNEL, (payload) => {
+          if ((parseChange(s, payload)?.events ?? 0) > 0) wake();
+        }),
+      ),
+    close: async () => {
+      await live?.stop();
+      await db.close();
+    },
   };
 }

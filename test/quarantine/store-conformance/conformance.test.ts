@@ -16,6 +16,7 @@ import { memoryFactory, postgresFactory, useEmbedded, usePostgres } from './fact
 import type { SqlSubject, StoreFactory, Subject } from './factories.js';
 import { createEmbeddedStore } from '../../../src/store/embedded.js';
 import { SCHEMA_VERSION, createPostgresStore } from '../../../src/store/postgres.js';
+import type { SqlQuarantineStore } from '../../../src/store/postgres.js';
 import { freePort } from '../../helpers/postgres.js';
 import { Pool } from 'pg';
 
@@ -201,6 +202,65 @@ describe.each(SQL_FACTORIES)('SQL store: %s', (name, factory) => {
   const open = async (): Promise<SqlSubject> => (t = await factory.open());
   const service = (store: QuarantineStore) => createQuarantineService({ store, config: CFG, clock: () => T0 });
 
+  /**
+   * Another replica's commit whose notification never reached this one: rows and head written by
+   * raw SQL, so this replica's cache stays stale for certain (no timing involved).
+   */
+  async function commitBehindCache(s: SqlSubject, command: unknown): Promise<RepositoryState> {
+    const other = await (s.replica as () => Promise<SqlQuarantineStore>)();
+    const fresh = reviveState(await other.load(REPO));
+    await other.close();
+    const r = step(fresh, command, T0, CFG);
+    const u = unitOfWork(fresh, r);
+    await s.sql(async (q) => {
+      for (const w of u.records) {
+        if (w.expectedVersion === 0) await q(`INSERT INTO ${s.schema}.records VALUES ($1, $2, $3, $4::jsonb)`, [REPO, w.record.digest, w.record.version, JSON.stringify(w.record)]);
+        else await q(`UPDATE ${s.schema}.records SET version = $1, data = $2::jsonb WHERE repository = $3 AND digest = $4`, [w.record.version, JSON.stringify(w.record), REPO, w.record.digest]);
+      }
+      for (const w of u.tags) {
+        await q(`INSERT INTO ${s.schema}.tags VALUES ($1, $2, $3, $4::jsonb) ON CONFLICT (repository, tag) DO UPDATE SET version = EXCLUDED.version, data = EXCLUDED.data`, [REPO, w.binding.tag, w.binding.version, JSON.stringify(w.binding)]);
+      }
+      await q(`UPDATE ${s.schema}.heads SET version = version + 1 WHERE repository = $1`, [REPO]);
+    });
+    return r.state;
+  }
+
+  it('a replica deciding on a stale cache never commits: the head guard refuses it, and the retry decides on the current state', async () => {
+    const s = await open();
+    const a = service(s.store);
+    await a.push({ repository: REPO, digest: D[0], principal: ci, tag: 'v1' });
+    const cached = await s.store.load(REPO);
+    expect(await s.store.load(REPO), 'a warm cache hands out the same state').toBe(cached);
+    // The other replica passes D[0] (both scanners) and pushes D[1], unseen by this one's cache.
+    let now = await commitBehindCache(s, verdict(D[0], 'x'));
+    now = await commitBehindCache(s, { ...verdict(D[0], 'y'), scannerId: 's2' });
+    now = await commitBehindCache(s, push(D[1]));
+    expect(await s.store.load(REPO), 'the cache is stale').toBe(cached);
+    expect(cached.records.get(D[1])).toBeUndefined();
+    // A write that only inserts a row (a new tag): on the stale state it answers Quarantined, on the current one Passed.
+    const tagged = push(D[0], 'v2');
+    const want = step(now, tagged, T0, CFG);
+    expect(want.ok ? want.response.state : want.error.code).toBe('Passed');
+    expect(await a.execute(tagged as never)).toEqual(want.ok ? want.response : undefined);
+    // A rejection on the stale state (D[2] unknown there) would audit ERR_NOT_FOUND; on the current one the release applies.
+    await commitBehindCache(s, push(D[2]));
+    expect((await s.store.load(REPO)).records.get(D[2]), 'the cache is stale again').toBeUndefined();
+    const release = { type: 'release', repository: REPO, digest: D[2], principal: { id: 'ops', roles: ['overrider'] }, reason: 'INC-9', expiresAt: T0 + 60_000 };
+    const r = await a.execute(release as never);
+    expect(r.state).toBe('Released');
+    const fromDb = await (s.replica as () => Promise<SqlQuarantineStore>)();
+    try {
+      const stored = await loaded(fromDb);
+      expect(stored.records.find((x) => x.digest === D[0])?.state).toBe('Passed');
+      expect(stored.tags.map((x) => x.tag).sort()).toEqual(['v1', 'v2']);
+      expect(stored.records.find((x) => x.digest === D[2])?.state).toBe('Released');
+      const audit = await fromDb.readAudit();
+      expect(audit.filter((x) => x.outcome === 'rejected'), 'no rejection decided on the stale state was audited').toEqual([]);
+    } finally {
+      await fromDb.close();
+    }
+  });
+
   it('the audit table is append-only in the database: raw UPDATE, DELETE and TRUNCATE are refused', async () => {
     const s = await open();
     await service(s.store).push({ repository: REPO, digest: D[0], principal: ci });
@@ -225,10 +285,14 @@ describe.each(SQL_FACTORIES)('SQL store: %s', (name, factory) => {
     for (const [statement, path] of corruptions) {
       const pristine = await s.sql((q) => q(`SELECT (SELECT jsonb_agg(to_jsonb(r)) FROM ${s.schema}.records r) AS r, (SELECT jsonb_agg(to_jsonb(t)) FROM ${s.schema}.tags t) AS t`));
       await s.sql((q) => q(statement));
-      const q = service(s.store);
+      // A row changed behind the store's back is read when it enters a replica's cache: a fresh
+      // one here (a warm cache holds the validated copy until the repository's head moves).
+      const fresh = await (s.replica as () => Promise<SqlQuarantineStore>)();
+      const q = service(fresh);
       for (const run of [() => q.view(REPO), () => q.push({ repository: REPO, digest: D[1], principal: ci })]) {
         await expect(run(), statement).rejects.toMatchObject({ code: 'ERR_STORE_CORRUPT', path });
       }
+      await fresh.close();
       // Restore the pristine rows for the next corruption.
       await s.sql(async (raw) => {
         await raw(`DELETE FROM ${s.schema}.records`);
@@ -236,7 +300,9 @@ describe.each(SQL_FACTORIES)('SQL store: %s', (name, factory) => {
         await raw(`INSERT INTO ${s.schema}.records SELECT * FROM jsonb_populate_recordset(NULL::${s.schema}.records, $1::jsonb)`, [JSON.stringify(pristine[0]?.['r'])]);
         await raw(`INSERT INTO ${s.schema}.tags SELECT * FROM jsonb_populate_recordset(NULL::${s.schema}.tags, $1::jsonb)`, [JSON.stringify(pristine[0]?.['t'])]);
       });
-      await expect(q.view(REPO)).resolves.toBeDefined();
+      const repaired = await (s.replica as () => Promise<SqlQuarantineStore>)();
+      await expect(service(repaired).view(REPO)).resolves.toBeDefined();
+      await repaired.close();
     }
   });
 
@@ -255,6 +321,9 @@ describe.each(SQL_FACTORIES)('SQL store: %s', (name, factory) => {
     // Back to version 1 (before commit_unit and the policy row), then a restart upgrades it and commits work again.
     await s.sql(async (q) => {
       await q(`DROP FUNCTION ${s.schema}.commit_unit`);
+      await q(`DROP TABLE ${s.schema}.heads`);
+      await q(`DROP TRIGGER policy_changed ON ${s.schema}.policy`);
+      await q(`DROP FUNCTION ${s.schema}.commit_policy_notify`);
       await q(`DROP FUNCTION ${s.schema}.commit_policy`);
       await q(`DROP TABLE ${s.schema}.policy`);
       await q(`DELETE FROM ${s.schema}.schema_version WHERE version > 1`);
