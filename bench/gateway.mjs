@@ -106,7 +106,7 @@ async function startGateway(dir, upstream) {
     quarantine: { scanners: ['trivy'] },
   };
   writeFileSync(join(dir, 'gateway.json'), JSON.stringify(config));
-  const p = start(process.execPath, [...(process.env.GW_NODE_ARGS ? process.env.GW_NODE_ARGS.split(' ') : []), CLI, 'gateway', '--upstream', upstream, '--config', join(dir, 'gateway.json'), '--listen', `127.0.0.1:${port}`]);
+  const p = start(process.execPath, [...(process.env.GW_NODE_ARGS ? process.env.GW_NODE_ARGS.split(' ') : []), CLI, 'gateway', '--upstream', upstream, '--config', join(dir, 'gateway.json'), '--listen', `127.0.0.1:${port}`, '--data-dir', join(dir, 'gateway-data')]);
   const url = `http://127.0.0.1:${port}`;
   await waitFor(`${url}/v2/`);
   return { ...p, url };

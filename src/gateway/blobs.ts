@@ -31,6 +31,17 @@ export async function getBlob(ctx: GatewayContext, x: Exchange, name: string, di
   return relay(up, x.res, { upstreamOrigin: ctx.upstream.origin, self: x.self });
 }
 
+/**
+ * DELETE of a blob, passed through for pushers (distribution's answer relayed: 202, 404
+ * BLOB_UNKNOWN, or 405 when the upstream does not allow deletes). The machine keeps no blob
+ * records, so there is nothing to record; anyone else gets 403 whatever the digest.
+ */
+export async function deleteBlob(ctx: GatewayContext, x: Exchange, name: string, digest: string): Promise<void> {
+  if (!x.caller.roles.has('push')) return sendError(x.res, DENIED);
+  const up = await ctx.upstream.request('DELETE', `/v2/${name}/blobs/${digest}`);
+  return relay(up, x.res, { upstreamOrigin: ctx.upstream.origin, self: x.self });
+}
+
 /** The query to send upstream for an upload start: a mount only when the pusher may read the source blob. */
 async function uploadQuery(ctx: GatewayContext, x: Exchange): Promise<URLSearchParams> {
   const q = new URLSearchParams(x.query);

@@ -118,7 +118,14 @@ async function record(ctx: GatewayContext, x: Exchange, name: string, ref: Ref, 
   }
 }
 
-/** DELETE of a manifest (by digest) or of a tag: the machine forgets it; the upstream keeps its bytes, unreachable. */
+/**
+ * DELETE of a manifest by digest, or of a tag (OCI distribution-spec "Deleting tags" and
+ * "Deleting Manifests"), for pushers: the machine's `deleteManifest` / `deleteTag` (quarantine.md
+ * §4, audited, needing the `push` role as the machine does). A manifest delete is then forwarded
+ * to the upstream by digest, so that its storage can be reclaimed; a tag never reaches the
+ * upstream, which holds none (issue 15.2). Anyone else gets the same 403 whatever the digest or
+ * tag is, so a DELETE tells an ordinary principal nothing about hidden content.
+ */
 export async function deleteManifest(ctx: GatewayContext, x: Exchange, name: string, ref: Ref): Promise<void> {
   if (!x.caller.roles.has('push')) return sendError(x.res, DENIED);
   try {
@@ -128,6 +135,20 @@ export async function deleteManifest(ctx: GatewayContext, x: Exchange, name: str
     if (!isTrustError(e)) throw e;
     return sendError(x.res, fromMachineError(e.code, e.message));
   }
+  if ('digest' in ref) await forwardDelete(ctx, `/v2/${name}/manifests/${ref.digest}`);
   x.res.writeHead(202, { 'Content-Length': '0' });
   x.res.end();
+}
+
+/**
+ * Deletes `path` upstream. The machine has already recorded the delete, so the digest is no
+ * longer served whatever the upstream answers; an upstream that refuses (deletes disabled, 405)
+ * or cannot be reached keeps bytes nobody can reach through the gateway (README "Deletes").
+ */
+async function forwardDelete(ctx: GatewayContext, path: string): Promise<void> {
+  try {
+    (await ctx.upstream.request('DELETE', path)).resume();
+  } catch (e) {
+    if (!isTrustError(e) || e.code !== 'ERR_GATEWAY_UPSTREAM') throw e;
+  }
 }

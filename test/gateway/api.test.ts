@@ -194,18 +194,49 @@ describe.skipIf(!requireTools)('gateway HTTP surface (docker-registry upstream)'
     expect([JSON.parse(second.body.toString()), second.headers.link]).toEqual([{ name: 'paged', tags: ['c'] }, undefined]);
   });
 
-  it('deletes a tag and a manifest through the machine, for pushers only', async () => {
+  it('deletes a tag and a manifest through the machine, for pushers only, and forwards the manifest delete upstream by digest', async () => {
     const img = await pushImage('deleted', 'v1');
     await pass('deleted', img.digest);
+    const hidden = await pushImage('deleted', 'q1');
+    const absent = sha('never pushed');
     expect((await call('GET', '/v2/deleted/manifests/v1', DEV, { accept: OCI_MANIFEST })).status).toBe(200);
-    expect((await call('DELETE', '/v2/deleted/manifests/v1', DEV)).status).toBe(403);
+    // An ordinary principal's DELETE answers alike for visible, hidden and absent content.
+    const answers = [];
+    for (const path of ['/v2/deleted/manifests/v1', `/v2/deleted/manifests/${img.digest}`, `/v2/deleted/manifests/${hidden.digest}`, `/v2/deleted/manifests/${absent}`, `/v2/deleted/blobs/${hidden.layer}`, `/v2/deleted/blobs/${absent}`]) {
+      const r = await call('DELETE', path, DEV);
+      answers.push([r.status, r.body.toString()]);
+    }
+    expect(new Set(answers.map((a) => JSON.stringify(a)))).toEqual(new Set([JSON.stringify([403, '{"errors":[{"code":"DENIED","message":"requested access to the resource is denied"}]}'])]));
+    expect((await fetch(`${reg.url}/v2/deleted/manifests/${hidden.digest}`, { method: 'HEAD', headers: { accept: OCI_MANIFEST } })).status).toBe(200);
+
     expect((await call('DELETE', '/v2/deleted/manifests/v1', CI)).status).toBe(202);
     expect(errorCode(await call('GET', '/v2/deleted/manifests/v1', DEV))).toBe('MANIFEST_UNKNOWN');
     expect((await call('GET', `/v2/deleted/manifests/${img.digest}`, DEV, { accept: OCI_MANIFEST })).status).toBe(200);
+    expect(errorCode(await call('DELETE', '/v2/deleted/manifests/v1', CI))).toBe('MANIFEST_UNKNOWN');
+
     expect((await call('DELETE', `/v2/deleted/manifests/${img.digest}`, CI)).status).toBe(202);
-    const gone = await call('GET', `/v2/deleted/manifests/${img.digest}`, DEV, { accept: OCI_MANIFEST });
-    expect([gone.status, errorCode(gone)]).toEqual([404, 'MANIFEST_UNKNOWN']);
+    for (const user of [DEV, 'qr:qr-pw', CI]) {
+      const gone = await call('GET', `/v2/deleted/manifests/${img.digest}`, user, { accept: OCI_MANIFEST });
+      expect([gone.status, errorCode(gone)], user).toEqual([404, 'MANIFEST_UNKNOWN']);
+    }
     expect(errorCode(await call('GET', `/v2/deleted/blobs/${img.layer}`, DEV))).toBe('BLOB_UNKNOWN');
+    expect((await fetch(`${reg.url}/v2/deleted/manifests/${img.digest}`, { method: 'HEAD', headers: { accept: OCI_MANIFEST } })).status).toBe(404);
+    expect(errorCode(await call('DELETE', `/v2/deleted/manifests/${img.digest}`, CI))).toBe('MANIFEST_UNKNOWN');
+
+    // A pusher's blob DELETE passes through; an absent blob gets distribution's answer.
+    expect((await fetch(`${reg.url}/v2/deleted/blobs/${img.layer}`, { method: 'HEAD' })).status).toBe(200);
+    expect((await call('DELETE', `/v2/deleted/blobs/${img.layer}`, CI)).status).toBe(202);
+    expect((await fetch(`${reg.url}/v2/deleted/blobs/${img.layer}`, { method: 'HEAD' })).status).toBe(404);
+    expect(errorCode(await call('DELETE', `/v2/deleted/blobs/${absent}`, CI))).toBe('BLOB_UNKNOWN');
+
+    const audit = await g.store.readAudit({ repository: 'deleted' });
+    const deletes = audit.filter((a) => a.command === 'deleteTag' || a.command === 'deleteManifest').map((a) => [a.command, a.actor, a.outcome, a.tag ?? a.digest]);
+    expect(deletes).toEqual([
+      ['deleteTag', 'ci', 'applied', 'v1'],
+      ['deleteTag', 'ci', 'rejected', 'v1'],
+      ['deleteManifest', 'ci', 'applied', img.digest],
+      ['deleteManifest', 'ci', 'rejected', img.digest],
+    ]);
   });
 
   it('refuses an unknown PATCH state and leaves the record as it was', async () => {
