@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { randomUUID } from 'node:crypto';
 import { isTrustError } from '../errors.js';
 import type { Exchange, GatewayContext } from './context.js';
 import { ACCEPT_MANIFESTS } from './context.js';
@@ -98,6 +99,22 @@ export async function putManifest(ctx: GatewayContext, x: Exchange, name: string
   x.res.end();
 }
 
+/**
+ * ACR's `request` for the push's webhooks (quarantine.md §1.6): a fresh id (or the client's
+ * `X-Request-Id`, when it is a plausible id), the Host the client addressed, the method and the
+ * User-Agent, each cut to what the machine's schema allows.
+ */
+function requestInfo(x: Exchange): { id: string; host: string; method: string; useragent: string } {
+  const given = x.req.headers['x-request-id'];
+  const id = typeof given === 'string' && /^[A-Za-z0-9._:-]{1,128}$/.test(given) ? given : randomUUID();
+  return {
+    id,
+    host: (x.req.headers.host ?? '').slice(0, 255),
+    method: x.req.method ?? 'PUT',
+    useragent: (x.req.headers['user-agent'] ?? '').slice(0, 1024),
+  };
+}
+
 /** Records the push (quarantine.md §1.2: Quarantined, generation 1, the `quarantine` event). */
 async function record(ctx: GatewayContext, x: Exchange, name: string, ref: Ref, f: ManifestFacts) {
   try {
@@ -110,6 +127,7 @@ async function record(ctx: GatewayContext, x: Exchange, name: string, ref: Ref, 
       ...(f.subject !== undefined ? { subject: f.subject } : {}),
       mediaType: f.mediaType,
       size: f.size,
+      request: requestInfo(x),
     });
     return undefined;
   } catch (e) {

@@ -105,6 +105,12 @@ describe.skipIf(!requireTools)('gateway with docker-registry and skopeo', () => 
     expect(hook.deliveries.filter((d) => d.action === 'push' && d.digest === v1.index)).toHaveLength(1);
     expect(hook.deliveries.find((d) => d.action === 'push' && d.digest === v1.index)?.tag).toBe('v1');
     expect(hook.badSignatures).toBe(0);
+    // ACR's request object: the push's own request (skopeo's PUT of the index), in both payloads.
+    const [quarantined, pushed] = ['quarantine', 'push'].map((a) => hook.deliveries.find((d) => d.action === a && d.digest === v1.index));
+    expect(quarantined?.request).toEqual({ id: expect.stringMatching(/^[0-9a-f-]{36}$/), host: base, method: 'PUT', useragent: expect.stringMatching(/skopeo|containers/i) });
+    expect(pushed?.request).toEqual(quarantined?.request);
+    const ids = hook.deliveries.filter((d) => d.action === 'quarantine').map((d) => (d.request as { id: string }).id);
+    expect(new Set(ids).size).toBe(ids.length);
   });
 
   it('keeps serving the old visible digest for a moved tag until the new one passes', async () => {

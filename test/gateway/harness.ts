@@ -185,7 +185,9 @@ export function buildLayout(tag: string, seed: string = randomBytes(8).toString(
 /** A webhook receiver that records deliveries whose HMAC verifies (and counts those that do not). */
 export interface Receiver {
   readonly url: string;
-  readonly deliveries: { action: string; digest: string; tag: string | undefined; id: string }[];
+  readonly deliveries: { action: string; digest: string; tag: string | undefined; id: string; header: string; request: unknown }[];
+  /** Every attempt's `X-Trustgate-Event-Id`, refused ones included. */
+  readonly attempts: string[];
   badSignatures: number;
   /** Answer 500 to the next `n` deliveries (to exercise retries). */
   failNext(n: number): void;
@@ -197,6 +199,7 @@ export async function startReceiver(secret: string): Promise<Receiver> {
   const r: Receiver = {
     url: '',
     deliveries: [],
+    attempts: [],
     badSignatures: 0,
     failNext: (n) => (failing = n),
     stop: () => new Promise((res) => server.close(() => res())),
@@ -213,13 +216,14 @@ export async function startReceiver(secret: string): Promise<Receiver> {
         res.writeHead(401).end();
         return;
       }
+      r.attempts.push(String(req.headers['x-trustgate-event-id']));
       if (failing > 0) {
         failing--;
         res.writeHead(500).end();
         return;
       }
-      const p = JSON.parse(body.toString()) as { id: string; action: string; target: { digest: string; tag?: string } };
-      r.deliveries.push({ action: p.action, digest: p.target.digest, tag: p.target.tag, id: p.id });
+      const p = JSON.parse(body.toString()) as { id: string; action: string; target: { digest: string; tag?: string }; request?: unknown };
+      r.deliveries.push({ action: p.action, digest: p.target.digest, tag: p.target.tag, id: p.id, header: String(req.headers['x-trustgate-event-id']), request: p.request });
       res.writeHead(204).end();
     });
   });
