@@ -9,7 +9,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGateway, parseGatewayConfig, type Gateway } from '../../src/gateway/index.js';
-import { eventually, requireTools, startReceiver, startRegistry, type Receiver, type Registry, USERS } from './harness.js';
+import { eventually, requireTools, startReceiver, startReferrersUpstream, startRegistry, type Receiver, type Registry, USERS } from './harness.js';
 
 let reg: Registry;
 let g: Gateway;
@@ -258,6 +258,55 @@ describe.skipIf(!requireTools)('gateway HTTP surface (docker-registry upstream)'
     expect(await eventually(() => hook.deliveries.some((d) => d.digest === img.digest))).toBe(true);
     await g.webhooks.drain();
     expect(hook.deliveries.filter((d) => d.digest === img.digest && d.action === 'quarantine')).toHaveLength(1);
+  });
+});
+
+describe.skipIf(!requireTools)('gateway referrers: upstream pages and its own', () => {
+  it('follows the upstream Link pages, shows only what the machine makes visible, and paginates its answer with n, last and Link', async () => {
+    const front = await startReferrersUpstream(reg.url, 2);
+    const paged = await createGateway({ upstream: front.url, config: { users: USERS.map((u) => ({ ...u, roles: [...u.roles] })), quarantine: { scanners: ['trivy'] } } });
+    const saved = port;
+    port = await paged.listen(0, '127.0.0.1');
+    try {
+      const subject = await pushImage('refs', 'v1');
+      await pass('refs', subject.digest);
+      const shown: string[] = [];
+      for (let i = 0; i < 5; i++) shown.push((await pushImage('refs', `sbom-${i}`, { digest: subject.digest, size: subject.size })).digest);
+      // Deleted through the gateway: still in the upstream's list, never in the gateway's.
+      const deleted = shown.pop() as string;
+      expect((await call('DELETE', `/v2/refs/manifests/${deleted}`, CI)).status).toBe(202);
+      // Pushed around the gateway, straight to the upstream: unknown to the machine, so not shown.
+      const around = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_MANIFEST, config: { mediaType: 'application/vnd.example.sbom', digest: subject.layer, size: 4096 }, layers: [], subject: { mediaType: OCI_MANIFEST, digest: subject.digest, size: subject.size } }));
+      expect((await fetch(`${front.url}/v2/refs/manifests/${sha(around)}`, { method: 'PUT', headers: { 'content-type': OCI_MANIFEST }, body: around })).status).toBe(201);
+
+      front.pagesServed.length = 0;
+      const seen: string[] = [];
+      let next: string | undefined = `/v2/refs/referrers/${subject.digest}?n=2`;
+      let pages = 0;
+      while (next !== undefined) {
+        const r = await call('GET', next, DEV);
+        expect(r.status).toBe(200);
+        const page = (JSON.parse(r.body.toString()) as { manifests: { digest: string; artifactType: string }[] }).manifests;
+        expect(page.length).toBeLessThanOrEqual(2);
+        seen.push(...page.map((d) => d.digest));
+        expect(page.every((d) => d.artifactType === 'application/vnd.example.sbom')).toBe(true);
+        next = /^<([^>]+)>; rel="next"$/.exec(String(r.headers.link ?? ''))?.[1];
+        pages++;
+      }
+      expect(seen).toEqual([...shown].sort());
+      expect(pages).toBe(2);
+      // Every upstream page, through its own Link, for each of the two requests: 6 descriptors, 2 a page.
+      expect(front.pagesServed).toEqual(['', '?page=1', '?page=2', '', '?page=1', '?page=2']);
+      const filtered = await call('GET', `/v2/refs/referrers/${subject.digest}?n=1&artifactType=${encodeURIComponent('application/vnd.example.sbom')}`, DEV);
+      expect(filtered.headers.link).toBe(`</v2/refs/referrers/${subject.digest}?n=1&last=${encodeURIComponent([...shown].sort()[0] as string)}&artifactType=application%2Fvnd.example.sbom>; rel="next"`);
+      expect(filtered.headers['oci-filters-applied']).toBe('artifactType');
+      const all = JSON.parse((await call('GET', `/v2/refs/referrers/${subject.digest}`, DEV)).body.toString()) as { manifests: { digest: string }[] };
+      expect(all.manifests.map((d) => d.digest)).toEqual([...shown].sort());
+    } finally {
+      port = saved;
+      await paged.close();
+      await front.stop();
+    }
   });
 });
 
