@@ -179,6 +179,38 @@ describe.skipIf(!requireTools)('gateway HTTP surface (docker-registry upstream)'
     expect(fallback.headers['docker-content-digest']).toBe(sha(fallback.body));
   });
 
+  it('relays a large blob socket to socket: exact bytes and headers, Range, a client that goes away, and a blob the upstream lost', async () => {
+    const big = randomBytes(5 * 1024 * 1024 + 123);
+    const layer = await putBlob('bulk', big);
+    const configBytes = Buffer.from('{"os":"linux"}');
+    const config = await putBlob('bulk', configBytes);
+    const body = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_MANIFEST, config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: config, size: configBytes.length }, layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: layer, size: big.length }] }));
+    expect((await call('PUT', '/v2/bulk/manifests/v1', CI, { 'content-type': OCI_MANIFEST }, body)).status).toBe(201);
+    await pass('bulk', sha(body));
+    for (let i = 0; i < 3; i++) {
+      const r = await call('GET', `/v2/bulk/blobs/${layer}`, DEV);
+      expect([r.status, r.headers['content-length'], r.headers['docker-content-digest'], sha(r.body)]).toEqual([200, String(big.length), layer, layer]);
+    }
+    const tail = await call('GET', `/v2/bulk/blobs/${layer}`, DEV, { range: `bytes=${big.length - 10}-` });
+    expect([tail.status, tail.headers['content-range'], tail.body.equals(big.subarray(big.length - 10))]).toEqual([206, `bytes ${big.length - 10}-${big.length - 1}/${big.length}`, true]);
+    // A client that reads a little and hangs up leaves the gateway serving the next one.
+    await new Promise<void>((resolve) => {
+      const req = http.get({ host: '127.0.0.1', port, path: `/v2/bulk/blobs/${layer}`, headers: { authorization: `Basic ${Buffer.from(DEV).toString('base64')}` } }, (res) => {
+        res.once('data', () => {
+          req.destroy();
+          resolve();
+        });
+      });
+      req.on('error', () => undefined);
+    });
+    const again = await call('GET', `/v2/bulk/blobs/${layer}`, DEV);
+    expect(sha(again.body)).toBe(layer);
+    // The upstream lost the blob: its 404 goes the node:http way and answers like any absent blob.
+    expect((await fetch(`${reg.url}/v2/bulk/blobs/${config}`, { method: 'DELETE' })).status).toBe(202);
+    const lost = await call('GET', `/v2/bulk/blobs/${config}`, DEV);
+    expect([lost.status, errorCode(lost)]).toEqual([404, 'BLOB_UNKNOWN']);
+  });
+
   it('paginates the filtered tag list with n, last and a recomputed Link', async () => {
     const img = await pushImage('paged', 'a');
     for (const tag of ['b', 'c']) {
