@@ -12,6 +12,9 @@ import { BLOB_UNKNOWN, DENIED, sendError } from './respond.js';
 import { relay } from './upstream.js';
 import { repositorySchema, digestSchema } from '../quarantine/schemas.js';
 
+/** A Range header the raw relay passes on as is (anything else takes the node:http path). */
+const RANGE = /^bytes=[0-9, -]{1,256}$/;
+
 /** Whether `caller` may read `digest` in `repository` as a blob. */
 async function blobAllowed(ctx: GatewayContext, x: Exchange, repository: string, digest: string, method: 'GET' | 'HEAD'): Promise<boolean> {
   const view = await ctx.q.view(repository);
@@ -23,11 +26,28 @@ async function blobAllowed(ctx: GatewayContext, x: Exchange, repository: string,
 export async function getBlob(ctx: GatewayContext, x: Exchange, name: string, digest: string): Promise<void> {
   const method = x.req.method === 'HEAD' ? 'HEAD' : 'GET';
   if (!(await blobAllowed(ctx, x, name, digest, method))) return sendError(x.res, BLOB_UNKNOWN);
+  const range = x.req.headers.range;
+  const raw = ctx.upstream.rawBlobs;
+  if (method === 'GET' && raw !== undefined && (range === undefined || RANGE.test(range))) {
+    // The allowed bytes go socket to socket; anything but a plain 200/206 comes back for node:http.
+    if ((await raw.get(`/v2/${name}/blobs/${digest}`, range, x.res)) === 'relayed') return;
+  }
   const up = await ctx.upstream.request(method, `/v2/${name}/blobs/${digest}`, { headers: x.req.headers });
   if (up.statusCode === 404) {
     up.resume();
     return sendError(x.res, BLOB_UNKNOWN);
   }
+  return relay(up, x.res, { upstreamOrigin: ctx.upstream.origin, self: x.self });
+}
+
+/**
+ * DELETE of a blob, passed through for pushers (distribution's answer relayed: 202, 404
+ * BLOB_UNKNOWN, or 405 when the upstream does not allow deletes). The machine keeps no blob
+ * records, so there is nothing to record; anyone else gets 403 whatever the digest.
+ */
+export async function deleteBlob(ctx: GatewayContext, x: Exchange, name: string, digest: string): Promise<void> {
+  if (!x.caller.roles.has('push')) return sendError(x.res, DENIED);
+  const up = await ctx.upstream.request('DELETE', `/v2/${name}/blobs/${digest}`);
   return relay(up, x.res, { upstreamOrigin: ctx.upstream.origin, self: x.self });
 }
 

@@ -13,8 +13,11 @@ import type { GatewayError } from './respond.js';
 /** distribution's default and largest page. */
 const MAX_PAGE = 1000;
 
-/** One page of a sorted list after `last`, with the `Link` to the next page when there is one. */
-export function paginate(all: readonly string[], query: URLSearchParams, path: string): { items: string[]; link: string | undefined } | GatewayError {
+/**
+ * One page of a sorted list after `last`, with the `Link` to the next page when there is one;
+ * `extra` (an encoded query, e.g. `artifactType=…`) is kept in that link.
+ */
+export function paginate(all: readonly string[], query: URLSearchParams, path: string, extra = ''): { items: string[]; link: string | undefined } | GatewayError {
   const nText = query.get('n');
   if (nText !== null && !/^[0-9]{1,9}$/.test(nText)) return { status: 400, code: 'UNSUPPORTED', message: 'n must be a non-negative integer' };
   const n = nText === null ? MAX_PAGE : Math.min(Number(nText), MAX_PAGE);
@@ -22,7 +25,7 @@ export function paginate(all: readonly string[], query: URLSearchParams, path: s
   const after = last === null ? all : all.filter((t) => t > last);
   const items = after.slice(0, n);
   const more = after.length > items.length && items.length > 0;
-  const link = more ? `<${path}?n=${n}&last=${encodeURIComponent(items[items.length - 1] as string)}>; rel="next"` : undefined;
+  const link = more ? `<${path}?n=${n}&last=${encodeURIComponent(items[items.length - 1] as string)}${extra === '' ? '' : `&${extra}`}>; rel="next"` : undefined;
   return { items, link };
 }
 

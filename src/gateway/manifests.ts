@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { randomUUID } from 'node:crypto';
 import { isTrustError } from '../errors.js';
 import type { Exchange, GatewayContext } from './context.js';
 import { ACCEPT_MANIFESTS } from './context.js';
@@ -98,6 +99,22 @@ export async function putManifest(ctx: GatewayContext, x: Exchange, name: string
   x.res.end();
 }
 
+/**
+ * ACR's `request` for the push's webhooks (quarantine.md §1.6): a fresh id (or the client's
+ * `X-Request-Id`, when it is a plausible id), the Host the client addressed, the method and the
+ * User-Agent, each cut to what the machine's schema allows.
+ */
+function requestInfo(x: Exchange): { id: string; host: string; method: string; useragent: string } {
+  const given = x.req.headers['x-request-id'];
+  const id = typeof given === 'string' && /^[A-Za-z0-9._:-]{1,128}$/.test(given) ? given : randomUUID();
+  return {
+    id,
+    host: (x.req.headers.host ?? '').slice(0, 255),
+    method: x.req.method ?? 'PUT',
+    useragent: (x.req.headers['user-agent'] ?? '').slice(0, 1024),
+  };
+}
+
 /** Records the push (quarantine.md §1.2: Quarantined, generation 1, the `quarantine` event). */
 async function record(ctx: GatewayContext, x: Exchange, name: string, ref: Ref, f: ManifestFacts) {
   try {
@@ -110,6 +127,7 @@ async function record(ctx: GatewayContext, x: Exchange, name: string, ref: Ref, 
       ...(f.subject !== undefined ? { subject: f.subject } : {}),
       mediaType: f.mediaType,
       size: f.size,
+      request: requestInfo(x),
     });
     return undefined;
   } catch (e) {
@@ -118,7 +136,14 @@ async function record(ctx: GatewayContext, x: Exchange, name: string, ref: Ref, 
   }
 }
 
-/** DELETE of a manifest (by digest) or of a tag: the machine forgets it; the upstream keeps its bytes, unreachable. */
+/**
+ * DELETE of a manifest by digest, or of a tag (OCI distribution-spec "Deleting tags" and
+ * "Deleting Manifests"), for pushers: the machine's `deleteManifest` / `deleteTag` (quarantine.md
+ * §4, audited, needing the `push` role as the machine does). A manifest delete is then forwarded
+ * to the upstream by digest, so that its storage can be reclaimed; a tag never reaches the
+ * upstream, which holds none (issue 15.2). Anyone else gets the same 403 whatever the digest or
+ * tag is, so a DELETE tells an ordinary principal nothing about hidden content.
+ */
 export async function deleteManifest(ctx: GatewayContext, x: Exchange, name: string, ref: Ref): Promise<void> {
   if (!x.caller.roles.has('push')) return sendError(x.res, DENIED);
   try {
@@ -128,6 +153,20 @@ export async function deleteManifest(ctx: GatewayContext, x: Exchange, name: str
     if (!isTrustError(e)) throw e;
     return sendError(x.res, fromMachineError(e.code, e.message));
   }
+  if ('digest' in ref) await forwardDelete(ctx, `/v2/${name}/manifests/${ref.digest}`);
   x.res.writeHead(202, { 'Content-Length': '0' });
   x.res.end();
+}
+
+/**
+ * Deletes `path` upstream. The machine has already recorded the delete, so the digest is no
+ * longer served whatever the upstream answers; an upstream that refuses (deletes disabled, 405)
+ * or cannot be reached keeps bytes nobody can reach through the gateway (README "Deletes").
+ */
+async function forwardDelete(ctx: GatewayContext, path: string): Promise<void> {
+  try {
+    (await ctx.upstream.request('DELETE', path)).resume();
+  } catch (e) {
+    if (!isTrustError(e) || e.code !== 'ERR_GATEWAY_UPSTREAM') throw e;
+  }
 }

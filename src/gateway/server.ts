@@ -18,7 +18,7 @@ import type { QuarantineStore } from '../quarantine/store.js';
 import { acrManifest } from './acr-rest.js';
 import { ANONYMOUS_SUBJECT, canRead, createAuthenticator } from './auth.js';
 import type { Caller } from './auth.js';
-import { getBlob, upload } from './blobs.js';
+import { deleteBlob, getBlob, upload } from './blobs.js';
 import { parseGatewayConfig } from './config.js';
 import type { GatewayConfig, GatewayConfigInput } from './config.js';
 import { createManifestCache } from './context.js';
@@ -72,6 +72,7 @@ async function dispatch(ctx: GatewayContext, x: Exchange, r: Route): Promise<voi
   if (r.kind === 'upload') return upload(ctx, x, r.name, r.rest);
   if (r.kind === 'manifest' && method === 'PUT') return putManifest(ctx, x, r.name, r.ref);
   if (r.kind === 'manifest' && method === 'DELETE') return deleteManifest(ctx, x, r.name, r.ref);
+  if (r.kind === 'blob' && method === 'DELETE') return deleteBlob(ctx, x, r.name, r.digest);
   if (MUTATING.has(method)) return sendError(x.res, { status: 405, code: 'UNSUPPORTED', message: 'method not allowed' });
   if (!canRead(x.caller)) return sendError(x.res, DENIED);
   switch (r.kind) {

@@ -11,6 +11,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { TrustError } from '../errors.js';
+import { createRawBlobs } from './raw-blob.js';
+import type { RawBlobs } from './raw-blob.js';
 
 /** Request headers passed on to the upstream; `Authorization` never is (the upstream's credentials are the gateway's). */
 const REQUEST_HEADERS = ['accept', 'content-type', 'content-length', 'content-range', 'range', 'if-none-match', 'if-match'];
@@ -32,6 +34,8 @@ const RESPONSE_HEADERS = [
 /** How the gateway reaches its upstream. */
 export interface Upstream {
   readonly origin: string;
+  /** Blob GETs at the socket level (raw-blob.ts); undefined for an HTTPS upstream. */
+  readonly rawBlobs: RawBlobs | undefined;
   /** Sends a request; `body` is piped. Resolves with the response head (its body not yet read). */
   request(method: string, path: string, options?: { headers?: http.IncomingHttpHeaders; body?: Readable | Buffer }): Promise<IncomingMessage>;
   close(): void;
@@ -53,12 +57,22 @@ export function createUpstream(url: string, credentials?: { username: string; pa
     throw new TrustError('ERR_GATEWAY_CONFIG', `--upstream must be an http(s) origin without a path: ${url}`);
   }
   const lib = u.protocol === 'https:' ? https : http;
-  const agent = new lib.Agent({ keepAlive: true, maxSockets: 256 });
+  // One keep-alive pool for the gateway's life. Its sockets' 1 MiB highWaterMark (Node's default is
+  // 16 KiB) lets a relayed blob's IncomingMessage take whole 64 KiB reads without pausing and
+  // resuming the socket after each one (bench/GATEWAY-RESULTS.md).
+  // (net.Socket takes highWaterMark from the agent's options; @types/node does not list it.)
+  const options: http.AgentOptions & { highWaterMark: number } = { keepAlive: true, maxSockets: 256, highWaterMark: 1024 * 1024 };
+  const agent = new lib.Agent(options);
   const auth = credentials === undefined ? undefined : `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64')}`;
+  const rawBlobs = u.protocol === 'http:' ? createRawBlobs(u.hostname, Number(u.port || 80), u.host, auth) : undefined;
   return {
     origin: u.origin,
+    rawBlobs,
     request: (method, path, options = {}) => send({ lib, agent, u, auth }, method, path, options),
-    close: () => agent.destroy(),
+    close: () => {
+      agent.destroy();
+      rawBlobs?.close();
+    },
   };
 }
 

@@ -6,6 +6,13 @@
  * is acknowledged only once every subscriber answered 2xx, and a failure is retried with
  * exponential backoff, holding later events back so that order is kept.
  *
+ * What is pending lives in the store's outbox, not here: a gateway killed mid-retry redelivers
+ * every unacknowledged event when it starts again on the same store (test/gateway/cli.test.ts).
+ * The only memory state is which subscribers of the event at the head already took it, so after
+ * a restart those get it again: receivers de-duplicate by the payload `id`, which is also the
+ * `X-Trustgate-Event-Id` header and is the same on every attempt (a UUID of repository, digest
+ * and per-digest sequence, events.ts).
+ *
  * @module
  */
 import { createHmac } from 'node:crypto';

@@ -59,6 +59,7 @@ function newRecord(d: Draft, c: CommandOf<'push'>): DigestRecord {
     pusher: c.principal.id,
     pushers: [c.principal.id],
     pushedAt: d.now,
+    request: c.request,
     deleted: false,
     policyVersion: d.config.policyVersion,
   };
@@ -83,20 +84,20 @@ function pushRecord(d: Draft, c: CommandOf<'push'>): boolean {
     }
     // A plain registry fires `push` for every push (ACR with quarantine disabled: both webhooks).
     // A new or restored manifest gets it from the settle, as it appears; one already served, here.
-    if (d.config.status === 'disabled') d.emit(c.digest, 'push', d.now, { tag: c.tag, actor: c.principal.id });
+    if (d.config.status === 'disabled') d.emit(c.digest, 'push', d.now, { tag: c.tag, actor: c.principal.id, request: c.request });
     return true;
   }
   if (existing === undefined) {
     d.put(newRecord(d, c));
     d.record(d.now, actor, { digest: c.digest, tag: c.tag, to: 'Quarantined', generation: 1 });
-    d.emit(c.digest, 'quarantine', d.now, { tag: c.tag, actor: c.principal.id });
+    d.emit(c.digest, 'quarantine', d.now, { tag: c.tag, actor: c.principal.id, request: c.request });
     return false;
   }
   // Q10: the retained record comes back as it was; re-push never resets a verdict. A record judged
   // under another policy version was already re-evaluated before this command (reevaluate.ts,
   // issue 12.3), so what comes back is what this policy says.
-  fire(d, existing, 'push', d.now, actor, () => ({ deleted: false, pushers: withPusher(existing, c.principal.id) }));
-  d.emit(c.digest, d.visible(c.digest) ? 'manifest.restored' : 'quarantine', d.now, { tag: c.tag, actor: c.principal.id });
+  fire(d, existing, 'push', d.now, actor, () => ({ deleted: false, pushers: withPusher(existing, c.principal.id), request: c.request ?? existing.request }));
+  d.emit(c.digest, d.visible(c.digest) ? 'manifest.restored' : 'quarantine', d.now, { tag: c.tag, actor: c.principal.id, request: c.request });
   return false;
 }
 

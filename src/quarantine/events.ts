@@ -31,6 +31,24 @@ export interface AcrWebhookPayload {
     readonly repository: string;
     readonly tag?: string;
   };
+  /** The push request that generated the event, when the registry gave one (quarantine.md §1.6). */
+  readonly request?: AcrRequest;
+}
+
+/**
+ * ACR's `request` object: the id of the request that generated the event, the externally
+ * visible registry host (the request's Host header), its method and its User-Agent.
+ *
+ * @example
+ * ```ts
+ * const r: AcrRequest = { id: '7f0c…', host: 'registry.example', method: 'PUT', useragent: 'docker/27.0' };
+ * ```
+ */
+export interface AcrRequest {
+  readonly id: string;
+  readonly host: string;
+  readonly method: string;
+  readonly useragent: string;
 }
 
 /**
@@ -107,6 +125,8 @@ export interface EventExtras {
   readonly actor?: string | undefined;
   readonly reason?: string | undefined;
   readonly from?: QuarantineState | undefined;
+  /** The request of the command behind the event; the record's push request when absent. */
+  readonly request?: AcrRequest | undefined;
 }
 
 /** `new Date(at).toISOString()`, remembered for the last `at` (one step stamps many events alike). */
@@ -133,6 +153,8 @@ export function buildEvent(rec: DigestRecord, type: EventType, at: number, extra
   const id = deterministicUuid(`${rec.repository}@${rec.digest}#${rec.sequence}`);
   let acr: AcrWebhookPayload | undefined;
   if (type === 'quarantine' || type === 'push') {
+    // A `push` fired by a verdict or the clock carries the request of the push that made the record.
+    const request = extras.request ?? rec.request;
     acr = {
       id,
       timestamp: isoTime(at),
@@ -144,6 +166,7 @@ export function buildEvent(rec: DigestRecord, type: EventType, at: number, extra
         repository: rec.repository,
         ...(extras.tag !== undefined ? { tag: extras.tag } : {}),
       },
+      ...(request !== undefined ? { request } : {}),
     };
   }
   return {

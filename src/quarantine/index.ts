@@ -65,7 +65,7 @@ export type {
   EventType,
 } from './types.js';
 
-export type { QuarantineEvent, AcrWebhookPayload, AuditDraft, AuditEntry } from './events.js';
+export type { QuarantineEvent, AcrWebhookPayload, AcrRequest, AuditDraft, AuditEntry } from './events.js';
 export { acrEtag, parseAcrEtag, acrPatchToVerdict, acrAttributes } from './acr.js';
 export type { AcrPatchRequest, AcrQuarantineDetails } from './acr.js';
 

@@ -9,7 +9,7 @@
 import { z } from 'zod';
 import { TrustError } from '../errors.js';
 import { PersistentMap } from './pmap.js';
-import { digestSchema, findingSchema, repositorySchema, summarize, tagSchema, time } from './schemas.js';
+import { digestSchema, findingSchema, repositorySchema, requestInfoSchema, summarize, tagSchema, time } from './schemas.js';
 import { QUARANTINE_STATES, SCANNER_RESULTS } from './types.js';
 import type { DigestRecord, QuarantineState, RepositoryState, TagBinding } from './types.js';
 
@@ -98,6 +98,8 @@ export const recordSchema = z.object({
   /** Every principal that pushed it, first pusher first (separation of duties, Q19). */
   pushers: z.array(z.string()).default([]),
   pushedAt: time,
+  /** The HTTP request of the push that created (or restored) the record: the `request` of its ACR payloads. */
+  request: requestInfoSchema.optional(),
   /** Deleted manifests keep their verdict so that a re-push cannot launder it (Q10). */
   deleted: z.boolean(),
   policyVersion: z.string(),

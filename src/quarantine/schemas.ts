@@ -216,6 +216,22 @@ export function parseConfig(input: unknown): QuarantineConfig {
 const base = { repository: repositorySchema, principal: principalSchema };
 
 /**
+ * The registry request behind a push, as ACR's webhook payloads carry it (quarantine.md §1.6):
+ * its id, the Host the client addressed, the method and the User-Agent.
+ *
+ * @example
+ * ```ts
+ * requestInfoSchema.parse({ id: '7f0c…', host: 'registry.example:5000', method: 'PUT', useragent: 'skopeo/1.9' });
+ * ```
+ */
+export const requestInfoSchema = z.strictObject({
+  id: z.string().min(1).max(128),
+  host: z.string().max(255),
+  method: z.string().min(1).max(16),
+  useragent: z.string().max(1024),
+});
+
+/**
  * A manifest push (optionally tagging it).
  *
  * @example
@@ -235,6 +251,8 @@ export const pushSchema = z.strictObject({
   subject: digestSchema.optional(),
   mediaType: z.string().max(255).optional(),
   size: z.int().nonnegative().optional(),
+  /** The HTTP request of the push, carried into the ACR payloads of its events (§1.6). */
+  request: requestInfoSchema.optional(),
 });
 
 /**

@@ -9,7 +9,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGateway, parseGatewayConfig, type Gateway } from '../../src/gateway/index.js';
-import { eventually, requireTools, startReceiver, startRegistry, type Receiver, type Registry, USERS } from './harness.js';
+import { eventually, requireTools, startReceiver, startReferrersUpstream, startRegistry, type Receiver, type Registry, USERS } from './harness.js';
 
 let reg: Registry;
 let g: Gateway;
@@ -179,6 +179,38 @@ describe.skipIf(!requireTools)('gateway HTTP surface (docker-registry upstream)'
     expect(fallback.headers['docker-content-digest']).toBe(sha(fallback.body));
   });
 
+  it('relays a large blob socket to socket: exact bytes and headers, Range, a client that goes away, and a blob the upstream lost', async () => {
+    const big = randomBytes(5 * 1024 * 1024 + 123);
+    const layer = await putBlob('bulk', big);
+    const configBytes = Buffer.from('{"os":"linux"}');
+    const config = await putBlob('bulk', configBytes);
+    const body = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_MANIFEST, config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: config, size: configBytes.length }, layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: layer, size: big.length }] }));
+    expect((await call('PUT', '/v2/bulk/manifests/v1', CI, { 'content-type': OCI_MANIFEST }, body)).status).toBe(201);
+    await pass('bulk', sha(body));
+    for (let i = 0; i < 3; i++) {
+      const r = await call('GET', `/v2/bulk/blobs/${layer}`, DEV);
+      expect([r.status, r.headers['content-length'], r.headers['docker-content-digest'], sha(r.body)]).toEqual([200, String(big.length), layer, layer]);
+    }
+    const tail = await call('GET', `/v2/bulk/blobs/${layer}`, DEV, { range: `bytes=${big.length - 10}-` });
+    expect([tail.status, tail.headers['content-range'], tail.body.equals(big.subarray(big.length - 10))]).toEqual([206, `bytes ${big.length - 10}-${big.length - 1}/${big.length}`, true]);
+    // A client that reads a little and hangs up leaves the gateway serving the next one.
+    await new Promise<void>((resolve) => {
+      const req = http.get({ host: '127.0.0.1', port, path: `/v2/bulk/blobs/${layer}`, headers: { authorization: `Basic ${Buffer.from(DEV).toString('base64')}` } }, (res) => {
+        res.once('data', () => {
+          req.destroy();
+          resolve();
+        });
+      });
+      req.on('error', () => undefined);
+    });
+    const again = await call('GET', `/v2/bulk/blobs/${layer}`, DEV);
+    expect(sha(again.body)).toBe(layer);
+    // The upstream lost the blob: its 404 goes the node:http way and answers like any absent blob.
+    expect((await fetch(`${reg.url}/v2/bulk/blobs/${config}`, { method: 'DELETE' })).status).toBe(202);
+    const lost = await call('GET', `/v2/bulk/blobs/${config}`, DEV);
+    expect([lost.status, errorCode(lost)]).toEqual([404, 'BLOB_UNKNOWN']);
+  });
+
   it('paginates the filtered tag list with n, last and a recomputed Link', async () => {
     const img = await pushImage('paged', 'a');
     for (const tag of ['b', 'c']) {
@@ -194,18 +226,49 @@ describe.skipIf(!requireTools)('gateway HTTP surface (docker-registry upstream)'
     expect([JSON.parse(second.body.toString()), second.headers.link]).toEqual([{ name: 'paged', tags: ['c'] }, undefined]);
   });
 
-  it('deletes a tag and a manifest through the machine, for pushers only', async () => {
+  it('deletes a tag and a manifest through the machine, for pushers only, and forwards the manifest delete upstream by digest', async () => {
     const img = await pushImage('deleted', 'v1');
     await pass('deleted', img.digest);
+    const hidden = await pushImage('deleted', 'q1');
+    const absent = sha('never pushed');
     expect((await call('GET', '/v2/deleted/manifests/v1', DEV, { accept: OCI_MANIFEST })).status).toBe(200);
-    expect((await call('DELETE', '/v2/deleted/manifests/v1', DEV)).status).toBe(403);
+    // An ordinary principal's DELETE answers alike for visible, hidden and absent content.
+    const answers = [];
+    for (const path of ['/v2/deleted/manifests/v1', `/v2/deleted/manifests/${img.digest}`, `/v2/deleted/manifests/${hidden.digest}`, `/v2/deleted/manifests/${absent}`, `/v2/deleted/blobs/${hidden.layer}`, `/v2/deleted/blobs/${absent}`]) {
+      const r = await call('DELETE', path, DEV);
+      answers.push([r.status, r.body.toString()]);
+    }
+    expect(new Set(answers.map((a) => JSON.stringify(a)))).toEqual(new Set([JSON.stringify([403, '{"errors":[{"code":"DENIED","message":"requested access to the resource is denied"}]}'])]));
+    expect((await fetch(`${reg.url}/v2/deleted/manifests/${hidden.digest}`, { method: 'HEAD', headers: { accept: OCI_MANIFEST } })).status).toBe(200);
+
     expect((await call('DELETE', '/v2/deleted/manifests/v1', CI)).status).toBe(202);
     expect(errorCode(await call('GET', '/v2/deleted/manifests/v1', DEV))).toBe('MANIFEST_UNKNOWN');
     expect((await call('GET', `/v2/deleted/manifests/${img.digest}`, DEV, { accept: OCI_MANIFEST })).status).toBe(200);
+    expect(errorCode(await call('DELETE', '/v2/deleted/manifests/v1', CI))).toBe('MANIFEST_UNKNOWN');
+
     expect((await call('DELETE', `/v2/deleted/manifests/${img.digest}`, CI)).status).toBe(202);
-    const gone = await call('GET', `/v2/deleted/manifests/${img.digest}`, DEV, { accept: OCI_MANIFEST });
-    expect([gone.status, errorCode(gone)]).toEqual([404, 'MANIFEST_UNKNOWN']);
+    for (const user of [DEV, 'qr:qr-pw', CI]) {
+      const gone = await call('GET', `/v2/deleted/manifests/${img.digest}`, user, { accept: OCI_MANIFEST });
+      expect([gone.status, errorCode(gone)], user).toEqual([404, 'MANIFEST_UNKNOWN']);
+    }
     expect(errorCode(await call('GET', `/v2/deleted/blobs/${img.layer}`, DEV))).toBe('BLOB_UNKNOWN');
+    expect((await fetch(`${reg.url}/v2/deleted/manifests/${img.digest}`, { method: 'HEAD', headers: { accept: OCI_MANIFEST } })).status).toBe(404);
+    expect(errorCode(await call('DELETE', `/v2/deleted/manifests/${img.digest}`, CI))).toBe('MANIFEST_UNKNOWN');
+
+    // A pusher's blob DELETE passes through; an absent blob gets distribution's answer.
+    expect((await fetch(`${reg.url}/v2/deleted/blobs/${img.layer}`, { method: 'HEAD' })).status).toBe(200);
+    expect((await call('DELETE', `/v2/deleted/blobs/${img.layer}`, CI)).status).toBe(202);
+    expect((await fetch(`${reg.url}/v2/deleted/blobs/${img.layer}`, { method: 'HEAD' })).status).toBe(404);
+    expect(errorCode(await call('DELETE', `/v2/deleted/blobs/${absent}`, CI))).toBe('BLOB_UNKNOWN');
+
+    const audit = await g.store.readAudit({ repository: 'deleted' });
+    const deletes = audit.filter((a) => a.command === 'deleteTag' || a.command === 'deleteManifest').map((a) => [a.command, a.actor, a.outcome, a.tag ?? a.digest]);
+    expect(deletes).toEqual([
+      ['deleteTag', 'ci', 'applied', 'v1'],
+      ['deleteTag', 'ci', 'rejected', 'v1'],
+      ['deleteManifest', 'ci', 'applied', img.digest],
+      ['deleteManifest', 'ci', 'rejected', img.digest],
+    ]);
   });
 
   it('refuses an unknown PATCH state and leaves the record as it was', async () => {
@@ -227,6 +290,55 @@ describe.skipIf(!requireTools)('gateway HTTP surface (docker-registry upstream)'
     expect(await eventually(() => hook.deliveries.some((d) => d.digest === img.digest))).toBe(true);
     await g.webhooks.drain();
     expect(hook.deliveries.filter((d) => d.digest === img.digest && d.action === 'quarantine')).toHaveLength(1);
+  });
+});
+
+describe.skipIf(!requireTools)('gateway referrers: upstream pages and its own', () => {
+  it('follows the upstream Link pages, shows only what the machine makes visible, and paginates its answer with n, last and Link', async () => {
+    const front = await startReferrersUpstream(reg.url, 2);
+    const paged = await createGateway({ upstream: front.url, config: { users: USERS.map((u) => ({ ...u, roles: [...u.roles] })), quarantine: { scanners: ['trivy'] } } });
+    const saved = port;
+    port = await paged.listen(0, '127.0.0.1');
+    try {
+      const subject = await pushImage('refs', 'v1');
+      await pass('refs', subject.digest);
+      const shown: string[] = [];
+      for (let i = 0; i < 5; i++) shown.push((await pushImage('refs', `sbom-${i}`, { digest: subject.digest, size: subject.size })).digest);
+      // Deleted through the gateway: still in the upstream's list, never in the gateway's.
+      const deleted = shown.pop() as string;
+      expect((await call('DELETE', `/v2/refs/manifests/${deleted}`, CI)).status).toBe(202);
+      // Pushed around the gateway, straight to the upstream: unknown to the machine, so not shown.
+      const around = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_MANIFEST, config: { mediaType: 'application/vnd.example.sbom', digest: subject.layer, size: 4096 }, layers: [], subject: { mediaType: OCI_MANIFEST, digest: subject.digest, size: subject.size } }));
+      expect((await fetch(`${front.url}/v2/refs/manifests/${sha(around)}`, { method: 'PUT', headers: { 'content-type': OCI_MANIFEST }, body: around })).status).toBe(201);
+
+      front.pagesServed.length = 0;
+      const seen: string[] = [];
+      let next: string | undefined = `/v2/refs/referrers/${subject.digest}?n=2`;
+      let pages = 0;
+      while (next !== undefined) {
+        const r = await call('GET', next, DEV);
+        expect(r.status).toBe(200);
+        const page = (JSON.parse(r.body.toString()) as { manifests: { digest: string; artifactType: string }[] }).manifests;
+        expect(page.length).toBeLessThanOrEqual(2);
+        seen.push(...page.map((d) => d.digest));
+        expect(page.every((d) => d.artifactType === 'application/vnd.example.sbom')).toBe(true);
+        next = /^<([^>]+)>; rel="next"$/.exec(String(r.headers.link ?? ''))?.[1];
+        pages++;
+      }
+      expect(seen).toEqual([...shown].sort());
+      expect(pages).toBe(2);
+      // Every upstream page, through its own Link, for each of the two requests: 6 descriptors, 2 a page.
+      expect(front.pagesServed).toEqual(['', '?page=1', '?page=2', '', '?page=1', '?page=2']);
+      const filtered = await call('GET', `/v2/refs/referrers/${subject.digest}?n=1&artifactType=${encodeURIComponent('application/vnd.example.sbom')}`, DEV);
+      expect(filtered.headers.link).toBe(`</v2/refs/referrers/${subject.digest}?n=1&last=${encodeURIComponent([...shown].sort()[0] as string)}&artifactType=application%2Fvnd.example.sbom>; rel="next"`);
+      expect(filtered.headers['oci-filters-applied']).toBe('artifactType');
+      const all = JSON.parse((await call('GET', `/v2/refs/referrers/${subject.digest}`, DEV)).body.toString()) as { manifests: { digest: string }[] };
+      expect(all.manifests.map((d) => d.digest)).toEqual([...shown].sort());
+    } finally {
+      port = saved;
+      await paged.close();
+      await front.stop();
+    }
   });
 });
 

@@ -10,7 +10,8 @@ import https from 'node:https';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, run } from '../cli/helpers.js';
-import { freePort, requireTools, startRegistry, tempDir, type Registry } from './harness.js';
+import { createHash } from 'node:crypto';
+import { eventually, freePort, requireTools, startReceiver, startRegistry, tempDir, type Registry } from './harness.js';
 
 const dir = tempDir('tg-cli-');
 const configFile = join(dir, 'gateway.json');
@@ -87,4 +88,73 @@ describe.skipIf(!requireTools)('trustgate gateway: a live run', () => {
     execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-keyout', key, '-out', cert], { stdio: 'ignore' });
     await serve(['--tls-cert', cert, '--tls-key', key], 'https');
   });
+});
+
+describe.skipIf(!requireTools)('trustgate gateway: webhooks survive a crash', () => {
+  let reg: Registry;
+  beforeAll(async () => {
+    reg = await startRegistry();
+  });
+  afterAll(async () => reg?.stop());
+
+  const SECRET = 'crash-webhook-secret-0123';
+  const hooked = join(dir, 'hooked.json');
+  const crashDir = join(dir, 'crash-data');
+
+  async function start(port: number) {
+    const child = spawn(process.execPath, [CLI, 'gateway', '--upstream', reg.url, '--config', hooked, '--listen', `127.0.0.1:${port}`, '--data-dir', crashDir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.once('data', () => resolve());
+      child.once('exit', (code) => reject(new Error(`exited ${code}`)));
+    });
+    return child;
+  }
+
+  /** Pushes a one-config image by tag through the gateway; returns the manifest digest. */
+  async function pushSmall(base: string): Promise<string> {
+    const auth = { authorization: `Basic ${Buffer.from('ci:pw').toString('base64')}` };
+    const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux' }));
+    const digestOf = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
+    const started = await fetch(`${base}/v2/crash/blobs/uploads/`, { method: 'POST', headers: auth });
+    const loc = new URL(started.headers.get('location') as string);
+    loc.searchParams.set('digest', digestOf(config));
+    expect((await fetch(loc, { method: 'PUT', headers: { ...auth, 'content-type': 'application/octet-stream' }, body: config })).status).toBe(201);
+    const type = 'application/vnd.oci.image.manifest.v1+json';
+    const manifest = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: type, config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: digestOf(config), size: config.length }, layers: [] }));
+    expect((await fetch(`${base}/v2/crash/manifests/v1`, { method: 'PUT', headers: { ...auth, 'content-type': type }, body: manifest })).status).toBe(201);
+    return digestOf(manifest);
+  }
+
+  it('delivers an event refused before a SIGKILL once the gateway restarts on the same --data-dir, with the same event id', async () => {
+    const hook = await startReceiver(SECRET);
+    try {
+      writeFileSync(hooked, JSON.stringify({ users: [{ name: 'ci', password: 'pw', roles: ['push', 'pull'] }], quarantine: { scanners: ['trivy'] }, webhooks: [{ url: hook.url, secret: SECRET, events: ['quarantine'] }] }));
+      hook.failNext(1_000_000);
+      const port = await freePort();
+      const first = await start(port);
+      const digest = await pushSmall(`http://127.0.0.1:${port}`);
+      expect(await eventually(() => hook.attempts.length >= 2, 20_000)).toBe(true);
+      const killed = new Promise((resolve) => first.once('exit', resolve));
+      process.kill(first.pid as number, 'SIGKILL');
+      await killed;
+      expect(hook.deliveries).toEqual([]);
+      hook.failNext(0);
+      const second = await start(port);
+      try {
+        expect(await eventually(() => hook.deliveries.length > 0, 20_000)).toBe(true);
+        const [delivery] = hook.deliveries;
+        expect(delivery).toMatchObject({ action: 'quarantine', digest, tag: 'v1' });
+        // One stable id: in the payload, in the header, and in every refused attempt before the crash.
+        expect(new Set([...hook.attempts, delivery?.id, delivery?.header])).toEqual(new Set([delivery?.id]));
+        await new Promise((r) => setTimeout(r, 1500));
+        expect(hook.deliveries).toHaveLength(1);
+      } finally {
+        const exited = new Promise((resolve) => second.once('exit', resolve));
+        process.kill(second.pid as number, 'SIGTERM');
+        await exited;
+      }
+    } finally {
+      await hook.stop();
+    }
+  }, 120_000);
 });

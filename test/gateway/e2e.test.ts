@@ -105,6 +105,12 @@ describe.skipIf(!requireTools)('gateway with docker-registry and skopeo', () => 
     expect(hook.deliveries.filter((d) => d.action === 'push' && d.digest === v1.index)).toHaveLength(1);
     expect(hook.deliveries.find((d) => d.action === 'push' && d.digest === v1.index)?.tag).toBe('v1');
     expect(hook.badSignatures).toBe(0);
+    // ACR's request object: the push's own request (skopeo's PUT of the index), in both payloads.
+    const [quarantined, pushed] = ['quarantine', 'push'].map((a) => hook.deliveries.find((d) => d.action === a && d.digest === v1.index));
+    expect(quarantined?.request).toEqual({ id: expect.stringMatching(/^[0-9a-f-]{36}$/), host: base, method: 'PUT', useragent: expect.stringMatching(/skopeo|containers/i) });
+    expect(pushed?.request).toEqual(quarantined?.request);
+    const ids = hook.deliveries.filter((d) => d.action === 'quarantine').map((d) => (d.request as { id: string }).id);
+    expect(new Set(ids).size).toBe(ids.length);
   });
 
   it('keeps serving the old visible digest for a moved tag until the new one passes', async () => {
@@ -128,6 +134,21 @@ describe.skipIf(!requireTools)('gateway with docker-registry and skopeo', () => 
     expect((await inspect('dev:dev-pw', `app@${bad.index}`)).code).not.toBe(0);
     await g.webhooks.drain();
     expect(hook.deliveries.filter((d) => d.action === 'push' && d.digest === bad.index)).toHaveLength(0);
+  });
+
+  it('deletes by digest for a pusher with skopeo delete; the digest is gone through the gateway and upstream', async () => {
+    const gone = buildLayout('gone');
+    expect((await push(gone, 'app:gone')).code).toBe(0);
+    await passAll('app', gone);
+    expect((await inspect('dev:dev-pw', 'app:gone')).code).toBe(0);
+    const del = (user: string, ref: string) => skopeo(['delete', '--tls-verify=false', '--creds', user, `docker://${base}/${ref}`], home);
+    expect((await del('dev:dev-pw', `app@${gone.index}`)).code).not.toBe(0);
+    expect((await inspect('dev:dev-pw', `app@${gone.index}`)).code).toBe(0);
+    const r = await del('ci:ci-pw', `app@${gone.index}`);
+    expect(r.code, r.stderr).toBe(0);
+    for (const ref of ['app:gone', `app@${gone.index}`]) expect((await inspect('dev:dev-pw', ref)).stderr).toMatch(/manifest unknown/);
+    expect((await fetch(`${reg.url}/v2/app/manifests/${gone.index}`, { method: 'HEAD', headers: { accept: 'application/vnd.oci.image.index.v1+json' } })).status).toBe(404);
+    expect((await g.store.readAudit({ repository: 'app', digest: gone.index })).some((a) => a.command === 'deleteManifest' && a.actor === 'ci')).toBe(true);
   });
 
   it('refuses an ordinary puller without credentials (anonymous is off by default)', async () => {

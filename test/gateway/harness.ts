@@ -185,7 +185,9 @@ export function buildLayout(tag: string, seed: string = randomBytes(8).toString(
 /** A webhook receiver that records deliveries whose HMAC verifies (and counts those that do not). */
 export interface Receiver {
   readonly url: string;
-  readonly deliveries: { action: string; digest: string; tag: string | undefined; id: string }[];
+  readonly deliveries: { action: string; digest: string; tag: string | undefined; id: string; header: string; request: unknown }[];
+  /** Every attempt's `X-Trustgate-Event-Id`, refused ones included. */
+  readonly attempts: string[];
   badSignatures: number;
   /** Answer 500 to the next `n` deliveries (to exercise retries). */
   failNext(n: number): void;
@@ -197,6 +199,7 @@ export async function startReceiver(secret: string): Promise<Receiver> {
   const r: Receiver = {
     url: '',
     deliveries: [],
+    attempts: [],
     badSignatures: 0,
     failNext: (n) => (failing = n),
     stop: () => new Promise((res) => server.close(() => res())),
@@ -213,13 +216,14 @@ export async function startReceiver(secret: string): Promise<Receiver> {
         res.writeHead(401).end();
         return;
       }
+      r.attempts.push(String(req.headers['x-trustgate-event-id']));
       if (failing > 0) {
         failing--;
         res.writeHead(500).end();
         return;
       }
-      const p = JSON.parse(body.toString()) as { id: string; action: string; target: { digest: string; tag?: string } };
-      r.deliveries.push({ action: p.action, digest: p.target.digest, tag: p.target.tag, id: p.id });
+      const p = JSON.parse(body.toString()) as { id: string; action: string; target: { digest: string; tag?: string }; request?: unknown };
+      r.deliveries.push({ action: p.action, digest: p.target.digest, tag: p.target.tag, id: p.id, header: String(req.headers['x-trustgate-event-id']), request: p.request });
       res.writeHead(204).end();
     });
   });
@@ -236,4 +240,69 @@ export async function eventually(check: () => boolean, ms = 5000): Promise<boole
     await new Promise((r) => setTimeout(r, 25));
   }
   return true;
+}
+
+/** A registry with the OCI referrers API in front of a docker-registry (which has none). */
+export interface ReferrersUpstream {
+  readonly url: string;
+  /** The query of every referrers page served, in order (`''` for the first page). */
+  readonly pagesServed: string[];
+  stop(): Promise<void>;
+}
+
+/**
+ * Proxies `registry` and adds `GET /v2/<name>/referrers/<digest>` (distribution-spec "Listing
+ * Referrers") over the manifests with a `subject` PUT through it, `pageSize` descriptors a page
+ * with `Link: <…?page=k>; rel="next"`, as a registry that paginates answers.
+ */
+export async function startReferrersUpstream(registry: string, pageSize: number): Promise<ReferrersUpstream> {
+  const up = new URL(registry);
+  const referrers = new Map<string, Record<string, unknown>[]>();
+  const pagesServed: string[] = [];
+  const server = http.createServer((req, res) => {
+    const u = new URL(req.url ?? '/', 'http://x');
+    const m = /^\/v2\/(.+)\/referrers\/(sha256:[a-f0-9]{64})$/.exec(u.pathname);
+    if (m !== null && req.method === 'GET') {
+      pagesServed.push(u.search);
+      const all = referrers.get(`${m[1]}@${m[2]}`) ?? [];
+      const page = Number(u.searchParams.get('page') ?? '0');
+      const body = JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: all.slice(page * pageSize, (page + 1) * pageSize) });
+      const more = (page + 1) * pageSize < all.length;
+      res.writeHead(200, { 'content-type': 'application/vnd.oci.image.index.v1+json', ...(more ? { link: `<${u.pathname}?page=${page + 1}>; rel="next"` } : {}) });
+      res.end(body);
+      return;
+    }
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      const put = /^\/v2\/(.+)\/manifests\/(sha256:[a-f0-9]{64})$/.exec(u.pathname);
+      if (put !== null && req.method === 'PUT') {
+        const man = JSON.parse(body.toString()) as { mediaType: string; subject?: { digest: string }; artifactType?: string; config?: { mediaType: string }; annotations?: Record<string, string> };
+        if (man.subject !== undefined) {
+          const key = `${put[1]}@${man.subject.digest}`;
+          const list = referrers.get(key) ?? [];
+          list.push({ mediaType: man.mediaType, digest: put[2], size: body.length, artifactType: man.artifactType ?? man.config?.mediaType, ...(man.annotations ? { annotations: man.annotations } : {}) });
+          referrers.set(key, list);
+        }
+      }
+      // The Host stays this server's, so that distribution's Locations name it.
+      const fwd = http.request({ host: up.hostname, port: up.port, method: req.method, path: req.url, headers: req.headers }, (r) => {
+        res.writeHead(r.statusCode ?? 502, r.headers);
+        r.pipe(res);
+      });
+      fwd.on('error', () => res.destroy());
+      fwd.end(body);
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  return {
+    url: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`,
+    pagesServed,
+    stop: () =>
+      new Promise((r) => {
+        server.close(() => r());
+        server.closeAllConnections();
+      }),
+  };
 }

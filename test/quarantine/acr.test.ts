@@ -101,3 +101,25 @@ describe('ACR PATCH through the service', () => {
     expect(await q.acrPatch({ ...base, body: { quarantineState: 'Passed' } })).toMatchObject({ state: 'Passed', generation: 3 });
   });
 });
+
+describe('ACR payload request', () => {
+  it("carries the push's HTTP request into its quarantine payload, and from the stored record into the push payload a verdict fires", async () => {
+    const request = { id: 'req-1', host: 'registry.example:5000', method: 'PUT', useragent: 'skopeo/1.13.3' };
+    const store = createMemoryStore();
+    await createQuarantineService({ store, config: { scanners: ['trivy'] } }).push({ repository: 'app', digest, tag: 'v1', principal: ci, request });
+    // Another service over the same store (a restarted registry): every row it reads is revived
+    // through the record schema first (service.ts), so the request must be part of the record.
+    const q = createQuarantineService({ store, config: { scanners: ['trivy'] } });
+    await q.acrPatch({ ...base, body: { quarantineState: 'Passed' }, ifMatch: '"g1"', idempotencyKey: 'k1' });
+    const acr = (await store.pendingEvents()).flatMap((e) => (e.event.acr === undefined ? [] : [e.event.acr]));
+    expect(acr.map((p) => [p.action, p.request])).toEqual([
+      ['quarantine', request],
+      ['push', request],
+    ]);
+    // Without a request, no `request` member; and the schema bounds what a registry may put there.
+    await q.push({ repository: 'app', digest: `sha256:${'d'.repeat(64)}`, principal: ci });
+    expect((await store.pendingEvents()).at(-1)?.event.acr).not.toHaveProperty('request');
+    await expect(q.push({ repository: 'app', digest, principal: ci, request: { ...request, extra: 1 } as typeof request })).rejects.toMatchObject({ code: 'ERR_INVALID_COMMAND' });
+    await expect(q.push({ repository: 'app', digest, principal: ci, request: { ...request, id: '' } })).rejects.toMatchObject({ code: 'ERR_INVALID_COMMAND' });
+  });
+});
