@@ -15,7 +15,7 @@ import { defaultStateDir } from '../fetch/state.js';
 import { verifyTrustDir } from '../trust-dir/reader.js';
 import type { FailurePolicy, TrustedState, VerifiedRepository } from '../verify/types.js';
 import { validUntil } from '../verify/valid-until.js';
-import { recordOf, recordPath, type TrustQuery, type TrustSource } from './trust-source.js';
+import { recordOf, recordPath, type TrustQuery, type TrustReuse, type TrustSource } from './trust-source.js';
 
 export interface RememberedTrustOptions {
   /** The trust directory (`~/.docker/trust` layout). */
@@ -52,6 +52,8 @@ export interface RememberedTrustSource extends TrustSource {
   guns(): string[];
   /** Time since `gun` was last verified, at `now`. */
   ageMs(gun: string, now: Date): number | undefined;
+  /** How long the answer for `query` may be reused: within its validity, until the files are next looked at. */
+  reuse(query: TrustQuery): TrustReuse | undefined;
 }
 
 interface Entry {
@@ -114,13 +116,15 @@ export function rememberedTrustSource(opts: RememberedTrustOptions): RememberedT
   const recheckMs = opts.recheckMs ?? 1000;
   const ticks = opts.ticks ?? (() => performance.now());
 
+  const keyOf = (query: TrustQuery) => `${query.gun}\u0000${JSON.stringify(query.pins ?? null)}`;
+
   function verifyNow(query: TrustQuery, print: string): VerifiedRepository {
     const { gun, now, pins } = query;
     const floor = higherFloor(recordOf(stateDir, gun)?.trustedState, seen.get(gun));
     stats.verifications++;
     const repo = verifyTrustDir({ gun, trustDir: opts.trustDir, now, ...(opts.mode ? { mode: opts.mode } : {}), ...(pins ? { pins } : {}), ...(floor ? { trustedState: floor } : {}) });
     seen.set(gun, higherFloor(floor, repo.trustedState) as TrustedState);
-    const key = `${gun}\u0000${JSON.stringify(pins ?? null)}`;
+    const key = keyOf(query);
     entries.delete(key);
     entries.set(key, { fingerprint: print, lookedAt: ticks(), repo, verifiedAt: now.getTime(), validUntil: validUntil(repo).getTime() });
     if (entries.size > max) entries.delete(entries.keys().next().value as string);
@@ -136,8 +140,12 @@ export function rememberedTrustSource(opts: RememberedTrustOptions): RememberedT
       const t = lastVerified.get(gun);
       return t === undefined ? undefined : now.getTime() - t.getTime();
     },
+    reuse(query) {
+      const e = entries.get(keyOf(query));
+      return e === undefined ? undefined : { fromMs: e.verifiedAt, untilMs: e.validUntil, forMs: Math.max(0, recheckMs - (ticks() - e.lookedAt)) };
+    },
     verify(query) {
-      const e = entries.get(`${query.gun}\u0000${JSON.stringify(query.pins ?? null)}`);
+      const e = entries.get(keyOf(query));
       const t = query.now.getTime();
       const current = e !== undefined && t >= e.verifiedAt && t < e.validUntil;
       // Within recheckMs of the last look, the files are taken as unchanged.

@@ -53,9 +53,10 @@ export interface AdmissionServerOptions {
   /** The decision time per request (default: the current time). */
   clock?: () => Date;
   principalFor?: HandleAdmissionReviewOptions['principalFor'];
-  /** Decides images elsewhere, e.g. in a worker pool (see `createVerifierPool`). */
-  decide?: HandleAdmissionReviewOptions['decide'];
-  /** Metrics for `GET /metrics` (default: a fresh set, fed by the trust source when it reports facts). */
+  /**
+   * Metrics for `GET /metrics` (default: a fresh set, fed by the trust source when it reports
+   * facts). With a worker pool: `createAdmissionMetrics(pool)`, so a scrape asks the workers.
+   */
   metrics?: AdmissionMetrics;
   /** Why the server is not ready yet (`GET /readyz` answers 503 with it), or undefined when it is. */
   readiness?: () => string | undefined;
@@ -241,7 +242,6 @@ async function admit(req: IncomingMessage, res: ServerResponse, endpoint: Endpoi
         mutate: endpoint === 'mutate',
         now,
         ...(opts.principalFor ? { principalFor: opts.principalFor } : {}),
-        ...(opts.decide ? { decide: opts.decide } : {}),
       }),
     );
     const result = await withinTime(work, s.timeoutMs);
