@@ -105,7 +105,8 @@ function assertPlain(value: unknown, path: string): void {
   }
   if (typeof value !== 'object' || value === null || value instanceof Date || ArrayBuffer.isView(value)) return;
   const proto = Object.getPrototypeOf(value) as unknown;
-  if (!Array.isArray(value) && proto !== Object.prototype && proto !== null) {
+  // process.env (e.g. as `proxyEnv`) is an exotic object that clones as its variables.
+  if (!Array.isArray(value) && proto !== Object.prototype && proto !== null && value !== process.env) {
     throw new TrustError('ERR_INVALID_ARGUMENT', `${path} is a ${(value as object).constructor?.name ?? 'class instance'}, not plain data a verifier worker can be started with`, { check: 'verifier pool config' });
   }
   for (const [k, v] of Object.entries(value)) assertPlain(v, `${path}.${k}`);

@@ -122,9 +122,29 @@ function send(res: ServerResponse, status: number, body: unknown): void {
   res.end(text);
 }
 
-const defaultLog = (entry: Record<string, unknown>) => {
-  process.stdout.write(`${JSON.stringify(entry)}\n`);
-};
+/**
+ * JSON lines on stdout, written once per turn of the event loop: under load a turn answers many
+ * reviews, and one write per line is one system call (and one wake-up of whatever reads the
+ * pipe) per decision. Lines are never dropped; what is still buffered when the process exits is
+ * written then.
+ */
+function batchedStdoutLog(): (entry: Record<string, unknown>) => void {
+  let lines: string[] = [];
+  const flush = () => {
+    if (lines.length === 0) return;
+    const text = lines.join('');
+    lines = [];
+    process.stdout.write(text);
+  };
+  process.once('exit', flush);
+  return (entry) => {
+    if (lines.length === 0) setImmediate(flush);
+    lines.push(`${JSON.stringify(entry)}\n`);
+  };
+}
+
+let stdoutLog: ((entry: Record<string, unknown>) => void) | undefined;
+const defaultLog = (entry: Record<string, unknown>) => (stdoutLog ??= batchedStdoutLog())(entry);
 
 type Endpoint = 'validate' | 'mutate';
 

@@ -162,6 +162,39 @@ describe('admission serve: SIGHUP reload and SIGTERM drain', () => {
     }
   });
 
+  it('/metrics is current at the scrape with worker threads: a review, then at once the age of its trust data and a failed fetch', async () => {
+    const policy = join(tmp, 'metrics-policy.json');
+    writeFileSync(policy, JSON.stringify(allowAcme));
+    const child = await startServe(['--policy', policy, '--trust-dir', HUB.trustDir, '--state-dir', join(tmp, 'no-state'), '--now', NOW.toISOString(), '--workers', '2'], tlsA);
+    try {
+      expect(allowed(await child.call('POST', '/validate', podReview()))).toBe(true);
+      const m = (await child.call('GET', '/metrics')).body;
+      expect(m).toContain('trustgate_admission_decisions_total{endpoint="validate",outcome="allow",code="",rule="rules[0]"} 1');
+      expect(m).toContain(`trustgate_trust_data_age_seconds{gun="${HUB.gun}"} 0`);
+    } finally {
+      expect(await child.stop()).toBe(0);
+      child.cleanup();
+    }
+    // Online, against a port nobody listens on: the failed fetch is counted before the next scrape.
+    const closed = createHttpServer();
+    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(closed.address() as AddressInfo).port}`;
+    await new Promise((r) => closed.close(r));
+    const online = join(tmp, 'metrics-online.json');
+    writeFileSync(online, JSON.stringify({ online: true, ...allowAcme }));
+    const args = ['--policy', online, '--trust-dir', join(tmp, 'metrics-trust'), '--state-dir', join(tmp, 'metrics-state'), '--server', url, '--deadline', '2s', '--workers', '1'];
+    const onlineChild = await startServe(args, tlsA);
+    try {
+      expect((await onlineChild.call('GET', '/metrics')).body).toContain('trustgate_trust_fetch_errors_total 0');
+      const r = await onlineChild.call('POST', '/validate', podReview());
+      expect(allowed(r)).toBe(false);
+      expect((await onlineChild.call('GET', '/metrics')).body).toContain('trustgate_trust_fetch_errors_total 1');
+    } finally {
+      expect(await onlineChild.stop()).toBe(0);
+      onlineChild.cleanup();
+    }
+  });
+
   it('SIGTERM while a review waits on a slow notary server: the review is still answered, then exit 0', async () => {
     const hung: ServerResponse[] = [];
     const notary = createHttpServer((_req, res) => {
