@@ -157,8 +157,8 @@ function startWorkers(size: number, url: URL, config: WorkerConfig) {
 /** The server thread's copy of the workers' answers, as a TrustSource. */
 function pooledTrust(size: number, call: ReturnType<typeof startWorkers>['call'], max: number): PooledTrustSource {
   const entries = new Map<string, Entry>();
-  /** The one question in flight per key, and the decision time it asked at. */
-  const inFlight = new Map<string, { answer: Promise<Entry>; at: number }>();
+  /** The one question in flight per key. */
+  const inFlight = new Map<string, Promise<Entry>>();
   const stats: PooledTrustStats = { hits: 0, asks: 0, transfers: 0 };
 
   const ask = async (key: string, query: TrustQuery): Promise<Entry> => {
@@ -182,20 +182,17 @@ function pooledTrust(size: number, call: ReturnType<typeof startWorkers>['call']
     return entry;
   };
 
-  /** Singleflight: queries for a key wait for the question in flight; one at another instant that it does not cover asks again. */
+  /**
+   * Singleflight: queries for a key wait for the question in flight. Its failure is theirs too
+   * (a fetch that missed its deadline is not waited for twice); an answer that does not cover a
+   * waiter's instant (a stale online answer, say) is asked for again at that instant.
+   */
   const shared = (key: string, query: TrustQuery): Promise<VerifiedRepository> => {
-    const t = query.now.getTime();
     const flight = inFlight.get(key);
-    if (flight !== undefined) {
-      return flight.answer.then(
-        (e) => (covers(e, query) ? e.repo : ask(key, query).then((x) => x.repo)),
-        (err: unknown) => (flight.at === t ? Promise.reject(err) : ask(key, query).then((x) => x.repo)),
-      );
-    }
+    if (flight !== undefined) return flight.then((e) => (covers(e, query) ? e.repo : ask(key, query).then((x) => x.repo)));
     const answer = ask(key, query);
-    const mine = { answer, at: t };
-    inFlight.set(key, mine);
-    const done = () => inFlight.get(key) === mine && inFlight.delete(key);
+    inFlight.set(key, answer);
+    const done = () => inFlight.get(key) === answer && inFlight.delete(key);
     answer.then(done, done);
     return answer.then((e) => e.repo);
   };

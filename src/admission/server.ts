@@ -182,9 +182,12 @@ function plainEndpoint(req: IncomingMessage, res: ServerResponse, path: string, 
 
 /** Routes a request: the admission endpoint to run, or the plain answer already sent. */
 function route(req: IncomingMessage, res: ServerResponse, s: Settings): Endpoint | undefined {
-  const url = new URL(req.url ?? '/', 'https://localhost');
-  if (plainEndpoint(req, res, url.pathname, s)) return undefined;
-  const endpoint = url.pathname === '/validate' ? 'validate' : url.pathname === '/mutate' ? 'mutate' : undefined;
+  // The path without the query (the API server sends `/validate?timeout=10s`); no URL object per request.
+  const target = req.url ?? '/';
+  const q = target.indexOf('?');
+  const path = q < 0 ? target : target.slice(0, q);
+  if (plainEndpoint(req, res, path, s)) return undefined;
+  const endpoint = path === '/validate' ? 'validate' : path === '/mutate' ? 'mutate' : undefined;
   if (endpoint === undefined) send(res, 404, 'not found\n');
   else if (req.method !== 'POST') send(res, 405, 'method not allowed\n');
   else if (!isJson(req.headers['content-type'])) send(res, 415, 'content-type must be application/json\n');
