@@ -10,7 +10,8 @@
 //      connection during one cold review, with --workers 1 and with --workers 0 (server thread).
 // It writes the figures into bench/RESULTS.md between the admission markers (other runs keep the
 // rest of the file). Options: --seconds N (default 10), --concurrency N (default 50), --workers N
-// (for the throughput run; default: the server's default), --no-write. BENCH_SERVER_NODE_ARGS
+// (for the throughput run; default: the server's default), --no-write, --keep (keep the temp dir
+// with the servers' logs). BENCH_SERVER_NODE_ARGS
 // passes Node flags to the server only (e.g. '--cpu-prof --cpu-prof-dir=/tmp/p', '--trace-gc').
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -237,7 +238,8 @@ async function main() {
     await s.stop();
     log(`--workers ${workers}: cold 100k review ${stall[workers].reviewMs} ms; /healthz p50 ${stall[workers].healthzP50} ms, slowest ${stall[workers].healthzMax} ms (${stall[workers].healthzSamples} polls)`);
   }
-  rmSync(tmp, { recursive: true, force: true });
+  if (flag('keep')) log(`kept ${tmp} (the servers' logs are serve-N.log)`);
+  else rmSync(tmp, { recursive: true, force: true });
   if (!flag('no-write')) writeResults(warm, cold, stall);
 }
 

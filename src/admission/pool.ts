@@ -57,6 +57,8 @@ export interface PooledTrustSource extends TrustSource {
 }
 
 export interface VerifierPool extends TrustFactsProvider {
+  /** Why the pool cannot answer yet (workers starting, or failing to start), or undefined when every worker is ready. */
+  readiness(): string | undefined;
   /** Trust verified in the workers: give it as `sources.trust` to `createAdmissionServer` or `checkAdmission`. */
   readonly trust: PooledTrustSource;
   /** The workers' trust facts at `now`, asked for (for `/metrics`, current at each scrape). */
@@ -116,25 +118,43 @@ function assertPlain(value: unknown, path: string): void {
 function startWorkers(size: number, url: URL, config: WorkerConfig) {
   const pending = new Map<number, Pending>();
   const workers: Worker[] = [];
+  /** Per slot: undefined when ready, else why not. */
+  const notReady: Array<string | undefined> = Array.from({ length: size }, () => 'starting');
+  /** Per slot: how long to wait before starting again a worker that died before it was ready. */
+  const backoff: number[] = Array.from({ length: size }, () => 0);
   let nextId = 1;
   let closing = false;
+  const onMessage = (m: FromWorker, slot: number) => {
+    if (m.type === 'ready') {
+      notReady[slot] = undefined;
+      backoff[slot] = 0;
+      return;
+    }
+    const p = pending.get(m.id);
+    if (p === undefined) return;
+    pending.delete(m.id);
+    if (m.type === 'failed') p.reject(fromWire(m.error));
+    else p.resolve(m);
+  };
+  const alive: boolean[] = [];
   const start = (slot: number): Worker => {
     const w = new Worker(url, { workerData: config });
-    w.on('message', (m: FromWorker) => {
-      const p = pending.get(m.id);
-      if (p === undefined) return;
-      pending.delete(m.id);
-      if (m.type === 'failed') p.reject(fromWire(m.error));
-      else p.resolve(m);
-    });
-    w.on('error', () => undefined); // 'exit' follows and handles it
+    alive[slot] = true;
+    w.on('message', (m: FromWorker) => onMessage(m, slot));
+    // 'exit' follows and handles it; the error says why a worker could not start.
+    w.on('error', (e) => (notReady[slot] = `verifier worker ${slot} failed: ${e.message}`));
     w.on('exit', () => {
+      alive[slot] = false;
       for (const [id, p] of pending) {
         if (p.slot !== slot) continue;
         pending.delete(id);
         p.reject(new TrustError('ERR_INTERNAL', 'the verifier worker stopped before it answered'));
       }
-      if (!closing) workers[slot] = start(slot);
+      if (closing) return;
+      // A worker that dies before it is ready (a bad config) is started again, more slowly each time.
+      const wait = notReady[slot] === undefined ? 0 : (backoff[slot] = Math.min(5_000, Math.max(100, (backoff[slot] as number) * 2)));
+      notReady[slot] ??= 'restarting';
+      setTimeout(() => !closing && (workers[slot] = start(slot)), wait).unref();
     });
     return w;
   };
@@ -142,6 +162,7 @@ function startWorkers(size: number, url: URL, config: WorkerConfig) {
   /** One question to the worker in `slot`. */
   const call = (slot: number, m: Omit<Extract<ToWorker, { type: 'verify' }>, 'id'> | Omit<Extract<ToWorker, { type: 'facts' }>, 'id'>): Promise<FromWorker> => {
     const id = nextId++;
+    if (alive[slot] !== true) return Promise.reject(new TrustError('ERR_INTERNAL', `verifier worker ${slot} is not running (${notReady[slot] ?? 'restarting'})`));
     return new Promise<FromWorker>((resolve, reject) => {
       pending.set(id, { resolve, reject, slot });
       (workers[slot] as Worker).postMessage({ ...m, id });
@@ -151,7 +172,8 @@ function startWorkers(size: number, url: URL, config: WorkerConfig) {
     closing = true;
     await Promise.all(workers.map((w) => w.terminate()));
   };
-  return { call, close };
+  const readiness = () => notReady.find((why) => why !== undefined);
+  return { call, close, readiness };
 }
 
 /** The server thread's copy of the workers' answers, as a TrustSource. */
@@ -237,7 +259,7 @@ export function createVerifierPool(opts: VerifierPoolOptions): VerifierPool {
   if (!Number.isSafeInteger(size) || size < 1) throw new TrustError('ERR_INVALID_ARGUMENT', `pool size must be an integer ≥ 1, got ${String(opts.size)}`);
   assertPlain(opts.config, 'config');
   const url = opts.workerUrl ?? new URL('./admission-worker.js', import.meta.url);
-  const { call, close } = startWorkers(size, url, opts.config);
+  const { call, close, readiness } = startWorkers(size, url, opts.config);
   const last: WorkerFacts[] = Array.from({ length: size }, () => ({ verifiedAt: [], fetchErrors: 0 }));
   const waitMs = opts.factsTimeoutMs ?? 2000;
 
@@ -256,6 +278,7 @@ export function createVerifierPool(opts: VerifierPoolOptions): VerifierPool {
   };
 
   return {
+    readiness,
     trust: pooledTrust(size, call, opts.maxEntries ?? 4096),
     snapshot: async (now) => merge(await Promise.all(last.map((_, slot) => factsOf(slot, now))), now),
     close,

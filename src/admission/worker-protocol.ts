@@ -38,7 +38,9 @@ export type FromWorker =
    */
   | { type: 'verified'; id: number; epoch: string; repo?: WireRepository; reuse?: TrustReuse }
   | { type: 'failed'; id: number; error: WireError }
-  | { type: 'facts'; id: number; facts: WorkerFacts };
+  | { type: 'facts'; id: number; facts: WorkerFacts }
+  /** Sent once, when the worker's trust source is built: the worker can answer. */
+  | { type: 'ready'; id: 0 };
 
 export interface WireError {
   trust: boolean;

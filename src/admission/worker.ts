@@ -61,3 +61,4 @@ port.on('message', (m: ToWorker) => {
   if (m.type === 'facts') reply({ type: 'facts', id: m.id, facts: facts(m.now) });
   else verify(m);
 });
+reply({ type: 'ready', id: 0 });

@@ -161,8 +161,9 @@ function build(s: Settings, ctx: CommandContext<Engine>, ready: () => boolean): 
       tls: inputs.tls,
       // The command's edge clock: `--now` for recorded data, else the time of each request.
       clock: ctx.clock,
-      // Policy, certificate and trust source are loaded before the server exists: ready once it listens.
-      readiness: () => (ready() ? undefined : 'not listening yet'),
+      // Policy, certificate and trust source are loaded before the server exists: ready once it
+      // listens and every verifier worker has built its trust source.
+      readiness: () => (ready() ? pool?.readiness() : 'not listening yet'),
       // A scrape asks the workers for their trust facts, so /metrics is current when it answers.
       ...(pool ? { metrics: engine.createAdmissionMetrics(pool, ctx.clock) } : {}),
       ...(s.maxBodyBytes === undefined ? {} : { maxBodyBytes: s.maxBodyBytes }),

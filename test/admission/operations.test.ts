@@ -117,6 +117,32 @@ describe('metrics, readiness, reload, drain (in-process)', () => {
     }
   });
 
+  it('reload under traffic: every review is answered, by the old policy or the new one, none dropped', async () => {
+    const server = createAdmissionServer({ policy: allowAcme, sources: { trust: vectorTrust() }, tls: tlsA, clock: () => NOW, log: () => undefined });
+    const port = await listen(server);
+    try {
+      let stop = false;
+      const answers: Array<{ status: number; body: string }> = [];
+      const client = async () => {
+        while (!stop) answers.push(await call(port, '/validate', podReview()));
+      };
+      const clients = Array.from({ length: 4 }, client);
+      for (let i = 0; i < 6; i++) {
+        await new Promise((r) => setTimeout(r, 60));
+        server.reload({ policy: i % 2 === 0 ? denyAll : allowAcme, tls: i % 2 === 0 ? tlsB : tlsA });
+      }
+      stop = true;
+      await Promise.all(clients);
+      expect(answers.length).toBeGreaterThan(6);
+      expect(answers.every((a) => a.status === 200)).toBe(true);
+      const outcomes = new Set(answers.map(allowed));
+      expect(outcomes).toEqual(new Set([true, false]));
+    } finally {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    }
+  });
+
   it('drain lets a review in flight finish, then closes', async () => {
     const inner = vectorTrust();
     const slow: TrustSource = { verify: async (q) => (await new Promise((r) => setTimeout(r, 400)), inner.verify(q)) };

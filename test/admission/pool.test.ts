@@ -171,6 +171,26 @@ describe('createVerifierPool: a 100k-target repository verifies in a worker', ()
     }
   });
 
+  it('is ready once every worker has built its trust source; a worker that cannot start says why, and queries fail at once', async () => {
+    const pool = createVerifierPool({ size: 2, workerUrl, config: { trust: { kind: 'trust-dir', trustDir: join(tmp, 'empty'), stateDir: join(tmp, 'no-state') } } });
+    try {
+      expect(pool.readiness()).toBe('starting');
+      await expect.poll(() => pool.readiness(), { timeout: 10_000 }).toBeUndefined();
+    } finally {
+      await pool.close();
+    }
+    const broken = createVerifierPool({ size: 1, workerUrl, config: { trust: { kind: 'online', trustDir: tmp, server: 'http://127.0.0.1:9', ttlMs: -1 } } });
+    try {
+      await expect.poll(() => broken.readiness(), { timeout: 10_000 }).toMatch(/verifier worker 0 failed: ttlMs must be an integer/);
+      const started = performance.now();
+      const d = await checkAdmission({ image: 'example.com/trustgate/x:v1', now }, policy, { trust: broken.trust });
+      expect(d).toMatchObject({ allowed: false, code: 'ERR_INTERNAL' });
+      expect(performance.now() - started).toBeLessThan(1_000);
+    } finally {
+      await broken.close();
+    }
+  });
+
   it('a config that is not plain data (a callback, a custom source) is refused with a typed error, not silently dropped', () => {
     const onProgress = () => undefined;
     const trust = { kind: 'online', trustDir: tmp, server: 'https://notary.invalid', onProgress } as unknown as Parameters<typeof createVerifierPool>[0]['config']['trust'];
