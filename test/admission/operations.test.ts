@@ -167,7 +167,8 @@ describe('admission serve: SIGHUP reload and SIGTERM drain', () => {
     const files = selfSignedCert();
     const child = await startServe(['--policy', policy, '--trust-dir', HUB.trustDir, '--state-dir', join(tmp, 'no-state'), '--now', NOW.toISOString()], { cert: `${files.cert}${tlsB.cert}`, dir: files.dir });
     try {
-      expect((await child.call('GET', '/readyz')).status).toBe(200);
+      // Ready once it listens and its verifier worker has started (a moment after "listening").
+      await expect.poll(async () => (await child.call('GET', '/readyz')).status, { timeout: 10_000, interval: 100 }).toBe(200);
       expect(allowed(await child.call('POST', '/validate', podReview()))).toBe(true);
       writeFileSync(policy, JSON.stringify(denyAll));
       copyFileSync(join(tlsB.dir, 'cert.pem'), join(files.dir, 'cert.pem'));
