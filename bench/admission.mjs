@@ -11,7 +11,7 @@
 // It writes the figures into bench/RESULTS.md between the admission markers (other runs keep the
 // rest of the file). Options: --seconds N (default 10), --concurrency N (default 50), --workers N
 // (for the throughput run; default: the server's default), --no-write, --keep (keep the temp dir
-// with the servers' logs). BENCH_SERVER_NODE_ARGS
+// with the servers' logs), --warm-only (the throughput run alone, nothing written). BENCH_SERVER_NODE_ARGS
 // passes Node flags to the server only (e.g. '--cpu-prof --cpu-prof-dir=/tmp/p', '--trace-gc').
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -27,7 +27,8 @@ import { flag, opt } from './args.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(HERE, '..');
-const CLI = join(ROOT, 'dist', 'cli.js');
+// BENCH_CLI: another build's dist/cli.js, e.g. an older commit's, for an A/B under the same load.
+const CLI = process.env.BENCH_CLI ?? join(ROOT, 'dist', 'cli.js');
 const SECONDS = opt('seconds', 10);
 const CONCURRENCY = opt('concurrency', 50);
 /** Node flags for the server only, e.g. BENCH_SERVER_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' or '--trace-gc'. */
@@ -224,6 +225,7 @@ async function main() {
   await server.stop();
   log(`throughput (warm, c=${CONCURRENCY}, ${SECONDS} s): ${warm.perSecond} reviews/s, p50 ${warm.p50} ms, p99 ${warm.p99} ms, max ${warm.max} ms; cores busy: server ${warm.serverCores}, client ${warm.clientCores} (${warm.serverUsPerReview} / ${warm.clientUsPerReview} µs CPU per review)`);
 
+  if (flag('warm-only')) return rmSync(tmp, { recursive: true, force: true });
   const cold = await coldFetch(tls, policyFile, images);
   log(`cold fetch from a notary server that never answers (--deadline ${DEADLINE_MS} ms, c=${CONCURRENCY}): p50 ${cold.p50} ms, p99 ${cold.p99} ms, max ${cold.max} ms over ${cold.reviews} reviews, every one denied ERR_FETCH_TIMEOUT`);
 

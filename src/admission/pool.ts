@@ -73,7 +73,16 @@ interface Entry {
   untilMs: number;
   /** `performance.now()` after which the worker must be asked again. */
   deadline: number;
+  /** `performance.now()` after which the worker is asked ahead, in the background, to look again. */
+  refreshAt: number;
 }
+
+/**
+ * The share of the recheck window after which the worker is asked to look at the files again
+ * while this thread keeps answering: the answer is normally back before the window closes, so no
+ * review waits for the look (a wait that, once a second per GUN, was a tail of the latency).
+ */
+const REFRESH_AHEAD = 0.75;
 
 interface Pending {
   resolve: (m: FromWorker) => void;
@@ -183,10 +192,10 @@ function pooledTrust(size: number, call: ReturnType<typeof startWorkers>['call']
   const inFlight = new Map<string, Promise<Entry>>();
   const stats: PooledTrustStats = { hits: 0, asks: 0, transfers: 0 };
 
-  const ask = async (key: string, query: TrustQuery): Promise<Entry> => {
+  const ask = async (key: string, query: TrustQuery, look = false): Promise<Entry> => {
     const known = entries.get(key);
     stats.asks++;
-    const m = (await call(slotOf(query.gun, size), { type: 'verify', query, ...(known ? { known: known.epoch } : {}) })) as Extract<FromWorker, { type: 'verified' }>;
+    const m = (await call(slotOf(query.gun, size), { type: 'verify', query, ...(known ? { known: known.epoch } : {}), ...(look ? { look } : {}) })) as Extract<FromWorker, { type: 'verified' }>;
     let repo: VerifiedRepository;
     if (m.repo !== undefined) {
       repo = repositoryFromWire(m.repo);
@@ -197,7 +206,9 @@ function pooledTrust(size: number, call: ReturnType<typeof startWorkers>['call']
       throw new TrustError('ERR_INTERNAL', `${query.gun}: the verifier worker answered with a repository this thread does not hold`);
     }
     const r = m.reuse;
-    const entry: Entry = { epoch: m.epoch, repo, fromMs: r?.fromMs ?? Infinity, untilMs: r?.untilMs ?? -Infinity, deadline: performance.now() + (r?.forMs ?? 0) };
+    const nowTicks = performance.now();
+    const forMs = r?.forMs ?? 0;
+    const entry: Entry = { epoch: m.epoch, repo, fromMs: r?.fromMs ?? Infinity, untilMs: r?.untilMs ?? -Infinity, deadline: nowTicks + forMs, refreshAt: nowTicks + forMs * REFRESH_AHEAD };
     entries.delete(key);
     entries.set(key, entry);
     if (entries.size > max) entries.delete(entries.keys().next().value as string);
@@ -219,6 +230,18 @@ function pooledTrust(size: number, call: ReturnType<typeof startWorkers>['call']
     return answer.then((e) => e.repo);
   };
 
+  /** The background look ahead of the recheck; a failure drops the copy, so the next query asks and gets it. */
+  const refreshAhead = (key: string, query: TrustQuery, e: Entry) => {
+    e.refreshAt = Infinity;
+    const answer = ask(key, query, true);
+    inFlight.set(key, answer);
+    const done = () => inFlight.get(key) === answer && inFlight.delete(key);
+    answer.then(done, () => {
+      done();
+      if (entries.get(key) === e) entries.delete(key);
+    });
+  };
+
   return {
     stats,
     verify(query) {
@@ -226,6 +249,7 @@ function pooledTrust(size: number, call: ReturnType<typeof startWorkers>['call']
       const e = entries.get(key);
       if (e !== undefined && covers(e, query)) {
         stats.hits++;
+        if (performance.now() >= e.refreshAt && !inFlight.has(key)) refreshAhead(key, query, e);
         return e.repo;
       }
       return shared(key, query);

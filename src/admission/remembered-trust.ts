@@ -44,7 +44,8 @@ export interface RememberedTrustStats {
 }
 
 export interface RememberedTrustSource extends TrustSource {
-  verify(query: TrustQuery): VerifiedRepository;
+  /** With `look`, the files are looked at now even within `recheckMs` of the last look (a refresh ahead of the recheck). */
+  verify(query: TrustQuery, options?: { look?: boolean }): VerifiedRepository;
   readonly stats: RememberedTrustStats;
   /** When the answer for `gun` was last verified (undefined: never, or it failed). */
   verifiedAt(gun: string): Date | undefined;
@@ -144,12 +145,12 @@ export function rememberedTrustSource(opts: RememberedTrustOptions): RememberedT
       const e = entries.get(keyOf(query));
       return e === undefined ? undefined : { fromMs: e.verifiedAt, untilMs: e.validUntil, forMs: Math.max(0, recheckMs - (ticks() - e.lookedAt)) };
     },
-    verify(query) {
+    verify(query, options) {
       const e = entries.get(keyOf(query));
       const t = query.now.getTime();
       const current = e !== undefined && t >= e.verifiedAt && t < e.validUntil;
       // Within recheckMs of the last look, the files are taken as unchanged.
-      if (current && ticks() - e.lookedAt < recheckMs) {
+      if (current && options?.look !== true && ticks() - e.lookedAt < recheckMs) {
         stats.hits++;
         return e.repo;
       }

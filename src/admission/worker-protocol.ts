@@ -21,8 +21,11 @@ export interface WorkerConfig {
 }
 
 export type ToWorker =
-  /** Verify (or answer from the worker's memory); `known` is the epoch the server thread holds. */
-  | { type: 'verify'; id: number; query: TrustQuery; known?: string }
+  /**
+   * Verify (or answer from the worker's memory); `known` is the epoch the server thread holds;
+   * `look`: look at the files now, ahead of the recheck (remembered trust).
+   */
+  | { type: 'verify'; id: number; query: TrustQuery; known?: string; look?: boolean }
   | { type: 'facts'; id: number; now: Date };
 
 /** A worker's trust facts: last verification per GUN (ms since the epoch) and failed fetches. */

@@ -46,7 +46,7 @@ const reply = (m: FromWorker) => port.postMessage(m);
 
 function verify(m: Extract<ToWorker, { type: 'verify' }>): void {
   Promise.resolve()
-    .then(() => trust.verify(m.query))
+    .then(() => (kind === 'online' ? trust.verify(m.query) : (trust as ReturnType<typeof rememberedTrustSource>).verify(m.query, { look: m.look === true })))
     .then(
       (repo) => {
         const epoch = epochOf(repo);

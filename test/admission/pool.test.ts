@@ -171,6 +171,36 @@ describe('createVerifierPool: a 100k-target repository verifies in a worker', ()
     }
   });
 
+  it('steady traffic is answered in this thread without waiting: the worker looks at the files again ahead of the recheck', async () => {
+    const dir = join(tmp, 'steady');
+    writeTrustDir(dir, generateRepo(200));
+    const pool = createVerifierPool({ size: 1, workerUrl, config: { trust: { kind: 'trust-dir', trustDir: dir, stateDir: join(tmp, 'no-state'), recheckMs: 1000 } } });
+    const query = { gun: GUN as string, now };
+    try {
+      await pool.trust.verify(query);
+      let waited = 0;
+      let answered = 0;
+      const until = performance.now() + 2_600;
+      while (performance.now() < until) {
+        const r = pool.trust.verify(query);
+        answered++;
+        if (r instanceof Promise) {
+          waited++;
+          await r;
+        }
+        await new Promise((res) => setTimeout(res, 25));
+      }
+      const line = `${waited} of ${answered} queries waited for the worker; ${pool.trust.stats.asks} asks`;
+      // Two rechecks passed: the worker was asked (in the background). Asked only once the window
+      // closed, the first query after each close would wait (2 here); one slow hop is allowed.
+      expect(pool.trust.stats.asks, line).toBeGreaterThanOrEqual(3);
+      expect(waited, line).toBeLessThanOrEqual(1);
+      expect(pool.trust.stats.transfers, line).toBe(1);
+    } finally {
+      await pool.close();
+    }
+  });
+
   it('is ready once every worker has built its trust source; a worker that cannot start says why, and queries fail at once', async () => {
     const pool = createVerifierPool({ size: 2, workerUrl, config: { trust: { kind: 'trust-dir', trustDir: join(tmp, 'empty'), stateDir: join(tmp, 'no-state') } } });
     try {
