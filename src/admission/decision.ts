@@ -16,6 +16,7 @@ import { parseReference, type ImageReference } from '../reference/parse.js';
 import { allTargetsByName } from '../verify/lookup.js';
 import { resolveReference, type ResolvedReference } from '../verify/resolve.js';
 import type { VerifiedRepository } from '../verify/types.js';
+import { narrowToDigest } from './repository-wire.js';
 import { matchRule, metadataAgeMs, parsePolicy, type AdmissionMode, type AdmissionPolicy, type CompiledRule } from './policy.js';
 import type { QuarantineReader, TrustSource } from './sources.js';
 
@@ -271,7 +272,9 @@ function deepFreeze<T>(value: T): T {
  * Check 2c: docker's resolution (notary-rules.md §9.3) through the one shared resolver; a
  * reference that does not resolve is an unsigned image to admission.
  */
-function resolveTagOnce(repo: VerifiedRepository, ref: ImageReference): Resolved | Deny {
+function resolveTagOnce(whole: VerifiedRepository, ref: ImageReference): Resolved | Deny {
+  // A digest-only reference looks at the names signed with that digest only (the same answer, see narrowToDigest).
+  const repo = ref.tag === undefined && ref.digest !== undefined ? narrowToDigest(whole, ref.digest) : whole;
   let r: ResolvedReference;
   try {
     r = resolveReference(repo, ref);

@@ -13,6 +13,7 @@
  * @module
  */
 import { compareCodePoints } from '../json/canonical-order.js';
+import { allTargetsByName } from '../verify/lookup.js';
 import type { FileMetaJson, SkippedRole, TargetMap, VerifiedRepository, VerifiedRole } from '../verify/types.js';
 import { fromWire, toWire, type WireError } from './worker-protocol.js';
 
@@ -32,6 +33,67 @@ export interface WireRepository extends Omit<VerifiedRepository, 'roles' | 'skip
   /** In the repository's load order. */
   roles: WireRole[];
   skipped: Array<{ role: string; error: WireError }>;
+  /**
+   * Every (digest, name) of every role, one `sha256:<hex>\t<name>\n` line each, sorted, with
+   * the start of each line: which names can vouch for a digest, found by binary search.
+   */
+  byDigest: { lines: string; starts: Uint32Array };
+}
+
+/** The digest index of each repository that crossed, for {@link narrowToDigest}. */
+const digestIndexes = new WeakMap<VerifiedRepository, WireRepository['byDigest']>();
+
+function digestIndex(repo: VerifiedRepository): WireRepository['byDigest'] {
+  // The digests as the one lookup implementation computes them (every role, no path checks).
+  const lines = [...new Set(allTargetsByName(repo, '').map((t) => `${t.digest}\t${t.name}\n`))].sort();
+  const starts = new Uint32Array(lines.length);
+  let at = 0;
+  lines.forEach((l, i) => {
+    starts[i] = at;
+    at += l.length;
+  });
+  return { lines: lines.join(''), starts };
+}
+
+/** The names any role signs with `digest`, from the index. */
+function namesWithDigest(index: WireRepository['byDigest'], digest: string): string[] {
+  const { lines, starts } = index;
+  const line = (i: number) => lines.slice(starts[i], i + 1 < starts.length ? starts[i + 1] : lines.length);
+  const prefix = `${digest}\t`;
+  let lo = 0;
+  let hi = starts.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (line(mid) < prefix) lo = mid + 1;
+    else hi = mid;
+  }
+  const names: string[] = [];
+  for (let i = lo; i < starts.length && line(i).startsWith(prefix); i++) names.push(line(i).slice(prefix.length, -1));
+  return names;
+}
+
+/**
+ * For a digest-only reference: the repository with, in every role, only the targets whose name
+ * some role signs with `digest` (all of that name's entries, whatever their digest). Resolving
+ * the digest on it gives what resolving it on the whole repository gives — resolution keeps the
+ * first entry per name and then keeps names signed with the digest, so other names never count —
+ * without listing 100k targets in the server thread. A repository that did not cross a thread
+ * is returned as it is.
+ */
+export function narrowToDigest(repo: VerifiedRepository, digest: string): VerifiedRepository {
+  const index = digestIndexes.get(repo);
+  if (index === undefined) return repo;
+  const names = namesWithDigest(index, digest).sort(compareCodePoints);
+  const roles = new Map<string, VerifiedRole>();
+  for (const [name, role] of repo.roles) {
+    const targets = new Map<string, FileMetaJson>();
+    for (const n of names) {
+      const meta = role.targets.get(n);
+      if (meta !== undefined) targets.set(n, meta);
+    }
+    roles.set(name, { ...role, targets });
+  }
+  return { ...repo, roles };
 }
 
 function targetsToWire(map: TargetMap): WireTargets {
@@ -113,12 +175,15 @@ class WireTargetMap implements TargetMap {
 export function repositoryToWire(repo: VerifiedRepository): WireRepository {
   const roles = [...repo.roles.values()].map((r): WireRole => ({ ...r, targets: targetsToWire(r.targets) }));
   const skipped = repo.skipped.map((s) => ({ role: s.role, error: toWire(s.error) }));
-  return { ...repo, roles, skipped };
+  return { ...repo, roles, skipped, byDigest: digestIndex(repo) };
 }
 
 /** The repository again (in the server thread): lookups answer as they did in the worker. */
 export function repositoryFromWire(w: WireRepository): VerifiedRepository {
   const roles = new Map<string, VerifiedRole>(w.roles.map((r) => [r.name, { ...r, targets: new WireTargetMap(r.targets) }]));
   const skipped = w.skipped.map((s) => ({ role: s.role, error: fromWire(s.error) }) as SkippedRole);
-  return { ...w, roles, skipped };
+  const { byDigest, ...rest } = w;
+  const repo: VerifiedRepository = { ...rest, roles, skipped };
+  digestIndexes.set(repo, byDigest);
+  return repo;
 }

@@ -124,12 +124,18 @@ describe('createVerifierPool: a 100k-target repository verifies in a worker', ()
       const warmMs = performance.now() - t;
       expect(d).toMatchObject({ allowed: true });
       expect(pool.trust.stats).toMatchObject({ hits: 1, asks: 1, transfers: 1 });
+      // A digest-only reference (what /mutate pins images to) is resolved in this thread without listing 100k targets.
+      const t2 = performance.now();
+      const byDigest = await checkAdmission({ image: `${GUN as string}@${d.digest as string}`, now }, policy, { trust: pool.trust });
+      const digestMs = performance.now() - t2;
+      expect(byDigest).toMatchObject({ allowed: true, digest: d.digest, signedTags: [tag] });
       const on = await coldReview(undefined);
       const line = `worker: slowest /healthz ${off.worst.toFixed(1)} ms in a ${off.took.toFixed(0)} ms review; server thread: ${on.worst.toFixed(1)} ms in ${on.took.toFixed(0)} ms`;
       if (process.env["TRUSTGATE_POOL_REPORT"]) console.log(line);
       expect(off.worst / off.took, line).toBeLessThan(0.5);
       expect(on.worst / on.took, line).toBeGreaterThan(0.5);
       expect(warmMs, line).toBeLessThan(off.took / 10);
+      expect(digestMs, `${line}; digest-only ${digestMs.toFixed(1)} ms`).toBeLessThan(off.took / 10);
     } finally {
       await pool.close();
     }

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { TrustError } from '../../src/errors.js';
-import { repositoryFromWire, repositoryToWire } from '../../src/admission/repository-wire.js';
+import { narrowToDigest, repositoryFromWire, repositoryToWire } from '../../src/admission/repository-wire.js';
 import { verifyTrustDir } from '../../src/trust-dir/reader.js';
 import { allTargetsByName, listTargets } from '../../src/verify/lookup.js';
 import { resolveReference } from '../../src/verify/resolve.js';
@@ -46,8 +46,15 @@ function expectSameLookups(a: VerifiedRepository, b: VerifiedRepository): void {
     expect(JSON.stringify(outcome(() => resolveReference(b, { tag: name })))).toBe(JSON.stringify(outcome(() => resolveReference(a, { tag: name }))));
   }
   expect(outcome(() => resolveReference(b, {}))).toEqual(outcome(() => resolveReference(a, {})));
-  for (const digest of [...new Set(listed.slice(0, 4).map((t) => t.digest))]) {
-    expect(resolveReference(b, { digest })).toEqual(resolveReference(a, { digest }));
+  // Digest-only references: on the whole copy, and on the copy narrowed to the digest (what the
+  // decision resolves on), for digests of every role (a name may carry another digest elsewhere).
+  const every = allTargetsByName(a, '');
+  const digests = [...new Set(every.map((t) => t.digest))];
+  const some = digests.length > 40 ? [...digests.slice(0, 3), ...every.filter((t) => t.role !== 'targets').slice(0, 20).map((t) => t.digest)] : digests;
+  for (const digest of [...new Set(some), `sha256:${'0'.repeat(64)}`]) {
+    const want = JSON.stringify(outcome(() => resolveReference(a, { digest })));
+    if (digests.length <= 40) expect(JSON.stringify(outcome(() => resolveReference(b, { digest }))), digest).toBe(want);
+    expect(JSON.stringify(outcome(() => resolveReference(narrowToDigest(b, digest), { digest }))), digest).toBe(want);
   }
   expect(validUntil(b)).toEqual(validUntil(a));
   expect(b.trustedState).toEqual(a.trustedState);
@@ -67,6 +74,7 @@ describe('repositoryToWire / repositoryFromWire', () => {
     const repo = verifyTrustDir({ gun: GUN as string, trustDir: dir, now: new Date(NOW as string) });
     const wire = repositoryToWire(repo);
     for (const r of wire.roles) expect(Object.keys(r.targets).sort()).toEqual(['nameEnds', 'names', 'valueEnds', 'values']);
+    expect(wire.byDigest.starts.length).toBe(10_000);
     expect(wire.roles.reduce((n, r) => n + r.targets.nameEnds.length, 0)).toBe(10_000);
     expectSameLookups(repo, repositoryFromWire(structuredClone(wire)));
   });
