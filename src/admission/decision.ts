@@ -16,6 +16,7 @@ import { parseReference, type ImageReference } from '../reference/parse.js';
 import { allTargetsByName } from '../verify/lookup.js';
 import { resolveReference, type ResolvedReference } from '../verify/resolve.js';
 import type { VerifiedRepository } from '../verify/types.js';
+import { narrowToDigest } from './repository-wire.js';
 import { matchRule, metadataAgeMs, parsePolicy, type AdmissionMode, type AdmissionPolicy, type CompiledRule } from './policy.js';
 import type { QuarantineReader, TrustSource } from './sources.js';
 
@@ -238,10 +239,42 @@ interface Resolved {
 }
 
 /**
+ * Resolutions already made per verified repository object: resolution is a pure function of the
+ * repository and the reference, and a remembered repository answers the same few tags over and
+ * over (a walk of the delegation tree, a JSON parse and a hex encoding per role each time).
+ * Bounded per repository; a new verification is a new object with an empty memo. The results
+ * are shared between decisions, so they are frozen.
+ */
+const resolutions = new WeakMap<VerifiedRepository, Map<string, Resolved | Deny>>();
+const MAX_RESOLUTIONS_PER_REPOSITORY = 1024;
+
+function resolveTag(repo: VerifiedRepository, ref: ImageReference): Resolved | Deny {
+  let memo = resolutions.get(repo);
+  if (memo === undefined) resolutions.set(repo, (memo = new Map()));
+  const key = `${ref.tag ?? ''}@${ref.digest ?? ''}`;
+  let r = memo.get(key);
+  if (r === undefined) {
+    r = deepFreeze(resolveTagOnce(repo, ref));
+    if (memo.size < MAX_RESOLUTIONS_PER_REPOSITORY) memo.set(key, r);
+  }
+  return r;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value) && !(value instanceof Error)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}
+
+/**
  * Check 2c: docker's resolution (notary-rules.md §9.3) through the one shared resolver; a
  * reference that does not resolve is an unsigned image to admission.
  */
-function resolveTag(repo: VerifiedRepository, ref: ImageReference): Resolved | Deny {
+function resolveTagOnce(whole: VerifiedRepository, ref: ImageReference): Resolved | Deny {
+  // A digest-only reference looks at the names signed with that digest only (the same answer, see narrowToDigest).
+  const repo = ref.tag === undefined && ref.digest !== undefined ? narrowToDigest(whole, ref.digest) : whole;
   let r: ResolvedReference;
   try {
     r = resolveReference(repo, ref);

@@ -38,6 +38,7 @@ export { trustDirTrustSource, cachedTrustSource, quarantineServiceReader, loadPo
 export type {
   TrustSource,
   TrustQuery,
+  TrustReuse,
   QuarantineReader,
   QuarantineQuery,
   QuarantineAccessResult,
@@ -65,5 +66,5 @@ export { createAdmissionServer, ADMISSION_SERVER_DEFAULTS } from './server.js';
 export type { AdmissionServerOptions, AdmissionServer } from './server.js';
 export { createAdmissionMetrics } from './metrics.js';
 export { createVerifierPool } from './pool.js';
-export type { VerifierPool, VerifierPoolOptions, WorkerConfig, WorkerTrustConfig } from './pool.js';
-export type { AdmissionMetrics, TrustFacts } from './metrics.js';
+export type { VerifierPool, VerifierPoolOptions, PooledTrustSource, PooledTrustStats, WorkerConfig, WorkerTrustConfig } from './pool.js';
+export type { AdmissionMetrics, TrustFacts, TrustFactsProvider, TrustSnapshot } from './metrics.js';

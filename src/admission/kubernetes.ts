@@ -100,11 +100,6 @@ export interface HandleAdmissionReviewOptions {
   now?: Date;
   /** Who the quarantine check is for; default: `{ id: userInfo.username, roles: [] }`. */
   principalFor?: (request: AdmissionReviewRequest) => Principal;
-  /**
-   * Decides one image instead of `checkAdmission(request, policy, sources)` in this thread, e.g.
-   * a worker pool (`createVerifierPool`) that holds its own policy and sources.
-   */
-  decide?: (request: AdmissionRequest) => Promise<AdmissionDecision>;
 }
 
 type JsonObject = Record<string, unknown>;
@@ -264,7 +259,7 @@ async function decideImages(found: readonly FoundImage[], policy: AdmissionPolic
   const requester = requesterOf(req);
   const now = decisionTime(opts.now);
   const sources = withTrustCache(opts.sources);
-  const decide = opts.decide ?? ((r: AdmissionRequest) => checkAdmission(r, policy, sources));
+  const decide = (r: AdmissionRequest) => checkAdmission(r, policy, sources);
   const cache = new Map<string, Promise<AdmissionDecision>>();
   const decisions: ImageDecisionRecord[] = [];
   for (const f of found) {

@@ -18,6 +18,25 @@ export interface TrustFacts {
   readonly stats?: { fetchErrors?: number };
 }
 
+/** The trust facts at one instant: the age of each GUN's data in ms, and failed fetches. */
+export interface TrustSnapshot {
+  ageMs: Array<[gun: string, ms: number]>;
+  fetchErrors: number;
+}
+
+/** Trust facts that must be asked for, e.g. from worker threads (`VerifierPool`). */
+export interface TrustFactsProvider {
+  snapshot(now: Date): Promise<TrustSnapshot>;
+}
+
+function snapshotOf(trust: TrustFacts, now: Date): TrustSnapshot {
+  const ageMs = trust.guns().flatMap((gun): Array<[string, number]> => {
+    const ms = trust.ageMs(gun, now);
+    return ms === undefined ? [] : [[gun, ms]];
+  });
+  return { ageMs, fetchErrors: trust.stats?.fetchErrors ?? 0 };
+}
+
 export interface AdmissionMetrics {
   readonly registry: Registry;
   /** One image decision. */
@@ -33,15 +52,31 @@ function outcome(d: AdmissionDecision): string {
   return d.wouldDeny ? 'dry-run' : 'allow';
 }
 
-/** Counters and gauges fed from a trust source when Prometheus scrapes. */
-function trustMetrics(registry: Registry, trust: TrustFacts, clock: () => Date): void {
+/**
+ * Counters and gauges taken from the trust source when Prometheus scrapes: current at the scrape,
+ * whether the source is in this thread or in worker threads that are asked (one question per
+ * scrape for both metrics).
+ */
+function trustMetrics(registry: Registry, trust: TrustFacts | TrustFactsProvider, clock: () => Date): void {
+  let asked: Promise<TrustSnapshot> | undefined;
+  const snapshot = (): Promise<TrustSnapshot> => {
+    if (asked === undefined) {
+      const p = 'snapshot' in trust ? trust.snapshot(clock()) : Promise.resolve(snapshotOf(trust, clock()));
+      asked = p;
+      // One scrape reads both metrics from the same answer; the next scrape asks again.
+      const forget = () => setImmediate(() => asked === p && (asked = undefined));
+      p.then(forget, forget);
+    }
+    return asked;
+  };
   new Counter({
     name: 'trustgate_trust_fetch_errors_total',
     help: 'Fetches of trust data from the notary server that failed (online trust).',
     registers: [registry],
-    collect() {
+    async collect() {
+      const s = await snapshot();
       this.reset();
-      this.inc(trust.stats?.fetchErrors ?? 0);
+      this.inc(s.fetchErrors);
     },
   });
   new Gauge({
@@ -49,13 +84,10 @@ function trustMetrics(registry: Registry, trust: TrustFacts, clock: () => Date):
     help: "Seconds since each GUN's trust data was last verified (online: fetched and verified).",
     labelNames: ['gun'],
     registers: [registry],
-    collect() {
+    async collect() {
+      const s = await snapshot();
       this.reset();
-      const now = clock();
-      for (const gun of trust.guns()) {
-        const ms = trust.ageMs(gun, now);
-        if (ms !== undefined) this.set({ gun }, ms / 1000);
-      }
+      for (const [gun, ms] of s.ageMs) this.set({ gun }, ms / 1000);
     },
   });
 }
@@ -65,7 +97,7 @@ function trustMetrics(registry: Registry, trust: TrustFacts, clock: () => Date):
  * endpoint and status; and, given a trust source that reports them, fetch errors and the age of
  * the trust data per GUN.
  */
-export function createAdmissionMetrics(trust?: TrustFacts, clock: () => Date = () => new Date()): AdmissionMetrics {
+export function createAdmissionMetrics(trust?: TrustFacts | TrustFactsProvider, clock: () => Date = () => new Date()): AdmissionMetrics {
   const registry = new Registry();
   const decisions = new Counter({
     name: 'trustgate_admission_decisions_total',
@@ -81,14 +113,25 @@ export function createAdmissionMetrics(trust?: TrustFacts, clock: () => Date = (
     registers: [registry],
   });
   if (trust !== undefined) trustMetrics(registry, trust, clock);
+  // The labelled children, kept: prom-client hashes a label object (sorting its keys) on every
+  // call otherwise, once or twice per review. Label values are few (endpoints, codes, rules).
+  const counters = new Map<string, { inc(): void }>();
+  const timers = new Map<string, { observe(v: number): void }>();
   return {
     registry,
     decision(endpoint, d) {
       const code = d.allowed ? (d.wouldDeny?.code ?? '') : d.code;
-      decisions.inc({ endpoint, outcome: outcome(d), code, rule: d.rule });
+      const o = outcome(d);
+      const key = `${endpoint}\u0000${o}\u0000${code}\u0000${d.rule}`;
+      let c = counters.get(key);
+      if (c === undefined) counters.set(key, (c = decisions.labels({ endpoint, outcome: o, code, rule: d.rule })));
+      c.inc();
     },
     request(endpoint, status, seconds) {
-      latency.observe({ endpoint, status: String(status) }, seconds);
+      const key = `${endpoint}\u0000${status}`;
+      let h = timers.get(key);
+      if (h === undefined) timers.set(key, (h = latency.labels({ endpoint, status: String(status) })));
+      h.observe(seconds);
     },
   };
 }

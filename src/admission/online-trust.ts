@@ -14,7 +14,7 @@ import type { FetchOptions, FetchResult } from '../fetch/types.js';
 import { verifyTrustDir } from '../trust-dir/reader.js';
 import type { VerifiedRepository } from '../verify/types.js';
 import { validUntil } from '../verify/valid-until.js';
-import type { TrustQuery, TrustSource } from './trust-source.js';
+import type { TrustQuery, TrustReuse, TrustSource } from './trust-source.js';
 
 /** Defaults of {@link onlineTrustSource}, in milliseconds. */
 export const ONLINE_TRUST_DEFAULTS = Object.freeze({
@@ -52,6 +52,8 @@ export interface OnlineTrustSource extends TrustSource {
   ageMs(gun: string, now: Date): number | undefined;
   /** GUNs with data. */
   guns(): string[];
+  /** How long the answer for `query` may be reused: while it is within the TTL and not due for a refresh. */
+  reuse(query: TrustQuery): TrustReuse | undefined;
 }
 
 interface Entry {
@@ -154,6 +156,11 @@ export function onlineTrustSource(opts: OnlineTrustOptions): OnlineTrustSource {
       return e === undefined ? undefined : now.getTime() - e.fetchedAt;
     },
     guns: () => [...entries.keys()],
+    reuse({ gun }) {
+      const e = entries.get(gun);
+      // Exactly when `current` would answer from memory without starting a refresh.
+      return e === undefined ? undefined : { fromMs: e.fetchedAt, untilMs: Math.min(e.fetchedAt + ttlMs, e.validUntil - refreshMs), forMs: Infinity };
+    },
     async verify({ gun, now, pins }) {
       const e = await current(gun, now);
       if (pins === undefined) return e.repo;

@@ -15,7 +15,7 @@ import { defaultStateDir } from '../fetch/state.js';
 import { verifyTrustDir } from '../trust-dir/reader.js';
 import type { FailurePolicy, TrustedState, VerifiedRepository } from '../verify/types.js';
 import { validUntil } from '../verify/valid-until.js';
-import { recordOf, recordPath, type TrustQuery, type TrustSource } from './trust-source.js';
+import { recordOf, recordPath, type TrustQuery, type TrustReuse, type TrustSource } from './trust-source.js';
 
 export interface RememberedTrustOptions {
   /** The trust directory (`~/.docker/trust` layout). */
@@ -44,7 +44,8 @@ export interface RememberedTrustStats {
 }
 
 export interface RememberedTrustSource extends TrustSource {
-  verify(query: TrustQuery): VerifiedRepository;
+  /** With `look`, the files are looked at now even within `recheckMs` of the last look (a refresh ahead of the recheck). */
+  verify(query: TrustQuery, options?: { look?: boolean }): VerifiedRepository;
   readonly stats: RememberedTrustStats;
   /** When the answer for `gun` was last verified (undefined: never, or it failed). */
   verifiedAt(gun: string): Date | undefined;
@@ -52,6 +53,8 @@ export interface RememberedTrustSource extends TrustSource {
   guns(): string[];
   /** Time since `gun` was last verified, at `now`. */
   ageMs(gun: string, now: Date): number | undefined;
+  /** How long the answer for `query` may be reused: within its validity, until the files are next looked at. */
+  reuse(query: TrustQuery): TrustReuse | undefined;
 }
 
 interface Entry {
@@ -114,13 +117,15 @@ export function rememberedTrustSource(opts: RememberedTrustOptions): RememberedT
   const recheckMs = opts.recheckMs ?? 1000;
   const ticks = opts.ticks ?? (() => performance.now());
 
+  const keyOf = (query: TrustQuery) => `${query.gun}\u0000${JSON.stringify(query.pins ?? null)}`;
+
   function verifyNow(query: TrustQuery, print: string): VerifiedRepository {
     const { gun, now, pins } = query;
     const floor = higherFloor(recordOf(stateDir, gun)?.trustedState, seen.get(gun));
     stats.verifications++;
     const repo = verifyTrustDir({ gun, trustDir: opts.trustDir, now, ...(opts.mode ? { mode: opts.mode } : {}), ...(pins ? { pins } : {}), ...(floor ? { trustedState: floor } : {}) });
     seen.set(gun, higherFloor(floor, repo.trustedState) as TrustedState);
-    const key = `${gun}\u0000${JSON.stringify(pins ?? null)}`;
+    const key = keyOf(query);
     entries.delete(key);
     entries.set(key, { fingerprint: print, lookedAt: ticks(), repo, verifiedAt: now.getTime(), validUntil: validUntil(repo).getTime() });
     if (entries.size > max) entries.delete(entries.keys().next().value as string);
@@ -136,12 +141,16 @@ export function rememberedTrustSource(opts: RememberedTrustOptions): RememberedT
       const t = lastVerified.get(gun);
       return t === undefined ? undefined : now.getTime() - t.getTime();
     },
-    verify(query) {
-      const e = entries.get(`${query.gun}\u0000${JSON.stringify(query.pins ?? null)}`);
+    reuse(query) {
+      const e = entries.get(keyOf(query));
+      return e === undefined ? undefined : { fromMs: e.verifiedAt, untilMs: e.validUntil, forMs: Math.max(0, recheckMs - (ticks() - e.lookedAt)) };
+    },
+    verify(query, options) {
+      const e = entries.get(keyOf(query));
       const t = query.now.getTime();
       const current = e !== undefined && t >= e.verifiedAt && t < e.validUntil;
       // Within recheckMs of the last look, the files are taken as unchanged.
-      if (current && ticks() - e.lookedAt < recheckMs) {
+      if (current && options?.look !== true && ticks() - e.lookedAt < recheckMs) {
         stats.hits++;
         return e.repo;
       }

@@ -53,9 +53,10 @@ export interface AdmissionServerOptions {
   /** The decision time per request (default: the current time). */
   clock?: () => Date;
   principalFor?: HandleAdmissionReviewOptions['principalFor'];
-  /** Decides images elsewhere, e.g. in a worker pool (see `createVerifierPool`). */
-  decide?: HandleAdmissionReviewOptions['decide'];
-  /** Metrics for `GET /metrics` (default: a fresh set, fed by the trust source when it reports facts). */
+  /**
+   * Metrics for `GET /metrics` (default: a fresh set, fed by the trust source when it reports
+   * facts). With a worker pool: `createAdmissionMetrics(pool)`, so a scrape asks the workers.
+   */
   metrics?: AdmissionMetrics;
   /** Why the server is not ready yet (`GET /readyz` answers 503 with it), or undefined when it is. */
   readiness?: () => string | undefined;
@@ -121,9 +122,29 @@ function send(res: ServerResponse, status: number, body: unknown): void {
   res.end(text);
 }
 
-const defaultLog = (entry: Record<string, unknown>) => {
-  process.stdout.write(`${JSON.stringify(entry)}\n`);
-};
+/**
+ * JSON lines on stdout, written once per turn of the event loop: under load a turn answers many
+ * reviews, and one write per line is one system call (and one wake-up of whatever reads the
+ * pipe) per decision. Lines are never dropped; what is still buffered when the process exits is
+ * written then.
+ */
+function batchedStdoutLog(): (entry: Record<string, unknown>) => void {
+  let lines: string[] = [];
+  const flush = () => {
+    if (lines.length === 0) return;
+    const text = lines.join('');
+    lines = [];
+    process.stdout.write(text);
+  };
+  process.once('exit', flush);
+  return (entry) => {
+    if (lines.length === 0) setImmediate(flush);
+    lines.push(`${JSON.stringify(entry)}\n`);
+  };
+}
+
+let stdoutLog: ((entry: Record<string, unknown>) => void) | undefined;
+const defaultLog = (entry: Record<string, unknown>) => (stdoutLog ??= batchedStdoutLog())(entry);
 
 type Endpoint = 'validate' | 'mutate';
 
@@ -161,9 +182,12 @@ function plainEndpoint(req: IncomingMessage, res: ServerResponse, path: string, 
 
 /** Routes a request: the admission endpoint to run, or the plain answer already sent. */
 function route(req: IncomingMessage, res: ServerResponse, s: Settings): Endpoint | undefined {
-  const url = new URL(req.url ?? '/', 'https://localhost');
-  if (plainEndpoint(req, res, url.pathname, s)) return undefined;
-  const endpoint = url.pathname === '/validate' ? 'validate' : url.pathname === '/mutate' ? 'mutate' : undefined;
+  // The path without the query (the API server sends `/validate?timeout=10s`); no URL object per request.
+  const target = req.url ?? '/';
+  const q = target.indexOf('?');
+  const path = q < 0 ? target : target.slice(0, q);
+  if (plainEndpoint(req, res, path, s)) return undefined;
+  const endpoint = path === '/validate' ? 'validate' : path === '/mutate' ? 'mutate' : undefined;
   if (endpoint === undefined) send(res, 404, 'not found\n');
   else if (req.method !== 'POST') send(res, 405, 'method not allowed\n');
   else if (!isJson(req.headers['content-type'])) send(res, 415, 'content-type must be application/json\n');
@@ -241,7 +265,6 @@ async function admit(req: IncomingMessage, res: ServerResponse, endpoint: Endpoi
         mutate: endpoint === 'mutate',
         now,
         ...(opts.principalFor ? { principalFor: opts.principalFor } : {}),
-        ...(opts.decide ? { decide: opts.decide } : {}),
       }),
     );
     const result = await withinTime(work, s.timeoutMs);

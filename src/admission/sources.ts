@@ -12,7 +12,7 @@ import type { Principal, QuarantineView } from '../quarantine/index.js';
 import { parsePolicy, type AdmissionPolicy } from './policy.js';
 
 export { trustDirTrustSource, cachedTrustSource } from './trust-source.js';
-export type { TrustQuery, TrustSource, TrustDirSourceOptions } from './trust-source.js';
+export type { TrustQuery, TrustReuse, TrustSource, TrustDirSourceOptions } from './trust-source.js';
 
 /** What {@link QuarantineReader.access} is asked for. */
 export interface QuarantineQuery {

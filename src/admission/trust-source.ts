@@ -28,6 +28,20 @@ export interface TrustSource {
   verify(query: TrustQuery): VerifiedRepository | Promise<VerifiedRepository>;
 }
 
+/**
+ * How long the answer a source last gave for a query may be reused without asking it again:
+ * what a copy in front of it (the server thread's copy of a worker's answers, src/admission/pool.ts)
+ * needs to answer exactly as the source would.
+ */
+export interface TrustReuse {
+  /** Decision times (ms since the epoch) from `fromMs`, inclusive… */
+  fromMs: number;
+  /** …to `untilMs`, exclusive. */
+  untilMs: number;
+  /** And for at most this many milliseconds of monotonic time from now (`Infinity`: no limit). */
+  forMs: number;
+}
+
 export interface TrustDirSourceOptions {
   /** The trust directory (`~/.docker/trust` layout). */
   trustDir: string;

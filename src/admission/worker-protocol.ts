@@ -1,43 +1,49 @@
 /**
  * What the verifier pool and its workers say to each other (src/admission/pool.ts,
  * src/admission/worker.ts). Everything crosses `postMessage` as structured-clone data: a
- * decision's `TrustError` travels as its JSON form and is rebuilt on the other side.
+ * `TrustError` travels as its JSON form and is rebuilt on the other side, a verified repository
+ * as {@link WireRepository} (src/admission/repository-wire.ts).
  *
  * @module
  */
 import { TrustError, type TrustErrorCode } from '../errors.js';
-import type { AdmissionAllowed, AdmissionDecision, AdmissionDenied, AdmissionRequest } from './decision.js';
 import type { OnlineTrustOptions } from './online-trust.js';
-import type { HttpQuarantineReaderOptions } from './quarantine-http.js';
 import type { RememberedTrustOptions } from './remembered-trust.js';
+import type { WireRepository } from './repository-wire.js';
+import type { TrustQuery, TrustReuse } from './trust-source.js';
 
-/** Where a worker's trust data comes from. */
-export type WorkerTrustConfig = ({ kind: 'trust-dir' } & RememberedTrustOptions) | ({ kind: 'online' } & OnlineTrustOptions);
+/** Where a worker's trust data comes from: plain data only (functions do not cross threads). */
+export type WorkerTrustConfig = ({ kind: 'trust-dir' } & Omit<RememberedTrustOptions, 'ticks'>) | ({ kind: 'online' } & Omit<OnlineTrustOptions, 'onProgress'>);
 
 /** What each worker is started with (`workerData`). */
 export interface WorkerConfig {
-  /** The policy as written (`AdmissionPolicy.source`); each worker validates it again. */
-  policy: unknown;
   trust: WorkerTrustConfig;
-  /** Without `repositoryFor`: functions do not cross threads. */
-  quarantine?: Omit<HttpQuarantineReaderOptions, 'repositoryFor'>;
 }
 
 export type ToWorker =
-  | { type: 'decide'; id: number; request: AdmissionRequest }
-  | { type: 'policy'; policy: unknown }
+  /**
+   * Verify (or answer from the worker's memory); `known` is the epoch the server thread holds;
+   * `look`: look at the files now, ahead of the recheck (remembered trust).
+   */
+  | { type: 'verify'; id: number; query: TrustQuery; known?: string; look?: boolean }
   | { type: 'facts'; id: number; now: Date };
 
-/** A worker's trust facts: last verification per GUN (ms) and failed fetches. */
+/** A worker's trust facts: last verification per GUN (ms since the epoch) and failed fetches. */
 export interface WorkerFacts {
   verifiedAt: Array<[gun: string, ms: number]>;
   fetchErrors: number;
 }
 
 export type FromWorker =
-  | { type: 'decision'; id: number; decision: WireDecision }
+  /**
+   * The answer: `epoch` names the repository object (thread and serial number); `repo` is
+   * absent when the server thread already holds that epoch. `reuse` is the source's own bound.
+   */
+  | { type: 'verified'; id: number; epoch: string; repo?: WireRepository; reuse?: TrustReuse }
   | { type: 'failed'; id: number; error: WireError }
-  | { type: 'facts'; id: number; facts: WorkerFacts };
+  | { type: 'facts'; id: number; facts: WorkerFacts }
+  /** Sent once, when the worker's trust source is built: the worker can answer. */
+  | { type: 'ready'; id: 0 };
 
 export interface WireError {
   trust: boolean;
@@ -45,9 +51,6 @@ export interface WireError {
   message: string;
   details?: Record<string, unknown>;
 }
-
-/** A decision with its error as JSON. */
-export type WireDecision = AdmissionAllowed | (Omit<AdmissionDenied, 'error'> & { error: WireError });
 
 export function toWire(e: unknown): WireError {
   if (e instanceof TrustError) return { trust: true, code: e.code, message: e.message, details: e.toJSON() };
@@ -58,13 +61,4 @@ export function fromWire(w: WireError): Error {
   if (!w.trust || w.code === undefined) return new Error(w.message);
   const { code: _c, message: _m, ...details } = w.details ?? {};
   return new TrustError(w.code, w.message, details);
-}
-
-export function decisionToWire(d: AdmissionDecision): WireDecision {
-  return d.allowed ? d : { ...d, error: toWire(d.error) };
-}
-
-export function decisionFromWire(d: WireDecision): AdmissionDecision {
-  if (d.allowed) return d;
-  return { ...d, error: fromWire(d.error) as TrustError };
 }

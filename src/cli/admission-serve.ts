@@ -153,20 +153,22 @@ function build(s: Settings, ctx: CommandContext<Engine>, ready: () => boolean): 
   if (typeof inputs === 'string') return inputs;
   const config = trustConfig(s, ctx, inputs.policy);
   if (typeof config === 'string') return config;
-  const trust = sourceOf(engine, config);
   const quarantine = s.quarantine ? { quarantine: engine.httpQuarantineReader(s.quarantine) } : {};
-  // Verification off the event loop: each GUN is decided in its own worker thread.
-  const pool = s.workers === 0 ? undefined : engine.createVerifierPool({ size: s.workers, config: { policy: inputs.policy.source, trust: config, ...(s.quarantine ? { quarantine: s.quarantine } : {}) } });
+  // Verification off the event loop: each GUN is verified in its own worker thread, and answered
+  // from the server thread's copy while the worker's answer stands.
+  const pool = s.workers === 0 ? undefined : engine.createVerifierPool({ size: s.workers, config: { trust: config } });
   try {
     const server = engine.createAdmissionServer({
       policy: inputs.policy,
-      sources: { trust, ...quarantine },
+      sources: { trust: pool ? pool.trust : sourceOf(engine, config), ...quarantine },
       tls: inputs.tls,
       // The command's edge clock: `--now` for recorded data, else the time of each request.
       clock: ctx.clock,
-      // Policy, certificate and trust source are loaded before the server exists: ready once it listens.
-      readiness: () => (ready() ? undefined : 'not listening yet'),
-      ...(pool ? { decide: pool.decide, metrics: engine.createAdmissionMetrics(pool.facts, ctx.clock) } : {}),
+      // Policy, certificate and trust source are loaded before the server exists: ready once it
+      // listens and every verifier worker has built its trust source.
+      readiness: () => (ready() ? pool?.readiness() : 'not listening yet'),
+      // A scrape asks the workers for their trust facts, so /metrics is current when it answers.
+      ...(pool ? { metrics: engine.createAdmissionMetrics(pool, ctx.clock) } : {}),
       ...(s.maxBodyBytes === undefined ? {} : { maxBodyBytes: s.maxBodyBytes }),
       ...(s.timeoutMs === undefined ? {} : { timeoutMs: s.timeoutMs }),
     });
@@ -180,7 +182,7 @@ function build(s: Settings, ctx: CommandContext<Engine>, ready: () => boolean): 
 const logLine = (entry: Record<string, unknown>) => process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), ...entry })}\n`);
 
 /** Re-reads the policy and the certificate; a bad one is logged and the old one kept. */
-function reload({ server, pool }: Running, s: Settings, engine: Engine, why: string): void {
+function reload({ server }: Running, s: Settings, engine: Engine, why: string): void {
   const inputs = readInputs(s, engine);
   if (typeof inputs === 'string') {
     logLine({ msg: 'reload failed, keeping the running policy and certificate', why, error: inputs });
@@ -188,7 +190,6 @@ function reload({ server, pool }: Running, s: Settings, engine: Engine, why: str
   }
   try {
     server.reload(inputs);
-    pool?.reload(inputs.policy.source);
     logLine({ msg: 'reloaded policy and certificate', why });
   } catch (e) {
     logLine({ msg: 'reload failed, keeping the running policy and certificate', why, error: (e as Error).message });

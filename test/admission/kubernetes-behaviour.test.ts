@@ -206,5 +206,8 @@ describe('HTTP: content type, body size, connection timeouts', () => {
     expect(silentMs).toBeLessThan(7_000);
     expect(slowMs).toBeLessThan(7_000);
     expect(text.match(/HTTP\/1\.1 200 OK/g)).toHaveLength(2);
+    // What the server tells the client it keeps: above the 90 s Go's client keeps idle connections.
+    const announced = Number(/\r\nKeep-Alive: timeout=(\d+)/i.exec(text)?.[1]);
+    expect(announced).toBeGreaterThan(90);
   }, 15_000);
 });

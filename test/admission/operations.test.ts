@@ -117,6 +117,32 @@ describe('metrics, readiness, reload, drain (in-process)', () => {
     }
   });
 
+  it('reload under traffic: every review is answered, by the old policy or the new one, none dropped', async () => {
+    const server = createAdmissionServer({ policy: allowAcme, sources: { trust: vectorTrust() }, tls: tlsA, clock: () => NOW, log: () => undefined });
+    const port = await listen(server);
+    try {
+      let stop = false;
+      const answers: Array<{ status: number; body: string }> = [];
+      const client = async () => {
+        while (!stop) answers.push(await call(port, '/validate', podReview()));
+      };
+      const clients = Array.from({ length: 4 }, client);
+      for (let i = 0; i < 6; i++) {
+        await new Promise((r) => setTimeout(r, 60));
+        server.reload({ policy: i % 2 === 0 ? denyAll : allowAcme, tls: i % 2 === 0 ? tlsB : tlsA });
+      }
+      stop = true;
+      await Promise.all(clients);
+      expect(answers.length).toBeGreaterThan(6);
+      expect(answers.every((a) => a.status === 200)).toBe(true);
+      const outcomes = new Set(answers.map(allowed));
+      expect(outcomes).toEqual(new Set([true, false]));
+    } finally {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    }
+  });
+
   it('drain lets a review in flight finish, then closes', async () => {
     const inner = vectorTrust();
     const slow: TrustSource = { verify: async (q) => (await new Promise((r) => setTimeout(r, 400)), inner.verify(q)) };
@@ -141,7 +167,8 @@ describe('admission serve: SIGHUP reload and SIGTERM drain', () => {
     const files = selfSignedCert();
     const child = await startServe(['--policy', policy, '--trust-dir', HUB.trustDir, '--state-dir', join(tmp, 'no-state'), '--now', NOW.toISOString()], { cert: `${files.cert}${tlsB.cert}`, dir: files.dir });
     try {
-      expect((await child.call('GET', '/readyz')).status).toBe(200);
+      // Ready once it listens and its verifier worker has started (a moment after "listening").
+      await expect.poll(async () => (await child.call('GET', '/readyz')).status, { timeout: 10_000, interval: 100 }).toBe(200);
       expect(allowed(await child.call('POST', '/validate', podReview()))).toBe(true);
       writeFileSync(policy, JSON.stringify(denyAll));
       copyFileSync(join(tlsB.dir, 'cert.pem'), join(files.dir, 'cert.pem'));
@@ -159,6 +186,39 @@ describe('admission serve: SIGHUP reload and SIGTERM drain', () => {
     } finally {
       child.cleanup();
       rmSync(files.dir, { recursive: true, force: true });
+    }
+  });
+
+  it('/metrics is current at the scrape with worker threads: a review, then at once the age of its trust data and a failed fetch', async () => {
+    const policy = join(tmp, 'metrics-policy.json');
+    writeFileSync(policy, JSON.stringify(allowAcme));
+    const child = await startServe(['--policy', policy, '--trust-dir', HUB.trustDir, '--state-dir', join(tmp, 'no-state'), '--now', NOW.toISOString(), '--workers', '2'], tlsA);
+    try {
+      expect(allowed(await child.call('POST', '/validate', podReview()))).toBe(true);
+      const m = (await child.call('GET', '/metrics')).body;
+      expect(m).toContain('trustgate_admission_decisions_total{endpoint="validate",outcome="allow",code="",rule="rules[0]"} 1');
+      expect(m).toContain(`trustgate_trust_data_age_seconds{gun="${HUB.gun}"} 0`);
+    } finally {
+      expect(await child.stop()).toBe(0);
+      child.cleanup();
+    }
+    // Online, against a port nobody listens on: the failed fetch is counted before the next scrape.
+    const closed = createHttpServer();
+    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(closed.address() as AddressInfo).port}`;
+    await new Promise((r) => closed.close(r));
+    const online = join(tmp, 'metrics-online.json');
+    writeFileSync(online, JSON.stringify({ online: true, ...allowAcme }));
+    const args = ['--policy', online, '--trust-dir', join(tmp, 'metrics-trust'), '--state-dir', join(tmp, 'metrics-state'), '--server', url, '--deadline', '2s', '--workers', '1'];
+    const onlineChild = await startServe(args, tlsA);
+    try {
+      expect((await onlineChild.call('GET', '/metrics')).body).toContain('trustgate_trust_fetch_errors_total 0');
+      const r = await onlineChild.call('POST', '/validate', podReview());
+      expect(allowed(r)).toBe(false);
+      expect((await onlineChild.call('GET', '/metrics')).body).toContain('trustgate_trust_fetch_errors_total 1');
+    } finally {
+      expect(await onlineChild.stop()).toBe(0);
+      onlineChild.cleanup();
     }
   });
 

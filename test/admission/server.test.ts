@@ -58,6 +58,14 @@ describe('admission server over loopback HTTPS (self-signed cert)', () => {
     expect(await call(port, 'GET', '/healthz')).toEqual({ status: 200, body: 'ok\n' });
   });
 
+  it('POST /validate?timeout=10s (the query the API server adds) is the validate endpoint; other paths are 404', async () => {
+    const r = await call(port, 'POST', '/validate?timeout=10s', JSON.stringify(fixture('pod.json')));
+    expect(r.status).toBe(200);
+    expect((JSON.parse(r.body) as { response: { uid: string } }).response.uid).toBe('0b6f5a4e-1c5e-4e55-9d5c-000000000001');
+    expect((await call(port, 'POST', '/validatex?timeout=10s', '{}')).status).toBe(404);
+    expect((await call(port, 'GET', '/healthz?verbose')).status).toBe(200);
+  });
+
   it('POST /validate: allowed review, one log line per image decision', async () => {
     logs.length = 0;
     const r = await call(port, 'POST', '/validate', JSON.stringify(fixture('deployment.json')));
