@@ -113,4 +113,19 @@ describe('applyPins', () => {
     const leafDer = makeCert({ cn: GUN, subjectKey: leafKey, eku: SERVER_AUTH, serial: 9 });
     expect(applyPins([candidate('pinned-leaf', leafDer)], GUN, NOW, { ca: pem(leafDer) + pem(caDer) }).map((k) => k.id)).toEqual(['pinned-leaf']);
   });
+
+  it('a chain holds at most four intermediates (trustgate bounds the search; a fifth is refused)', () => {
+    const keys = [0, 1, 2, 3, 4].map((i) => ecKey(`pin-unit-int-${i}`));
+    // keys[0] is issued by the CA, keys[i] by keys[i - 1]; the leaf by the last one used.
+    const ints = keys.map((k, i) =>
+      parse(makeCert({ cn: `int ${i}`, subjectKey: k, issuerKey: i === 0 ? caKey : keys[i - 1], issuerCn: i === 0 ? 'unit CA' : `int ${i - 1}`, ca: true, serial: 20 + i })),
+    );
+    const leafUnder = (n: number): PinCandidate => ({
+      id: `under-${n}`,
+      leaf: parse(makeCert({ cn: GUN, subjectKey: leafKey, issuerKey: keys[n - 1], issuerCn: `int ${n - 1}`, eku: SERVER_AUTH, serial: 40 + n })),
+      intermediates: ints.slice(0, n),
+    });
+    expect(applyPins([leafUnder(1), leafUnder(4)], GUN, NOW, { ca: pem(caDer) }).map((k) => k.id)).toEqual(['under-1', 'under-4']);
+    expectTrustError(() => applyPins([leafUnder(5)], GUN, NOW, { ca: pem(caDer) }), 'ERR_ROOT_PIN_MISMATCH', 'root');
+  });
 });
