@@ -86,6 +86,8 @@ describe('verifyThreshold', () => {
     expect(refusal(() => verifyThreshold(env([sigBy(a, a.id, other)]), message, roleKeys([a], [a], 1), new KeyCache())).code).toBe('ERR_THRESHOLD_NOT_MET');
     const twice = refusal(() => verifyThreshold(env([sigBy(a), sigBy(a)]), message, roleKeys([a, a], [a], 2), new KeyCache()));
     expect(twice).toMatchObject({ code: 'ERR_THRESHOLD_NOT_MET', actual: 1, keyIds: [a.id] });
+    // A second signature by a key already counted adds nothing to the IDs returned.
+    expect(verifyThreshold(env([sigBy(a), sigBy(a)]), message, roleKeys([a], [a], 1), new KeyCache())).toEqual([a.id]);
     // An invalid signature first does not stop a valid one by the same key from counting.
     const bad = { ...sigBy(a), sig: Buffer.alloc(64, 1).toString('base64') };
     expect(verifyThreshold(env([bad, sigBy(a)]), message, roleKeys([a], [a], 1), new KeyCache())).toEqual([a.id]);

@@ -97,8 +97,25 @@ describe('applyPins', () => {
       expect(e).toMatchObject({ check: 'ca pin' });
     }
     expectTrustError(() => applyPins([issued], GUN, NOW, { ca: 'not pem' }), 'ERR_INVALID_ARGUMENT', 'root');
+    const notYet = makeCert({ cn: 'unit CA', subjectKey: caKey, ca: true, notBefore: '2030-01-03T00:00:00Z' });
+    expectTrustError(() => applyPins([issued], GUN, NOW, { ca: pem(notYet) }), 'ERR_INVALID_ARGUMENT', 'root');
     // A valid CA beside an expired one still anchors.
     expect(applyPins([issued], GUN, NOW, { ca: pem(expired) + pem(caDer) }).map((k) => k.id)).toEqual(['issued']);
+  });
+
+  it('as Notary LoadCertBundleFromPEM: a block that is not a parsable CERTIFICATE makes the bundle unusable', () => {
+    const junk = '-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n';
+    const garbled = '-----BEGIN CERTIFICATE-----\nMAMCAQE=\n-----END CERTIFICATE-----\n';
+    for (const bundle of [junk + pem(caDer), pem(caDer) + garbled]) {
+      const e = expectTrustError(() => applyPins([issued], GUN, NOW, { ca: bundle }), 'ERR_INVALID_ARGUMENT', 'root');
+      expect(e).toMatchObject({ check: 'ca pin' });
+    }
+  });
+
+  it('any CA of the bundle may anchor: the issuer listed second still counts', () => {
+    const otherCa = makeCert({ cn: 'other unit CA', subjectKey: ecKey('pin-unit-other-ca'), ca: true });
+    expect(applyPins([issued], GUN, NOW, { ca: pem(otherCa) + pem(caDer) }).map((k) => k.id)).toEqual(['issued']);
+    expectTrustError(() => applyPins([issued], GUN, NOW, { ca: pem(otherCa) }), 'ERR_ROOT_PIN_MISMATCH', 'root');
   });
 
   it('the leaf itself must be valid now with no leeway, and allow serverAuth', () => {
