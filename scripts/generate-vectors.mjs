@@ -743,7 +743,7 @@ function rotationCases() {
  * and most come in pairs, one just inside the rule and one just outside.
  */
 function boundaryCases() {
-  return { ...thresholdBoundaryCases(), ...rotationBoundaryCases(), ...pinBoundaryCases(), ...metaBoundaryCases() };
+  return { ...thresholdBoundaryCases(), ...rotationBoundaryCases(), ...pinBoundaryCases(), ...rootShapeBoundaryCases(), ...metaBoundaryCases() };
 }
 
 /** A second root certificate key, beside K.root. */
@@ -935,6 +935,46 @@ function pinBoundaryCases() {
       'certs pinned for example.com/trustgate/repo/* (another key) do not cover example.com/trustgate/repo: trust on first use applies',
       { certs: { 'example.com/trustgate/repo/*': [other], 'example.com/trustgate/repository': [other] } }, ok(),
     ),
+  };
+}
+
+/** Root structure and the intermediates Notary drops when it rebuilds a root key (notary-rules.md §2.3, §6 steps 2–3). */
+function rootShapeBoundaryCases() {
+  const caKey = ecKey('bundle-intermediate');
+  const leaf = makeCert({ cn: GUN, subjectKey: K.root, issuerKey: caKey, issuerCn: 'bundle intermediate', serial: 51 });
+  const bundled = (intermediate) => ({ ...K.root, json: { keytype: 'ecdsa-x509', keyval: { private: null, public: b64(Buffer.from(pem(leaf) + pem(intermediate))) } } });
+  const leafOnlyId = keyId({ json: { keytype: 'ecdsa-x509', keyval: { private: null, public: b64(Buffer.from(pem(leaf))) } } });
+  const expiredInt = makeCert({ cn: 'bundle intermediate', subjectKey: caKey, ca: true, notAfter: '2029-01-01T00:00:00Z', serial: 52 });
+  const sha1Int = makeCert({ cn: 'bundle intermediate', subjectKey: caKey, ca: true, alg: 'ecdsa-sha1', serial: 53 });
+  const validInt = makeCert({ cn: 'bundle intermediate', subjectKey: caKey, ca: true, serial: 54 });
+  const asLeafOnly = { signatures: (role, sigs) => (role === 'root' ? sigs.map((s) => ({ ...s, keyid: leafOnlyId })) : undefined) };
+  const c = (description, intermediate, expect, extra = {}) => ({
+    description,
+    spec: '§6 steps 2–3 key rebuild',
+    hooks: { edit: (m) => replaceRootKey(m, bundled(intermediate)), ...extra },
+    expect,
+  });
+  return {
+    'root-role-key-not-in-keys': {
+      description: "roles.snapshot lists a key ID that root's keys do not hold",
+      spec: '§2.3',
+      hooks: { edit: (m) => m.root.signed.roles.snapshot.keyids.push('ab'.repeat(32)) },
+      expect: fail('ERR_METADATA_INVALID', 'root'),
+    },
+    'root-bundle-valid-intermediate': c('the root key holds its leaf and a valid intermediate, signed under that key\'s ID', validInt, ok()),
+    'root-bundle-expired-intermediate': c(
+      'the root key holds its leaf and an expired intermediate, signed under that key\'s ID: the rebuilt key drops the intermediate, so its ID matches no signature',
+      expiredInt, fail('ERR_THRESHOLD_NOT_MET', 'root'),
+    ),
+    'root-bundle-expired-intermediate-leaf-id': c(
+      'as root-bundle-expired-intermediate, but signed under the ID of the leaf alone, which is what the rebuilt key is',
+      expiredInt, ok(), asLeafOnly,
+    ),
+    'root-bundle-sha1-intermediate': c(
+      'the root key holds its leaf and a SHA-1 intermediate, signed under that key\'s ID: the rebuilt key drops the intermediate',
+      sha1Int, fail('ERR_THRESHOLD_NOT_MET', 'root'),
+    ),
+    'root-bundle-sha1-intermediate-leaf-id': c('as root-bundle-sha1-intermediate, signed under the ID of the leaf alone', sha1Int, ok(), asLeafOnly),
   };
 }
 
