@@ -18,6 +18,7 @@ import {
   canonical,
   digestOf,
   ecKey,
+  edKey,
   fileMeta,
   keyId,
   makeCert,
@@ -954,7 +955,25 @@ function rootShapeBoundaryCases() {
     hooks: { edit: (m) => replaceRootKey(m, bundled(intermediate)), ...extra },
     expect,
   });
+  const ed = edKey('root-ed25519-leaf');
+  const edSpki = Buffer.concat([Buffer.from('302a300506032b6570032100', 'hex'), Buffer.from(ed.json.keyval.public, 'base64')]);
+  const edLeaf = makeCert({ cn: GUN, subjectKey: { spki: edSpki }, issuerKey: caKey, issuerCn: 'bundle intermediate', serial: 55 });
+  const pemAs = (type, der) => pem(der).replaceAll('CERTIFICATE', type);
   return {
+    'root-cert-ed25519-key': {
+      description: 'the root certificate carries an Ed25519 key: Notary turns only RSA and ECDSA certificates into root keys',
+      spec: '§6 steps 2–3',
+      hooks: { edit: (m) => replaceRootKey(m, { ...K.root, json: { keytype: 'ecdsa-x509', keyval: { private: null, public: b64(Buffer.from(pem(edLeaf))) } } }) },
+      expect: fail('ERR_ROOT_CERT_INVALID', 'root'),
+    },
+    'root-pem-ca-in-other-block-type': {
+      description: 'the root key holds its leaf and then a CA certificate in an "X509 CERTIFICATE" block: only CERTIFICATE blocks are certificates, so the bundle is refused',
+      spec: '§6 step 2',
+      hooks: {
+        edit: (m) => replaceRootKey(m, { ...K.root, json: { keytype: 'ecdsa-x509', keyval: { private: null, public: b64(Buffer.from(pem(leaf) + pemAs('X509 CERTIFICATE', validInt))) } } }),
+      },
+      expect: fail('ERR_ROOT_CERT_INVALID', 'root'),
+    },
     'root-role-key-not-in-keys': {
       description: "roles.snapshot lists a key ID that root's keys do not hold",
       spec: '§2.3',
