@@ -38,7 +38,7 @@ export function checkFileAgainstMeta(bytes: Uint8Array, meta: FileMetaJson | und
     throw new TrustError('ERR_MISSING_HASHES', `${referrer} lists no entry for ${role}`, { role, check: `hashes from ${referrer}` });
   }
   if (bytes.length > meta.length) throw fileTooLarge(role, bytes.length, meta.length, { referrer });
-  let checked = 0;
+  let checkedAny = false;
   for (const alg of SUPPORTED_HASHES) {
     if (!Object.hasOwn(meta.hashes, alg)) continue;
     const want = decodeBase64(meta.hashes[alg] as string);
@@ -55,9 +55,9 @@ export function checkFileAgainstMeta(bytes: Uint8Array, meta: FileMetaJson | und
         },
       );
     }
-    checked++;
+    checkedAny = true;
   }
-  if (checked === 0) {
+  if (!checkedAny) {
     throw new TrustError('ERR_MISSING_HASHES', `${referrer} lists no sha256 or sha512 hash for ${role}`, {
       role,
       check: `hashes from ${referrer}`,
