@@ -58,6 +58,9 @@ describe('commonNameMatchesGun', () => {
     expect(commonNameMatchesGun('example.com/x*', 'example.com/a/b')).toBe(false);
     expect(commonNameMatchesGun('example.com/a/B', 'example.com/a/b')).toBe(false);
     expect(commonNameMatchesGun('*example.com/a/b', 'example.com/a/b')).toBe(false);
+    // Only the trailing run of * is the wildcard; an earlier * is a literal character.
+    expect(commonNameMatchesGun('example.com/*a*', 'example.com/*a/b')).toBe(true);
+    expect(commonNameMatchesGun('example.com/*a*', 'example.com/a/b')).toBe(false);
   });
 });
 

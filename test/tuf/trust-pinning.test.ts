@@ -45,6 +45,10 @@ describe('resolvePins', () => {
     expect(resolvePins({ certIds: ['a'] }, GUN)).toEqual({ certIds: ['a'] });
     expect(resolvePins({ ca: 'PEM' }, GUN)).toEqual({ ca: 'PEM' });
     expect(resolvePins({ certIds: ['a'], ca: 'PEM' }, GUN)).toEqual({ certIds: ['a'], ca: 'PEM' });
+    // No field is added that was not given (toEqual would not see an undefined one).
+    expect(Object.keys(resolvePins({ ca: 'PEM' }, GUN))).toEqual(['ca']);
+    expect(Object.keys(resolvePins({ certIds: ['a'] }, GUN))).toEqual(['certIds']);
+    expectTrustError(() => resolvePins({ certIds: ['a'], ca: { x: 'PEM' } } as never, GUN), 'ERR_INVALID_ARGUMENT');
     expect(isResolvedPins({ certIds: [] })).toBe(true);
     expect(isResolvedPins({ ca: 'PEM' })).toBe(true);
     expect(isResolvedPins({ ca: { x: 'PEM' } })).toBe(false);
@@ -106,7 +110,9 @@ describe('applyPins', () => {
   it('as Notary LoadCertBundleFromPEM: a block that is not a parsable CERTIFICATE makes the bundle unusable', () => {
     const junk = '-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n';
     const garbled = '-----BEGIN CERTIFICATE-----\nMAMCAQE=\n-----END CERTIFICATE-----\n';
-    for (const bundle of [junk + pem(caDer), pem(caDer) + garbled]) {
+    // The CA's own DER under another block type is not a certificate either.
+    const otherType = (pem(caDer) as string).replaceAll('CERTIFICATE', 'X509 CERTIFICATE');
+    for (const bundle of [junk + pem(caDer), pem(caDer) + garbled, otherType]) {
       const e = expectTrustError(() => applyPins([issued], GUN, NOW, { ca: bundle }), 'ERR_INVALID_ARGUMENT', 'root');
       expect(e).toMatchObject({ check: 'ca pin' });
     }

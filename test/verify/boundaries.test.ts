@@ -2,6 +2,7 @@
  * Boundaries of the chain that are not data of one vector (issue 17): the trusted state keeps
  * every rollback floor it proved, and the delegation-count limit at its exact value.
  */
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { verifyRepository } from '../../src/verify/repository.js';
@@ -45,5 +46,19 @@ describe('delegation count limit', () => {
     const e = expectTrustError(() => verifyRepository({ ...base, limits: { maxDelegations: 3 } }), 'ERR_METADATA_TOO_LARGE', 'targets/c');
     expect(e).toMatchObject({ check: 'delegation count', expected: 3 });
     expectTrustError(() => verifyRepository({ ...base, limits: { maxDelegations: 1 } }), 'ERR_METADATA_TOO_LARGE', 'targets/a');
+  });
+});
+
+describe('rotation refusal', () => {
+  it("names the previous root's threshold and the keys it was checked against", () => {
+    const dir = join(VECTORS, 'generated', 'rotation-previous-threshold-two-one-old-signature');
+    const trusted = readFileSync(join(dir, 'trusted-root.json'), 'utf8');
+    const e = expectTrustError(
+      () => verifyRepository({ gun, now: new Date(now), source: dirSource(join(dir, 'metadata')), trustedState: { gun, root: trusted, versions: {} } }),
+      'ERR_ROOT_ROTATION_FAILED',
+      'root',
+    );
+    expect(e).toMatchObject({ check: 'root rotation', expected: 2 });
+    expect((e as unknown as { keyIds: string[] }).keyIds).toHaveLength(2);
   });
 });
