@@ -28,6 +28,9 @@ describe('gunEntry', () => {
     expect(gunEntry({ '*': 'all' }, GUN)).toBe('all');
     expect(gunEntry(undefined, GUN)).toBeUndefined();
     expect(gunEntry({}, GUN)).toBeUndefined();
+    // No match must not fall through to a key that happens to be spelled "undefined".
+    expect(gunEntry({ undefined: 'x' }, GUN)).toBeUndefined();
+    expect(resolvePins({ certs: { undefined: ['x'] }, ca: { undefined: 'CA' } }, GUN)).toEqual({});
   });
 });
 

@@ -59,6 +59,8 @@ describe('rotation refusal', () => {
       'root',
     );
     expect(e).toMatchObject({ check: 'root rotation', expected: 2 });
-    expect((e as unknown as { keyIds: string[] }).keyIds).toHaveLength(2);
+    const keyIds = (e as unknown as { keyIds: string[] }).keyIds;
+    expect(keyIds).toHaveLength(2);
+    for (const id of keyIds) expect(id).toMatch(/^[0-9a-f]{64}$/);
   });
 });
