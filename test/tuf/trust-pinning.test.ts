@@ -61,6 +61,7 @@ describe('resolvePins', () => {
     for (const bad of [null, [], 'x', { certs: [] }, { certs: 'x' }, { ca: [] }, { certs: { [GUN]: 'id' } }, { certs: { [GUN]: [1] } }, { ca: { 'example.com/': 7 } }, { certIds: 'x' }, { certIds: [1] }]) {
       const e = expectTrustError(() => resolvePins(bad as never, GUN), 'ERR_INVALID_ARGUMENT');
       expect(e.message.startsWith('pins: '), e.message).toBe(true);
+      expect(e).toMatchObject({ check: 'pins' });
     }
     expectTrustError(() => resolvePins({}, 7 as never), 'ERR_INVALID_ARGUMENT');
   });
