@@ -24,6 +24,8 @@ describe('canonicalKeyId', () => {
   it('other key types keep their own ID', () => {
     expect(canonicalKeyId('ecdsa', ec.json.keyval.public)).toBe(tufKeyId('ecdsa', ec.json.keyval.public));
     expect(canonicalKeyId('ed25519', 'AAAA')).toBe(tufKeyId('ed25519', 'AAAA'));
+    // Even when the listed content happens to be a certificate PEM: only x509 types are unwrapped.
+    expect(canonicalKeyId('ecdsa', b64(certPem(ec)))).toBe(tufKeyId('ecdsa', b64(certPem(ec))));
   });
 
   it('skips blocks of another type, with headers, or that do not parse, and takes the next certificate', () => {
