@@ -18,6 +18,7 @@ import {
   canonical,
   digestOf,
   ecKey,
+  edKey,
   fileMeta,
   keyId,
   makeCert,
@@ -84,6 +85,7 @@ const cases = {
   },
   ...rotationCases(),
   ...caPinCases(),
+  ...boundaryCases(),
   // §13.1
   'html-escaped-signed': {
     description: 'target name with <, >, & and U+2028 stored HTML-escaped as Notary writes it; the signature covers the raw form',
@@ -737,6 +739,311 @@ function rotationCases() {
   };
 }
 
+/**
+ * Boundaries a mutation run showed no vector pinned (issue 17): each case fails if its rule goes,
+ * and most come in pairs, one just inside the rule and one just outside.
+ */
+function boundaryCases() {
+  return { ...thresholdBoundaryCases(), ...rotationBoundaryCases(), ...pinBoundaryCases(), ...rootShapeBoundaryCases(), ...metaBoundaryCases() };
+}
+
+/** A second root certificate key, beside K.root. */
+function rootB() {
+  return x509Key(ecKey('root-b'));
+}
+/** roles.root lists K.root and rootB() with threshold 2, signed by `signers`. */
+function twoRootKeys(signers) {
+  return (m) => {
+    m.root.signed.keys[keyId(rootB())] = rootB().json;
+    m.root.signed.roles.root = { keyids: [keyId(K.root), keyId(rootB())], threshold: 2 };
+    m.root.signers = signers;
+  };
+}
+
+function thresholdBoundaryCases() {
+  const v1 = { docker: { v1: { role: 'targets', digest: digestOf('v1 in targets') } } };
+  const zero = (role, mode) => ({
+    description: `root gives the ${role} role threshold 0 (${mode}): invalid root structure in every mode`,
+    spec: '§2.3, §4.4',
+    mode,
+    hooks: { edit: (m) => (m.root.signed.roles[role].threshold = 0) },
+    expect: fail('ERR_METADATA_INVALID', 'root'),
+  });
+  const zeroCases = {};
+  for (const role of ['root', 'targets', 'snapshot', 'timestamp']) {
+    for (const mode of ['strict', 'online-equivalent']) zeroCases[`threshold-zero-${role}-${mode}`] = zero(role, mode);
+  }
+  for (const mode of ['strict', 'online-equivalent']) {
+    zeroCases[`threshold-zero-delegation-${mode}`] = {
+      description: `targets gives targets/releases threshold 0 (${mode}): targets is structurally invalid, never a droppable threshold failure`,
+      spec: '§2.4, §7.8.4',
+      mode,
+      hooks: { edit: (m) => (m.targets.signed.delegations.roles[0].threshold = 0) },
+      expect: fail('ERR_METADATA_INVALID', 'targets'),
+    };
+    zeroCases[`threshold-zero-nested-delegation-${mode}`] = {
+      description: `targets/a gives targets/a/b threshold 0 (${mode}): targets/a is structurally invalid, which no mode drops`,
+      spec: '§2.4, §7.8.4',
+      mode,
+      hooks: { edit: (m) => (m['targets/a'].signed.delegations.roles[0].threshold = 0) },
+      expect: fail('ERR_METADATA_INVALID', 'targets/a'),
+    };
+  }
+  const rsa = (bits) => (m) => {
+    const k = rsaKey(bits);
+    delete m.root.signed.keys[keyId(K.targets)];
+    m.root.signed.keys[keyId(k)] = k.json;
+    m.root.signed.roles.targets.keyids = [keyId(k)];
+    m.targets.signers = [k];
+  };
+  return {
+    'root-threshold-two-signed-by-one': {
+      description: 'roles.root lists two certificate keys with threshold 2; root.json is signed by one of them',
+      spec: '§4.4, §6 step 6',
+      hooks: { edit: twoRootKeys([K.root]) },
+      expect: fail('ERR_THRESHOLD_NOT_MET', 'root'),
+    },
+    'root-threshold-two-signed-by-both': {
+      description: 'roles.root lists two certificate keys with threshold 2; root.json is signed by both',
+      spec: '§4.4, §6 step 6',
+      hooks: { edit: twoRootKeys([K.root, rootB()]) },
+      expect: ok(v1),
+    },
+    'snapshot-signed-by-targets-key': {
+      description: "snapshot signed by the targets key, which root's keys hold but roles.snapshot does not list",
+      spec: '§4.3',
+      hooks: { edit: (m) => (m.snapshot.signers = [K.targets]) },
+      expect: fail('ERR_THRESHOLD_NOT_MET', 'snapshot'),
+    },
+    'timestamp-signed-by-targets-key': {
+      description: "timestamp signed by the targets key, which root's keys hold but roles.timestamp does not list",
+      spec: '§4.3',
+      hooks: { edit: (m) => (m.timestamp.signers = [K.targets]) },
+      expect: fail('ERR_THRESHOLD_NOT_MET', 'timestamp'),
+    },
+    'targets-signed-by-snapshot-key': {
+      description: "targets signed by the snapshot key, which root's keys hold but roles.targets does not list",
+      spec: '§4.3',
+      hooks: { edit: (m) => (m.targets.signers = [K.snapshot]) },
+      expect: fail('ERR_THRESHOLD_NOT_MET', 'targets'),
+    },
+    'targets-plain-rsa-1024': {
+      description: 'the targets key is a plain "rsa" key of 1024 bits, signed rsapkcs1v15: keys under 2048 bits never verify',
+      spec: '§4.2',
+      hooks: { edit: rsa(1024) },
+      expect: fail('ERR_THRESHOLD_NOT_MET', 'targets'),
+    },
+    'targets-plain-rsa-2048': {
+      description: 'the targets key is a plain "rsa" key of 2048 bits, signed rsapkcs1v15',
+      spec: '§4.2',
+      hooks: { edit: rsa(2048) },
+      expect: ok(v1),
+    },
+    ...zeroCases,
+  };
+}
+
+function rotationBoundaryCases() {
+  const root2 = x509Key(ecKey('root-v2'));
+  const v1 = { docker: { v1: { role: 'targets', digest: digestOf('v1 in targets') } } };
+  // Cached root v2 lists only root2 for roles.root; `oldKeys` are the trusted root's keys it keeps in `keys`.
+  const rotated = (oldKeys, signers) => ({
+    edit: (m) => {
+      for (const k of oldKeys) m.root.signed.keys[keyId(k)] = k.json;
+      m.root.signed.keys[keyId(root2)] = root2.json;
+      m.root.signed.roles.root = { keyids: [keyId(root2)], threshold: 1 };
+      m.root.signed.version = 2;
+      m.root.signers = signers;
+    },
+  });
+  const oldCert = (certOpts, keyFn = () => K.root) => x509Key(keyFn(), certOpts);
+  const trustedWith = (key) => ({ edit: (m) => replaceRootKey(m, key) });
+  const unusable = (what, key, expect) => ({
+    description: `the trusted root v1's only certificate is ${what}; cached root v2 is signed by the new key and that old key`,
+    spec: '§6 step 4, §7.6',
+    trustedRoot: trustedWith(key),
+    hooks: rotated([key], [root2, key]),
+    expect,
+  });
+  const cnMismatch = oldCert({ cn: 'example.com/trustgate/other' });
+  const sha1 = oldCert({ alg: 'ecdsa-sha1' });
+  const expired = oldCert({ notAfter: '2029-06-01T00:00:00Z' });
+  const rsa1024 = oldCert({}, () => rsaKey(1024));
+  return {
+    'rotation-previous-threshold-two-one-old-signature': {
+      description: 'the trusted root v1 has root threshold 2 over two keys; cached root v2 is signed by its new key and only one old key',
+      spec: '§6 step 4, §7.6',
+      trustedRoot: { edit: twoRootKeys([K.root, rootB()]) },
+      hooks: rotated([K.root, rootB()], [root2, K.root]),
+      expect: fail('ERR_ROOT_ROTATION_FAILED', 'root'),
+    },
+    'rotation-previous-threshold-two-both-old-signatures': {
+      description: 'the trusted root v1 has root threshold 2 over two keys; cached root v2 is signed by its new key and both old keys',
+      spec: '§6 step 4, §7.6',
+      trustedRoot: { edit: twoRootKeys([K.root, rootB()]) },
+      hooks: rotated([K.root, rootB()], [root2, K.root, rootB()]),
+      expect: ok(v1),
+    },
+    'rotation-previous-cert-cn-mismatch': unusable('for another GUN (CN mismatch)', cnMismatch, fail('ERR_ROOT_ROTATION_FAILED', 'root')),
+    'rotation-previous-cert-sha1': unusable('signed with ecdsa-with-SHA1 (weak)', sha1, fail('ERR_ROOT_ROTATION_FAILED', 'root')),
+    'rotation-previous-cert-rsa-1024': unusable('an RSA-1024 key (weak)', rsa1024, fail('ERR_ROOT_ROTATION_FAILED', 'root')),
+    'rotation-previous-cert-expired': unusable('expired: the previous root\'s certificates are used without an expiry check', expired, ok(v1)),
+  };
+}
+
+function pinBoundaryCases() {
+  const caKey = ecKey('pinned-ca');
+  const caDer = makeCert({ cn: 'trustgate test CA', subjectKey: caKey, ca: true });
+  const otherCaDer = makeCert({ cn: 'another CA', subjectKey: ecKey('other-ca'), ca: true });
+  const leafWith = (issuerKey) => (m) => {
+    const der = makeCert({ cn: GUN, subjectKey: K.root, issuerKey, issuerCn: 'trustgate test CA', eku: '1.3.6.1.5.5.7.3.1', serial: 31 });
+    replaceRootKey(m, { ...K.root, json: { keytype: 'ecdsa-x509', keyval: { private: null, public: b64(Buffer.from(pem(der))) } } });
+  };
+  const root = keyId(K.root);
+  const other = keyId(K.other);
+  const pinCase = (description, pins, expect, edit) => ({ description, spec: '§6.1', pins, ...(edit ? { hooks: { edit } } : {}), expect });
+  const mismatch = fail('ERR_ROOT_PIN_MISMATCH', 'root');
+  return {
+    'pin-ca-issuer-name-only': pinCase(
+      'root certificate names the pinned CA as its issuer but is signed by another key',
+      { ca: { 'example.com/': pem(caDer) } }, mismatch, leafWith(ecKey('impostor-ca')),
+    ),
+    'pin-ca-longest-prefix-wins': pinCase(
+      'CA pins for example.com/ (another CA) and example.com/trustgate/ (the issuing CA): the longer prefix decides',
+      { ca: { 'example.com/': pem(otherCaDer), 'example.com/trustgate/': pem(caDer) } }, ok(), leafWith(caKey),
+    ),
+    'pin-ca-longest-prefix-refuses': pinCase(
+      'CA pins for example.com/ (the issuing CA) and example.com/trustgate/ (another CA): the longer prefix decides',
+      { ca: { 'example.com/': pem(caDer), 'example.com/trustgate/': pem(otherCaDer) } }, mismatch, leafWith(caKey),
+    ),
+    'pin-ca-prefix-outside-gun': pinCase(
+      'a CA pinned for example.com/trustgate/repo/ does not cover example.com/trustgate/repo: trust on first use applies',
+      { ca: { 'example.com/trustgate/repo/': pem(otherCaDer) } }, ok(),
+    ),
+    'pin-certs-longest-wildcard-wins': pinCase(
+      'certs pinned for example.com/* (another key) and example.com/trustgate/* (the root key): the longest wildcard wins',
+      { certs: { 'example.com/*': [other], 'example.com/trustgate/*': [root] } }, ok(),
+    ),
+    'pin-certs-longest-wildcard-refuses': pinCase(
+      'certs pinned for example.com/* (the root key) and example.com/trustgate/* (another key): the longest wildcard wins',
+      { certs: { 'example.com/*': [root], 'example.com/trustgate/*': [other] } }, mismatch,
+    ),
+    'pin-certs-exact-beats-wildcard': pinCase(
+      'certs pinned for the GUN exactly (another key) and for example.com/trustgate/r* (the root key): the exact entry wins',
+      { certs: { [GUN]: [other], 'example.com/trustgate/r*': [root] } }, mismatch,
+    ),
+    'pin-certs-wildcard-outside-gun': pinCase(
+      'certs pinned for example.com/trustgate/repo/* (another key) do not cover example.com/trustgate/repo: trust on first use applies',
+      { certs: { 'example.com/trustgate/repo/*': [other], 'example.com/trustgate/repository': [other] } }, ok(),
+    ),
+  };
+}
+
+/** Root structure and the intermediates Notary drops when it rebuilds a root key (notary-rules.md §2.3, §6 steps 2–3). */
+function rootShapeBoundaryCases() {
+  const caKey = ecKey('bundle-intermediate');
+  const leaf = makeCert({ cn: GUN, subjectKey: K.root, issuerKey: caKey, issuerCn: 'bundle intermediate', serial: 51 });
+  const bundled = (intermediate) => ({ ...K.root, json: { keytype: 'ecdsa-x509', keyval: { private: null, public: b64(Buffer.from(pem(leaf) + pem(intermediate))) } } });
+  const leafOnlyId = keyId({ json: { keytype: 'ecdsa-x509', keyval: { private: null, public: b64(Buffer.from(pem(leaf))) } } });
+  const expiredInt = makeCert({ cn: 'bundle intermediate', subjectKey: caKey, ca: true, notAfter: '2029-01-01T00:00:00Z', serial: 52 });
+  const sha1Int = makeCert({ cn: 'bundle intermediate', subjectKey: caKey, ca: true, alg: 'ecdsa-sha1', serial: 53 });
+  const validInt = makeCert({ cn: 'bundle intermediate', subjectKey: caKey, ca: true, serial: 54 });
+  const asLeafOnly = { signatures: (role, sigs) => (role === 'root' ? sigs.map((s) => ({ ...s, keyid: leafOnlyId })) : undefined) };
+  const c = (description, intermediate, expect, extra = {}) => ({
+    description,
+    spec: '§6 steps 2–3 key rebuild',
+    hooks: { edit: (m) => replaceRootKey(m, bundled(intermediate)), ...extra },
+    expect,
+  });
+  const ed = edKey('root-ed25519-leaf');
+  const edSpki = Buffer.concat([Buffer.from('302a300506032b6570032100', 'hex'), Buffer.from(ed.json.keyval.public, 'base64')]);
+  const edLeaf = makeCert({ cn: GUN, subjectKey: { spki: edSpki }, issuerKey: caKey, issuerCn: 'bundle intermediate', serial: 55 });
+  const pemAs = (type, der) => pem(der).replaceAll('CERTIFICATE', type);
+  return {
+    'root-cert-ed25519-key': {
+      description: 'the root certificate carries an Ed25519 key: Notary turns only RSA and ECDSA certificates into root keys',
+      spec: '§6 steps 2–3',
+      hooks: { edit: (m) => replaceRootKey(m, { ...K.root, json: { keytype: 'ecdsa-x509', keyval: { private: null, public: b64(Buffer.from(pem(edLeaf))) } } }) },
+      expect: fail('ERR_ROOT_CERT_INVALID', 'root'),
+    },
+    'root-pem-ca-in-other-block-type': {
+      description: 'the root key holds its leaf and then a CA certificate in an "X509 CERTIFICATE" block: only CERTIFICATE blocks are certificates, so the bundle is refused',
+      spec: '§6 step 2',
+      hooks: {
+        edit: (m) => replaceRootKey(m, { ...K.root, json: { keytype: 'ecdsa-x509', keyval: { private: null, public: b64(Buffer.from(pem(leaf) + pemAs('X509 CERTIFICATE', validInt))) } } }),
+      },
+      expect: fail('ERR_ROOT_CERT_INVALID', 'root'),
+    },
+    'root-role-key-not-in-keys': {
+      description: "roles.snapshot lists a key ID that root's keys do not hold",
+      spec: '§2.3',
+      hooks: { edit: (m) => m.root.signed.roles.snapshot.keyids.push('ab'.repeat(32)) },
+      expect: fail('ERR_METADATA_INVALID', 'root'),
+    },
+    'root-bundle-valid-intermediate': c('the root key holds its leaf and a valid intermediate, signed under that key\'s ID', validInt, ok()),
+    'root-bundle-expired-intermediate': c(
+      'the root key holds its leaf and an expired intermediate, signed under that key\'s ID: the rebuilt key drops the intermediate, so its ID matches no signature',
+      expiredInt, fail('ERR_THRESHOLD_NOT_MET', 'root'),
+    ),
+    'root-bundle-expired-intermediate-leaf-id': c(
+      'as root-bundle-expired-intermediate, but signed under the ID of the leaf alone, which is what the rebuilt key is',
+      expiredInt, ok(), asLeafOnly,
+    ),
+    'root-bundle-sha1-intermediate': c(
+      'the root key holds its leaf and a SHA-1 intermediate, signed under that key\'s ID: the rebuilt key drops the intermediate',
+      sha1Int, fail('ERR_THRESHOLD_NOT_MET', 'root'),
+    ),
+    'root-bundle-sha1-intermediate-leaf-id': c('as root-bundle-sha1-intermediate, signed under the ID of the leaf alone', sha1Int, ok(), asLeafOnly),
+  };
+}
+
+function metaBoundaryCases() {
+  const dropEntry = (name) => (meta) => { const { [name]: _drop, ...rest } = meta; return rest; };
+  return {
+    'delegation-length-zero-in-snapshot': {
+      description: 'snapshot lists targets/releases with its hashes and length 0: a 0-byte cap the file exceeds',
+      spec: '§7.4, §14.5',
+      hooks: { snapshotMeta: (meta) => ({ ...meta, 'targets/releases': { ...meta['targets/releases'], length: 0 } }) },
+      expect: fail('ERR_METADATA_TOO_LARGE', 'targets/releases'),
+    },
+    'delegation-length-zero-no-hashes': {
+      description: 'snapshot lists targets/releases with no hashes and length 0 ("checksum unknown"): the role is skipped with its subtree',
+      spec: '§7.8.3',
+      hooks: { snapshotMeta: (meta) => ({ ...meta, 'targets/releases': { hashes: {}, length: 0 } }) },
+      expect: ok({ docker: { v2: null, latest: { role: 'targets', digest: digestOf('latest in targets') } } }, { roles: ['targets', 'targets/a', 'targets/a/b', 'targets/c'] }),
+    },
+    'root-longer-than-snapshot-length': {
+      description: "the cached root.json is one byte longer than the length snapshot lists for root",
+      spec: '§7.4, §7.5',
+      hooks: { snapshotMeta: (meta) => ({ ...meta, root: { ...meta.root, length: meta.root.length - 1 } }) },
+      expect: fail('ERR_METADATA_TOO_LARGE', 'root'),
+    },
+    'root-length-exact-in-snapshot': {
+      description: 'snapshot lists root with exactly its length',
+      spec: '§7.4, §7.5',
+      expect: ok(),
+    },
+    'snapshot-without-targets-entry': {
+      description: 'snapshot meta has no entry for targets',
+      spec: '§2.5, §7.5',
+      hooks: { snapshotMeta: dropEntry('targets') },
+      expect: fail('ERR_METADATA_INVALID', 'snapshot'),
+    },
+    'snapshot-without-root-entry': {
+      description: 'snapshot meta has no entry for root',
+      spec: '§2.5, §7.5',
+      hooks: { snapshotMeta: dropEntry('root') },
+      expect: fail('ERR_METADATA_INVALID', 'snapshot'),
+    },
+    'timestamp-without-snapshot-entry': {
+      description: 'timestamp meta has no entry for snapshot',
+      spec: '§2.5, §7.5',
+      hooks: { timestampMeta: dropEntry('snapshot') },
+      expect: fail('ERR_METADATA_INVALID', 'timestamp'),
+    },
+  };
+}
+
 function failurePolicyCases() {
   const expiredA = { edit: (m) => (m['targets/a'].signed.expires = '2029-01-01T00:00:00Z') };
   const underThreshold = { edit: (m) => (m['targets/a'].signers = [K.other]) };
@@ -787,7 +1094,8 @@ for (const [id, c] of Object.entries(cases)) {
   seen.add(id);
   const want = new Map();
   for (const [role, buf] of Object.entries(files)) want.set(join('metadata', ROLE_FILE(role)), buf);
-  if (c.trustedRoot) want.set('trusted-root.json', build().root);
+  // `trustedRoot: true` trusts the base root; hooks build another trusted root (version 1).
+  if (c.trustedRoot) want.set('trusted-root.json', build(c.trustedRoot === true ? {} : c.trustedRoot).root);
   const caseJson = { description: c.description, spec: c.spec, gun: GUN, now: NOW, mode: c.mode ?? 'strict', ...(c.trustedRoot ? { trusted_root: 'trusted-root.json' } : {}), ...(c.pins ? { pins: c.pins } : {}), expect: c.expect };
   want.set('case.json', Buffer.from(`${JSON.stringify(caseJson, null, 2)}\n`));
   if (CHECK) {

@@ -30,11 +30,15 @@ export function fileTooLarge(role: string, actual: number, max: number, cap: Siz
 /**
  * `length` is a size cap, never an exact size: a larger file is refused (notary-rules.md §7.4). Every
  * listed sha256/sha512 must match; other names are ignored; none at all is an error (notary-rules.md §7.5).
- * @throws {TrustError} `ERR_METADATA_TOO_LARGE`, `ERR_MISSING_HASHES`, `ERR_HASH_MISMATCH`
+ * @throws {TrustError} `ERR_METADATA_TOO_LARGE`, `ERR_MISSING_HASHES` (also for no entry), `ERR_HASH_MISMATCH`
  */
-export function checkFileAgainstMeta(bytes: Uint8Array, meta: FileMetaJson, role: string, referrer: string): void {
+export function checkFileAgainstMeta(bytes: Uint8Array, meta: FileMetaJson | undefined, role: string, referrer: string): void {
+  // No entry at all is Notary's ErrMissingMeta too (notary-rules.md §7.5), not a crash on `undefined`.
+  if (meta === undefined) {
+    throw new TrustError('ERR_MISSING_HASHES', `${referrer} lists no entry for ${role}`, { role, check: `hashes from ${referrer}` });
+  }
   if (bytes.length > meta.length) throw fileTooLarge(role, bytes.length, meta.length, { referrer });
-  let checked = 0;
+  let checkedAny = false;
   for (const alg of SUPPORTED_HASHES) {
     if (!Object.hasOwn(meta.hashes, alg)) continue;
     const want = decodeBase64(meta.hashes[alg] as string);
@@ -51,9 +55,9 @@ export function checkFileAgainstMeta(bytes: Uint8Array, meta: FileMetaJson, role
         },
       );
     }
-    checked++;
+    checkedAny = true;
   }
-  if (checked === 0) {
+  if (!checkedAny) {
     throw new TrustError('ERR_MISSING_HASHES', `${referrer} lists no sha256 or sha512 hash for ${role}`, {
       role,
       check: `hashes from ${referrer}`,

@@ -13,7 +13,8 @@ const DELEGATION_CHARS = /^[-a-z0-9_/]+$/;
  */
 export function isDelegationName(name: string): boolean {
   if (!name.startsWith('targets/') || name.length >= 256 || !DELEGATION_CHARS.test(name)) return false;
-  return name.split('/').every((seg) => seg !== '' && seg !== '.' && seg !== '..');
+  // '.' is outside the character set, so '.' and '..' segments never get here; an empty one can.
+  return !name.split('/').includes('');
 }
 
 /** `targets/a/b` → `targets/a`; `targets/a` → `targets`. */

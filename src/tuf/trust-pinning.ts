@@ -138,17 +138,24 @@ function chainsToCa(leaf: Certificate, intermediates: readonly Certificate[], ca
   return walk(leaf, 0);
 }
 
-/** The pinned CA bundle, filtered by the leaf checks of notary-rules.md §6 step 3; none left is an error. */
+function badCaPin(message: string): TrustError {
+  return new TrustError('ERR_INVALID_ARGUMENT', message, { role: 'root', check: 'ca pin' });
+}
+
+/**
+ * The pinned CA bundle. As Notary's `LoadCertBundleFromPEM`, a block that is not a parsable
+ * CERTIFICATE makes the whole bundle unusable; then, as `NewTrustPinChecker`, certificates that
+ * fail the checks of notary-rules.md §6 step 3 are ignored, and none left is an error.
+ */
 function loadCaPins(pem: string, now: Date): Certificate[] {
-  const cas = decodePemBlocks(pem)
-    .filter((b) => b.type === 'CERTIFICATE')
-    .map((b) => parseCertificate(b.der))
-    .filter((c): c is Certificate => c !== undefined && weakCertProblem(c) === undefined && validityProblem(c, now) === undefined);
+  const parsed = decodePemBlocks(pem).map((b) => {
+    const c = b.type === 'CERTIFICATE' ? parseCertificate(b.der) : undefined;
+    if (!c) throw badCaPin(`the pinned CA bundle holds a PEM block of type ${b.type} that is not a parsable certificate`);
+    return c;
+  });
+  const cas = parsed.filter((c) => weakCertProblem(c) === undefined && validityProblem(c, now) === undefined);
   if (cas.length === 0) {
-    throw new TrustError('ERR_INVALID_ARGUMENT', 'the pinned CA bundle holds no valid CA certificate', {
-      role: 'root',
-      check: 'ca pin',
-    });
+    throw badCaPin('the pinned CA bundle holds no valid CA certificate');
   }
   return cas;
 }
