@@ -1,0 +1,29 @@
+/**
+ * The test set StrykerJS runs against each mutant (stryker.config.json, `npm run mutation`): the
+ * core's own unit tests and the wings' pure decision tests. Left out on purpose: fuzz (slow, random
+ * by design), interop and live suites (real notary/postgres servers), child-process and CLI suites
+ * (they run dist/, which a mutant does not change), and the architecture test (it reads source
+ * files, which Stryker instruments).
+ */
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: [
+      'test/json/**/*.test.ts',
+      'test/crypto/**/*.test.ts',
+      'test/tuf/**/*.test.ts',
+      'test/verify/**/*.test.ts',
+      'test/errors.test.ts',
+      'test/admission/decision.test.ts',
+      'test/quarantine/service-view.test.ts',
+      'test/quarantine/transitions.test.ts',
+      'test/quarantine/scenarios.test.ts',
+      'test/fetch/units.test.ts',
+    ],
+    // Both spawn dist/ (the vector generator, the CLI): a mutant in src/ cannot change what they run.
+    exclude: ['test/verify/generator-check.test.ts', 'test/verify/resolve-agreement.test.ts'],
+    setupFiles: ['test/mutation/seed.ts'],
+    testTimeout: 60_000,
+  },
+});
