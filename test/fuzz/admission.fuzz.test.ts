@@ -10,7 +10,8 @@
  * patch only ever names the digest the real Notary client resolves. The server answers 200 with
  * such a review or a 4xx, never a 5xx.
  *
- * Quick profile in `npm test`; `npm run fuzz:long` scales it with FUZZ_RUNS.
+ * Quick profile in `npm test`; `npm run fuzz:long` scales it with FUZZ_RUNS (FUZZ_RUNS / 20 reviews
+ * in-process, a fifth of that over HTTPS).
  */
 import { rmSync } from 'node:fs';
 import { request } from 'node:https';
@@ -22,8 +23,8 @@ import { isTrustError } from '../../src/errors.js';
 import { assertInChunks } from './chunked.js';
 import { BASIC, DELEG, decodePatch, digestOf, fixture, HUB, NOW, selfSignedCert, vectorTrust } from '../admission/helpers.js';
 
-const RUNS = Math.max(40, Math.ceil(Number(process.env['FUZZ_RUNS'] ?? 250) / 2));
-const HTTP_RUNS = Math.max(20, Math.ceil(RUNS / 5));
+const RUNS = Math.max(125, Math.ceil(Number(process.env['FUZZ_RUNS'] ?? 250) / 20));
+const HTTP_RUNS = Math.max(25, Math.ceil(RUNS / 5));
 const SEED = process.env['FUZZ_SEED'] === undefined ? undefined : Number(process.env['FUZZ_SEED']);
 const TIMEOUT = Math.max(60_000, RUNS * 40);
 

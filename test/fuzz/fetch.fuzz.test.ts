@@ -26,7 +26,7 @@ import { parseStrictJson, type JsonObject, type JsonValue } from '../../src/json
 import { snapshotTree } from '../fetch/helpers/notary.js';
 import { NOTARY } from '../helpers/vectors.js';
 
-const RUNS = Math.max(12, Math.ceil(Number(process.env['FUZZ_RUNS'] ?? 250) / 10));
+const RUNS = Math.max(25, Math.ceil(Number(process.env['FUZZ_RUNS'] ?? 250) / 100));
 const SEED = process.env['FUZZ_SEED'] === undefined ? undefined : Number(process.env['FUZZ_SEED']);
 /** Per request and whole fetch: small, so that a hanging answer costs little. */
 const TIMEOUT_MS = 250;
