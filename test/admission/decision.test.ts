@@ -7,7 +7,7 @@ import {
   type AdmissionDecision,
   type AdmissionPolicyInput,
 } from '../../src/admission/index.js';
-import { isTrustError } from '../../src/errors.js';
+import { isTrustError, TrustError } from '../../src/errors.js';
 import { createMemoryStore, createQuarantineService } from '../../src/quarantine/index.js';
 import { verifyTrustDir } from '../../src/trust-dir/reader.js';
 import { BASIC, DELEG, digestOf, HUB, NOW, vectorTrust } from './helpers.js';
@@ -299,5 +299,132 @@ describe('policy', () => {
     expect(metadataAgeMs(expires, new Date('2026-11-27T00:00:00Z'), 14 * DAY)).toBe(0);
     expect(metadataAgeMs(expires, new Date('2026-11-30T00:00:00Z'), 14 * DAY)).toBe(3 * DAY);
     expect(metadataAgeMs(expires, new Date('2026-11-30T00:00:00Z'), 7 * DAY)).toBe(-4 * DAY);
+  });
+});
+
+describe('checkAdmission: boundaries (issue 17, found by mutation testing)', () => {
+  const hubRepo = () => verifyTrustDir({ gun: HUB.gun, trustDir: HUB.trustDir, now: NOW });
+
+  it('metadata age exactly at the limit is allowed; one millisecond more is ERR_METADATA_TOO_OLD', async () => {
+    const p = policy({ maxMetadataAge: '2d' });
+    // age = now − (expires − 14d), so the limit is reached at expires − 14d + 2d.
+    const at = new Date(hubRepo().timestamp.expiresAt.getTime() - 14 * DAY + 2 * DAY);
+    const ok = await decide('docker.io/acme/hub:v1', p, { now: at });
+    expect(ok.allowed).toBe(true);
+    expect(ok.reasons).toContain('metadata age 2.0d within 2.0d');
+    const late = denied(await decide('docker.io/acme/hub:v1', p, { now: new Date(at.getTime() + 1) }));
+    expect(late.error).toMatchObject({ code: 'ERR_METADATA_TOO_OLD', role: 'timestamp', check: 'metadata age', expected: 2 * DAY, actual: 2 * DAY + 1 });
+  });
+
+  it('break-glass limited to users and groups: a listed user or group may, anyone else or an unknown requester may not', async () => {
+    const p = policy({}, { breakGlass: { annotation: 'bg', users: ['alice'], groups: ['sre'] } });
+    const ask = (requester?: { username: string; groups?: string[] }) =>
+      checkAdmission({ image: 'docker.io/acme/hub:nope', now: NOW, annotations: { bg: 'INC-9' }, ...(requester ? { requester } : {}) }, p, { trust });
+    expect(await ask({ username: 'alice' })).toMatchObject({ allowed: true, breakGlass: { annotation: 'bg', reason: 'INC-9', by: 'alice' }, wouldDeny: { code: 'ERR_ADMISSION_UNSIGNED' } });
+    expect(await ask({ username: 'bob', groups: ['dev', 'sre'] })).toMatchObject({ allowed: true, breakGlass: { by: 'bob' } });
+    const bob = denied(await ask({ username: 'bob', groups: ['dev'] }));
+    expect(bob.code).toBe('ERR_ADMISSION_UNSIGNED');
+    expect(bob.reasons.at(-1)).toBe("break-glass refused: bob is not among the policy's breakGlass users or groups");
+    const nobody = denied(await ask());
+    expect(nobody.reasons.at(-1)).toBe("break-glass refused: an unknown requester is not among the policy's breakGlass users or groups");
+    // A group named like a user (or the reverse) is not a match.
+    expect(denied(await ask({ username: 'sre', groups: ['alice'] })).code).toBe('ERR_ADMISSION_UNSIGNED');
+    // Without users or groups anyone may, an unknown requester included (by: null).
+    const open = policy({}, { breakGlass: { annotation: 'bg' } });
+    const d = await checkAdmission({ image: 'docker.io/acme/hub:nope', now: NOW, annotations: { bg: ' INC-9 ' } }, open, { trust });
+    expect(d).toMatchObject({ allowed: true, breakGlass: { reason: 'INC-9', by: null } });
+    expect(d.reasons.at(-1)).toBe('break-glass (bg) by an unknown requester: INC-9');
+    // An annotation the policy does not name is no break-glass.
+    expect(denied(await checkAdmission({ image: 'docker.io/acme/hub:nope', now: NOW, annotations: { other: 'x' } }, open, { trust })).reasons.join('\n')).not.toContain('break-glass');
+  });
+
+  it('what a deny carries: the check and the digests of each resolution failure', async () => {
+    const tag = denied(await decide('docker.io/acme/hub:nope'));
+    expect(tag.error).toMatchObject({ code: 'ERR_ADMISSION_UNSIGNED', check: 'signed tag' });
+    expect(tag.reason).toBe('docker.io/acme/hub: tag "nope" is not signed in targets/releases or targets');
+    const mismatch = denied(await decide(`docker.io/acme/hub:v1@${digestOf(HUB, 'latest')}`));
+    expect(mismatch.error).toMatchObject({ code: 'ERR_ADMISSION_UNSIGNED', check: 'digest match', role: 'targets/releases', expected: digestOf(HUB, 'v1'), actual: digestOf(HUB, 'latest') });
+    const zero = `sha256:${'0'.repeat(64)}`;
+    const digest = denied(await decide(`docker.io/acme/hub@${zero}`));
+    expect(digest.error).toMatchObject({ code: 'ERR_ADMISSION_UNSIGNED', check: 'signed digest', actual: zero });
+    expect(digest).toMatchObject({ tag: null, gun: HUB.gun, digest: null });
+    const none = denied(await decide('docker.io/acme/nothing:v1'));
+    expect(none.error).toMatchObject({ code: 'ERR_ADMISSION_UNSIGNED', check: 'trust data', role: 'root' });
+  });
+
+  it('only a missing root means unsigned: other trust failures keep their code, and a crash of the source propagates', async () => {
+    const missingTimestamp = { verify: () => { throw new TrustError('ERR_METADATA_NOT_FOUND', 'timestamp.json is not in the trust cache', { role: 'timestamp' }); } };
+    expect(denied(await checkAdmission({ image: 'docker.io/acme/hub:v1', now: NOW }, policy(), { trust: missingTimestamp })).error).toMatchObject({ code: 'ERR_METADATA_NOT_FOUND', role: 'timestamp' });
+    const expired = denied(await decide('docker.io/acme/hub:v1', policy(), { now: new Date(NOW.getTime() + 30 * DAY) }));
+    expect(expired.code).toBe('ERR_METADATA_EXPIRED');
+    const broken = { verify: () => { throw new RangeError('disk on fire'); } };
+    await expect(checkAdmission({ image: 'docker.io/acme/hub:v1', now: NOW }, policy(), { trust: broken })).rejects.toThrow('disk on fire');
+  });
+
+  it('misuse throws ERR_INVALID_ARGUMENT: a request without an image string, sources without a trust source, an invalid now', async () => {
+    const p = policy();
+    for (const request of [null, {}, { image: 5 }]) {
+      await expect(checkAdmission(request as never, p, { trust })).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
+    }
+    for (const sources of [null, {}, { trust: {} }, { trust: { verify: 1 } }]) {
+      await expect(checkAdmission({ image: 'alpine', now: NOW }, p, sources as never)).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
+    }
+    await expect(checkAdmission({ image: 'alpine', now: new Date(Number.NaN) }, p, { trust })).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
+    await expect(checkAdmission({ image: 'alpine', now: 'today' as never }, p, { trust })).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
+  });
+
+  it('quarantine: an answer for another digest is a deny; a hidden digest reports its state; without content trust the reader supplies the digest', async () => {
+    const p = policy({ requireQuarantineVisible: true });
+    const other = `sha256:${'1'.repeat(64)}`;
+    const seen: { principal: unknown; tag: unknown; digest: unknown; path: unknown }[] = [];
+    const liar = { access: (q: { principal: unknown; tag?: string | undefined; digest?: string | undefined; path: string }) => (seen.push({ principal: q.principal, tag: q.tag, digest: q.digest, path: q.path }), { visible: true as const, digest: other }) };
+    const lie = denied(await checkAdmission({ image: 'docker.io/acme/hub:v1', now: NOW }, p, { trust, quarantine: liar }));
+    expect(lie.error).toMatchObject({ code: 'ERR_QUARANTINED', check: 'quarantine visibility', expected: digestOf(HUB, 'v1'), actual: other });
+    expect(seen[0]).toEqual({ principal: { id: 'anonymous', roles: [] }, tag: 'v1', digest: digestOf(HUB, 'v1'), path: 'acme/hub' });
+    const hidden = { access: () => ({ visible: false as const, reason: 'not passed', state: 'Quarantined' }) };
+    const h = denied(await checkAdmission({ image: 'docker.io/acme/hub:v1', now: NOW, principal: { id: 'dev', roles: [] } }, p, { trust, quarantine: hidden }));
+    expect(h.error).toMatchObject({ code: 'ERR_QUARANTINED', actual: 'Quarantined' });
+    expect(h.reason).toBe(`docker.io/acme/hub: ${digestOf(HUB, 'v1')} is not visible to dev in the quarantine state (not passed, Quarantined)`);
+    const noTrust = policy({ requireQuarantineVisible: true, requireContentTrust: false });
+    const reader = { access: () => ({ visible: true as const, digest: other }) };
+    expect(await checkAdmission({ image: 'docker.io/acme/unsigned:v3', now: NOW }, noTrust, { trust, quarantine: reader })).toMatchObject({ allowed: true, verified: false, digest: other });
+    const noTag = denied(await checkAdmission({ image: 'docker.io/acme/unsigned:v3', now: NOW }, noTrust, { trust, quarantine: hidden }));
+    expect(noTag.reason).toContain('tag v3 is not visible');
+    // Without requireQuarantineVisible the reader is not asked.
+    seen.length = 0;
+    expect((await checkAdmission({ image: 'docker.io/acme/hub:v1', now: NOW }, policy(), { trust, quarantine: liar })).allowed).toBe(true);
+    expect(seen).toEqual([]);
+  });
+
+  it('a digest signed under several tags: the candidate that the most required roles signed decides the evidence', async () => {
+    // The real delegation vector with one more target in targets/releases, carrying the digest targets signs as "latest".
+    const real = verifyTrustDir({ gun: DELEG.gun, trustDir: DELEG.trustDir, now: NOW });
+    const latest = real.roles.get('targets')?.targets.get('latest');
+    const releases = real.roles.get('targets/releases');
+    if (!latest || !releases) throw new Error('vector changed');
+    const edited = { ...real, roles: new Map([...real.roles].map(([n, r]) => [n, n === 'targets/releases' ? { ...releases, targets: new Map([...releases.targets, ['zz-rel', latest]]) } : r])) };
+    const fake = { verify: () => edited as never };
+    const digest = digestOf(DELEG, 'latest');
+    const p = policy({ signers: { roles: ['targets/releases'] } });
+    const d = await checkAdmission({ image: `docker.io/acme/deleg@${digest}`, now: NOW }, p, { trust: fake });
+    expect(d).toMatchObject({ allowed: true, signedTags: ['latest', 'zz-rel'], digest });
+    if (!d.allowed) throw new Error('unreachable');
+    expect(d.signers.map((s) => s.role)).toEqual(['targets/releases']);
+    // Requiring targets instead: "latest" (first, and signed by targets) stays the evidence.
+    const t = await checkAdmission({ image: `docker.io/acme/deleg@${digest}`, now: NOW }, policy({ signers: { roles: ['targets'] } }), { trust: fake });
+    expect(t.allowed && t.signers.map((s) => s.role)).toEqual(['targets']);
+  });
+
+  it('the reasons name the rule and each check, in order', async () => {
+    const d = await decide('docker.io/acme/hub:v1', policy({ signers: { roles: ['targets/releases'] } }));
+    expect(d.reasons).toEqual([
+      'rule rules[0]',
+      `trust data of ${HUB.gun} verified`,
+      `tag v1 → ${digestOf(HUB, 'v1')} in targets/releases`,
+      'signers: 1 of 1 required roles (targets/releases), threshold 1',
+    ]);
+    expect((await decide('quay.io/x/y:1')).reasons).toEqual(['rule default (no rule matched)']);
+    const byDigest = await decide(`docker.io/acme/hub@${digestOf(HUB, 'v1')}`);
+    expect(byDigest.reasons).toContain(`digest signed as v1 → ${digestOf(HUB, 'v1')} in targets/releases`);
   });
 });
