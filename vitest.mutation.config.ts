@@ -19,6 +19,7 @@ export default defineConfig({
       'test/quarantine/service-view.test.ts',
       'test/quarantine/transitions.test.ts',
       'test/quarantine/scenarios.test.ts',
+      'test/quarantine/visibility-rule.test.ts',
       'test/fetch/units.test.ts',
       // An in-test static server on 127.0.0.1 (no notary-server): the fetch's update rules.
       'test/fetch/update-rules.test.ts',
