@@ -413,6 +413,88 @@ describe('checkAdmission: boundaries (issue 17, found by mutation testing)', () 
     // Requiring targets instead: "latest" (first, and signed by targets) stays the evidence.
     const t = await checkAdmission({ image: `docker.io/acme/deleg@${digest}`, now: NOW }, policy({ signers: { roles: ['targets'] } }), { trust: fake });
     expect(t.allowed && t.signers.map((s) => s.role)).toEqual(['targets']);
+    // A candidate held by two roles counts each required role it has: hub v1 (releases and bob)
+    // beats "a1" (targets only, first in natural order) when releases is required.
+    const hub = hubRepo();
+    const v1 = hub.roles.get('targets/releases')?.targets.get('v1');
+    const htop = hub.roles.get('targets');
+    if (!v1 || !htop) throw new Error('vector changed');
+    const hubEdited = { ...hub, roles: new Map([...hub.roles].map(([n, r]) => [n, n === 'targets' ? { ...htop, targets: new Map([...htop.targets, ['a1', v1]]) } : r])) };
+    const h = await checkAdmission({ image: `docker.io/acme/hub@${digestOf(HUB, 'v1')}`, now: NOW }, policy({ signers: { roles: ['targets/releases'] } }), { trust: { verify: () => hubEdited as never } });
+    expect(h).toMatchObject({ allowed: true, signedTags: ['a1', 'v1'] });
+    expect(h.allowed && h.signers.map((s) => s.role).sort()).toEqual(['targets/bob', 'targets/releases']);
+  });
+
+  it('the metadata age is reported in s, m, h or d, each up to its boundary', async () => {
+    const p = policy({ maxMetadataAge: '3d' });
+    const issued = hubRepo().timestamp.expiresAt.getTime() - 14 * DAY;
+    const ageLine = async (ms: number) => (await decide('docker.io/acme/hub:v1', p, { now: new Date(issued + ms) })).reasons.find((r) => r.startsWith('metadata age'));
+    expect(await ageLine(119_000)).toBe('metadata age 119s within 3.0d');
+    expect(await ageLine(120_000)).toBe('metadata age 2m within 3.0d');
+    expect(await ageLine(7_199_000)).toBe('metadata age 120m within 3.0d');
+    expect(await ageLine(7_200_000)).toBe('metadata age 2h within 3.0d');
+    expect(await ageLine(172_799_000)).toBe('metadata age 48h within 3.0d');
+    expect(await ageLine(172_800_000)).toBe('metadata age 2.0d within 3.0d');
+    const old = denied(await decide('docker.io/acme/hub:v1', policy({ maxMetadataAge: '90s' }), { now: new Date(issued + 100_000) }));
+    expect(old.reason).toBe(`docker.io/acme/hub: timestamp is 100s old (expires ${hubRepo().timestamp.expires}), more than 90s allowed`);
+  });
+
+  it('evidence: each signer role with the key IDs whose signatures counted', async () => {
+    const d = await decide('docker.io/acme/hub:v1', policy({ signers: { roles: ['targets/releases', 'targets/bob'] } }));
+    if (!d.allowed) throw new Error('expected allowed');
+    const repo = hubRepo();
+    expect([...d.signers].sort((a, b) => a.role.localeCompare(b.role))).toEqual([
+      { role: 'targets/bob', keyIds: [...(repo.roles.get('targets/bob')?.signedBy ?? [])] },
+      { role: 'targets/releases', keyIds: [...(repo.roles.get('targets/releases')?.signedBy ?? [])] },
+    ]);
+    expect(d.signers.every((s) => s.keyIds.length > 0)).toBe(true);
+  });
+
+  it('deny details: a rule deny and a misuse name their check', async () => {
+    expect(denied(await decide('quay.io/other/tool:1')).error).toMatchObject({ code: 'ERR_NO_MATCHING_RULE', check: 'policy rule' });
+    expect(denied(await decide('quay.io/other/tool:1')).reason).toBe('quay.io/other/tool: no rule matches and the default denies');
+    const p = parsePolicy({ rules: [{ name: 'block', images: 'docker.io/acme/hub', action: 'deny' }], default: { action: 'deny' } });
+    const d = denied(await decide('docker.io/acme/hub:v1', p));
+    expect(d.error).toMatchObject({ code: 'ERR_IMAGE_DENIED', check: 'policy rule' });
+    expect(d.reason).toBe('docker.io/acme/hub: rule block denies it');
+    await expect(checkAdmission({ image: 5 } as never, policy(), { trust })).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT', check: 'checkAdmission arguments' });
+  });
+
+  it('content trust not required: the reasons say so and no signer is claimed', async () => {
+    const d = await decide('docker.io/acme/unsigned:1', policy({ requireContentTrust: false }));
+    expect(d).toMatchObject({ allowed: true, verified: false, signers: [], role: null });
+    expect(d.reasons).toEqual(['rule rules[0]', 'content trust not required']);
+    const pinned = await decide('docker.io/acme/unsigned@sha256:' + 'a'.repeat(64), policy({ requireContentTrust: false }));
+    expect(pinned).toMatchObject({ allowed: true, digest: 'sha256:' + 'a'.repeat(64), tag: null });
+  });
+
+  it('dry-run says what it would deny; break-glass with users is not consulted when nobody asks for it', async () => {
+    const d = await decide('docker.io/acme/hub:nope', policy({ mode: 'dry-run' }));
+    expect(d.reasons.at(-1)).toBe('dry-run: would deny (ERR_ADMISSION_UNSIGNED)');
+    const p = policy({}, { breakGlass: { annotation: 'bg', users: ['alice'] } });
+    const plain = denied(await checkAdmission({ image: 'docker.io/acme/hub:nope', now: NOW }, p, { trust }));
+    expect(plain.reasons.join('\n')).not.toContain('break-glass');
+  });
+
+  it('a bare name whose latest is not signed: the deny names "latest"', async () => {
+    const real = hubRepo();
+    const top = real.roles.get('targets');
+    if (!top) throw new Error('vector changed');
+    const noLatest = { ...real, roles: new Map([...real.roles].map(([n, r]) => [n, n === 'targets' ? { ...top, targets: new Map([...top.targets].filter(([k]) => k !== 'latest')) } : r])) };
+    const d = denied(await checkAdmission({ image: 'docker.io/acme/hub', now: NOW }, policy(), { trust: { verify: () => noLatest as never } }));
+    expect(d.error).toMatchObject({ code: 'ERR_ADMISSION_UNSIGNED', check: 'signed tag' });
+    expect(d.reason).toBe('docker.io/acme/hub: tag "latest" is not signed in targets/releases or targets');
+  });
+
+  it('a resolution failure other than "not found" keeps its own code (a target without sha256)', async () => {
+    const real = hubRepo();
+    const top = real.roles.get('targets');
+    const latest = top?.targets.get('latest') as { length: number; hashes: Record<string, string> } | undefined;
+    if (!top || !latest) throw new Error('vector changed');
+    const sha512Only = { ...latest, hashes: { sha512: Buffer.alloc(64, 1).toString('base64') } };
+    const edited = { ...real, roles: new Map([...real.roles].map(([n, r]) => [n, n === 'targets' ? { ...top, targets: new Map([...top.targets].map(([k, t]) => [k, k === 'latest' ? sha512Only : t])) } : r])) };
+    const d = denied(await checkAdmission({ image: 'docker.io/acme/hub:latest', now: NOW }, policy(), { trust: { verify: () => edited as never } }));
+    expect(d.code).toBe('ERR_TARGET_NO_SHA256');
   });
 
   it('the reasons name the rule and each check, in order', async () => {
