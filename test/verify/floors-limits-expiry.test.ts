@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { verifyRepository } from '../../src/verify/repository.js';
 import { validUntil } from '../../src/verify/valid-until.js';
-import type { VerifiedRepository } from '../../src/verify/types.js';
+import { DEFAULT_LIMITS, type VerifiedRepository } from '../../src/verify/types.js';
 import { scenario, VECTORS } from '../helpers/vectors.js';
 
 const BASE = join(VECTORS, 'generated', 'base-valid', 'metadata');
@@ -69,6 +69,14 @@ describe('limits', () => {
     }
     for (const bad of [null, 5, 'x']) expect(() => verify({ limits: bad }), String(bad)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }));
     expect(() => verify({ limits: { maxSignatures: 1, other: -1 } })).not.toThrow();
+  });
+
+  it("the defaults are Notary's caps (notary-rules.md §7.4: root 100 MiB, timestamp 1 MiB) and trustgate's own bounds", () => {
+    const asked: Record<string, number> = {};
+    verify({ source: (r: string, max: number) => ((asked[r] = max), source(r)) });
+    expect([asked['root'], asked['timestamp']]).toEqual([100 * 1024 * 1024, 1024 * 1024]);
+    expect(DEFAULT_LIMITS).toEqual({ maxRootBytes: 104_857_600, maxTimestampBytes: 1_048_576, maxJsonDepth: 64, maxDelegations: 10_000, maxSignatures: 1_000 });
+    expect(Object.isFrozen(DEFAULT_LIMITS)).toBe(true);
   });
 
   it('a limit of 1 is accepted and applies: one signature per file is what this repository has', () => {
