@@ -497,6 +497,27 @@ describe('checkAdmission: boundaries (issue 17, found by mutation testing)', () 
     expect(d.code).toBe('ERR_TARGET_NO_SHA256');
   });
 
+  it('evidence with no signer rule: the first candidate in natural order; no signer line in the reasons', async () => {
+    const real = verifyTrustDir({ gun: DELEG.gun, trustDir: DELEG.trustDir, now: NOW });
+    const latest = real.roles.get('targets')?.targets.get('latest');
+    const releases = real.roles.get('targets/releases');
+    if (!latest || !releases) throw new Error('vector changed');
+    const edited = { ...real, roles: new Map([...real.roles].map(([n, r]) => [n, n === 'targets/releases' ? { ...releases, targets: new Map([...releases.targets, ['zz-rel', latest]]) } : r])) };
+    const d = await checkAdmission({ image: `docker.io/acme/deleg@${digestOf(DELEG, 'latest')}`, now: NOW }, policy(), { trust: { verify: () => edited as never } });
+    expect(d.allowed && d.signers.map((s) => s.role)).toEqual(['targets']);
+    const plain = await decide('docker.io/acme/hub:v1');
+    expect(plain.reasons).toEqual(['rule rules[0]', `trust data of ${HUB.gun} verified`, `tag v1 → ${digestOf(HUB, 'v1')} in targets/releases`]);
+  });
+
+  it('no break-glass without a policy annotation, even for an annotation named "undefined"', async () => {
+    expect(denied(await decide('docker.io/acme/hub:nope', policy(), { annotations: { undefined: 'please' } })).code).toBe('ERR_ADMISSION_UNSIGNED');
+  });
+
+  it('a digest nobody signed: the deny text is the resolver\'s', async () => {
+    const zero = `sha256:${'0'.repeat(64)}`;
+    expect(denied(await decide(`docker.io/acme/hub@${zero}`)).reason).toBe(`${HUB.gun}: no tag in targets/releases or targets is signed with ${zero}`);
+  });
+
   it('the reasons name the rule and each check, in order', async () => {
     const d = await decide('docker.io/acme/hub:v1', policy({ signers: { roles: ['targets/releases'] } }));
     expect(d.reasons).toEqual([

@@ -39,6 +39,7 @@ describe('version floors from the trusted state', () => {
         caught = e;
       }
       expect(caught, role).toMatchObject({ code: 'ERR_VERSION_ROLLBACK', role, expected: fileVersion(role) + 1, actual: fileVersion(role), check: 'version floor from trusted state' });
+      expect((caught as Error).message, role).toBe(`${role} version ${fileVersion(role)} is lower than version ${fileVersion(role) + 1}, which was trusted before`);
     }
   });
 
@@ -57,7 +58,7 @@ describe('limits', () => {
     const delegations = ROLES.filter((r) => r.startsWith('targets/')).length;
     expect([...verify({ limits: { maxDelegations: delegations } }).roles.keys()]).toHaveLength(delegations + 1);
     expect(() => verify({ limits: { maxDelegations: delegations - 1 } })).toThrow(
-      expect.objectContaining({ code: 'ERR_METADATA_TOO_LARGE', check: 'delegation count', expected: delegations - 1 }),
+      expect.objectContaining({ code: 'ERR_METADATA_TOO_LARGE', check: 'delegation count', expected: delegations - 1, message: `more than ${delegations - 1} delegated roles` }),
     );
   });
 
@@ -67,7 +68,7 @@ describe('limits', () => {
         expect(() => verify({ limits: { [k]: bad } }), `${k}=${String(bad)}`).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT', message: expect.stringContaining(`limits.${k}`) }));
       }
     }
-    for (const bad of [null, 5, 'x']) expect(() => verify({ limits: bad }), String(bad)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }));
+    for (const bad of [null, 5, 'x']) expect(() => verify({ limits: bad }), String(bad)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT', message: 'limits must be an object' }));
     expect(() => verify({ limits: { maxSignatures: 1, other: -1 } })).not.toThrow();
   });
 
@@ -135,5 +136,28 @@ describe('validUntil: the earliest expiry of every role and root certificate', (
   it('on the real data: the timestamp (14 days) comes first', () => {
     expect(validUntil(repo).getTime()).toBe(repo.timestamp.expiresAt.getTime());
     expect(repo.timestamp.expiresAt.getTime()).toBeLessThan(certNotAfter);
+  });
+});
+
+describe('delegation certificates', () => {
+  it('a SHA-1 delegation certificate is refused naming the role, the check and the one key (generated vector delegation-sha1-cert)', () => {
+    const dir = join(VECTORS, 'generated', 'delegation-sha1-cert', 'metadata');
+    const src = (r: string) => {
+      try {
+        return new Uint8Array(readFileSync(join(dir, `${r}.json`)));
+      } catch {
+        return undefined;
+      }
+    };
+    let e: unknown;
+    try {
+      verifyRepository({ gun: GUN, now: NOW, source: src });
+    } catch (x) {
+      e = x;
+    }
+    expect(e).toMatchObject({ code: 'ERR_DELEGATION_CERT_INVALID', role: 'targets/c', check: 'delegation certificate' });
+    const keyIds = (e as { keyIds: string[] }).keyIds;
+    expect(keyIds).toHaveLength(1);
+    expect((e as Error).message).toContain(`targets/c: the certificate of key ${keyIds[0]} is not acceptable`);
   });
 });

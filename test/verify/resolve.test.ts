@@ -35,6 +35,7 @@ describe('resolveReference', () => {
 
   it('tag@digest: the signed digest must be that digest', () => {
     expect(resolveReference(hub.repo, { tag: 'v1', digest: sha(hub.s, 'v1') })).toMatchObject({ tag: 'v1', target: { digest: sha(hub.s, 'v1') } });
+    expect(caught(() => resolveReference(hub.repo, { tag: 'v1', digest: sha(hub.s, 'latest') }))['message']).toBe(`${hub.s.gun}: tag "v1" is signed as ${sha(hub.s, 'v1')}, not ${sha(hub.s, 'latest')}`);
     expect(caught(() => resolveReference(hub.repo, { tag: 'v1', digest: sha(hub.s, 'latest') }))).toMatchObject({
       code: 'ERR_TARGET_NOT_FOUND',
       check: 'digest match',
@@ -56,7 +57,7 @@ describe('resolveReference', () => {
 
   it('the role order can be given: each role is a subtree, searched in order', () => {
     expect(caught(() => resolveReference(hub.repo, { tag: 'v1' }, { roles: ['targets/none'] }))).toMatchObject({ code: 'ERR_TARGET_NOT_FOUND' });
-    expect(caught(() => resolveReference(hub.repo, { digest: sha(hub.s, 'v1') }, { roles: ['targets/none'] }))['message']).toContain('no tag in targets/none is signed');
+    expect(caught(() => resolveReference(hub.repo, { digest: sha(hub.s, 'v1') }, { roles: ['targets/none', 'targets/x'] }))['message']).toContain('no tag in targets/none, targets/x is signed');
     expect(resolveReference(hub.repo, { digest: sha(hub.s, 'v1') }, { roles: ['targets/bob'] })).toMatchObject({ target: { role: 'targets/bob' }, signedTags: ['v1'] });
   });
 
@@ -73,7 +74,7 @@ describe('resolveReference', () => {
 
   it('misuse is ERR_INVALID_ARGUMENT, not a lookup miss', () => {
     for (const ref of [null, 'v1', { tag: 1 }, { digest: 2 }, { tag: 'v1', digest: null }]) {
-      expect(caught(() => resolveReference(hub.repo, ref as never)), JSON.stringify(ref)).toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
+      expect(caught(() => resolveReference(hub.repo, ref as never)), JSON.stringify(ref)).toMatchObject({ code: 'ERR_INVALID_ARGUMENT', message: expect.stringContaining('resolveReference needs a reference with a tag, a digest or both, as strings') });
     }
     expect(caught(() => resolveReference({ gun: 'x', roles: {} } as never, { tag: 'v1' }))).toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
   });
