@@ -44,6 +44,7 @@ describe('checkRootKeyPins', () => {
       role: 'root',
       check: 'root public key pin',
       keyIds: hub.root.signedBy,
+      message: `no root key that signed the root of ${hub.gun} has a pinned public key`,
     });
   });
 
@@ -66,8 +67,19 @@ describe('checkRootKeyPins', () => {
     expect(caught(() => checkRootKeyPins(ghost, { [hub.gun]: [OTHER_KEY] }))).toMatchObject({ code: 'ERR_ROOT_PIN_MISMATCH' });
   });
 
+  it('a signer whose key is not a certificate is passed over, not a crash', () => {
+    const spki = new X509Certificate(Buffer.from((hub.root.keys[hub.root.signedBy[0] as string] as TufKeyJson).keyval.public, 'base64')).publicKey.export({ type: 'spki', format: 'der' });
+    const plainId = '1'.repeat(64);
+    const plain: VerifiedRepository = {
+      ...hub,
+      root: { ...hub.root, keys: { ...hub.root.keys, [plainId]: { keytype: 'ecdsa', keyval: { public: Buffer.from(spki).toString('base64'), private: null } } as TufKeyJson }, signedBy: [plainId, ...hub.root.signedBy] },
+    };
+    expect(caught(() => checkRootKeyPins(plain, { [hub.gun]: [HUB_KEY] }))).toBeUndefined();
+    expect(caught(() => checkRootKeyPins(plain, { [hub.gun]: [OTHER_KEY] }))).toMatchObject({ code: 'ERR_ROOT_PIN_MISMATCH' });
+  });
+
   it('a pin that is not a PEM public key is ERR_INVALID_ARGUMENT', () => {
     const cert = `-----BEGIN CERTIFICATE-----\n${Buffer.from('x').toString('base64')}\n-----END CERTIFICATE-----\n`;
-    for (const bad of ['not pem', cert]) expect(caught(() => checkRootKeyPins(hub, { [hub.gun]: [bad] }))).toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
+    for (const bad of ['not pem', cert]) expect(caught(() => checkRootKeyPins(hub, { [hub.gun]: [bad] }))).toMatchObject({ code: 'ERR_INVALID_ARGUMENT', message: 'a pinned root public key is not a PEM "PUBLIC KEY" block' });
   });
 });
