@@ -19,7 +19,10 @@ export default defineConfig({
       'test/quarantine/service-view.test.ts',
       'test/quarantine/transitions.test.ts',
       'test/quarantine/scenarios.test.ts',
+      'test/quarantine/visibility-rule.test.ts',
       'test/fetch/units.test.ts',
+      // An in-test static server on 127.0.0.1 (no notary-server): the fetch's update rules.
+      'test/fetch/update-rules.test.ts',
     ],
     // Both spawn dist/ (the vector generator, the CLI): a mutant in src/ cannot change what they run.
     exclude: ['test/verify/generator-check.test.ts', 'test/verify/resolve-agreement.test.ts'],

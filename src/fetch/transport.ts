@@ -90,7 +90,13 @@ export class Transport {
       if (answer.status < 300 || answer.status >= 400 || answer.status === 304) return answer;
       const location = answer.headers.location;
       if (location === undefined) return answer;
-      const next = new URL(location, current);
+      let next: URL;
+      try {
+        next = new URL(location, current);
+      } catch {
+        // A Location that is not a URL is a broken server answer, not a crash (the fetch fuzz found it).
+        throw fetchError('ERR_FETCH_SERVER', `${o.what}: ${current.origin} redirected to ${JSON.stringify(location.slice(0, 200))}, which is not a URL`, o, { check: 'redirect' });
+      }
       // Credentials and trust decisions are per origin: never let a server send us elsewhere.
       if (next.origin !== url.origin) {
         throw fetchError('ERR_FETCH_SERVER', `${o.what}: ${current.origin} redirected to another origin (${next.origin}); refused`, o, { check: 'redirect' });

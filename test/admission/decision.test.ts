@@ -7,7 +7,7 @@ import {
   type AdmissionDecision,
   type AdmissionPolicyInput,
 } from '../../src/admission/index.js';
-import { isTrustError } from '../../src/errors.js';
+import { isTrustError, TrustError } from '../../src/errors.js';
 import { createMemoryStore, createQuarantineService } from '../../src/quarantine/index.js';
 import { verifyTrustDir } from '../../src/trust-dir/reader.js';
 import { BASIC, DELEG, digestOf, HUB, NOW, vectorTrust } from './helpers.js';
@@ -299,5 +299,235 @@ describe('policy', () => {
     expect(metadataAgeMs(expires, new Date('2026-11-27T00:00:00Z'), 14 * DAY)).toBe(0);
     expect(metadataAgeMs(expires, new Date('2026-11-30T00:00:00Z'), 14 * DAY)).toBe(3 * DAY);
     expect(metadataAgeMs(expires, new Date('2026-11-30T00:00:00Z'), 7 * DAY)).toBe(-4 * DAY);
+  });
+});
+
+describe('checkAdmission: boundaries (issue 17, found by mutation testing)', () => {
+  const hubRepo = () => verifyTrustDir({ gun: HUB.gun, trustDir: HUB.trustDir, now: NOW });
+
+  it('metadata age exactly at the limit is allowed; one millisecond more is ERR_METADATA_TOO_OLD', async () => {
+    const p = policy({ maxMetadataAge: '2d' });
+    // age = now − (expires − 14d), so the limit is reached at expires − 14d + 2d.
+    const at = new Date(hubRepo().timestamp.expiresAt.getTime() - 14 * DAY + 2 * DAY);
+    const ok = await decide('docker.io/acme/hub:v1', p, { now: at });
+    expect(ok.allowed).toBe(true);
+    expect(ok.reasons).toContain('metadata age 2.0d within 2.0d');
+    const late = denied(await decide('docker.io/acme/hub:v1', p, { now: new Date(at.getTime() + 1) }));
+    expect(late.error).toMatchObject({ code: 'ERR_METADATA_TOO_OLD', role: 'timestamp', check: 'metadata age', expected: 2 * DAY, actual: 2 * DAY + 1 });
+  });
+
+  it('break-glass limited to users and groups: a listed user or group may, anyone else or an unknown requester may not', async () => {
+    const p = policy({}, { breakGlass: { annotation: 'bg', users: ['alice'], groups: ['sre'] } });
+    const ask = (requester?: { username: string; groups?: string[] }) =>
+      checkAdmission({ image: 'docker.io/acme/hub:nope', now: NOW, annotations: { bg: 'INC-9' }, ...(requester ? { requester } : {}) }, p, { trust });
+    expect(await ask({ username: 'alice' })).toMatchObject({ allowed: true, breakGlass: { annotation: 'bg', reason: 'INC-9', by: 'alice' }, wouldDeny: { code: 'ERR_ADMISSION_UNSIGNED' } });
+    expect(await ask({ username: 'bob', groups: ['dev', 'sre'] })).toMatchObject({ allowed: true, breakGlass: { by: 'bob' } });
+    const bob = denied(await ask({ username: 'bob', groups: ['dev'] }));
+    expect(bob.code).toBe('ERR_ADMISSION_UNSIGNED');
+    expect(bob.reasons.at(-1)).toBe("break-glass refused: bob is not among the policy's breakGlass users or groups");
+    const nobody = denied(await ask());
+    expect(nobody.reasons.at(-1)).toBe("break-glass refused: an unknown requester is not among the policy's breakGlass users or groups");
+    // A group named like a user (or the reverse) is not a match.
+    expect(denied(await ask({ username: 'sre', groups: ['alice'] })).code).toBe('ERR_ADMISSION_UNSIGNED');
+    // Without users or groups anyone may, an unknown requester included (by: null).
+    const open = policy({}, { breakGlass: { annotation: 'bg' } });
+    const d = await checkAdmission({ image: 'docker.io/acme/hub:nope', now: NOW, annotations: { bg: ' INC-9 ' } }, open, { trust });
+    expect(d).toMatchObject({ allowed: true, breakGlass: { reason: 'INC-9', by: null } });
+    expect(d.reasons.at(-1)).toBe('break-glass (bg) by an unknown requester: INC-9');
+    // An annotation the policy does not name is no break-glass.
+    expect(denied(await checkAdmission({ image: 'docker.io/acme/hub:nope', now: NOW, annotations: { other: 'x' } }, open, { trust })).reasons.join('\n')).not.toContain('break-glass');
+  });
+
+  it('what a deny carries: the check and the digests of each resolution failure', async () => {
+    const tag = denied(await decide('docker.io/acme/hub:nope'));
+    expect(tag.error).toMatchObject({ code: 'ERR_ADMISSION_UNSIGNED', check: 'signed tag' });
+    expect(tag.reason).toBe('docker.io/acme/hub: tag "nope" is not signed in targets/releases or targets');
+    const mismatch = denied(await decide(`docker.io/acme/hub:v1@${digestOf(HUB, 'latest')}`));
+    expect(mismatch.error).toMatchObject({ code: 'ERR_ADMISSION_UNSIGNED', check: 'digest match', role: 'targets/releases', expected: digestOf(HUB, 'v1'), actual: digestOf(HUB, 'latest') });
+    const zero = `sha256:${'0'.repeat(64)}`;
+    const digest = denied(await decide(`docker.io/acme/hub@${zero}`));
+    expect(digest.error).toMatchObject({ code: 'ERR_ADMISSION_UNSIGNED', check: 'signed digest', actual: zero });
+    expect(digest).toMatchObject({ tag: null, gun: HUB.gun, digest: null });
+    const none = denied(await decide('docker.io/acme/nothing:v1'));
+    expect(none.error).toMatchObject({ code: 'ERR_ADMISSION_UNSIGNED', check: 'trust data', role: 'root' });
+  });
+
+  it('only a missing root means unsigned: other trust failures keep their code, and a crash of the source propagates', async () => {
+    const missingTimestamp = { verify: () => { throw new TrustError('ERR_METADATA_NOT_FOUND', 'timestamp.json is not in the trust cache', { role: 'timestamp' }); } };
+    expect(denied(await checkAdmission({ image: 'docker.io/acme/hub:v1', now: NOW }, policy(), { trust: missingTimestamp })).error).toMatchObject({ code: 'ERR_METADATA_NOT_FOUND', role: 'timestamp' });
+    const expired = denied(await decide('docker.io/acme/hub:v1', policy(), { now: new Date(NOW.getTime() + 30 * DAY) }));
+    expect(expired.code).toBe('ERR_METADATA_EXPIRED');
+    const broken = { verify: () => { throw new RangeError('disk on fire'); } };
+    await expect(checkAdmission({ image: 'docker.io/acme/hub:v1', now: NOW }, policy(), { trust: broken })).rejects.toThrow('disk on fire');
+  });
+
+  it('misuse throws ERR_INVALID_ARGUMENT: a request without an image string, sources without a trust source, an invalid now', async () => {
+    const p = policy();
+    for (const request of [null, {}, { image: 5 }]) {
+      await expect(checkAdmission(request as never, p, { trust })).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
+    }
+    for (const sources of [null, {}, { trust: {} }, { trust: { verify: 1 } }]) {
+      await expect(checkAdmission({ image: 'alpine', now: NOW }, p, sources as never)).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
+    }
+    await expect(checkAdmission({ image: 'alpine', now: new Date(Number.NaN) }, p, { trust })).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
+    await expect(checkAdmission({ image: 'alpine', now: 'today' as never }, p, { trust })).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
+  });
+
+  it('quarantine: an answer for another digest is a deny; a hidden digest reports its state; without content trust the reader supplies the digest', async () => {
+    const p = policy({ requireQuarantineVisible: true });
+    const other = `sha256:${'1'.repeat(64)}`;
+    const seen: { principal: unknown; tag: unknown; digest: unknown; path: unknown }[] = [];
+    const liar = { access: (q: { principal: unknown; tag?: string | undefined; digest?: string | undefined; path: string }) => (seen.push({ principal: q.principal, tag: q.tag, digest: q.digest, path: q.path }), { visible: true as const, digest: other }) };
+    const lie = denied(await checkAdmission({ image: 'docker.io/acme/hub:v1', now: NOW }, p, { trust, quarantine: liar }));
+    expect(lie.error).toMatchObject({ code: 'ERR_QUARANTINED', check: 'quarantine visibility', expected: digestOf(HUB, 'v1'), actual: other });
+    expect(seen[0]).toEqual({ principal: { id: 'anonymous', roles: [] }, tag: 'v1', digest: digestOf(HUB, 'v1'), path: 'acme/hub' });
+    const hidden = { access: () => ({ visible: false as const, reason: 'not passed', state: 'Quarantined' }) };
+    const h = denied(await checkAdmission({ image: 'docker.io/acme/hub:v1', now: NOW, principal: { id: 'dev', roles: [] } }, p, { trust, quarantine: hidden }));
+    expect(h.error).toMatchObject({ code: 'ERR_QUARANTINED', actual: 'Quarantined' });
+    expect(h.reason).toBe(`docker.io/acme/hub: ${digestOf(HUB, 'v1')} is not visible to dev in the quarantine state (not passed, Quarantined)`);
+    const noTrust = policy({ requireQuarantineVisible: true, requireContentTrust: false });
+    const reader = { access: () => ({ visible: true as const, digest: other }) };
+    expect(await checkAdmission({ image: 'docker.io/acme/unsigned:v3', now: NOW }, noTrust, { trust, quarantine: reader })).toMatchObject({ allowed: true, verified: false, digest: other });
+    const noTag = denied(await checkAdmission({ image: 'docker.io/acme/unsigned:v3', now: NOW }, noTrust, { trust, quarantine: hidden }));
+    expect(noTag.reason).toContain('tag v3 is not visible');
+    // Without requireQuarantineVisible the reader is not asked.
+    seen.length = 0;
+    expect((await checkAdmission({ image: 'docker.io/acme/hub:v1', now: NOW }, policy(), { trust, quarantine: liar })).allowed).toBe(true);
+    expect(seen).toEqual([]);
+  });
+
+  it('a digest signed under several tags: the candidate that the most required roles signed decides the evidence', async () => {
+    // The real delegation vector with one more target in targets/releases, carrying the digest targets signs as "latest".
+    const real = verifyTrustDir({ gun: DELEG.gun, trustDir: DELEG.trustDir, now: NOW });
+    const latest = real.roles.get('targets')?.targets.get('latest');
+    const releases = real.roles.get('targets/releases');
+    if (!latest || !releases) throw new Error('vector changed');
+    const edited = { ...real, roles: new Map([...real.roles].map(([n, r]) => [n, n === 'targets/releases' ? { ...releases, targets: new Map([...releases.targets, ['zz-rel', latest]]) } : r])) };
+    const fake = { verify: () => edited as never };
+    const digest = digestOf(DELEG, 'latest');
+    const p = policy({ signers: { roles: ['targets/releases'] } });
+    const d = await checkAdmission({ image: `docker.io/acme/deleg@${digest}`, now: NOW }, p, { trust: fake });
+    expect(d).toMatchObject({ allowed: true, signedTags: ['latest', 'zz-rel'], digest });
+    if (!d.allowed) throw new Error('unreachable');
+    expect(d.signers.map((s) => s.role)).toEqual(['targets/releases']);
+    // Requiring targets instead: "latest" (first, and signed by targets) stays the evidence.
+    const t = await checkAdmission({ image: `docker.io/acme/deleg@${digest}`, now: NOW }, policy({ signers: { roles: ['targets'] } }), { trust: fake });
+    expect(t.allowed && t.signers.map((s) => s.role)).toEqual(['targets']);
+    // A candidate held by two roles counts each required role it has: hub v1 (releases and bob)
+    // beats "a1" (targets only, first in natural order) when releases is required.
+    const hub = hubRepo();
+    const v1 = hub.roles.get('targets/releases')?.targets.get('v1');
+    const htop = hub.roles.get('targets');
+    if (!v1 || !htop) throw new Error('vector changed');
+    const hubEdited = { ...hub, roles: new Map([...hub.roles].map(([n, r]) => [n, n === 'targets' ? { ...htop, targets: new Map([...htop.targets, ['a1', v1]]) } : r])) };
+    const h = await checkAdmission({ image: `docker.io/acme/hub@${digestOf(HUB, 'v1')}`, now: NOW }, policy({ signers: { roles: ['targets/releases'] } }), { trust: { verify: () => hubEdited as never } });
+    expect(h).toMatchObject({ allowed: true, signedTags: ['a1', 'v1'] });
+    expect(h.allowed && h.signers.map((s) => s.role).sort()).toEqual(['targets/bob', 'targets/releases']);
+  });
+
+  it('the metadata age is reported in s, m, h or d, each up to its boundary', async () => {
+    const p = policy({ maxMetadataAge: '3d' });
+    const issued = hubRepo().timestamp.expiresAt.getTime() - 14 * DAY;
+    const ageLine = async (ms: number) => (await decide('docker.io/acme/hub:v1', p, { now: new Date(issued + ms) })).reasons.find((r) => r.startsWith('metadata age'));
+    expect(await ageLine(119_000)).toBe('metadata age 119s within 3.0d');
+    expect(await ageLine(120_000)).toBe('metadata age 2m within 3.0d');
+    expect(await ageLine(7_199_000)).toBe('metadata age 120m within 3.0d');
+    expect(await ageLine(7_200_000)).toBe('metadata age 2h within 3.0d');
+    expect(await ageLine(172_799_000)).toBe('metadata age 48h within 3.0d');
+    expect(await ageLine(172_800_000)).toBe('metadata age 2.0d within 3.0d');
+    const old = denied(await decide('docker.io/acme/hub:v1', policy({ maxMetadataAge: '90s' }), { now: new Date(issued + 100_000) }));
+    expect(old.reason).toBe(`docker.io/acme/hub: timestamp is 100s old (expires ${hubRepo().timestamp.expires}), more than 90s allowed`);
+  });
+
+  it('evidence: each signer role with the key IDs whose signatures counted', async () => {
+    const d = await decide('docker.io/acme/hub:v1', policy({ signers: { roles: ['targets/releases', 'targets/bob'] } }));
+    if (!d.allowed) throw new Error('expected allowed');
+    const repo = hubRepo();
+    expect([...d.signers].sort((a, b) => a.role.localeCompare(b.role))).toEqual([
+      { role: 'targets/bob', keyIds: [...(repo.roles.get('targets/bob')?.signedBy ?? [])] },
+      { role: 'targets/releases', keyIds: [...(repo.roles.get('targets/releases')?.signedBy ?? [])] },
+    ]);
+    expect(d.signers.every((s) => s.keyIds.length > 0)).toBe(true);
+  });
+
+  it('deny details: a rule deny and a misuse name their check', async () => {
+    expect(denied(await decide('quay.io/other/tool:1')).error).toMatchObject({ code: 'ERR_NO_MATCHING_RULE', check: 'policy rule' });
+    expect(denied(await decide('quay.io/other/tool:1')).reason).toBe('quay.io/other/tool: no rule matches and the default denies');
+    const p = parsePolicy({ rules: [{ name: 'block', images: 'docker.io/acme/hub', action: 'deny' }], default: { action: 'deny' } });
+    const d = denied(await decide('docker.io/acme/hub:v1', p));
+    expect(d.error).toMatchObject({ code: 'ERR_IMAGE_DENIED', check: 'policy rule' });
+    expect(d.reason).toBe('docker.io/acme/hub: rule block denies it');
+    await expect(checkAdmission({ image: 5 } as never, policy(), { trust })).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT', check: 'checkAdmission arguments' });
+  });
+
+  it('content trust not required: the reasons say so and no signer is claimed', async () => {
+    const d = await decide('docker.io/acme/unsigned:1', policy({ requireContentTrust: false }));
+    expect(d).toMatchObject({ allowed: true, verified: false, signers: [], role: null });
+    expect(d.reasons).toEqual(['rule rules[0]', 'content trust not required']);
+    const pinned = await decide('docker.io/acme/unsigned@sha256:' + 'a'.repeat(64), policy({ requireContentTrust: false }));
+    expect(pinned).toMatchObject({ allowed: true, digest: 'sha256:' + 'a'.repeat(64), tag: null });
+  });
+
+  it('dry-run says what it would deny; break-glass with users is not consulted when nobody asks for it', async () => {
+    const d = await decide('docker.io/acme/hub:nope', policy({ mode: 'dry-run' }));
+    expect(d.reasons.at(-1)).toBe('dry-run: would deny (ERR_ADMISSION_UNSIGNED)');
+    const p = policy({}, { breakGlass: { annotation: 'bg', users: ['alice'] } });
+    const plain = denied(await checkAdmission({ image: 'docker.io/acme/hub:nope', now: NOW }, p, { trust }));
+    expect(plain.reasons.join('\n')).not.toContain('break-glass');
+  });
+
+  it('a bare name whose latest is not signed: the deny names "latest"', async () => {
+    const real = hubRepo();
+    const top = real.roles.get('targets');
+    if (!top) throw new Error('vector changed');
+    const noLatest = { ...real, roles: new Map([...real.roles].map(([n, r]) => [n, n === 'targets' ? { ...top, targets: new Map([...top.targets].filter(([k]) => k !== 'latest')) } : r])) };
+    const d = denied(await checkAdmission({ image: 'docker.io/acme/hub', now: NOW }, policy(), { trust: { verify: () => noLatest as never } }));
+    expect(d.error).toMatchObject({ code: 'ERR_ADMISSION_UNSIGNED', check: 'signed tag' });
+    expect(d.reason).toBe('docker.io/acme/hub: tag "latest" is not signed in targets/releases or targets');
+  });
+
+  it('a resolution failure other than "not found" keeps its own code (a target without sha256)', async () => {
+    const real = hubRepo();
+    const top = real.roles.get('targets');
+    const latest = top?.targets.get('latest') as { length: number; hashes: Record<string, string> } | undefined;
+    if (!top || !latest) throw new Error('vector changed');
+    const sha512Only = { ...latest, hashes: { sha512: Buffer.alloc(64, 1).toString('base64') } };
+    const edited = { ...real, roles: new Map([...real.roles].map(([n, r]) => [n, n === 'targets' ? { ...top, targets: new Map([...top.targets].map(([k, t]) => [k, k === 'latest' ? sha512Only : t])) } : r])) };
+    const d = denied(await checkAdmission({ image: 'docker.io/acme/hub:latest', now: NOW }, policy(), { trust: { verify: () => edited as never } }));
+    expect(d.code).toBe('ERR_TARGET_NO_SHA256');
+  });
+
+  it('evidence with no signer rule: the first candidate in natural order; no signer line in the reasons', async () => {
+    const real = verifyTrustDir({ gun: DELEG.gun, trustDir: DELEG.trustDir, now: NOW });
+    const latest = real.roles.get('targets')?.targets.get('latest');
+    const releases = real.roles.get('targets/releases');
+    if (!latest || !releases) throw new Error('vector changed');
+    const edited = { ...real, roles: new Map([...real.roles].map(([n, r]) => [n, n === 'targets/releases' ? { ...releases, targets: new Map([...releases.targets, ['zz-rel', latest]]) } : r])) };
+    const d = await checkAdmission({ image: `docker.io/acme/deleg@${digestOf(DELEG, 'latest')}`, now: NOW }, policy(), { trust: { verify: () => edited as never } });
+    expect(d.allowed && d.signers.map((s) => s.role)).toEqual(['targets']);
+    const plain = await decide('docker.io/acme/hub:v1');
+    expect(plain.reasons).toEqual(['rule rules[0]', `trust data of ${HUB.gun} verified`, `tag v1 → ${digestOf(HUB, 'v1')} in targets/releases`]);
+  });
+
+  it('no break-glass without a policy annotation, even for an annotation named "undefined"', async () => {
+    expect(denied(await decide('docker.io/acme/hub:nope', policy(), { annotations: { undefined: 'please' } })).code).toBe('ERR_ADMISSION_UNSIGNED');
+  });
+
+  it('a digest nobody signed: the deny text is the resolver\'s', async () => {
+    const zero = `sha256:${'0'.repeat(64)}`;
+    expect(denied(await decide(`docker.io/acme/hub@${zero}`)).reason).toBe(`${HUB.gun}: no tag in targets/releases or targets is signed with ${zero}`);
+  });
+
+  it('the reasons name the rule and each check, in order', async () => {
+    const d = await decide('docker.io/acme/hub:v1', policy({ signers: { roles: ['targets/releases'] } }));
+    expect(d.reasons).toEqual([
+      'rule rules[0]',
+      `trust data of ${HUB.gun} verified`,
+      `tag v1 → ${digestOf(HUB, 'v1')} in targets/releases`,
+      'signers: 1 of 1 required roles (targets/releases), threshold 1',
+    ]);
+    expect((await decide('quay.io/x/y:1')).reasons).toEqual(['rule default (no rule matched)']);
+    const byDigest = await decide(`docker.io/acme/hub@${digestOf(HUB, 'v1')}`);
+    expect(byDigest.reasons).toContain(`digest signed as v1 → ${digestOf(HUB, 'v1')} in targets/releases`);
   });
 });

@@ -1,0 +1,54 @@
+/**
+ * Rotation through the caller's intermediate roots (src/verify/trusted-root.ts, notary-rules.md
+ * §7.6) on the real Notary root-rotation scenario: only versions strictly between the trusted and
+ * the cached root are used, in version order, each once, whatever order and extras the caller
+ * passes; the floors the result carries start from the cached root.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { verifyRepository } from '../../src/verify/repository.js';
+import { dirSource, expectTrustError, scenario } from '../helpers/vectors.js';
+
+const rot = scenario('root-rotation');
+const server = (f: string) => new Uint8Array(readFileSync(join(rot.dir, 'server', f)));
+const text = (f: string) => readFileSync(join(rot.dir, 'server', f), 'utf8');
+const base = { gun: rot.gun, source: dirSource(rot.metadataDir), now: rot.now };
+const from = (root: string, version: number) => ({ gun: rot.gun, root, versions: { root: version } });
+
+describe('rotation through intermediate roots', () => {
+  it('extras outside (trusted, cached), duplicates and any order: the same result as [2.root.json]', () => {
+    const inter = [server('3.root.json'), server('2.root.json'), server('1.root.json'), server('2.root.json')];
+    const repo = verifyRepository({ ...base, trustedState: from(text('1.root.json'), 1), intermediateRoots: inter });
+    expect(repo.root.version).toBe(3);
+    expect(repo.trustedState.versions['root']).toBe(3);
+  });
+
+  it('only out-of-range versions given: nothing bridges v1 to v3', () => {
+    expectTrustError(
+      () => verifyRepository({ ...base, trustedState: from(text('1.root.json'), 1), intermediateRoots: [server('1.root.json'), server('3.root.json')] }),
+      'ERR_ROOT_ROTATION_FAILED',
+      'root',
+    );
+  });
+
+  it('a trusted v2 rotates to v3 directly; the v2 file as intermediate is not needed and not harmful', () => {
+    expect(verifyRepository({ ...base, trustedState: from(text('2.root.json'), 2) }).root.version).toBe(3);
+    expect(verifyRepository({ ...base, trustedState: from(text('2.root.json'), 2), intermediateRoots: [server('2.root.json')] }).root.version).toBe(3);
+  });
+
+  it('the trusted root being the cached root itself: no rotation, the floor applies to its version', () => {
+    expect(verifyRepository({ ...base, trustedState: from(text('3.root.json'), 3) }).root.version).toBe(3);
+    expectTrustError(() => verifyRepository({ ...base, trustedState: from(text('3.root.json'), 4) }), 'ERR_VERSION_ROLLBACK', 'root');
+  });
+
+  it('a rolled-back cache is reported as a rollback before any signature is checked, with both versions', () => {
+    let e: unknown;
+    try {
+      verifyRepository({ ...base, source: dirSource(rot.metadataDir, { root: server('2.root.json') }), trustedState: from(text('3.root.json'), 3) });
+    } catch (x) {
+      e = x;
+    }
+    expect(e).toMatchObject({ code: 'ERR_VERSION_ROLLBACK', role: 'root', check: 'trusted root', expected: 3, actual: 2 });
+  });
+});
