@@ -34,11 +34,8 @@ const CONCURRENCY = opt('concurrency', 50);
 /** Node flags for the server only, e.g. BENCH_SERVER_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' or '--trace-gc'. */
 const SERVER_NODE_ARGS = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
 const DEADLINE_MS = 1000;
-/**
- * The review that starts a fetch waits the whole deadline and is then answered, so its latency is
- * the deadline plus the time to read, route and answer it: the cold-fetch goal allows that much.
- */
-const ANSWER_MS = 100;
+// The review that starts a fetch must be answered within the deadline: the server gives the fetch
+// the deadline less a reserve for the answer (fetchBudgetMs in src/admission/online-trust.ts).
 const log = (...m) => process.stdout.write(`${m.join(' ')}\n`);
 const tmp = mkdtempSync(join(os.tmpdir(), 'trustgate-admission-bench-'));
 
@@ -299,7 +296,7 @@ Method: \`trustgate admission serve\` as a child process (default \`--workers\`)
 |---|---|---|
 | ≥ 2,000 reviews/s (warm, c=${CONCURRENCY}) | ${warm.perSecond} | ${goal(warm.perSecond >= 2000)} |
 | p99 ≤ 20 ms | ${warm.p99} ms (p50 ${warm.p50} ms, max ${warm.max} ms, ${warm.reviews} reviews) | ${goal(warm.p99 <= 20)} |
-| p99 under a cold fetch ≤ the deadline (${DEADLINE_MS} ms, + ${ANSWER_MS} ms to answer) | ${cold.p99} ms (p50 ${cold.p50} ms, max ${cold.max} ms, ${cold.reviews} reviews, all denied \`ERR_FETCH_TIMEOUT\`; \`--timeout-ms\` ${DEADLINE_MS * 3}) | ${goal(cold.p99 <= DEADLINE_MS + ANSWER_MS)} |
+| p99 under a cold fetch ≤ the deadline (${DEADLINE_MS} ms; the fetch gets ${DEADLINE_MS - Math.min(100, Math.floor(DEADLINE_MS / 10))} ms of it) | ${cold.p99} ms (p50 ${cold.p50} ms, max ${cold.max} ms, ${cold.reviews} reviews, all denied \`ERR_FETCH_TIMEOUT\`; \`--timeout-ms\` ${DEADLINE_MS * 3}) | ${goal(cold.p99 <= DEADLINE_MS)} |
 
 CPU during the warm run (the client shares the cores): server ${warm.serverCores} cores busy (${warm.serverUsPerReview} µs CPU per review, every thread), client ${warm.clientCores} cores (${warm.clientUsPerReview} µs per review).
 

@@ -24,9 +24,18 @@ export const ONLINE_TRUST_DEFAULTS = Object.freeze({
   maxStaleMs: 5 * 60_000,
   /** Refresh in the background once the earliest expiry is this close. */
   refreshBeforeExpiryMs: 15 * 60_000,
-  /** Every fetch must finish within this; keep it below the webhook's `timeoutSeconds`. */
+  /** Every review that waits for a fetch is answered within this; keep it below the webhook's `timeoutSeconds`. */
   deadlineMs: 5_000,
 });
+
+/**
+ * The time a fetch may take under `deadlineMs`: the deadline less a reserve (a tenth of it, at most
+ * 100 ms) for routing the review and writing its answer, so that the review itself, not only its
+ * fetch, is answered within the deadline (issue 16: p99 under a cold fetch ≤ the deadline).
+ */
+export function fetchBudgetMs(deadlineMs: number): number {
+  return deadlineMs - Math.min(100, Math.floor(deadlineMs / 10));
+}
 
 export interface OnlineTrustOptions extends Omit<FetchOptions, 'gun' | 'now' | 'deadlineMs' | 'signal' | 'allowStale'> {
   /** The trust directory the fetches update (required: the webhook's own cache). */
@@ -124,7 +133,8 @@ export function onlineTrustSource(opts: OnlineTrustOptions): OnlineTrustSource {
     let p = inFlight.get(gun);
     if (p !== undefined) return p;
     stats.fetches++;
-    p = withDeadline((signal) => fetchTrustData({ ...fetchOptions, gun, now, deadlineMs, signal, allowStale: { maxAgeMs: maxStaleMs } }), deadlineMs, gun)
+    const budgetMs = fetchBudgetMs(deadlineMs);
+    p = withDeadline((signal) => fetchTrustData({ ...fetchOptions, gun, now, deadlineMs: budgetMs, signal, allowStale: { maxAgeMs: maxStaleMs } }), budgetMs, gun)
       .then((r) => store(gun, r, now))
       .catch((e: unknown) => {
         stats.fetchErrors++;

@@ -83,8 +83,8 @@ function settings({ values, positionals }: ReturnType<typeof parseCommandLine<ty
 }
 
 /**
- * Online trust (policy `online: true` or `--online`): every fetch is bounded by `--deadline`,
- * which must leave time to answer within `--timeout-ms` (default: 1 s less, at most 5 s), so that
+ * Online trust (policy `online: true` or `--online`): a review that waits for a fetch is answered
+ * within `--deadline` (the fetch gets it less an answer reserve, `fetchBudgetMs`), which must be below `--timeout-ms` (default: 1 s less, at most 5 s), so that
  * a slow notary server is a fast deny, not a webhook timeout.
  */
 function onlineConfig(s: Settings, ctx: CommandContext<Engine>): WorkerTrustConfig | string {

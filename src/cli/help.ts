@@ -119,8 +119,9 @@ Options:
   --config FILE            Servers per registry, as for "trustgate fetch"
   --tls-ca FILE            Extra CA certificates for the notary server
   --timeout DURATION       Per notary request
-  --deadline DURATION      Per fetch, below --timeout-ms (default: 1 s less, at most 5s);
-                           a fetch that misses it is a deny (ERR_FETCH_TIMEOUT)
+  --deadline DURATION      A review waiting for a fetch is answered within it, below
+                           --timeout-ms (default: 1 s less, at most 5s); the fetch gets it
+                           less 10% (at most 100 ms) and missing that is ERR_FETCH_TIMEOUT
   --allow-stale DURATION   Serve the last verified data up to this age when the server cannot
                            be asked (default 5m)
   --trust-ttl DURATION     Serve fetched data this long before asking again (default 60s)

@@ -9,6 +9,7 @@ import { request } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAdmissionServer, onlineTrustSource, parsePolicy, type OnlineTrustSource } from '../../src/admission/index.js';
+import { fetchBudgetMs } from '../../src/admission/online-trust.js';
 import { startProxy, type FaultProxy } from '../fetch/helpers/proxy.js';
 import { notaryMissing, Publisher, runLive, startNotaryServer, tempDir, type NotaryServer } from '../fetch/helpers/notary.js';
 import { run as runCli } from '../cli/helpers.js';
@@ -149,6 +150,12 @@ describe.skipIf(!runLive)(`online trust from a live notary-server${notaryMissing
     } finally {
       await w.close();
     }
+  });
+});
+
+describe('the fetch budget under a review deadline', () => {
+  it('leaves a tenth of the deadline, at most 100 ms, to answer the review within it', () => {
+    expect([50, 999, 1000, 5000, 30_000].map(fetchBudgetMs)).toEqual([45, 900, 900, 4900, 29_900]);
   });
 });
 
