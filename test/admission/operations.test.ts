@@ -3,6 +3,7 @@
  * `/healthz`, policy and certificate reload without dropping requests, and draining on SIGTERM,
  * over real HTTPS with real AdmissionReview JSON — in-process and through `admission serve`.
  */
+import { builtinModules } from 'node:module';
 import { X509Certificate } from 'node:crypto';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, type ServerResponse } from 'node:http';
@@ -276,5 +277,19 @@ describe('packaging', () => {
     expect(plain.size).toBeGreaterThan(3);
     expect(plain.has('prom-client')).toBe(false);
     expect(graph('admission.js').has('prom-client')).toBe(true);
+  });
+
+  /** The packages (not node: builtins, not our chunks) an entry loads. */
+  const packages = (entry: string) => [...graph(entry)].filter((m) => !m.startsWith('/') && !m.startsWith('node:') && !builtinModules.includes(m)).sort();
+
+  it('each entry loads the packages the README names for it, and the plain verifier only zod', () => {
+    expect(packages('index.js')).toEqual(['zod']);
+    expect(packages('fetch.js')).toEqual(['proper-lockfile', 'zod']);
+    expect(packages('admission.js')).toEqual(expect.arrayContaining(['prom-client', 'zod']));
+    expect(packages('gateway.js')).toEqual(expect.arrayContaining(['bcryptjs', 'zod']));
+    for (const entry of ['index.js', 'fetch.js', 'admission.js', 'gateway.js', 'quarantine.js']) {
+      expect(packages(entry), entry).not.toContain('pg');
+      expect(packages(entry), entry).not.toContain('@electric-sql/pglite');
+    }
   });
 });

@@ -11,9 +11,10 @@ const k = Number(replicaArg);
 const KILL_AT = Number(process.env['KILL_AT'] ?? 0);
 const T0 = 1_700_000_000_000;
 const REPO = 'fault/app';
-// Any replica may act on any digest, but only replica k pushes D[2k] and D[2k+1]: a re-push by
-// another principal changes a record with no audit record (see docs/store.md), and the replay
-// places units by the audit order.
+// Any replica may act on any digest, push included; half the commands aim at the replica's own
+// two digests so each one also sees a history of its own. A re-push by another principal adds a
+// pusher and is audited (Q22, test/quarantine/issue-12.test.ts), so the replay, which places
+// units by the audit order, can place it.
 const D = ['1', '2', '3', '4', '5', '6', '7', '8'].map((c) => `sha256:${c.repeat(64)}`);
 const OWN = [D[2 * k], D[2 * k + 1]];
 
@@ -35,7 +36,7 @@ function command() {
   switch (rand(7)) {
     case 0:
     case 1:
-      return { type: 'push', repository: REPO, digest: pick(OWN), principal: ci, ...(rand(2) ? { tag: pick(['v1', 'v2']) } : {}) };
+      return { type: 'push', repository: REPO, digest, principal: ci, ...(rand(2) ? { tag: pick(['v1', 'v2']) } : {}) };
     case 2:
     case 3:
       return { type: 'verdict', repository: REPO, digest, generation: pick([1, 1, 2]), scannerId: pick(['s1', 's2']), idempotencyKey: `k${rand(3)}`, result: pick(['pass', 'pass', 'fail']), principal: bot };
