@@ -1093,6 +1093,12 @@ function metaBoundaryCases() {
       hooks: { snapshotMeta: (meta) => ({ ...meta, 'targets/releases': { hashes: {}, length: 0 } }) },
       expect: ok({ docker: { v2: null, latest: { role: 'targets', digest: digestOf('latest in targets') } } }, { roles: ['targets', 'targets/a', 'targets/a/b', 'targets/c'] }),
     },
+    'targets-length-zero-no-hashes': {
+      description: 'snapshot lists the top-level targets with no hashes and length 0: only a delegation may be "checksum unknown" and skipped; for targets the snapshot itself is refused (no sha256 for targets)',
+      spec: '§7.4, §7.8.3',
+      hooks: { snapshotMeta: (meta) => ({ ...meta, targets: { hashes: {}, length: 0 } }) },
+      expect: fail('ERR_METADATA_INVALID', 'snapshot'),
+    },
     'root-longer-than-snapshot-length': {
       description: "the cached root.json is one byte longer than the length snapshot lists for root",
       spec: '§7.4, §7.5',
