@@ -43,8 +43,8 @@ describe('lookup walk', () => {
     expect(findTarget(repo, 'r2', ['targets/releases'])).toBeUndefined();
     expect(findTarget(repo, 'r2', ['targets/releases2'])).toMatchObject({ role: 'targets/releases2' });
     // Docker's walk of `targets` reaches the sibling, and the refusal names it.
-    expect(expectTrustError(() => lookupTarget(repo, 'r2'), 'ERR_TARGET_NOT_FOUND').role).toBe('targets/releases2');
-    expect(expectTrustError(() => lookupTarget(repo, 'nothing'), 'ERR_TARGET_NOT_FOUND').role).toBeUndefined();
+    expect((expectTrustError(() => lookupTarget(repo, 'r2'), 'ERR_TARGET_NOT_FOUND') as Error & { role?: string }).role).toBe('targets/releases2');
+    expect((expectTrustError(() => lookupTarget(repo, 'nothing'), 'ERR_TARGET_NOT_FOUND') as Error & { role?: string }).role).toBeUndefined();
     expect(listTargets(repo).map((t) => t.name).sort()).toEqual(['latest', 'short', 'v1', 'v2']);
   });
 
