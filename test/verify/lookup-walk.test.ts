@@ -90,3 +90,48 @@ describe('lookup walk', () => {
     expect(all.filter((t) => t.role === 'targets/releases2').map((t) => t.name).sort()).toEqual(['r2', 'v1']);
   });
 });
+
+describe('lookup misuse', () => {
+  const repo = repository();
+  const misuse = (f: () => unknown, message: string) => {
+    let e: unknown;
+    try {
+      f();
+    } catch (x) {
+      e = x;
+    }
+    expect(e, message).toMatchObject({ code: 'ERR_INVALID_ARGUMENT', check: 'argument', message });
+  };
+  const NOT_REPO = 'repo must be a verified repository, as verifyRepository returns it';
+
+  it('something that is not a verified repository is refused by every function', () => {
+    for (const bad of [{}, { roles: new Map() }, { gun: GUN, roles: {} }, { gun: 1, roles: new Map() }]) {
+      misuse(() => lookupTarget(bad as never, 'v1'), NOT_REPO);
+      misuse(() => findTarget(bad as never, 'v1'), NOT_REPO);
+      misuse(() => listTargets(bad as never), NOT_REPO);
+      misuse(() => allTargetsByName(bad as never, 'v1'), NOT_REPO);
+    }
+    misuse(() => lookupTarget(null as never, 'v1'), 'repo must be an object, got null');
+  });
+
+  it('a name that is not a string, options that are not an object, roles that are not names', () => {
+    misuse(() => lookupTarget(repo, 5 as never), 'name must be a string, got number 5');
+    misuse(() => findTarget(repo, 5 as never), 'name must be a string, got number 5');
+    misuse(() => allTargetsByName(repo, 5 as never), 'name must be a string, got number 5');
+    misuse(() => lookupTarget(repo, 'v1', null as never), 'options must be an object, got null');
+    misuse(() => listTargets(repo, 'x' as never), 'options must be an object, got string "x"');
+    misuse(() => lookupTarget(repo, 'v1', { roles: 'targets' as never }), 'options.roles must be an array of role names');
+    misuse(() => listTargets(repo, { roles: ['targets', 5] as never }), 'options.roles must be an array of role names');
+    misuse(() => findTarget(repo, 'v1', 'targets' as never), 'roles must be an array of role names');
+    misuse(() => findTarget(repo, 'v1', [5] as never), 'roles must be an array of role names');
+  });
+
+  it('an explicit role list answers from any listed role, including roles docker ignores', () => {
+    expect(lookupTarget(repo, 'deep', { roles: ['targets/c'] })).toMatchObject({ role: 'targets/c' });
+    // Notary's order: the walk of `targets` reaches its delegations.
+    expect(lookupTarget(repo, 'v2', { roles: ['targets'] })).toMatchObject({ role: 'targets/releases' });
+    const e = expectTrustError(() => lookupTarget(repo, 'nothing', { roles: ['targets', 'targets/c'] }), 'ERR_TARGET_NOT_FOUND');
+    expect(e.message).toBe(`${GUN}: no signed target "nothing" in targets, targets/c`);
+    expect(listTargets(repo, { roles: ['targets/c'] }).map((t) => t.role)).toEqual(['targets/c']);
+  });
+});
