@@ -114,6 +114,14 @@ describe('lookup misuse', () => {
     misuse(() => lookupTarget(null as never, 'v1'), 'repo must be an object, got null');
   });
 
+  it('a repository shape without a targets role finds nothing rather than crashing', () => {
+    const empty = { gun: GUN, roles: new Map() } as never;
+    expect(findTarget(empty, 'v1')).toBeUndefined();
+    expect(listTargets(empty)).toEqual([]);
+    expect(allTargetsByName(empty, '')).toEqual([]);
+    expectTrustError(() => lookupTarget(empty, 'v1'), 'ERR_TARGET_NOT_FOUND');
+  });
+
   it('a name that is not a string, options that are not an object, roles that are not names', () => {
     misuse(() => lookupTarget(repo, 5 as never), 'name must be a string, got number 5');
     misuse(() => findTarget(repo, 5 as never), 'name must be a string, got number 5');
