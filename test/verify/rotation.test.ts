@@ -50,6 +50,24 @@ describe('rotation through intermediate roots', () => {
       e = x;
     }
     expect(e).toMatchObject({ code: 'ERR_VERSION_ROLLBACK', role: 'root', check: 'trusted root', expected: 3, actual: 2 });
+    expect((e as Error).message).toBe('root version 2 is lower than the trusted root version 3');
+  });
+
+  it('an unreadable intermediate root or trusted root is refused as a root error', () => {
+    const caught = (f: () => unknown) => {
+      try {
+        f();
+      } catch (x) {
+        return x as { code: string; role: string; message: string };
+      }
+      throw new Error('expected a refusal');
+    };
+    for (const [bad, code] of [['not json', 'ERR_METADATA_MALFORMED'], ['{"signed":{},"signatures":[]}', 'ERR_METADATA_MALFORMED']] as const) {
+      const inter = [server('2.root.json'), new Uint8Array(Buffer.from(bad))];
+      const e = caught(() => verifyRepository({ ...base, trustedState: from(text('1.root.json'), 1), intermediateRoots: inter }));
+      expect(e, bad).toMatchObject({ code, role: 'root' });
+      expect(caught(() => verifyRepository({ ...base, trustedState: from(bad, 1) })), bad).toMatchObject({ code, role: 'root' });
+    }
   });
 });
 
