@@ -73,7 +73,16 @@ describe('lookup walk', () => {
     expect(listed.find((t) => t.name === 'latest')).toMatchObject({ role: 'targets' });
     expect(listed.find((t) => t.name === 'v2')).toMatchObject({ role: 'targets/releases' });
     expect(listed.find((t) => t.name === 'deep')).toMatchObject({ role: 'targets/c' });
+    // Notary's ListTargets walks each listed role without the others: `targets` without targets/c
+    // reaches "deep" in targets/a/b first (breadth first, c would come before a/b).
+    expect(listTargets(repo, { roles: ['targets', 'targets/c'] }).find((t) => t.name === 'deep')).toMatchObject({ role: 'targets/a/b' });
+    expect(listTargets(repo, { roles: ['targets'] }).find((t) => t.name === 'deep')).toMatchObject({ role: 'targets/c' });
     expect(listTargets(repo, { roles: ['targets/releases'] }).map((t) => t.name).sort()).toEqual(['latest', 'v2']);
+  });
+
+  it('a target without custom data has no custom field at all', () => {
+    expect(Object.hasOwn(findTarget(repo, 'v1') as object, 'custom')).toBe(false);
+    expect(listTargets(repo).some((t) => Object.hasOwn(t, 'custom'))).toBe(false);
   });
 
   it('a target whose sha256 is 31 bytes has no digest and is refused by lookupTarget', () => {
