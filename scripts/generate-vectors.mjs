@@ -297,6 +297,12 @@ const cases = {
     hooks: { snapshotMeta: (meta) => ({ ...meta, 'targets/releases': { hashes: { md5: b64(Buffer.alloc(16)) }, length: meta['targets/releases'].length } }) },
     expect: fail('ERR_MISSING_HASHES', 'targets/releases'),
   },
+  'delegation-no-hashes-with-length': {
+    description: 'snapshot lists targets/releases with no hashes but its real length: the checksum is known to exist (only no hashes and length 0 means "unknown", §7.4), so the role is loaded and has no supported hash',
+    spec: '§7.4, §7.5',
+    hooks: { snapshotMeta: (meta) => ({ ...meta, 'targets/releases': { hashes: {}, length: meta['targets/releases'].length } }) },
+    expect: fail('ERR_MISSING_HASHES', 'targets/releases'),
+  },
   // §13.12
   'delegation-glob-is-not-a-glob': {
     description: 'targets/releases has paths ["v*"]: "v*" is a literal prefix, so v2 is not allowed there',
