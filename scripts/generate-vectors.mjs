@@ -357,6 +357,20 @@ const cases = {
     hooks: { omit: ['targets/releases'] },
     expect: fail('ERR_METADATA_NOT_FOUND', 'targets/releases'),
   },
+  'targets-key-sha1-cert': {
+    description: 'the top-level targets key is a certificate signed with ecdsa-with-SHA1: only root certificates (§6) and delegation certificates (§7.8.5) are judged, so Notary verifies it',
+    spec: '§4.2, §7.8.5',
+    hooks: {
+      edit: (m) => {
+        const k = x509Key(K.targets, { alg: 'ecdsa-sha1' });
+        delete m.root.signed.keys[keyId(K.targets)];
+        m.root.signed.keys[keyId(k)] = k.json;
+        m.root.signed.roles.targets.keyids = [keyId(k)];
+        m.targets.signers = [k];
+      },
+    },
+    expect: ok({ docker: { v1: { role: 'targets', digest: digestOf('v1 in targets') } } }),
+  },
   'delegation-sha1-cert': {
     description: 'the targets/c key is a certificate signed with ecdsa-with-SHA1',
     spec: '§7.8.5',

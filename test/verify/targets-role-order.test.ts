@@ -64,3 +64,28 @@ describe('targets role check order', () => {
     expect(repo.roles.get('targets/a')!.signedBy).toHaveLength(1);
   });
 });
+
+describe('what a loaded targets role reports', () => {
+  const load = (edit: (m: Model) => void, hooks: Record<string, unknown> = {}) => {
+    const files = build({ edit, ...hooks }) as Record<string, Uint8Array>;
+    return verifyRepository({ gun: GUN, source: (r) => files[r], now: new Date(NOW) });
+  };
+
+  it('a role with "roles": null and "keys": null, and a role without a delegations field, delegate to nothing', () => {
+    const repo = load((m) => {
+      m['targets/releases']!.signed['delegations'] = { keys: null, roles: null };
+      delete m['targets/c']!.signed['delegations'];
+    });
+    for (const r of ['targets/releases', 'targets/c']) expect(repo.roles.get(r), r).toMatchObject({ delegations: [], delegationKeys: {} });
+  });
+
+  it("a delegation whose bytes do not match the snapshot names the snapshot in its check", () => {
+    let e: unknown;
+    try {
+      load(() => {}, { snapshotMeta: (meta: Record<string, { hashes: Record<string, string>; length: number }>) => ({ ...meta, 'targets/c': { ...meta['targets/c']!, hashes: { sha256: Buffer.alloc(32).toString('base64') } } }) });
+    } catch (x) {
+      e = x;
+    }
+    expect(e).toMatchObject({ code: 'ERR_HASH_MISMATCH', role: 'targets/c', check: 'sha256 hash from snapshot' });
+  });
+});
