@@ -84,6 +84,7 @@ const cases = {
     }),
   },
   ...rotationCases(),
+  ...rotationChainCases(),
   ...caPinCases(),
   ...boundaryCases(),
   // §13.1
@@ -296,6 +297,12 @@ const cases = {
     hooks: { snapshotMeta: (meta) => ({ ...meta, 'targets/releases': { hashes: { md5: b64(Buffer.alloc(16)) }, length: meta['targets/releases'].length } }) },
     expect: fail('ERR_MISSING_HASHES', 'targets/releases'),
   },
+  'delegation-no-hashes-with-length': {
+    description: 'snapshot lists targets/releases with no hashes but its real length: the checksum is known to exist (only no hashes and length 0 means "unknown", §7.4), so the role is loaded and has no supported hash',
+    spec: '§7.4, §7.5',
+    hooks: { snapshotMeta: (meta) => ({ ...meta, 'targets/releases': { hashes: {}, length: meta['targets/releases'].length } }) },
+    expect: fail('ERR_MISSING_HASHES', 'targets/releases'),
+  },
   // §13.12
   'delegation-glob-is-not-a-glob': {
     description: 'targets/releases has paths ["v*"]: "v*" is a literal prefix, so v2 is not allowed there',
@@ -349,6 +356,20 @@ const cases = {
     spec: '§7.9',
     hooks: { omit: ['targets/releases'] },
     expect: fail('ERR_METADATA_NOT_FOUND', 'targets/releases'),
+  },
+  'targets-key-sha1-cert': {
+    description: 'the top-level targets key is a certificate signed with ecdsa-with-SHA1: only root certificates (§6) and delegation certificates (§7.8.5) are judged, so Notary verifies it',
+    spec: '§4.2, §7.8.5',
+    hooks: {
+      edit: (m) => {
+        const k = x509Key(K.targets, { alg: 'ecdsa-sha1' });
+        delete m.root.signed.keys[keyId(K.targets)];
+        m.root.signed.keys[keyId(k)] = k.json;
+        m.root.signed.roles.targets.keyids = [keyId(k)];
+        m.targets.signers = [k];
+      },
+    },
+    expect: ok({ docker: { v1: { role: 'targets', digest: digestOf('v1 in targets') } } }),
   },
   'delegation-sha1-cert': {
     description: 'the targets/c key is a certificate signed with ecdsa-with-SHA1',
@@ -739,6 +760,86 @@ function rotationCases() {
   };
 }
 
+/** The root key of version `n` in a chain that rotates the root key at every version (v1: the base root's key). */
+function chainKey(n) {
+  return n === 1 ? K.root : x509Key(ecKey(`chain-root-v${n}`));
+}
+/**
+ * Root version `n` of that chain, as `notary key rotate GUN root` writes it: roles.root lists only the
+ * new key, the old keys stay in keys, signed by the previous version's key and the new one (§6 step 4).
+ * `key` replaces the new key (a substitute: another root claiming version `n`, a valid rotation from n-1).
+ */
+function chainRoot(n, key = chainKey(n)) {
+  return {
+    edit: (m) => {
+      if (n === 1) return;
+      for (let i = 2; i < n; i++) m.root.signed.keys[keyId(chainKey(i))] = chainKey(i).json;
+      m.root.signed.keys[keyId(key)] = key.json;
+      m.root.signed.roles.root = { keyids: [keyId(key)], threshold: 1 };
+      m.root.signed.version = n;
+      m.root.signers = [chainKey(n - 1), key];
+    },
+  };
+}
+function substitute(n) {
+  return chainRoot(n, x509Key(ecKey(`chain-root-v${n}-substitute`)));
+}
+
+/**
+ * Rotation across several versions through the caller's intermediate roots (§7.6 step 2: Notary
+ * fetches `<v>.root.json` for every v strictly between the trusted and the newest version, in
+ * order, each validated against the one before). The caller hands trustgate a bag of roots instead
+ * of a server, so each case says what Notary answers for the server that holds those files: extras
+ * outside (trusted, cached) are never fetched, order does not exist, a missing version fails.
+ */
+function rotationChainCases() {
+  const v1 = { docker: { v1: { role: 'targets', digest: digestOf('v1 in targets') } } };
+  const c = (description, trusted, cached, intermediates, expect) => ({
+    description,
+    spec: '§6 step 4, §7.6',
+    trustedRoot: chainRoot(trusted),
+    intermediateRoots: intermediates.map((n) => (typeof n === 'number' ? chainRoot(n) : n)),
+    hooks: chainRoot(cached),
+    expect,
+  });
+  return {
+    'rotation-chain-in-order': c('root v1 trusted, cached root v4, intermediates v2 and v3 in order: each rotates from the one before', 1, 4, [2, 3], ok(v1)),
+    'rotation-chain-out-of-order': c(
+      'root v1 trusted, cached root v5, intermediates given as v4, v2, v3: used in version order (Notary fetches 2, 3, 4); taken as given, v4 does not rotate from v1',
+      1, 5, [4, 2, 3], ok(v1),
+    ),
+    'rotation-chain-extra-below-trusted': c(
+      'root v2 trusted, cached root v4, intermediates v1 and v3: v1 is at or below the trusted version, never fetched by Notary, and is not signed by v2\'s key',
+      2, 4, [1, 3], ok(v1),
+    ),
+    'rotation-chain-extra-above-cached': c(
+      'root v1 trusted, cached root v3, intermediates v2 and v4: v4 is not below the cached version, never fetched by Notary; chained in, the cached v3 would have to rotate from v4',
+      1, 3, [2, 4], ok(v1),
+    ),
+    'rotation-chain-substitute-at-trusted-version': c(
+      'root v2 trusted, cached root v4, intermediates: another root claiming v2 (a valid rotation from v1, not signed by the trusted v2\'s key) and v3: the substitute is not above the trusted version, so it is ignored',
+      2, 4, [substitute(2), 3], ok(v1),
+    ),
+    'rotation-chain-substitute-at-cached-version': c(
+      'root v1 trusted, cached root v4, intermediates v2, v3 and another root claiming v4 (a valid rotation from v3): not below the cached version, so it is ignored; chained in, the cached v4 would have to rotate from it',
+      1, 4, [2, 3, substitute(4)], ok(v1),
+    ),
+    'rotation-chain-two-roots-claim-one-version': c(
+      'root v1 trusted, cached root v4, intermediates v2, a substitute v3 (a valid rotation from v2) and the real v3: a server holds one 3.root.json, so two different roots for one version are refused whatever their order',
+      1, 4, [2, substitute(3), 3], fail('ERR_ROOT_ROTATION_FAILED', 'root'),
+    ),
+    'rotation-chain-two-roots-claim-one-version-real-first': c(
+      'as rotation-chain-two-roots-claim-one-version with the real v3 before the substitute: refused the same way',
+      1, 4, [2, 3, substitute(3)], fail('ERR_ROOT_ROTATION_FAILED', 'root'),
+    ),
+    'rotation-chain-duplicate-copies': c('root v1 trusted, cached root v4, intermediates v3, v2, v3, v2: byte-identical copies count once', 1, 4, [3, 2, 3, 2], ok(v1)),
+    'rotation-chain-version-gap': c(
+      'root v1 trusted, cached root v5, intermediates v2 and v4 (no v3): v4 is not signed by v2\'s key; Notary fails too (3.root.json is not found)',
+      1, 5, [2, 4], fail('ERR_ROOT_ROTATION_FAILED', 'root'),
+    ),
+  };
+}
+
 /**
  * Boundaries a mutation run showed no vector pinned (issue 17): each case fails if its rule goes,
  * and most come in pairs, one just inside the rule and one just outside.
@@ -1012,6 +1113,12 @@ function metaBoundaryCases() {
       hooks: { snapshotMeta: (meta) => ({ ...meta, 'targets/releases': { hashes: {}, length: 0 } }) },
       expect: ok({ docker: { v2: null, latest: { role: 'targets', digest: digestOf('latest in targets') } } }, { roles: ['targets', 'targets/a', 'targets/a/b', 'targets/c'] }),
     },
+    'targets-length-zero-no-hashes': {
+      description: 'snapshot lists the top-level targets with no hashes and length 0: only a delegation may be "checksum unknown" and skipped; for targets the snapshot itself is refused (no sha256 for targets)',
+      spec: '§7.4, §7.8.3',
+      hooks: { snapshotMeta: (meta) => ({ ...meta, targets: { hashes: {}, length: 0 } }) },
+      expect: fail('ERR_METADATA_INVALID', 'snapshot'),
+    },
     'root-longer-than-snapshot-length': {
       description: "the cached root.json is one byte longer than the length snapshot lists for root",
       spec: '§7.4, §7.5',
@@ -1096,7 +1203,15 @@ for (const [id, c] of Object.entries(cases)) {
   for (const [role, buf] of Object.entries(files)) want.set(join('metadata', ROLE_FILE(role)), buf);
   // `trustedRoot: true` trusts the base root; hooks build another trusted root (version 1).
   if (c.trustedRoot) want.set('trusted-root.json', build(c.trustedRoot === true ? {} : c.trustedRoot).root);
-  const caseJson = { description: c.description, spec: c.spec, gun: GUN, now: NOW, mode: c.mode ?? 'strict', ...(c.trustedRoot ? { trusted_root: 'trusted-root.json' } : {}), ...(c.pins ? { pins: c.pins } : {}), expect: c.expect };
+  // The caller's intermediate roots, in the order the case passes them.
+  const inter = (c.intermediateRoots ?? []).map((h, i) => [`intermediate-roots/${i}.root.json`, build(h).root]);
+  for (const [rel, buf] of inter) want.set(rel, buf);
+  const caseJson = {
+    description: c.description, spec: c.spec, gun: GUN, now: NOW, mode: c.mode ?? 'strict',
+    ...(c.trustedRoot ? { trusted_root: 'trusted-root.json' } : {}),
+    ...(inter.length > 0 ? { intermediate_roots: inter.map(([rel]) => rel) } : {}),
+    ...(c.pins ? { pins: c.pins } : {}), expect: c.expect,
+  };
   want.set('case.json', Buffer.from(`${JSON.stringify(caseJson, null, 2)}\n`));
   if (CHECK) {
     for (const [rel, buf] of want) {

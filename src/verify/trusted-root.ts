@@ -37,17 +37,35 @@ function checkNewerThanTrusted(cached: ValidatedRoot, trusted: ValidatedRoot): v
 }
 
 /**
- * From the trusted root up through the caller's intermediate roots that lie strictly between it
- * and the cached one, in version order, each validated as a rotation from the one before.
+ * The caller's intermediate roots strictly between the trusted and the cached version, one per
+ * version: Notary fetches exactly `<v>.root.json` for v = trusted+1 … cached-1 (notary-rules.md §7.6
+ * step 2), so the rest are never read, and a server holds one file per version — two different roots
+ * claiming one version are refused, whatever order they come in, byte-identical copies count once.
+ * @throws {TrustError} `ERR_ROOT_ROTATION_FAILED`
  */
+function intermediateSteps(ctx: VerifyContext, trusted: ValidatedRoot, cached: ValidatedRoot, intermediates: readonly Uint8Array[]): ValidatedRoot[] {
+  const byVersion = new Map<number, ValidatedRoot>();
+  for (const bytes of intermediates) {
+    const read = readTrustedRoot(readDocument(bytes, 'root', ctx.parseLimits));
+    if (read.version <= trusted.version || read.version >= cached.version) continue;
+    const seen = byVersion.get(read.version);
+    if (seen !== undefined && !Buffer.from(seen.doc.bytes).equals(read.doc.bytes)) {
+      throw new TrustError('ERR_ROOT_ROTATION_FAILED', `two different intermediate roots claim version ${read.version}`, {
+        role: 'root',
+        check: 'intermediate roots',
+        actual: read.version,
+      });
+    }
+    byVersion.set(read.version, read);
+  }
+  return [...byVersion.values()].sort((a, b) => a.version - b.version);
+}
+
+/** From the trusted root up through the intermediate steps, each validated as a rotation from the one before. */
 function rotateThroughIntermediates(ctx: VerifyContext, trusted: ValidatedRoot, cached: ValidatedRoot, intermediates: readonly Uint8Array[]): ValidatedRoot {
-  const steps = intermediates
-    .map((b) => readTrustedRoot(readDocument(b, 'root', ctx.parseLimits)))
-    .filter((r) => r.version > trusted.version && r.version < cached.version)
-    .sort((a, b) => a.version - b.version);
   let prev = trusted;
-  for (const read of steps) {
-    if (read.version > prev.version) prev = validateRoot(read.doc, { gun: ctx.gun, now: ctx.now, cache: ctx.cache, prev, read });
+  for (const read of intermediateSteps(ctx, trusted, cached, intermediates)) {
+    prev = validateRoot(read.doc, { gun: ctx.gun, now: ctx.now, cache: ctx.cache, prev, read });
   }
   return prev;
 }

@@ -95,6 +95,11 @@ describe('reading a file through the source', () => {
     expect(caught(() => verifyRepository({ ...base, source: (r) => { if (r === 'timestamp') throw wrongRole; return file(r); } }))).toBe(wrongRole);
     const noSize = new TrustError('ERR_METADATA_TOO_LARGE', 'big', { role: 'timestamp' });
     expect(caught(() => verifyRepository({ ...base, source: (r) => { if (r === 'timestamp') throw noSize; return file(r); } }))).toBe(noSize);
+    // Only the too-large code is rewritten: another TrustError, or a look-alike that is no TrustError, with the role and a size, passes on.
+    const otherSized = new TrustError('ERR_TRUST_DIR_UNREADABLE', 'disk', { role: 'timestamp', actual: 99 });
+    expect(caught(() => verifyRepository({ ...base, source: (r) => { if (r === 'timestamp') throw otherSized; return file(r); } }))).toBe(otherSized);
+    const lookalike = Object.assign(new Error('big'), { code: 'ERR_METADATA_TOO_LARGE', role: 'timestamp', actual: 99 });
+    expect(caught(() => verifyRepository({ ...base, source: (r) => { if (r === 'timestamp') throw lookalike; return file(r); } }))).toBe(lookalike);
     const crash = new RangeError('boom');
     expect(caught(() => verifyRepository({ ...base, source: () => { throw crash; } }))).toBe(crash);
   });

@@ -18,6 +18,8 @@ interface Case {
   now: string;
   mode: FailurePolicy;
   trusted_root?: string;
+  /** The caller's intermediate roots, in the order they are passed (notary-rules.md §7.6). */
+  intermediate_roots?: string[];
   pins?: RootPins;
   expect:
     | {
@@ -50,6 +52,7 @@ describe('generated vectors', () => {
           mode: c.mode,
           ...(c.pins ? { pins: c.pins } : {}),
           ...(c.trusted_root ? { trustedState: { gun: c.gun, root: readFileSync(join(dir, c.trusted_root), 'utf8'), versions: {} } } : {}),
+          ...(c.intermediate_roots ? { intermediateRoots: c.intermediate_roots.map((f) => new Uint8Array(readFileSync(join(dir, f)))) } : {}),
         });
       if ('error' in c.expect) {
         const err = expectTrustError(run, c.expect.error.code as never, c.expect.error.role);

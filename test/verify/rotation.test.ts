@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { verifyRepository } from '../../src/verify/repository.js';
-import { dirSource, expectTrustError, scenario } from '../helpers/vectors.js';
+import { dirSource, expectTrustError, scenario, VECTORS } from '../helpers/vectors.js';
 
 const rot = scenario('root-rotation');
 const server = (f: string) => new Uint8Array(readFileSync(join(rot.dir, 'server', f)));
@@ -50,5 +50,47 @@ describe('rotation through intermediate roots', () => {
       e = x;
     }
     expect(e).toMatchObject({ code: 'ERR_VERSION_ROLLBACK', role: 'root', check: 'trusted root', expected: 3, actual: 2 });
+    expect((e as Error).message).toBe('root version 2 is lower than the trusted root version 3');
   });
+
+  it('an unreadable intermediate root or trusted root is refused as a root error', () => {
+    const caught = (f: () => unknown) => {
+      try {
+        f();
+      } catch (x) {
+        return x as { code: string; role: string; message: string };
+      }
+      throw new Error('expected a refusal');
+    };
+    for (const [bad, code] of [['not json', 'ERR_METADATA_MALFORMED'], ['{"signed":{},"signatures":[]}', 'ERR_METADATA_MALFORMED']] as const) {
+      const inter = [server('2.root.json'), new Uint8Array(Buffer.from(bad))];
+      const e = caught(() => verifyRepository({ ...base, trustedState: from(text('1.root.json'), 1), intermediateRoots: inter }));
+      expect(e, bad).toMatchObject({ code, role: 'root' });
+      expect(caught(() => verifyRepository({ ...base, trustedState: from(bad, 1) })), bad).toMatchObject({ code, role: 'root' });
+    }
+  });
+});
+
+describe('two intermediate roots for one version (vectors/generated/rotation-chain-two-roots-claim-one-version*)', () => {
+  const GEN = join(VECTORS, 'generated');
+  for (const id of ['rotation-chain-two-roots-claim-one-version', 'rotation-chain-two-roots-claim-one-version-real-first']) {
+    it(`${id}: refused as a rotation failure naming the version, in either order`, () => {
+      const dir = join(GEN, id);
+      const c = JSON.parse(readFileSync(join(dir, 'case.json'), 'utf8')) as { gun: string; now: string; intermediate_roots: string[] };
+      let e: unknown;
+      try {
+        verifyRepository({
+          gun: c.gun,
+          source: dirSource(join(dir, 'metadata')),
+          now: new Date(c.now),
+          trustedState: { gun: c.gun, root: readFileSync(join(dir, 'trusted-root.json'), 'utf8'), versions: {} },
+          intermediateRoots: c.intermediate_roots.map((f) => new Uint8Array(readFileSync(join(dir, f)))),
+        });
+      } catch (x) {
+        e = x;
+      }
+      expect(e).toMatchObject({ code: 'ERR_ROOT_ROTATION_FAILED', role: 'root', check: 'intermediate roots', actual: 3 });
+      expect((e as Error).message).toBe('two different intermediate roots claim version 3');
+    });
+  }
 });

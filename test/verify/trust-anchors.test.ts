@@ -57,6 +57,8 @@ describe('root rotation from a trusted root', () => {
       'ERR_TRUSTED_STATE_MISMATCH',
       'root',
     );
+    const e = expectTrustError(() => verifyRepository({ ...base, source: v1Cache, trustedState: stateWithRoot(forged, { root: 1 }) }), 'ERR_TRUSTED_STATE_MISMATCH', 'root');
+    expect(e.message).toBe("the cached root has the trusted root's version 1 but different content");
   });
 
   it('the returned state is accepted again, and a lower targets version than the saved one is a rollback', () => {
