@@ -295,3 +295,34 @@ describe('fetch options and the stale fallback', () => {
     }
   });
 });
+
+describe('fetch options: what each refusal says', () => {
+  it.each([
+    [{ retries: -1 }, 'retries must be an integer ≥ 0, got -1'],
+    [{ backoffMs: -1 }, 'backoffMs must be an integer ≥ 0, got -1'],
+    [{ backoffMs: 0.5 }, 'backoffMs must be an integer ≥ 0, got 0.5'],
+    [{ timeoutMs: 0 }, 'timeoutMs must be an integer ≥ 1, got 0'],
+    [{ deadlineMs: 0 }, 'deadlineMs must be an integer ≥ 1, got 0'],
+    [{ deadlineMs: Number.NaN }, 'deadlineMs must be an integer ≥ 1, got NaN'],
+    [{ maxRootRotations: 0 }, 'maxRootRotations must be an integer ≥ 1, got 0'],
+    [{ now: new Date(Number.NaN) }, 'now must be a valid Date'],
+    [{ now: '2030-01-01T00:00:00Z' }, 'now must be a valid Date'],
+  ])('%j: %s', async (bad, message) => {
+    const d = dirs();
+    server.seen.length = 0;
+    await expect(fetchTrustData(opts(ROT, d, bad) as Parameters<typeof fetchTrustData>[0])).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT', message });
+    expect(server.seen).toEqual([]);
+  });
+
+  it('the state directory may not be the trust directory or inside it, whatever its name; a sibling is fine', async () => {
+    const d = dirs();
+    for (const stateDir of [d.trustDir, join(d.trustDir, 'state'), join(d.trustDir, '..state'), join(d.trustDir, '...'), join(d.trustDir, 'a', '..', 'b')]) {
+      await expect(fetchTrustData(opts(ROT, { trustDir: d.trustDir, stateDir })), stateDir).rejects.toMatchObject({
+        code: 'ERR_INVALID_ARGUMENT',
+        message: expect.stringContaining('must not be inside the trust directory'),
+      });
+    }
+    await expect(fetchTrustData(opts(ROT, { trustDir: d.trustDir, stateDir: `${d.trustDir}-state` }))).resolves.toMatchObject({ gun: ROT.gun });
+    await expect(fetchTrustData(opts(ROT, { trustDir: d.trustDir, stateDir: join(d.trustDir, '..', 'elsewhere') }))).resolves.toMatchObject({ gun: ROT.gun });
+  });
+});
