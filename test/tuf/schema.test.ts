@@ -17,6 +17,7 @@ const targets = () => ({
   delegations: { keys: { k: structuredClone(key) }, roles: [{ name: 'targets/a', keyids: ['k'], threshold: 1, paths: [''] }] },
 });
 const snapshot = () => ({ _type: 'Snapshot', expires: '2030-01-01T00:00:00Z', version: 1, meta: { root: { hashes: { sha256: 'AA==' }, length: 1 } } });
+type Kind = 'root' | 'targets' | 'snapshot';
 const schemaOf = { root: rootSignedSchema, targets: targetsSignedSchema, snapshot: snapshotSignedSchema } as const;
 const read = (kind: 'root' | 'targets' | 'snapshot', signed: object, role: string = kind) => parseSigned(schemaOf[kind] as never, signed as JsonObject, kind, `${role}.json`, role);
 const rename = (o: Record<string, unknown>, from: string, to: string) => {
@@ -93,7 +94,7 @@ describe('parseSigned: a document of another role', () => {
 });
 
 describe('shape mismatches in plain words', () => {
-  it.each([
+  const rows: [Kind, (s: any) => unknown, string | null][] = [
     ['root', (s: any) => (s.version = '1'), 'root.json: signed.version must be an integer, not the string "1"'],
     ['root', (s: any) => delete s.keys, 'root.json: signed.keys is missing'],
     ['root', (s: any) => (s.consistent_snapshot = 1), 'root.json: signed.consistent_snapshot must be true or false, not the number 1'],
@@ -111,7 +112,8 @@ describe('shape mismatches in plain words', () => {
     ['snapshot', (s: any) => (s.meta.root.hashes.sha512 = 'A'), 'snapshot.json: signed.meta: "root": hashes.sha512: expected canonical standard base64'],
     ['targets', (s: any) => (s.targets.t = 1), 'targets.json: signed.targets: "t": expected an object with length and hashes'],
     ['targets', (s: any) => (s.delegations.roles[0].paths = [1]), 'targets.json: signed.delegations.roles.0.paths.0 must be a string, not the number 1'],
-  ] as const)('%s: %s', (kind, edit, message) => {
+  ];
+  it.each(rows)('%s: %s', (kind, edit, message) => {
     const s = { root, targets, snapshot }[kind]();
     edit(s);
     if (message === null) {
