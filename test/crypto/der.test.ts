@@ -101,18 +101,18 @@ describe('readCertFacts: names, times and OIDs', () => {
     expect(readCertFacts(cert({ validity: seq(gen(s), gen(s)) })).notAfter.toISOString()).toBe(iso);
   });
   it.each([
-    ['UTCTime with seconds missing', seq(utc('5001010000Z'), utc('500101000000Z'))],
-    ['UTCTime without Z', seq(utc('500101000000'), utc('500101000000Z'))],
-    ['UTCTime with an offset', seq(utc('500101000000+0100'), utc('500101000000Z'))],
-    ['GeneralizedTime with a fraction', seq(gen('20500101000000.5Z'), gen('20500101000000Z'))],
-    ['GeneralizedTime in UTCTime form', seq(utc('500101000000Z'), gen('500101000000Z'))],
-    ['a time that is an INTEGER', seq(int(buf(1)), utc('500101000000Z'))],
-    ['one time only', seq(utc('500101000000Z'))],
-  ])('refuses a validity with %s', (_, validity) => {
-    expect(() => readCertFacts(cert({ validity }))).toThrow();
+    ['UTCTime with seconds missing', seq(utc('5001010000Z'), utc('500101000000Z')), 'bad UTCTime 5001010000Z'],
+    ['UTCTime without Z', seq(utc('500101000000'), utc('500101000000Z')), 'bad UTCTime'],
+    ['UTCTime with an offset', seq(utc('500101000000+0100'), utc('500101000000Z')), 'bad UTCTime'],
+    ['GeneralizedTime with a fraction', seq(gen('20500101000000.5Z'), gen('20500101000000Z')), 'bad GeneralizedTime 20500101000000.5Z'],
+    ['GeneralizedTime in UTCTime form', seq(utc('500101000000Z'), gen('500101000000Z')), 'bad GeneralizedTime'],
+    ['a time that is an INTEGER', seq(int(buf(1)), utc('500101000000Z')), 'validity is not a time'],
+    ['one time only', seq(utc('500101000000Z')), 'bad validity'],
+  ])('refuses a validity with %s', (_, validity, message) => {
+    expect(() => readCertFacts(cert({ validity }))).toThrow(message);
   });
   it('decodes OIDs with a first arc of 2 and multi-byte arcs (as critical unknown extensions)', () => {
-    const ids = ['1.3.6.1.4.1.11129.2.4.2', '2.5.29.99', '0.39.1', '1.0.16384'];
+    const ids = ['1.3.6.1.4.1.11129.2.4.2', '2.5.29.99', '0.39.1', '1.0.16384', '1.39.2', '2.0.1', '1.2.127.128.16383'];
     // The writer's oid() packs the first two arcs in one byte; 2.999 takes two (1079 = 0x88 0x37).
     const wide = seq(tlv(0x06, buf(0x88, 0x37, 0x03)), bool(true), octet(seq()));
     const f = readCertFacts(cert({ exts: [wide, ...ids.map((id) => ext(id, true, buf(0x05, 0x00)))] }));
@@ -172,16 +172,16 @@ describe('readCertFacts: extensions as Go handles them', () => {
     ['negative, two bytes', [0xff, 0x00]],
   ])('refuses a pathLenConstraint that is %s', (_, bytes) => {
     const bc = ext('2.5.29.19', true, seq(bool(true), tlv(0x02, Buffer.from(bytes))));
-    expect(() => readCertFacts(cert({ exts: [bc] }))).toThrow();
+    expect(() => readCertFacts(cert({ exts: [bc] }))).toThrow('bad pathLenConstraint');
   });
   it.each([
-    ['an extensions wrapper that holds no SEQUENCE', tlv(0xa3, set())],
-    ['an empty extensions wrapper', tlv(0xa3)],
-    ['an extension without an OID', tlv(0xa3, seq(seq(bool(true), octet(seq()))))],
-    ['an extension whose value is no OCTET STRING', tlv(0xa3, seq(seq(oid('1.2.3'), bool(true), seq())))],
-    ['an empty extension', tlv(0xa3, seq(seq()))],
-  ])('refuses %s', (_, extWrapper) => {
-    expect(() => readCertFacts(cert({ exts: [], extWrapper }))).toThrow();
+    ['an extensions wrapper that holds no SEQUENCE', tlv(0xa3, set()), 'bad extensions'],
+    ['an empty extensions wrapper', tlv(0xa3), 'bad extensions'],
+    ['an extension without an OID', tlv(0xa3, seq(seq(bool(true), octet(seq())))), 'bad extension'],
+    ['an extension whose value is no OCTET STRING', tlv(0xa3, seq(seq(oid('1.2.3'), bool(true), seq()))), 'bad extension value'],
+    ['an empty extension', tlv(0xa3, seq(seq())), 'bad extension'],
+  ])('refuses %s', (_, extWrapper, message) => {
+    expect(() => readCertFacts(cert({ exts: [], extWrapper }))).toThrow(message);
   });
   it('reads extensions after optional unique IDs ([1], [2]) too', () => {
     const der = cert({ exts: [ext('1.2.3.4', true, seq())], trailer: [tlv(0x81, buf(0, 1)), tlv(0x82, buf(0, 2))] });
@@ -204,17 +204,20 @@ describe('readCertFacts: malformed DER throws', () => {
     }
   });
   it.each([
-    ['empty', []],
-    ['one byte', [0x30]],
-    ['a length of zero length bytes (0x80)', [0x30, 0x80]],
-    ['a five-byte length', [0x30, 0x85, 0, 0, 0, 0, 2, 0x05, 0x00]],
-    ['length bytes past the end', [0x30, 0x82, 0x01]],
-    ['content past the end', [0x30, 0x05, 0x30, 0x00]],
-    ['not a SEQUENCE', [0x31, 0x00]],
-    ['an empty SEQUENCE', [0x30, 0x00]],
-    ['a SEQUENCE of one', [0x30, 0x02, 0x30, 0x00]],
-  ])('%s', (_, bytes) => {
-    expect(() => readCertFacts(new Uint8Array(bytes))).toThrow();
+    ['empty', [], 'truncated DER'],
+    ['one byte', [0x30], 'truncated DER'],
+    ['a length of zero length bytes (0x80)', [0x30, 0x80], 'bad DER length'],
+    ['a five-byte length', [0x30, 0x85, 0, 0, 0, 0, 2, 0x05, 0x00], 'bad DER length'],
+    ['length bytes past the end', [0x30, 0x82, 0x01], 'bad DER length'],
+    ['content past the end', [0x30, 0x05, 0x30, 0x00], 'DER value overruns its container'],
+    ['not a SEQUENCE', [0x31, 0x00], 'not a certificate'],
+    ['an empty SEQUENCE', [0x30, 0x00], 'not a certificate'],
+    ['an empty SEQUENCE, its length bytes ending the input', [0x30, 0x81, 0x00], 'not a certificate'],
+    ['an empty SEQUENCE in four length bytes', [0x30, 0x84, 0, 0, 0, 0], 'not a certificate'],
+    ['a SEQUENCE of one', [0x30, 0x02, 0x30, 0x00], 'not a certificate'],
+    ['a SEQUENCE of two empty ones', [0x30, 0x04, 0x30, 0x00, 0x30, 0x00], 'truncated TBSCertificate'],
+  ])('%s', (_, bytes, message) => {
+    expect(() => readCertFacts(new Uint8Array(bytes))).toThrow(message);
   });
   it('trailing bytes after the certificate', () => {
     expect(() => readCertFacts(new Uint8Array([...good, 0x00]))).toThrow();
