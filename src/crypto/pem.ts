@@ -49,12 +49,14 @@ export function decodePemBlocks(text: string): PemBlock[] {
 
 function decodeBody(type: string, body: string): PemBlock | undefined {
   let hasHeaders = false;
+  // Go reads `Name: value` lines up to the first line without a colon (the blank line, or the
+  // first base64 line when there is none); everything from that line on is the body.
   const lines = body.replace(/^\r?\n/, '').split(/\r?\n/);
-  if (lines[0]?.includes(':')) {
+  let k = 0;
+  while (k < lines.length && (lines[k] as string).includes(':')) k++;
+  if (k > 0) {
     hasHeaders = true;
-    const blank = lines.findIndex((l) => l.trim() === '');
-    if (blank < 0) return undefined;
-    body = lines.slice(blank + 1).join('\n');
+    body = lines.slice(k).join('\n');
   }
   const b64 = body.replace(/[\r\n \t]/g, '');
   if (b64.length % 4 !== 0 || !B64_BODY.test(b64)) return undefined;

@@ -4,7 +4,7 @@
  * `verifyRepository` against the trusted state, and only then committed to the cache, timestamp
  * last. A failure leaves the cache and the trusted-state record as they were.
  */
-import { join, relative, resolve, isAbsolute } from 'node:path';
+import { join, relative, resolve, isAbsolute, sep } from 'node:path';
 import { TrustError, isTrustError } from '../errors.js';
 import { defaultTrustDir, trustDirSource } from '../trust-dir/reader.js';
 import { verifyRepository } from '../verify/repository.js';
@@ -107,7 +107,9 @@ function prepare(opts: FetchOptions): Run {
   const stateDir = resolve(opts.stateDir ?? defaultStateDir());
   const rel = relative(trustDir, stateDir);
   // Whoever can write the cache must not also be able to lower the floor (docs/SECURITY.md).
-  if (rel === '' || (!rel.startsWith('..') && !isAbsolute(rel))) {
+  // Outside means `..` as a whole first segment: `..state` is a directory inside.
+  const outside = rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel);
+  if (!outside) {
     throw new TrustError('ERR_INVALID_ARGUMENT', `the state directory ${stateDir} must not be inside the trust directory ${trustDir}`);
   }
   const deadline = Date.now() + positiveInt('deadlineMs', opts.deadlineMs, DEFAULTS.deadlineMs);

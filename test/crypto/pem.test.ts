@@ -33,3 +33,62 @@ describe('decodePemBlocks', () => {
     expect(decodePemBlocks('-----BEGIN A-----\n'.repeat(200_000) + '-----END A-----\n')).toHaveLength(1);
   });
 });
+
+describe('PEM edges, as Go encoding/pem reads and writes them', () => {
+  it('encodePem writes 64 columns: 48 bytes are one full line, 49 two; nothing is an empty body', () => {
+    const d48 = new Uint8Array(48).fill(0xff);
+    const d49 = new Uint8Array(49).fill(0xff);
+    const line = '/'.repeat(64);
+    expect(encodePem('T', d48)).toBe(`-----BEGIN T-----\n${line}\n-----END T-----\n`);
+    expect(encodePem('T', d49)).toBe(`-----BEGIN T-----\n${line}\n/w==\n-----END T-----\n`);
+    expect(encodePem('T', new Uint8Array(0))).toBe('-----BEGIN T-----\n-----END T-----\n');
+    expect(decodePemBlocks(encodePem('T', d49))[0]?.der).toEqual(d49);
+    expect(decodePemBlocks(encodePem('T', new Uint8Array(0)))).toEqual([{ type: 'T', hasHeaders: false, der: new Uint8Array(0) }]);
+  });
+
+  it.each([
+    ['tabs after BEGIN and END', '-----BEGIN T-----\t \nAQID\n-----END T-----\t\n', 1],
+    ['CRLF everywhere', '-----BEGIN T-----\r\nAQID\r\n-----END T-----\r\n', 1],
+    ['no final newline', '-----BEGIN T-----\nAQID\n-----END T-----', 1],
+    ['text before, between and after', 'x\n-----BEGIN T-----\nAQID\n-----END T-----\ny\n-----BEGIN U-----\nAQID\n-----END U-----\nz', 2],
+    ['body split over lines with spaces', '-----BEGIN T-----\nAQ\n ID \n-----END T-----\n', 1],
+    ['BEGIN not at line start', ' -----BEGIN T-----\nAQID\n-----END T-----\n', 0],
+    ['END not at line start', '-----BEGIN T-----\nAQID\n -----END T-----\n', 0],
+    ['text after BEGIN dashes', '-----BEGIN T-----x\nAQID\n-----END T-----\n', 0],
+    ['four dashes', '----BEGIN T-----\nAQID\n-----END T-----\n', 0],
+    ['no END', '-----BEGIN T-----\nAQID\n', 0],
+    ['END before BEGIN only', '-----END T-----\n-----BEGIN T-----\nAQID\n', 0],
+    ['body length not a multiple of 4', '-----BEGIN T-----\nAQI\n-----END T-----\n', 0],
+    ['padding inside the body', '-----BEGIN T-----\nAQ==AQID\n-----END T-----\n', 0],
+    ['three padding characters', '-----BEGIN T-----\nA===\n-----END T-----\n', 0],
+    ['URL-safe alphabet', '-----BEGIN T-----\nAQ-_\n-----END T-----\n', 0],
+    ['a BEGIN inside the body', '-----BEGIN T-----\n-----BEGIN T-----\nAQID\n-----END T-----\n', 1],
+  ])('%s: %i blocks', (_, text, n) => {
+    expect(decodePemBlocks(text)).toHaveLength(n);
+  });
+
+  it('headers are dropped up to the blank line, the body after it is the DER', () => {
+    const [b] = decodePemBlocks('-----BEGIN K-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: X\n\nAQID\n-----END K-----\n');
+    expect(b).toEqual({ type: 'K', hasHeaders: true, der: new Uint8Array([1, 2, 3]) });
+    const [c] = decodePemBlocks('-----BEGIN K-----\r\nA: b\r\n  \r\nAQID\r\n-----END K-----\r\n');
+    expect(c?.der).toEqual(new Uint8Array([1, 2, 3]));
+  });
+
+  it('as Go: the headers end at the first line without a colon, blank or not, and the body is all that follows', () => {
+    // Go's pem.Decode has no need of the blank line. Before this, the first case decoded to no
+    // bytes at all and the second to the part after the blank line only, a different DER from Go's.
+    const [a] = decodePemBlocks('-----BEGIN K-----\nProc-Type: 4\nAQID\n-----END K-----\n');
+    expect(a).toEqual({ type: 'K', hasHeaders: true, der: new Uint8Array([1, 2, 3]) });
+    const [b] = decodePemBlocks('-----BEGIN K-----\nA: b\nAQID\n\nBAUG\n-----END K-----\n');
+    expect(b?.der).toEqual(new Uint8Array([1, 2, 3, 4, 5, 6]));
+    const [c] = decodePemBlocks('-----BEGIN K-----\nA: b\nC: d\n-----END K-----\n');
+    expect(c).toEqual({ type: 'K', hasHeaders: true, der: new Uint8Array(0) });
+  });
+
+  it('a block is closed by the first END after it; the next block starts after that END', () => {
+    const text = '-----BEGIN T-----\nAQID\n-----END T-----\n-----END T-----\n-----BEGIN T-----\nBAUG\n-----END T-----\n';
+    expect(decodePemBlocks(text).map((b) => [...b.der])).toEqual([[1, 2, 3], [4, 5, 6]]);
+    const inner = '-----BEGIN T-----\n-----BEGIN T-----\nAQID\n-----END T-----\n';
+    expect(decodePemBlocks(inner).map((b) => [...b.der])).toEqual([[1, 2, 3]]);
+  });
+});

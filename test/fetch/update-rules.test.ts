@@ -295,3 +295,102 @@ describe('fetch options and the stale fallback', () => {
     }
   });
 });
+
+describe('fetch options: what each refusal says', () => {
+  it.each([
+    [{ retries: -1 }, 'retries must be an integer ≥ 0, got -1'],
+    [{ backoffMs: -1 }, 'backoffMs must be an integer ≥ 0, got -1'],
+    [{ backoffMs: 0.5 }, 'backoffMs must be an integer ≥ 0, got 0.5'],
+    [{ timeoutMs: 0 }, 'timeoutMs must be an integer ≥ 1, got 0'],
+    [{ deadlineMs: 0 }, 'deadlineMs must be an integer ≥ 1, got 0'],
+    [{ deadlineMs: Number.NaN }, 'deadlineMs must be an integer ≥ 1, got NaN'],
+    [{ maxRootRotations: 0 }, 'maxRootRotations must be an integer ≥ 1, got 0'],
+    [{ now: new Date(Number.NaN) }, 'now must be a valid Date'],
+    [{ now: '2030-01-01T00:00:00Z' }, 'now must be a valid Date'],
+  ])('%j: %s', async (bad, message) => {
+    const d = dirs();
+    server.seen.length = 0;
+    await expect(fetchTrustData(opts(ROT, d, bad) as Parameters<typeof fetchTrustData>[0])).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT', message });
+    expect(server.seen).toEqual([]);
+  });
+
+  it('the state directory may not be the trust directory or inside it, whatever its name; a sibling is fine', async () => {
+    const d = dirs();
+    for (const stateDir of [d.trustDir, join(d.trustDir, 'state'), join(d.trustDir, '..state'), join(d.trustDir, '...'), join(d.trustDir, 'a', '..', 'b')]) {
+      await expect(fetchTrustData(opts(ROT, { trustDir: d.trustDir, stateDir })), stateDir).rejects.toMatchObject({
+        code: 'ERR_INVALID_ARGUMENT',
+        message: expect.stringContaining('must not be inside the trust directory'),
+      });
+    }
+    await expect(fetchTrustData(opts(ROT, { trustDir: d.trustDir, stateDir: `${d.trustDir}-state` }))).resolves.toMatchObject({ gun: ROT.gun });
+    await expect(fetchTrustData(opts(ROT, { trustDir: d.trustDir, stateDir: join(d.trustDir, '..', 'elsewhere') }))).resolves.toMatchObject({ gun: ROT.gun });
+  });
+});
+
+describe('fetch: the stale result, limits at their edges, problems found before the missing file', () => {
+  it('the stale result names where it read from, with the record floors as before and after, one request and no bytes', async () => {
+    const d = dirs();
+    const first = await fetchTrustData(opts(ROT, d));
+    const rec = readTrustedState({ gun: ROT.gun, stateDir: d.stateDir });
+    const r = await fetchTrustData(opts(ROT, d, { server: 'http://127.0.0.1:1', now: new Date(ROT.now.getTime() + 1), allowStale: { maxAgeMs: 1 } }));
+    expect(r).toMatchObject({
+      gun: ROT.gun,
+      server: 'http://127.0.0.1:1/',
+      metadataDir: metadataOf(d.trustDir, ROT.gun),
+      stateFile: first.stateFile,
+      bytesDownloaded: 0,
+      requests: 1,
+      changed: false,
+      rootRotated: false,
+      stale: { fetchedAt: ROT.now.toISOString(), ageMs: 1 },
+    });
+    expect(r.roles.map((x) => [x.role, x.before, x.after])).toEqual(first.roles.map((x) => [x.role, x.role === 'root' ? 3 : rec?.trustedState.versions[x.role], x.after]));
+    expect(r.repository.trustedState).toEqual(rec?.trustedState);
+    await expect(fetchTrustData(opts(ROT, d, { server: 'http://127.0.0.1:1', allowStale: { maxAgeMs: 1.5 } }))).rejects.toMatchObject({
+      code: 'ERR_INVALID_ARGUMENT',
+      message: 'allowStale.maxAgeMs must be an integer ≥ 0, got 1.5',
+    });
+    expect(readTrustedState({ gun: ROT.gun, stateDir: d.stateDir })).toEqual(rec);
+  });
+
+  it("the stale cache is verified with the caller's limits", async () => {
+    const d = dirs();
+    await fetchTrustData(opts(DELEG, d));
+    const down = { server: 'http://127.0.0.1:1', allowStale: { maxAgeMs: 0 } };
+    await expect(fetchTrustData(opts(DELEG, d, down))).resolves.toMatchObject({ stale: { ageMs: 0 } });
+    await expect(fetchTrustData(opts(DELEG, d, { ...down, limits: { maxDelegations: 1 } }))).rejects.toMatchObject({ code: 'ERR_METADATA_TOO_LARGE', check: 'delegation count' });
+  });
+
+  it('maxDelegations exactly the tree passes', async () => {
+    const { r, seen } = await fetchNames(opts(DELEG, dirs(), { limits: { maxDelegations: 2 } }));
+    expect(r.repository.roles.size).toBe(3);
+    expect(seen).toHaveLength(6);
+  });
+
+  it('a timestamp over its cap is ERR_FETCH_TOO_LARGE, not the missing file the staged check sees', async () => {
+    const ts = readFileSync(join(ROT.dir, 'server', 'timestamp.json')).length;
+    await expect(fetchTrustData(opts(ROT, dirs(), { limits: { maxTimestampBytes: ts - 1 } }))).rejects.toMatchObject({ code: 'ERR_FETCH_TOO_LARGE', role: 'timestamp' });
+    await expect(fetchTrustData(opts(ROT, dirs(), { limits: { maxTimestampBytes: ts } }))).resolves.toMatchObject({ gun: ROT.gun });
+    const root = readFileSync(join(ROT.dir, 'server', 'root.json')).length;
+    await expect(fetchTrustData(opts(ROT, dirs(), { limits: { maxRootBytes: root - 1 } }))).rejects.toMatchObject({ code: 'ERR_FETCH_TOO_LARGE', role: 'root' });
+  });
+
+  it('with a record, a forged timestamp pointing at a missing snapshot is judged against the trusted root: forged, not missing', async () => {
+    const d = dirs();
+    await fetchTrustData(opts(ROT, d));
+    const ts = JSON.parse(readFileSync(join(ROT.dir, 'server', 'timestamp.json'), 'utf8')) as { signed: { version: number } };
+    ts.signed.version += 1;
+    const forged = Buffer.from(JSON.stringify(ts));
+    server.override = (name) => (name === 'timestamp' ? { status: 200, body: forged } : name.startsWith('snapshot.') ? { status: 404 } : undefined);
+    try {
+      await expect(fetchTrustData(opts(ROT, d))).rejects.toMatchObject({ code: 'ERR_THRESHOLD_NOT_MET', role: 'timestamp' });
+      // The genuine timestamp, a new snapshot the server lacks: that is the missing file.
+      const cached = join(metadataOf(d.trustDir, ROT.gun), 'snapshot.json');
+      rmSync(cached);
+      server.override = (name) => (name.startsWith('snapshot.') ? { status: 404 } : undefined);
+      await expect(fetchTrustData(opts(ROT, d))).rejects.toMatchObject({ code: 'ERR_FETCH_NOT_FOUND', role: 'snapshot' });
+    } finally {
+      server.override = () => undefined;
+    }
+  });
+});

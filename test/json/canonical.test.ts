@@ -86,3 +86,36 @@ describe('the edge scenario: stored bytes are HTML-escaped, the signature covers
     expect(canonical).toContain('a<b>&c\\"d\\\\e/f\u2028g\u007fh ü');
   });
 });
+
+describe('canonicalString: what it refuses, and how', () => {
+  it.each([
+    [1.5, 'canonical JSON has integers only, got 1.5'],
+    [Number.NaN, 'canonical JSON has integers only, got NaN'],
+    [Number.POSITIVE_INFINITY, 'canonical JSON has integers only, got Infinity'],
+    [2 ** 53, 'canonical JSON has integers only, got 9007199254740992'],
+  ])('%s: ERR_METADATA_MALFORMED', (n, message) => {
+    expect(() => canonicalString({ a: [n] })).toThrow(expect.objectContaining({ code: 'ERR_METADATA_MALFORMED', check: 'canonical json', message }));
+  });
+  it.each([
+    [undefined, 'cannot encode undefined as JSON'],
+    [() => 1, 'cannot encode a function as JSON'],
+    [10n, 'cannot encode a bigint as JSON'],
+    [Symbol('s'), 'cannot encode a symbol as JSON'],
+  ])('%s: ERR_INVALID_ARGUMENT (only a caller of the public API can pass it)', (v, message) => {
+    expect(() => canonicalString({ a: v } as unknown as JsonValue)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT', check: 'canonical json', message }));
+  });
+  it('exact output for each kind of value', () => {
+    expect(canonicalString(null)).toBe('null');
+    expect(canonicalString(true)).toBe('true');
+    expect(canonicalString(false)).toBe('false');
+    expect(canonicalString(-0)).toBe('0');
+    expect(canonicalString(-9007199254740991)).toBe('-9007199254740991');
+    expect(canonicalString([])).toBe('[]');
+    expect(canonicalString({})).toBe('{}');
+    expect(canonicalString([[], {}, [1]])).toBe('[[],{},[1]]');
+    expect(canonicalString({ 'a"b': 'c\\d', '': '' })).toBe('{"":"","a\\"b":"c\\\\d"}');
+    expect(canonicalString({ b: 1, a: 2, '\u{1f600}': 3, '\uffff': 4 })).toBe('{"a":2,"b":1,"\uffff":4,"\u{1f600}":3}');
+    expect(canonicalString({ '\u{1f600}': 1, B: 2, a: 3 })).toBe('{"B":2,"a":3,"\u{1f600}":1}');
+    expect(Buffer.from(canonicalBytes({ é: '😀' })).toString('hex')).toBe(Buffer.from('{"é":"😀"}', 'utf8').toString('hex'));
+  });
+});

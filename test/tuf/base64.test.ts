@@ -16,6 +16,6 @@ describe('isCanonicalBase64', () => {
 
   it('refuses padding bits, URL-safe letters, line breaks and missing padding', () => {
     expect(isCanonicalBase64('YQ==')).toBe(true);
-    for (const s of ['YR==', 'YWJ=', 'YQ', '-_==', 'YW\nJj', 'YWJj=', '====']) expect(isCanonicalBase64(s), s).toBe(false);
+    for (const s of ['YR==', 'YU==', 'YWJ=', 'YQ', '-_==', 'YW\nJj', 'YWJj=', '====']) expect(isCanonicalBase64(s), s).toBe(false);
   });
 });

@@ -214,3 +214,38 @@ describe('targets left as text ≡ targets built and checked', () => {
     expect(builtFiles).toBeGreaterThan(0);
   });
 });
+
+describe('both maps answer the Map interface the same way', () => {
+  const text = envelope('{"a":{"hashes":{"sha256":"AA=="},"length":1},"b":{"hashes":{},"length":2},"c":{"custom":{"x":1},"hashes":{},"length":3}}');
+  const indexed = parse(text).indexed as IndexedMembers;
+  const built = ((JSON.parse(text) as { signed: JsonObject }).signed['targets']) as unknown as Record<string, FileMetaJson>;
+  it.each([
+    ['index', () => targetMapFromIndex(indexed, 'targets.json', 'targets')],
+    ['record', () => targetMapFromRecord(built)],
+  ])('%s', (_, make) => {
+    const map = make();
+    expect(Object.prototype.toString.call(map)).toBe('[object TargetMap]');
+    expect(Object.keys(map)).toEqual([]);
+    expect(map.size).toBe(3);
+    expect([...map.values()].map((v) => v.length)).toEqual([1, 2, 3]);
+    expect([...map.entries()].map(([k, v]) => [k, v.length])).toEqual([['a', 1], ['b', 2], ['c', 3]]);
+    const seen: unknown[] = [];
+    const self = { tag: 'this' };
+    map.forEach(function (this: unknown, v, k, m) {
+      seen.push([k, v.length, m === map, this]);
+    }, self);
+    expect(seen).toEqual([['a', 1, true, self], ['b', 2, true, self], ['c', 3, true, self]]);
+    expect(JSON.stringify(map)).toBe(JSON.stringify(built));
+    expect(map.get('c')).toEqual({ custom: { x: 1 }, hashes: {}, length: 3 });
+    for (const miss of ['', 'A', 'aa', 'd', '0', '\u{1f600}']) {
+      expect(map.has(miss), miss).toBe(false);
+      expect(map.get(miss), miss).toBeUndefined();
+    }
+  });
+  it('the first bad entry is named, with role and check', () => {
+    const bad = parse(envelope('{"a":{"hashes":{},"length":1},"b":{"hashes":{},"length":-1}}')).indexed as IndexedMembers;
+    expect(() => targetMapFromIndex(bad, 'targets.json', 'targets/x')).toThrow(
+      expect.objectContaining({ code: 'ERR_METADATA_MALFORMED', role: 'targets/x', check: 'metadata types', message: expect.stringMatching(/^targets\.json: targets: "b": /) }),
+    );
+  });
+});
