@@ -71,7 +71,7 @@ describe('rememberedTrustSource', () => {
     // A tampered file is not served from memory.
     writeFileSync(ts, Buffer.concat([bytes.subarray(0, bytes.length - 2), Buffer.from(' }')]));
     tick = 2000;
-    expect(() => trust.verify({ gun: HUB.gun, now: NOW })).toThrow();
+    expect(() => trust.verify({ gun: HUB.gun, now: NOW })).toThrow(expect.objectContaining({ code: 'ERR_METADATA_MALFORMED', role: 'timestamp' }));
   });
 
   it('re-verifies once the earliest expiry passes, and then the expiry is a deny', () => {

@@ -84,3 +84,13 @@ export function expectTrustError(f: () => unknown, code: TrustErrorCode, role?: 
   });
   return err;
 }
+
+/** What `f` throws, for asserting its fields (code, role, check, text); a call that returns fails the test. */
+export function caught(f: () => unknown): Record<string, unknown> {
+  try {
+    f();
+  } catch (e) {
+    return e as Record<string, unknown>;
+  }
+  throw new Error('expected a throw');
+}

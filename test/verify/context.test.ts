@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { TrustError } from '../../src/errors.js';
 import { verifyRepository } from '../../src/verify/repository.js';
-import { VECTORS } from '../helpers/vectors.js';
+import { caught, VECTORS } from '../helpers/vectors.js';
 
 const BASE = join(VECTORS, 'generated', 'base-valid', 'metadata');
 const GUN = 'example.com/trustgate/repo';
@@ -20,15 +20,6 @@ const file = (r: string) => {
   }
 };
 const base = { gun: GUN, now: NOW, source: file };
-
-function caught(f: () => unknown): Record<string, unknown> {
-  try {
-    f();
-  } catch (e) {
-    return e as Record<string, unknown>;
-  }
-  throw new Error('expected a throw');
-}
 
 describe('verifyRepository options', () => {
   it('each bad option is ERR_INVALID_ARGUMENT naming it', () => {

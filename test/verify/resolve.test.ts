@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { resolveReference } from '../../src/verify/resolve.js';
 import { verifyTrustDir } from '../../src/trust-dir/reader.js';
 import type { VerifiedRepository } from '../../src/verify/types.js';
-import { scenario } from '../helpers/vectors.js';
+import { caught, scenario } from '../helpers/vectors.js';
 
 const load = (name: string) => {
   const s = scenario(name);
@@ -16,15 +16,6 @@ const load = (name: string) => {
 const hub = load('hub-like');
 const basic = load('basic');
 const sha = (s: { expected: { targets: Record<string, { sha256: string }> } }, tag: string) => `sha256:${(s.expected.targets[tag] as { sha256: string }).sha256}`;
-
-function caught(f: () => unknown): Record<string, unknown> {
-  try {
-    f();
-  } catch (e) {
-    return e as Record<string, unknown>;
-  }
-  throw new Error('expected a throw');
-}
 
 describe('resolveReference', () => {
   it('a tag resolves in docker order (targets/releases, then targets); no tag means latest', () => {
