@@ -10,13 +10,26 @@
  * everything is dropped and reads go to the database until a new subscription is in place. So a
  * read (a view) can trail another replica's commit by the notification's delivery time.
  *
+ * The cache also knows which repositories exist (have a head): the `heads` table is read once
+ * after LISTEN is up, and every notification and read adds to it. A repository outside that set
+ * is empty, so the first command on a new repository needs no read either. If that knowledge is
+ * stale (another replica's first commit not yet notified), the command is decided on head 0 and
+ * `commit_unit` refuses it; the refusal marks the repository known, and the retry reads it.
+ *
  * @module
  */
 import type { RepositoryState } from '../../quarantine/types.js';
 import type { StoredPolicy } from '../../quarantine/policy-commands.js';
+import { emptyRepository } from '../../quarantine/machine.js';
 
 /** The most repositories kept; the least recently stored go first. */
 const DEFAULT_ENTRIES = 1000;
+
+/**
+ * The most repository names kept as "exists" (a few MB). Past it the knowledge is dropped and a
+ * repository missing from the cache is read again, as without it.
+ */
+export const MAX_KNOWN = 100_000;
 
 interface Entry {
   readonly state: RepositoryState;
@@ -52,6 +65,10 @@ export class ReplicaCache {
   #changes = 0;
   readonly #newest = new Map<string, number>();
   readonly #max: number;
+  /** Every repository with a head, as far as this replica knows; undefined: not known. */
+  #known: Set<string> | undefined;
+  /** Repositories named by notifications while the `heads` read is in flight. */
+  #seeding: Set<string> | undefined;
 
   constructor(max = DEFAULT_ENTRIES) {
     this.#max = max;
@@ -70,6 +87,29 @@ export class ReplicaCache {
     this.#entries.clear();
     this.#newest.clear();
     this.#policy = undefined;
+    this.#known = undefined;
+    this.#seeding = live ? new Set() : undefined;
+  }
+
+  /**
+   * The repositories of the `heads` table, read after the subscription came up (so any repository
+   * created later is notified). Ignored if the subscription was lost or renewed meanwhile, or when
+   * there are more than {@link MAX_KNOWN}.
+   */
+  seed(repositories: readonly string[]): void {
+    const noted = this.#seeding;
+    this.#seeding = undefined;
+    if (!this.#live || noted === undefined || repositories.length > MAX_KNOWN) return;
+    this.#known = new Set(repositories);
+    for (const r of noted) this.#note(r);
+  }
+
+  /** `repository` exists (or may): a miss on it reads the database. */
+  #note(repository: string): void {
+    this.#seeding?.add(repository);
+    if (this.#known === undefined) return;
+    this.#known.add(repository);
+    if (this.#known.size > MAX_KNOWN) this.#known = undefined;
   }
 
   /** A mark to pass to {@link ReplicaCache.store} for a read started now. */
@@ -77,9 +117,17 @@ export class ReplicaCache {
     return this.#changes;
   }
 
-  /** The cached state of `repository`, if one is current. */
+  /**
+   * The cached state of `repository`, if one is current; an empty state at head 0 when the
+   * repository is known not to exist.
+   */
   get(repository: string): RepositoryState | undefined {
-    return this.#live ? this.#entries.get(repository)?.state : undefined;
+    if (!this.#live) return undefined;
+    const hit = this.#entries.get(repository)?.state;
+    if (hit !== undefined || this.#known === undefined || this.#known.has(repository)) return hit;
+    const absent = emptyRepository(repository);
+    this.#heads.set(absent, 0);
+    return absent;
   }
 
   /** The head `state` was read or committed at, if this cache handed it out. */
@@ -93,6 +141,7 @@ export class ReplicaCache {
    */
   store(repository: string, state: RepositoryState, head: number, mark: number): void {
     this.#heads.set(state, head);
+    if (head > 0) this.#note(repository);
     if (!this.#live || (mark !== this.#changes && (this.#newest.get(repository) ?? Infinity) > head)) return;
     this.#entries.delete(repository);
     this.#entries.set(repository, { state, head });
@@ -102,6 +151,7 @@ export class ReplicaCache {
   /** Forgets `repository` (a lost race, or a commit of unknown outcome). */
   drop(repository: string): void {
     this.#entries.delete(repository);
+    this.#note(repository);
   }
 
   /** Applies a change notification from any replica, this one included. */
@@ -112,6 +162,7 @@ export class ReplicaCache {
       return;
     }
     this.#changes++;
+    this.#note(c.repository);
     const e = this.#entries.get(c.repository);
     if (e !== undefined && e.head < c.version) this.#entries.delete(c.repository);
     // Remembered only for reads in flight; bounded, because any read older than the oldest one

@@ -83,6 +83,12 @@ export async function currentHead(db: SqlQueryable, s: QuotedSchema, repository:
   return { head: row?.head ?? 0, policy: row?.policy ?? 0 };
 }
 
+/** Up to `limit` repositories that have a head (ever changed), in no order. */
+export async function listHeads(db: SqlQueryable, s: QuotedSchema, limit: number): Promise<readonly string[]> {
+  const r = await db.query<{ repository: string }>(`SELECT repository FROM ${s}.heads LIMIT $1`, [limit]);
+  return r.rows.map((row) => row.repository);
+}
+
 /** Repositories with at least one record, sorted. */
 export async function listRepositories(db: SqlQueryable, s: QuotedSchema): Promise<readonly string[]> {
   const r = await db.query<{ repository: string }>(`SELECT repository FROM ${s}.records GROUP BY repository ORDER BY repository COLLATE "C"`);

@@ -9,11 +9,11 @@ import { TrustError, isTrustError } from '../../errors.js';
 import type { Decision, OutboxEntry, QuarantineStore, UnitOfWork } from '../../quarantine/store.js';
 import type { RepositoryState } from '../../quarantine/types.js';
 import type { StoredPolicy } from '../../quarantine/policy-commands.js';
-import { ReplicaCache, parseChange } from './cache.js';
+import { MAX_KNOWN, ReplicaCache, parseChange } from './cache.js';
 import type { SqlDriver } from './driver.js';
 import { CHANGE_CHANNEL, migrate, quoteSchema } from './migrations.js';
 import type { QuotedSchema } from './migrations.js';
-import { acknowledge, claimEvents, commitPolicy, commitUnit, conflictOf, currentHead, listRepositories, loadPolicy, loadRepository, pendingEvents, readAudit } from './operations.js';
+import { acknowledge, claimEvents, commitPolicy, commitUnit, conflictOf, currentHead, listHeads, listRepositories, loadPolicy, loadRepository, pendingEvents, readAudit } from './operations.js';
 
 /**
  * A SQL-backed quarantine store.
@@ -169,10 +169,13 @@ function subscribe(c: Cached): { ensure(): Promise<void> | undefined; stop(): Pr
         if (change !== undefined) c.cache.changed(change);
       }, lost)
       .then(
-        (s) => {
+        async (s) => {
           stop = s;
-          if (closed) void s().catch(() => undefined);
-          else c.cache.setLive(true);
+          if (closed) return void s().catch(() => undefined);
+          c.cache.setLive(true);
+          // Which repositories exist, read after LISTEN is up: a later creation is notified.
+          const known = await listHeads(c.db, c.s, MAX_KNOWN + 1).catch(() => undefined);
+          if (known !== undefined) c.cache.seed(known);
         },
         () => undefined,
       )

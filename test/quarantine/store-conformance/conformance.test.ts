@@ -261,6 +261,58 @@ describe.each(SQL_FACTORIES)('SQL store: %s', (name, factory) => {
     }
   });
 
+  it('a repository created behind the cache is first seen empty (no read), and a command decided on that is refused by the head guard and retried', async () => {
+    const s = await open();
+    const a = service(s.store);
+    const NEW = 'team/created-elsewhere';
+    await a.push({ repository: REPO, digest: D[0], principal: ci, tag: 'v1' });
+    expect((await s.store.load(NEW)).records.size, 'known not to exist').toBe(0);
+    // Another replica's first push to NEW, its notification lost: rows and head by raw SQL.
+    const created = unitFor(emptyRepository(NEW), { ...push(D[0], 'v1'), repository: NEW }).unit;
+    await s.sql(async (q) => {
+      for (const w of created.records) await q(`INSERT INTO ${s.schema}.records VALUES ($1, $2, $3, $4::jsonb)`, [NEW, w.record.digest, w.record.version, JSON.stringify(w.record)]);
+      for (const w of created.tags) await q(`INSERT INTO ${s.schema}.tags VALUES ($1, $2, $3, $4::jsonb)`, [NEW, w.binding.tag, w.binding.version, JSON.stringify(w.binding)]);
+      await q(`INSERT INTO ${s.schema}.heads VALUES ($1, 1)`, [NEW]);
+    });
+    expect((await s.store.load(NEW)).records.size, 'served from what the cache knows, not read').toBe(0);
+    // On the empty state a release is ERR_NOT_FOUND (a rejection, audited); on the current one it applies.
+    const release = { type: 'release', repository: NEW, digest: D[0], principal: { id: 'ops', roles: ['overrider'] }, reason: 'INC-10', expiresAt: T0 + 60_000 };
+    expect((await a.execute(release as never)).state).toBe('Released');
+    expect((await s.store.load(NEW)).records.get(D[0]), 'the refusal made the repository known').toBeDefined();
+    const fromDb = await (s.replica as () => Promise<SqlQuarantineStore>)();
+    try {
+      expect((await loaded(fromDb, NEW)).records.map((x) => [x.digest, x.state])).toEqual([[D[0], 'Released']]);
+      expect((await fromDb.readAudit({ repository: NEW })).filter((x) => x.outcome === 'rejected'), 'no rejection decided on the stale state').toEqual([]);
+    } finally {
+      await fromDb.close();
+    }
+  });
+
+  it('a replica whose cached policy is stale decides no command under it: the revision guard refuses it, and the retry uses the current policy', async () => {
+    const s = await open();
+    const admin = { id: 'secops', roles: ['quarantine-admin'] } as const;
+    const one = config({ scanners: ['s1'] });
+    const a = createQuarantineService({ store: s.store, config: one, clock: () => T0 });
+    await a.push({ repository: REPO, digest: D[0], principal: ci, tag: 'v1' });
+    expect((await a.policy()).scanners, 'policy cached').toEqual(['s1']);
+    // Another replica adds a scanner, with the notification that would drop A's copy switched off.
+    const other = await (s.replica as () => Promise<SqlQuarantineStore>)();
+    try {
+      await s.sql((q) => q(`ALTER TABLE ${s.schema}.policy DISABLE TRIGGER policy_changed`));
+      await createQuarantineService({ store: other, config: one, clock: () => T0 }).setPolicy({ policy: { scanners: ['s1', 's2'] }, reason: 'add a scanner', principal: admin });
+      await s.sql((q) => q(`ALTER TABLE ${s.schema}.policy ENABLE TRIGGER policy_changed`));
+    } finally {
+      await other.close();
+    }
+    expect((await a.policy()).scanners, 'the cached policy is stale').toEqual(['s1']);
+    // Under the stale policy s1's pass would release D[0]; under the current one s2 must pass too.
+    const r = await a.verdict({ repository: REPO, digest: D[0], generation: 1, scannerId: 's1', idempotencyKey: 'k', result: 'pass', principal: writer });
+    expect(r.state).toBe('Quarantined');
+    expect((await a.policy()).scanners, 'the refusal dropped the stale copy').toEqual(['s1', 's2']);
+    const last = (await s.store.readAudit()).at(-1);
+    expect(last).toMatchObject({ command: 'verdict', outcome: 'applied', policyVersion: `${one.policyVersion}+1` });
+  });
+
   it('the audit table is append-only in the database: raw UPDATE, DELETE and TRUNCATE are refused', async () => {
     const s = await open();
     await service(s.store).push({ repository: REPO, digest: D[0], principal: ci });
