@@ -18,12 +18,8 @@ const METHOD_KEY_TYPES: Readonly<Record<SignatureMethod, readonly KeyType[]>> = 
   eddsa: ['ed25519'],
 };
 
-const CURVE_BYTES: Readonly<Record<string, number>> = {
-  prime256v1: 32,
-  secp384r1: 48,
-  secp521r1: 66,
-  secp224r1: 28,
-};
+/** The curves Go's x509 parses (P-224, P-256, P-384, P-521), by OpenSSL name. */
+const GO_CURVES: ReadonlySet<string> = new Set(['secp224r1', 'prime256v1', 'secp384r1', 'secp521r1']);
 
 /**
  * Turns `keyval.public` (already base64-decoded) into a native public key, or undefined when it
@@ -44,7 +40,7 @@ export function decodePublicKey(keytype: string, raw: Uint8Array): KeyObject | u
         return cert?.publicKey.asymmetricKeyType === want ? cert.publicKey : undefined;
       }
       case 'ed25519':
-        if (raw.length !== 32) return undefined;
+        // A JWK whose `x` is not 32 bytes is refused by node:crypto (caught below).
         return createPublicKey({
           key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(raw).toString('base64url') },
           format: 'jwk',
@@ -75,9 +71,9 @@ export function verifySignature(
   try {
     switch (method as SignatureMethod) {
       case 'ecdsa': {
-        // Raw r‖s over SHA-256 for every curve; high S accepted (Go does not require low S).
-        const n = CURVE_BYTES[key.asymmetricKeyDetails?.namedCurve ?? ''];
-        if (n === undefined || sig.length !== 2 * n) return false;
+        // Raw r‖s over SHA-256 on the curves Go parses; high S accepted (Go does not require low
+        // S). node:crypto's ieee-p1363 decoding refuses any length but twice the curve's size.
+        if (!GO_CURVES.has(key.asymmetricKeyDetails?.namedCurve ?? '')) return false;
         return verify('sha256', message, { key, dsaEncoding: 'ieee-p1363' }, sig);
       }
       case 'rsapss':
@@ -94,7 +90,8 @@ export function verifySignature(
         );
       }
       case 'eddsa':
-        return sig.length === 64 && verify(null, message, key, sig);
+        // node:crypto refuses an Ed25519 signature of any length but 64.
+        return verify(null, message, key, sig);
     }
   } catch {
     return false;

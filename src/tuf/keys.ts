@@ -50,10 +50,15 @@ export interface ResolvedKey {
   readonly id: string;
   readonly keytype: string;
   readonly publicB64: string;
-  /** Native key, or undefined when the content is not a usable key of `keytype`. */
-  readonly keyObject: KeyObject | undefined;
+  /** The native key, or undefined when the content is not a usable key of `keytype`. */
+  readonly native: NativeKey | undefined;
+}
+
+/** A usable public key and its identity. */
+export interface NativeKey {
+  readonly keyObject: KeyObject;
   /** DER SPKI fingerprint of the public key: the same key under two types or IDs counts once (notary-rules.md §14.3). */
-  readonly fingerprint: string | undefined;
+  readonly fingerprint: string;
 }
 
 // Decoded keys are a pure function of (type, content): memoised process-wide (see memo.ts).
@@ -73,8 +78,7 @@ export class KeyCache {
           id: tufKeyId(keytype, publicB64),
           keytype,
           publicB64,
-          keyObject,
-          fingerprint: keyObject ? sha256Hex(keyObject.export({ type: 'spki', format: 'der' })) : undefined,
+          native: keyObject && Object.freeze({ keyObject, fingerprint: sha256Hex(keyObject.export({ type: 'spki', format: 'der' })) }),
         });
       });
       this.#byContent.set(cacheKey, k);

@@ -59,9 +59,10 @@ export function verifyThreshold(
       );
     }
     // A key already counted needs no second verification.
-    if (!key.keyObject || key.fingerprint === undefined || counted.has(key.fingerprint)) continue;
-    if (!verifySignature(s.method, key.keytype, key.keyObject, message, decodeBase64(s.sig))) continue;
-    counted.add(key.fingerprint);
+    const native = key.native;
+    if (native === undefined || counted.has(native.fingerprint)) continue;
+    if (!verifySignature(s.method, key.keytype, native.keyObject, message, decodeBase64(s.sig))) continue;
+    counted.add(native.fingerprint);
     validIds.push(s.keyid);
   }
   if (counted.size < threshold) {

@@ -55,13 +55,23 @@ export function isResolvedPins(pins: RootPins | ResolvedPins): pins is ResolvedP
 
 /** A GUN table's entry for `gun`: the exact key, else the longest `prefix*` key that covers it (Notary's `trust_pinning.certs` rule). */
 export function gunEntry<T>(table: Readonly<Record<string, T>> | undefined, gun: string): T | undefined {
-  return table && Object.hasOwn(table, gun) ? table[gun] : longestMatch(table, (k) => k.endsWith('*') && gun.startsWith(k.slice(0, -1)));
+  return table && Object.hasOwn(table, gun) ? table[gun] : longestPrefixEntry(table, gun, '*');
 }
 
-function longestMatch<T>(table: Readonly<Record<string, T>> | undefined, matches: (k: string) => boolean): T | undefined {
-  let best: string | undefined;
-  for (const k of Object.keys(table ?? {})) if (matches(k) && (best === undefined || k.length > best.length)) best = k;
-  return best === undefined || !table ? undefined : table[best];
+/**
+ * The entry whose key is `p + suffix` for the longest prefix `p` of `gun` that has one ("the
+ * longest match wins"). The table's key lengths are tried longest first, so the first hit is the
+ * answer and no two lengths are ever compared; a key longer than `gun + suffix` can only be hit as
+ * `gun + suffix` itself, which is the longest match there is.
+ */
+function longestPrefixEntry<T>(table: Readonly<Record<string, T>> | undefined, gun: string, suffix: '' | '*'): T | undefined {
+  if (table === undefined) return undefined;
+  const lengths = [...new Set(Object.keys(table).map((k) => k.length))].sort((a, b) => b - a);
+  for (const n of lengths) {
+    const key = gun.slice(0, n - suffix.length) + suffix;
+    if (Object.hasOwn(table, key)) return table[key];
+  }
+  return undefined;
 }
 
 /**
@@ -83,7 +93,7 @@ export function resolvePins(pins: RootPins | ResolvedPins, gun: string): Resolve
   if (ca !== undefined && !isPlainObject(ca)) throw badPins('ca must map GUN prefixes to PEM text');
   const ids = gunEntry(certs, gun);
   if (ids !== undefined) return { certIds: checkIdList(ids, `certs[${JSON.stringify(gun)}]`) };
-  const caPem = longestMatch(ca, (k) => gun.startsWith(k));
+  const caPem = longestPrefixEntry(ca, gun, '');
   if (caPem === undefined) return {};
   if (typeof caPem !== 'string') throw badPins('ca entries must be PEM text');
   return { ca: caPem };

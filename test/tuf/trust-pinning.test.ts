@@ -26,6 +26,10 @@ describe('gunEntry', () => {
     expect(gunEntry({ 'example.com/team/app/*': 'below' }, GUN)).toBeUndefined();
     expect(gunEntry({ 'other.com/*': 'x' }, GUN)).toBeUndefined();
     expect(gunEntry({ '*': 'all' }, GUN)).toBe('all');
+    expect(gunEntry({ '*': 'all', 'example.com/team/*': 'long' }, GUN)).toBe('long');
+    // The whole GUN followed by * covers it; a longer spelling does not.
+    expect(gunEntry({ 'example.com/*': 'short', [`${GUN}*`]: 'whole' }, GUN)).toBe('whole');
+    expect(gunEntry({ [`${GUN}2*`]: 'x', 'example.com/team/app/x/*': 'y' }, GUN)).toBeUndefined();
     expect(gunEntry(undefined, GUN)).toBeUndefined();
     expect(gunEntry({}, GUN)).toBeUndefined();
     // No match must not fall through to a key that happens to be spelled "undefined".
@@ -41,6 +45,10 @@ describe('resolvePins', () => {
     expect(resolvePins({ ca: { 'example.com/team/': 'CA2', 'example.com/': 'CA1' } }, GUN)).toEqual({ ca: 'CA2' });
     expect(resolvePins({ ca: { 'other.com/': 'CA' } }, GUN)).toEqual({});
     expect(resolvePins({}, GUN)).toEqual({});
+    // Go's strings.HasPrefix(gun, ""): an empty prefix covers every GUN; the GUN itself is a prefix of itself.
+    expect(resolvePins({ ca: { '': 'ANY', 'example.com/team/app2': 'CA' } }, GUN)).toEqual({ ca: 'ANY' });
+    expect(resolvePins({ ca: { '': 'ANY', [GUN]: 'SELF', 'example.com/': 'CA1' } }, GUN)).toEqual({ ca: 'SELF' });
+    expect(resolvePins({ ca: { 'example.com/team/app/more': 'LONGER' } }, GUN)).toEqual({});
     // An empty ID list is a pin that accepts nothing, not an absent pin.
     expect(resolvePins({ certs: { [GUN]: [] } }, GUN)).toEqual({ certIds: [] });
   });
