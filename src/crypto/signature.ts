@@ -45,12 +45,11 @@ export function decodePublicKey(keytype: string, raw: Uint8Array): KeyObject | u
           key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(raw).toString('base64url') },
           format: 'jwk',
         });
-      default:
-        return undefined;
     }
   } catch {
-    return undefined;
+    // Content node:crypto cannot import is not a key; nor is one of an unknown type.
   }
+  return undefined;
 }
 
 /**
@@ -94,7 +93,7 @@ export function verifySignature(
         return verify(null, message, key, sig);
     }
   } catch {
-    return false;
+    // node:crypto throws on input it cannot use: not a valid signature.
   }
   return false;
 }

@@ -7,6 +7,8 @@ import { generateKeyPairSync, sign, verify } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { decodePublicKey, verifySignature } from '../../src/crypto/signature.js';
+// @ts-expect-error untyped mjs
+import { ecKey as writerEc, makeCert, pem, rsaKey } from '../../scripts/lib/notary-writer.mjs';
 
 const MSG = new Uint8Array(Buffer.from('{"signed":"bytes"}'));
 
@@ -78,6 +80,16 @@ describe('decodePublicKey', () => {
     expect(decodePublicKey('ecdsa', spki(rsa))).toBeUndefined();
     expect(decodePublicKey('rsa', spki(ec))).toBeUndefined();
     expect(decodePublicKey('rsa', spki(ed))).toBeUndefined();
+  });
+
+  it('an x509 type takes the certificate\'s key only when it is of that algorithm', () => {
+    const ecCert = new Uint8Array(Buffer.from(pem(makeCert({ cn: 'ec', subjectKey: writerEc('sig-unit-ec') }))));
+    const rsaCert = new Uint8Array(Buffer.from(pem(makeCert({ cn: 'rsa', subjectKey: rsaKey(2048) }))));
+    expect(decodePublicKey('ecdsa-x509', ecCert)?.asymmetricKeyType).toBe('ec');
+    expect(decodePublicKey('rsa-x509', rsaCert)?.asymmetricKeyType).toBe('rsa');
+    expect(decodePublicKey('ecdsa-x509', rsaCert)).toBeUndefined();
+    expect(decodePublicKey('rsa-x509', ecCert)).toBeUndefined();
+    expect(decodePublicKey('rsa-x509', new Uint8Array(Buffer.from('no certificate here')))).toBeUndefined();
   });
 
   it('ed25519 takes exactly the 32 raw bytes; anything else, an unknown type or garbage is undefined', () => {
