@@ -139,13 +139,15 @@ function chainsToCa(leaf: Certificate, intermediates: readonly Certificate[], ca
   // `depth` is the number of intermediates between the leaf and `c`.
   const walk = (c: Certificate, depth: number): boolean => {
     if (!ok(c)) return false;
-    // Go accepts a leaf that is itself in the pool of roots; otherwise a CA must have issued it.
-    if (depth === 0 && cas.some((ca) => Buffer.from(ca.der).equals(Buffer.from(c.der)))) return true;
     if (cas.some((ca) => ok(ca) && mayAnchor(ca, depth) && issuedBy(c, ca))) return true;
     if (depth >= 4) return false;
+    // `i !== c` spares a self-issued intermediate a useless second pass (the depth bound ends it anyway).
     return intermediates.some((i) => i !== c && mayAnchor(i, depth) && issuedBy(c, i) && walk(i, depth + 1));
   };
-  return walk(leaf, 0);
+  // Go accepts a leaf that is itself in the pool of roots; otherwise a CA must have issued it.
+  // (An intermediate equal to a pooled CA needs no such rule: that CA anchors the level below.)
+  const pooled = cas.some((ca) => Buffer.from(ca.der).equals(Buffer.from(leaf.der)));
+  return (pooled && ok(leaf)) || walk(leaf, 0);
 }
 
 function badCaPin(message: string): TrustError {

@@ -21,30 +21,40 @@ export interface PendingRole extends RoleKeys {
   paths: string[];
 }
 
-/** The keys the parent lists for the role, by ID, as the result reports them. */
+/**
+ * The keys the parent lists for the role, by ID, as the result reports them. Every listed ID has
+ * its key: the parent's structure check refused the file otherwise (targets-structure.ts; for the
+ * top-level role, root's structure check).
+ */
 function listedKeys(pending: PendingRole): Record<string, TufKeyJson> {
-  const { keyIds, keys } = pending;
-  return Object.fromEntries(keyIds.filter((id) => Object.hasOwn(keys, id)).map((id) => [id, keys[id] as TufKeyJson]));
+  return Object.fromEntries(pending.keyIds.map((id) => [id, pending.keys[id] as TufKeyJson]));
 }
 
-/** @throws {TrustError} any code of the checks above */
-export function loadTargetsRole(ctx: VerifyContext, pending: PendingRole, meta: FileMetaJson): VerifiedRole {
-  const name = pending.role;
-  const top = name === 'targets';
-  if (!top) checkDelegationCerts(name, pending.keyIds, pending.keys);
-  const bytes = readRoleFile(ctx, name, meta.length, { referrer: 'snapshot' });
-  checkFileAgainstMeta(bytes, meta, name, 'snapshot');
-  const doc = readDocument(bytes, name, { ...ctx.parseLimits, indexed: 'targets', opaquePath: TARGETS_OPAQUE_PATH });
-  let signedBy = top ? verifyThreshold(doc.envelope, doc.message(), pending, ctx.cache) : [];
+/** The role file, capped and hashed by the snapshot's entry, then parsed once. */
+function readRole(ctx: VerifyContext, pending: PendingRole, meta: FileMetaJson) {
+  const bytes = readRoleFile(ctx, pending.role, meta.length, { referrer: 'snapshot' });
+  checkFileAgainstMeta(bytes, meta, pending.role, 'snapshot');
+  return readDocument(bytes, pending.role, { ...ctx.parseLimits, indexed: 'targets', opaquePath: TARGETS_OPAQUE_PATH });
+}
+
+type RoleDocument = ReturnType<typeof readRole>;
+
+/** The signed part's schema, target map, structure and rollback floor. */
+function checkRole(ctx: VerifyContext, doc: RoleDocument, name: string) {
   const signed = parseSigned(targetsSignedSchema, doc.envelope.signed, 'targets', doc.file, name);
   const targets = doc.indexed ? targetMapFromIndex(doc.indexed, doc.file, name) : targetMapFromRecord(signed.targets);
   checkTargetsStructure(signed, name);
   checkNotRolledBack(ctx, name, signed.version);
-  if (!top) signedBy = verifyThreshold(doc.envelope, doc.message(), pending, ctx.cache);
-  const expiresMs = parseExpires(signed.expires, name);
-  checkExpiry(expiresMs, signed.expires, name, ctx.now);
+  return { signed, targets };
+}
+
+/** Expiry last, then the role as the result reports it. */
+function finish(ctx: VerifyContext, pending: PendingRole, checked: ReturnType<typeof checkRole>, signedBy: string[]): VerifiedRole {
+  const { signed, targets } = checked;
+  const expiresMs = parseExpires(signed.expires, pending.role);
+  checkExpiry(expiresMs, signed.expires, pending.role, ctx.now);
   return {
-    name,
+    name: pending.role,
     version: signed.version,
     expires: signed.expires,
     expiresAt: new Date(expiresMs),
@@ -56,4 +66,25 @@ export function loadTargetsRole(ctx: VerifyContext, pending: PendingRole, meta: 
     delegations: signed.delegations?.roles ?? [],
     delegationKeys: signed.delegations?.keys ?? {},
   };
+}
+
+/** @throws {TrustError} any code of the checks above */
+export function loadTargetsRole(ctx: VerifyContext, pending: PendingRole, meta: FileMetaJson): VerifiedRole {
+  return pending.role === 'targets' ? loadTopTargets(ctx, pending, meta) : loadDelegation(ctx, pending, meta);
+}
+
+/** `targets`: signatures before structure (notary-rules.md §7.1). */
+function loadTopTargets(ctx: VerifyContext, pending: PendingRole, meta: FileMetaJson): VerifiedRole {
+  const doc = readRole(ctx, pending, meta);
+  const signedBy = verifyThreshold(doc.envelope, doc.message(), pending, ctx.cache);
+  return finish(ctx, pending, checkRole(ctx, doc, pending.role), signedBy);
+}
+
+/** A delegation: its certificates first, then structure and version before signatures (notary-rules.md §7.1). */
+function loadDelegation(ctx: VerifyContext, pending: PendingRole, meta: FileMetaJson): VerifiedRole {
+  checkDelegationCerts(pending.role, pending.keyIds, pending.keys);
+  const doc = readRole(ctx, pending, meta);
+  const checked = checkRole(ctx, doc, pending.role);
+  const signedBy = verifyThreshold(doc.envelope, doc.message(), pending, ctx.cache);
+  return finish(ctx, pending, checked, signedBy);
 }

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { parseCertificate, type Certificate } from '../../src/crypto/certificate.js';
 import { applyPins, gunEntry, isResolvedPins, resolvePins, type PinCandidate } from '../../src/tuf/trust-pinning.js';
 // @ts-expect-error untyped mjs
-import { ecKey, makeCert, pem } from '../../scripts/lib/notary-writer.mjs';
+import { ecKey, makeCert, octet, oid, pem, seq } from '../../scripts/lib/notary-writer.mjs';
 import { expectTrustError } from '../helpers/vectors.js';
 
 const GUN = 'example.com/team/app';
@@ -142,6 +142,25 @@ describe('applyPins', () => {
     const any = candidate('any', makeCert({ cn: GUN, subjectKey: leafKey, issuerKey: caKey, issuerCn: 'unit CA', eku: '2.5.29.37.0', serial: 7 }));
     const signing = candidate('signing', makeCert({ cn: GUN, subjectKey: leafKey, issuerKey: caKey, issuerCn: 'unit CA', eku: '1.3.6.1.5.5.7.3.3', serial: 8 }));
     expect(applyPins([late, gone, any, signing, issued], GUN, NOW, { ca: pem(caDer) }).map((k) => k.id)).toEqual(['any', 'issued']);
+  });
+
+  it('a leaf with no EKU extension, or an empty one, allows every usage (Go: no ExtKeyUsage means any)', () => {
+    const none = candidate('no-eku', makeCert({ cn: GUN, subjectKey: leafKey, issuerKey: caKey, issuerCn: 'unit CA', eku: '', serial: 10 }));
+    const empty = candidate('empty-eku', makeCert({ cn: GUN, subjectKey: leafKey, issuerKey: caKey, issuerCn: 'unit CA', eku: '', serial: 11, extensions: [seq(oid('2.5.29.37'), octet(seq()))] }));
+    expect(none.leaf.x509.keyUsage, 'node:crypto reports no EKU as undefined').toBeUndefined();
+    expect(empty.leaf.x509.keyUsage).toEqual([]);
+    expect(applyPins([none, empty], GUN, NOW, { ca: pem(caDer) }).map((k) => k.id)).toEqual(['no-eku', 'empty-eku']);
+  });
+
+  it('a leaf that is in the bundle must still allow serverAuth (Go checks the usage of the one-certificate chain)', () => {
+    const signingLeaf = makeCert({ cn: GUN, subjectKey: leafKey, eku: '1.3.6.1.5.5.7.3.3', serial: 12 });
+    expectTrustError(() => applyPins([candidate('signing-pinned-leaf', signingLeaf)], GUN, NOW, { ca: pem(signingLeaf) + pem(caDer) }), 'ERR_ROOT_PIN_MISMATCH', 'root');
+  });
+
+  it('a mismatch names every pinned ID and every leaf found', () => {
+    const e = expectTrustError(() => applyPins([issued, selfSigned], GUN, NOW, { certIds: ['p1', 'p2'] }), 'ERR_ROOT_PIN_MISMATCH', 'root');
+    expect(e).toMatchObject({ expected: 'p1,p2', actual: 'issued,self' });
+    expect(e.message).toContain('issued, self');
   });
 
   it('a leaf that is itself in the pinned bundle is accepted', () => {

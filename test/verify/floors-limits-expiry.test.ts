@@ -8,7 +8,7 @@
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { verifyRepository } from '../../src/verify/repository.js';
 import { validUntil } from '../../src/verify/valid-until.js';
 import { DEFAULT_LIMITS, type VerifiedRepository } from '../../src/verify/types.js';
@@ -108,18 +108,23 @@ describe('validUntil: the earliest expiry of every role and root certificate', (
   }
   // The hub-like vector: an ecdsa-x509 root certificate (10 years) and 14-day timestamps.
   const hub = scenario('hub-like');
-  const repo = verifyRepository({ gun: hub.gun, now: hub.now, source: (r) => {
+  // Verified in each test, not at collection: a mutation run activates its mutant per test.
+  let repo: ReturnType<typeof verifyRepository>;
+  let certNotAfter: number;
+  beforeEach(() => {
+  repo = verifyRepository({ gun: hub.gun, now: hub.now, source: (r) => {
     try {
       return new Uint8Array(readFileSync(join(hub.metadataDir, `${r}.json`)));
     } catch {
       return undefined;
     }
   } });
-  const certNotAfter = Math.min(
+  certNotAfter = Math.min(
     ...Object.values(repo.root.keys)
       .filter((k) => k.keytype.endsWith('-x509'))
       .map((k) => new Date(new X509Certificate(Buffer.from(k.keyval.public, 'base64')).validTo).getTime()),
   );
+  });
 
   it('with every role far out, the root certificate decides', () => {
     expect(Number.isFinite(certNotAfter)).toBe(true);

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { verifyRepository } from '../../src/verify/repository.js';
 import { VECTORS } from '../helpers/vectors.js';
 
@@ -20,7 +20,11 @@ const GUN = 'example.com/trustgate/repo';
 const NOW = new Date('2030-01-01T00:00:00Z');
 
 describe('the verified repository', () => {
-  const repo = verifyRepository({ gun: GUN, now: NOW, source: (r) => bytes(r) });
+  // Verified in each test, not at collection: a mutation run activates its mutant per test.
+  let repo: ReturnType<typeof verifyRepository>;
+  beforeEach(() => {
+    repo = verifyRepository({ gun: GUN, now: NOW, source: (r) => bytes(r) });
+  });
 
   it('root, timestamp and snapshot summaries are the files\' own fields and signer key IDs', () => {
     for (const name of ['root', 'timestamp', 'snapshot'] as const) {
