@@ -6,16 +6,14 @@
  * its guard against a concurrent fetch, and the stale fallback. The live suites run the same
  * flows against a real notary-server; these run in milliseconds (and under mutation testing).
  */
-import { createHash } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fetchTrustData, readTrustedState } from '../../src/fetch/index.js';
 import { writeTrustedState } from '../../src/fetch/state.js';
 import { NOTARY } from '../helpers/vectors.js';
+import { StaticNotary } from './helpers/static-notary.js';
 
 interface Scenario {
   gun: string;
@@ -30,55 +28,6 @@ const scenarioOf = (name: string): Scenario => {
 const ROT = scenarioOf('root-rotation');
 const DELEG = scenarioOf('delegation');
 const metadataOf = (trustDir: string, gun: string) => join(trustDir, 'tuf', ...gun.split('/'), 'metadata');
-
-/** Serves `<scenario>/server` for its GUN: `name.json`, `name.<sha256>.json`, `<N>.root.json`; records each path. */
-class StaticNotary {
-  readonly seen: string[] = [];
-  /** Per request name (`timestamp`, `snapshot.<hex>`): an answer other than the file. */
-  override: (name: string) => { status: number; body?: Buffer } | undefined = () => undefined;
-  private readonly files = new Map<string, Map<string, Buffer>>();
-  private readonly server = http.createServer((req, res) => this.answer(req, res));
-  url = '';
-
-  add(s: Scenario): void {
-    const m = new Map<string, Buffer>();
-    const walk = (d: string) => {
-      for (const f of readdirSync(d)) {
-        const p = join(d, f);
-        if (statSync(p).isDirectory()) walk(p);
-        else {
-          const bytes = readFileSync(p);
-          const name = relative(join(s.dir, 'server'), p).replace(/\.json$/, '');
-          m.set(name, bytes);
-          m.set(`${name}.${createHash('sha256').update(bytes).digest('hex')}`, bytes);
-        }
-      }
-    };
-    walk(join(s.dir, 'server'));
-    this.files.set(s.gun, m);
-  }
-
-  async start(): Promise<void> {
-    await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', () => r()));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
-  }
-
-  stop(): Promise<void> {
-    this.server.closeAllConnections();
-    return new Promise((r) => this.server.close(() => r()));
-  }
-
-  private answer(req: http.IncomingMessage, res: http.ServerResponse): void {
-    const m = /^\/v2\/(.+)\/_trust\/tuf\/(.+)\.json$/.exec(req.url ?? '');
-    const name = m?.[2] ?? '';
-    this.seen.push(name);
-    const o = this.override(name);
-    const body = o ? (o.body ?? Buffer.alloc(0)) : this.files.get(m?.[1] ?? '')?.get(name);
-    const status = o ? o.status : body === undefined ? 404 : 200;
-    res.writeHead(status, { 'content-type': 'application/json', 'content-length': String(body?.length ?? 0) });
-    res.end(body);
-  }
-}
 
 const server = new StaticNotary();
 const tmp = mkdtempSync(join(tmpdir(), 'trustgate-update-rules-'));
@@ -115,8 +64,8 @@ const fetchNames = async (o: Parameters<typeof fetchTrustData>[0]) => {
 const plain = (names: string[]) => names.map((x) => x.replace(/\.[0-9a-f]{64}$/, '.<sha256>'));
 
 beforeAll(async () => {
-  server.add(ROT);
-  server.add(DELEG);
+  server.add(ROT.gun, join(ROT.dir, 'server'));
+  server.add(DELEG.gun, join(DELEG.dir, 'server'));
   await server.start();
 });
 afterAll(async () => {
