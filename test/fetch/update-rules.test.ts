@@ -330,12 +330,14 @@ describe('fetch: the stale result, limits at their edges, problems found before 
     const ts = JSON.parse(readFileSync(join(ROT.dir, 'server', 'timestamp.json'), 'utf8')) as { signed: { version: number } };
     ts.signed.version += 1;
     const forged = Buffer.from(JSON.stringify(ts));
+    // Without a cached snapshot: with one, its hash matches and the whole set is staged.
+    rmSync(join(metadataOf(d.trustDir, ROT.gun), 'snapshot.json'));
     server.override = (name) => (name === 'timestamp' ? { status: 200, body: forged } : name.startsWith('snapshot.') ? { status: 404 } : undefined);
     try {
+      server.seen.length = 0;
       await expect(fetchTrustData(opts(ROT, d))).rejects.toMatchObject({ code: 'ERR_THRESHOLD_NOT_MET', role: 'timestamp' });
+      expect(plain(server.seen)).toEqual(['timestamp', 'snapshot.<sha256>']);
       // The genuine timestamp, a new snapshot the server lacks: that is the missing file.
-      const cached = join(metadataOf(d.trustDir, ROT.gun), 'snapshot.json');
-      rmSync(cached);
       server.override = (name) => (name.startsWith('snapshot.') ? { status: 404 } : undefined);
       await expect(fetchTrustData(opts(ROT, d))).rejects.toMatchObject({ code: 'ERR_FETCH_NOT_FOUND', role: 'snapshot' });
     } finally {
