@@ -340,6 +340,15 @@ const cases = {
     hooks: { edit: (m) => m.targets.signed.delegations.roles.push({ keyids: [keyId(K.c)], name: 'targets/../root', paths: [''], threshold: 1 }) },
     expect: fail('ERR_ROLE_INVALID', 'targets'),
   },
+  'delegation-dot-dot-name-in-snapshot': {
+    description: 'targets delegates to "targets/../root" and the snapshot lists that name (with the root\'s hashes): still an invalid role name, never a file to read or ask for',
+    spec: '§7.8.1',
+    hooks: {
+      edit: (m) => m.targets.signed.delegations.roles.push({ keyids: [keyId(K.c)], name: 'targets/../root', paths: [''], threshold: 1 }),
+      snapshotMeta: (meta) => ({ ...meta, 'targets/../root': meta.root }),
+    },
+    expect: fail('ERR_ROLE_INVALID', 'targets'),
+  },
   'delegations-roles-null': {
     description: 'targets.json with "delegations":{"keys":null,"roles":null}, as notary 0.7.0 writes after the last delegation is removed: no delegations',
     spec: '§2.4 (found by the live interop test)',
