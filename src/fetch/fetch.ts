@@ -37,9 +37,13 @@ function positiveInt(name: string, v: number | undefined, fallback: number, min 
   return v;
 }
 
-/** Every listed sha256/sha512 of `entry` matches `bytes` (the verifier checks again; this only decides reuse). */
+/**
+ * `bytes` fit `entry`'s length and match every sha256/sha512 it lists, at least one (the verifier
+ * checks again; this only decides reuse). As Notary's cache-then-remote load (notary-rules.md §7.4,
+ * §7.5), a delegation listed with only a sha512 is reused on that hash; with neither, never.
+ */
 function matches(bytes: Uint8Array, entry: MetaEntry): boolean {
-  if (bytes.length > entry.length || entry.hex['sha256'] === undefined) return false;
+  if (bytes.length > entry.length || Object.keys(entry.hex).length === 0) return false;
   return Object.entries(entry.hex).every(([alg, hex]) => Buffer.from(digest(alg as 'sha256' | 'sha512', bytes)).toString('hex') === hex);
 }
 
