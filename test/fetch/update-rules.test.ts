@@ -155,7 +155,10 @@ describe('fetch update rules against a static notary', () => {
 
   it('maxDelegations below the tree: the download stops and the verifier reports the count', async () => {
     const d = dirs();
+    server.seen.length = 0;
     await expect(fetchTrustData(opts(DELEG, d, { limits: { maxDelegations: 1 } }))).rejects.toMatchObject({ code: 'ERR_METADATA_TOO_LARGE', check: 'delegation count' });
+    // One delegation downloaded, not the second: the cap bounds the requests, not only the verdict.
+    expect(plain(server.seen)).toEqual(['root', 'timestamp', 'snapshot.<sha256>', 'targets.<sha256>', 'targets/releases.<sha256>']);
     expect(existsSync(d.stateDir)).toBe(false);
   });
 
@@ -273,6 +276,8 @@ describe('fetch options: what each refusal says', () => {
     }
     await expect(fetchTrustData(opts(ROT, { trustDir: d.trustDir, stateDir: `${d.trustDir}-state` }))).resolves.toMatchObject({ gun: ROT.gun });
     await expect(fetchTrustData(opts(ROT, { trustDir: d.trustDir, stateDir: join(d.trustDir, '..', 'elsewhere') }))).resolves.toMatchObject({ gun: ROT.gun });
+    // The trust directory's parent holds it, it is not inside it.
+    await expect(fetchTrustData(opts(ROT, { trustDir: d.trustDir, stateDir: join(d.trustDir, '..') }))).resolves.toMatchObject({ gun: ROT.gun });
   });
 });
 
@@ -343,5 +348,76 @@ describe('fetch: the stale result, limits at their edges, problems found before 
     } finally {
       server.override = () => undefined;
     }
+  });
+});
+
+describe('fetch: network problems stay network problems, answers about the data are judged on the data', () => {
+  const forgedTimestamp = () => {
+    const ts = JSON.parse(readFileSync(join(ROT.dir, 'server', 'timestamp.json'), 'utf8')) as { signed: { version: number } };
+    ts.signed.version += 1;
+    return Buffer.from(JSON.stringify(ts));
+  };
+  const withOverride = async (o: typeof server.override, f: () => Promise<void>) => {
+    server.override = o;
+    try {
+      await f();
+    } finally {
+      server.override = () => undefined;
+    }
+  };
+
+  it('a forged timestamp, then a server error for the snapshot: ERR_FETCH_SERVER (allowStale may apply), not the forgery', async () => {
+    const forged = forgedTimestamp();
+    await withOverride(
+      (name) => (name === 'timestamp' ? { status: 200, body: forged } : name.startsWith('snapshot.') ? { status: 503 } : undefined),
+      () => expect(fetchTrustData(opts(ROT, dirs()))).rejects.toMatchObject({ code: 'ERR_FETCH_SERVER' }),
+    );
+  });
+
+  it('a forged timestamp, then a snapshot over its cap: the forgery is what is reported', async () => {
+    const forged = forgedTimestamp();
+    const big = Buffer.alloc(readFileSync(join(ROT.dir, 'server', 'snapshot.json')).length + 1, 0x20);
+    await withOverride(
+      (name) => (name === 'timestamp' ? { status: 200, body: forged } : name.startsWith('snapshot.') ? { status: 200, body: big } : undefined),
+      () => expect(fetchTrustData(opts(ROT, dirs()))).rejects.toMatchObject({ code: 'ERR_THRESHOLD_NOT_MET', role: 'timestamp' }),
+    );
+    // The genuine timestamp and an oversized snapshot: that is the oversized file.
+    await withOverride(
+      (name) => (name.startsWith('snapshot.') ? { status: 200, body: big } : undefined),
+      () => expect(fetchTrustData(opts(ROT, dirs()))).rejects.toMatchObject({ code: 'ERR_FETCH_TOO_LARGE', role: 'snapshot' }),
+    );
+  });
+
+  it('an unreachable server without allowStale: ERR_FETCH_UNREACHABLE, even with a verified cache and record', async () => {
+    const d = dirs();
+    await fetchTrustData(opts(ROT, d));
+    await expect(fetchTrustData(opts(ROT, d, { server: 'http://127.0.0.1:1' }))).rejects.toMatchObject({ code: 'ERR_FETCH_UNREACHABLE' });
+  });
+
+  it('a server that never answers the timestamp: ERR_FETCH_TIMEOUT, and with allowStale the cache stands in', async () => {
+    const d = dirs();
+    await fetchTrustData(opts(ROT, d));
+    await withOverride(
+      (name) => (name === 'timestamp' ? 'hang' : undefined),
+      async () => {
+        await expect(fetchTrustData(opts(ROT, d, { timeoutMs: 200 }))).rejects.toMatchObject({ code: 'ERR_FETCH_TIMEOUT' });
+        const r = await fetchTrustData(opts(ROT, d, { timeoutMs: 200, allowStale: { maxAgeMs: 0 } }));
+        expect(r.stale?.error.code).toBe('ERR_FETCH_TIMEOUT');
+      },
+    );
+  });
+
+  it('a timestamp or a snapshot that is not JSON stops the download; the verifier says what is wrong with the file', async () => {
+    const junk = Buffer.from('not json');
+    await withOverride(
+      (name) => (name === 'timestamp' ? { status: 200, body: junk } : undefined),
+      () => expect(fetchTrustData(opts(ROT, dirs()))).rejects.toMatchObject({ code: 'ERR_METADATA_MALFORMED', role: 'timestamp' }),
+    );
+    server.seen.length = 0;
+    await withOverride(
+      (name) => (name.startsWith('snapshot.') ? { status: 200, body: junk } : undefined),
+      () => expect(fetchTrustData(opts(ROT, dirs()))).rejects.toMatchObject({ code: 'ERR_HASH_MISMATCH', role: 'snapshot' }),
+    );
+    expect(plain(server.seen)).toEqual(['root', 'timestamp', 'snapshot.<sha256>']);
   });
 });
