@@ -8,13 +8,14 @@
  * (`ERR_FETCH_*`) where the file never arrives.
  */
 import { X509Certificate, generateKeyPairSync } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fetchTrustData } from '../../src/fetch/index.js';
 import { VECTORS } from '../helpers/vectors.js';
 import { StaticNotary } from './helpers/static-notary.js';
+import { startTokenServer } from './helpers/token-server.js';
 
 const GENERATED = join(VECTORS, 'generated');
 interface Case {
@@ -249,5 +250,29 @@ describe('pins on the first fetch (root public key, trust_pinning certs); afterw
     const wrong = await attempt('base-valid', opts(dirs(), { pins: { certs: { [GUN]: ['0'.repeat(64)] } } }));
     expect(wrong.e).toMatchObject({ code: 'ERR_ROOT_PIN_MISMATCH' });
     expect(verdict(await attempt('base-valid', opts(dirs(), { pins: { certs: { [GUN]: [rootKeyId] } } })))).toBe('ok');
+  });
+});
+
+describe("docker's token flow: the pull scope of the GUN, credentials from the options or the docker config", () => {
+  it('the right credentials get a pull token (from the options, or the docker config dir); without them the server refuses', async () => {
+    const tokens = await startTokenServer(join(tmp, 'token-server'), { users: { alice: 'secret' }, publicGuns: [] });
+    server.tokenAuth = { realm: tokens.realm, service: tokens.service };
+    try {
+      const scope = `repository:${GUN}:pull`;
+      expect(verdict(await attempt('base-valid', opts(dirs(), { auth: { username: 'alice', password: 'secret' } })))).toBe('ok');
+      // Anonymously first, then with the credentials (docker's order).
+      expect(tokens.requests.map((r) => [r.who, r.scope, r.service])).toEqual([['anonymous', scope, tokens.service], ['alice', scope, tokens.service]]);
+      const config = join(tmp, 'docker-config');
+      mkdirSync(config, { recursive: true });
+      writeFileSync(join(config, 'config.json'), JSON.stringify({ auths: { [GUN.split('/')[0] as string]: { auth: Buffer.from('alice:secret').toString('base64') } } }));
+      expect(verdict(await attempt('base-valid', opts(dirs(), { dockerConfigDir: config })))).toBe('ok');
+      expect(tokens.requests.at(-1)?.who).toBe('alice');
+      const anonymous = await attempt('base-valid', opts(dirs()));
+      expect(anonymous.e?.code).toBe('ERR_FETCH_AUTH');
+      expect(tokens.requests.at(-1)?.who).toBe('anonymous');
+    } finally {
+      server.tokenAuth = undefined;
+      await tokens.stop();
+    }
   });
 });

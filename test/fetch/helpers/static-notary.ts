@@ -17,6 +17,12 @@ export class StaticNotary {
   readonly seen: string[] = [];
   /** Per request name (`timestamp`, `snapshot.<hex>`): an answer other than the file. */
   override: (name: string) => Override = () => undefined;
+  /**
+   * Token auth as notary-server's `auth: { type: token }` asks for it: without a bearer token whose
+   * `access` grants pull on the GUN, a 401 with the challenge. (The token's signature is the token
+   * server's business, helpers/token-server.ts; this only reads its grants.)
+   */
+  tokenAuth: { realm: string; service: string } | undefined;
   private readonly files = new Map<string, Map<string, Buffer>>();
   private readonly server = http.createServer((req, res) => this.answer(req, res));
   url = '';
@@ -61,11 +67,31 @@ export class StaticNotary {
     const m = /^\/v2\/(.+)\/_trust\/tuf\/(.+)\.json$/.exec(req.url ?? '');
     const name = m?.[2] ?? '';
     this.seen.push(name);
+    const gun = m?.[1] ?? '';
+    if (this.tokenAuth && !grantsPull(req.headers.authorization, gun)) {
+      const { realm, service } = this.tokenAuth;
+      res.writeHead(401, { 'www-authenticate': `Bearer realm="${realm}",service="${service}",scope="repository:${gun}:pull"`, 'content-length': '0' });
+      res.end();
+      return;
+    }
     const o = this.override(name);
     if (o === 'hang') return;
-    const body = o ? (o.body ?? Buffer.alloc(0)) : this.files.get(m?.[1] ?? '')?.get(name);
+    const body = o ? (o.body ?? Buffer.alloc(0)) : this.files.get(gun)?.get(name);
     const status = o ? o.status : body === undefined ? 404 : 200;
     res.writeHead(status, { 'content-type': 'application/json', 'content-length': String(body?.length ?? 0) });
     res.end(body);
+  }
+}
+
+/** The JWT's `access` claim grants `pull` on `gun`. */
+function grantsPull(header: string | undefined, gun: string): boolean {
+  const token = /^Bearer (\S+)$/.exec(header ?? '')?.[1];
+  const payload = token?.split('.')[1];
+  if (payload === undefined) return false;
+  try {
+    const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { access?: { type: string; name: string; actions: string[] }[] };
+    return (claims.access ?? []).some((a) => a.type === 'repository' && a.name === gun && a.actions.includes('pull'));
+  } catch {
+    return false;
   }
 }
