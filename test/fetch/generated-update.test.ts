@@ -7,6 +7,7 @@
  * fetch. Each case's verdict is the one its case.json gives the verifier, or the fetch's own
  * (`ERR_FETCH_*`) where the file never arrives.
  */
+import { execFileSync } from 'node:child_process';
 import { X509Certificate, generateKeyPairSync } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -274,5 +275,48 @@ describe("docker's token flow: the pull scope of the GUN, credentials from the o
       server.tokenAuth = undefined;
       await tokens.stop();
     }
+  });
+});
+
+describe('https: the CA from tlsCa and the one of the registry entry are both trusted', () => {
+  const dir = join(tmp, 'tls');
+  const f = (x: string) => join(dir, x);
+  let https: StaticNotary;
+  let ca = '';
+  let otherCa = '';
+  beforeAll(async () => {
+    mkdirSync(dir, { recursive: true });
+    const ossl = (...a: string[]) => execFileSync('openssl', a, { stdio: ['ignore', 'ignore', 'pipe'] });
+    for (const name of ['ca', 'other']) {
+      ossl('ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', f(`${name}.key`));
+      ossl('req', '-x509', '-new', '-key', f(`${name}.key`), '-sha256', '-days', '2', '-subj', `/CN=trustgate ${name} CA`,
+        '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign', '-out', f(`${name}.crt`));
+    }
+    ossl('ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', f('server.key'));
+    ossl('req', '-new', '-key', f('server.key'), '-subj', '/CN=static-notary', '-out', f('server.csr'));
+    writeFileSync(f('server.ext'), 'subjectAltName=IP:127.0.0.1\nbasicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n');
+    ossl('x509', '-req', '-in', f('server.csr'), '-CA', f('ca.crt'), '-CAkey', f('ca.key'), '-CAcreateserial', '-days', '2', '-sha256', '-extfile', f('server.ext'), '-out', f('server.crt'));
+    ca = readFileSync(f('ca.crt'), 'utf8');
+    otherCa = readFileSync(f('other.crt'), 'utf8');
+    https = new StaticNotary({ cert: readFileSync(f('server.crt')), key: readFileSync(f('server.key')) });
+    https.add(GUN, served('base-valid'));
+    await https.start();
+  });
+  afterAll(() => https.stop());
+
+  const registry = GUN.split('/')[0] as string;
+  it.each([
+    ['tlsCa alone', () => ({ server: https.url, tlsCa: ca })],
+    ["the registry entry's CA alone", () => ({ server: undefined, registries: { [registry]: { server: https.url, tlsCa: ca } } })],
+    // Without their final newlines: the two PEMs must still be told apart.
+    ["another CA as tlsCa, the server's in the registry entry", () => ({ server: undefined, tlsCa: otherCa.trimEnd(), registries: { [registry]: { server: https.url, tlsCa: ca.trimEnd() } } })],
+    ["the server's CA as tlsCa, another in the registry entry", () => ({ server: undefined, tlsCa: ca.trimEnd(), registries: { [registry]: { server: https.url, tlsCa: otherCa.trimEnd() } } })],
+  ])('%s: fetched and verified', async (_, extra) => {
+    await expect(fetchTrustData(opts(dirs(), extra()))).resolves.toMatchObject({ server: `${https.url}/` });
+  });
+
+  it('no CA, or only another: the certificate is not trusted (ERR_FETCH_UNREACHABLE)', async () => {
+    await expect(fetchTrustData(opts(dirs(), { server: https.url }))).rejects.toMatchObject({ code: 'ERR_FETCH_UNREACHABLE' });
+    await expect(fetchTrustData(opts(dirs(), { server: https.url, tlsCa: otherCa }))).rejects.toMatchObject({ code: 'ERR_FETCH_UNREACHABLE' });
   });
 });

@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join, relative } from 'node:path';
 
@@ -24,8 +25,16 @@ export class StaticNotary {
    */
   tokenAuth: { realm: string; service: string } | undefined;
   private readonly files = new Map<string, Map<string, Buffer>>();
-  private readonly server = http.createServer((req, res) => this.answer(req, res));
+  private readonly server: http.Server;
+  private readonly scheme: 'http' | 'https';
   url = '';
+
+  /** `tls`: serve https with this certificate (its CA is the test's to hand to the client). */
+  constructor(tls?: { cert: Buffer; key: Buffer }) {
+    const handler = (req: http.IncomingMessage, res: http.ServerResponse) => this.answer(req, res);
+    this.server = tls ? https.createServer(tls, handler) : http.createServer(handler);
+    this.scheme = tls ? 'https' : 'http';
+  }
 
   /** Serves every `*.json` under `dir` for `gun` (replacing what was served for it before). */
   add(gun: string, dir: string): void {
@@ -55,7 +64,7 @@ export class StaticNotary {
 
   async start(): Promise<void> {
     await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', () => r()));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    this.url = `${this.scheme}://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
   }
 
   stop(): Promise<void> {
