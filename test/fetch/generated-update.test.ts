@@ -315,6 +315,21 @@ describe('https: the CA from tlsCa and the one of the registry entry are both tr
     await expect(fetchTrustData(opts(dirs(), extra()))).resolves.toMatchObject({ server: `${https.url}/` });
   });
 
+  it('an https server may not send the client to a plain-http token realm (credentials would travel in clear)', async () => {
+    const tokens = await startTokenServer(join(dir, 'token-server'), { users: { alice: 'secret' }, publicGuns: [GUN] });
+    https.tokenAuth = { realm: tokens.realm, service: tokens.service };
+    try {
+      await expect(fetchTrustData(opts(dirs(), { server: https.url, tlsCa: ca, auth: { username: 'alice', password: 'secret' } }))).rejects.toMatchObject({
+        code: 'ERR_FETCH_AUTH',
+        message: expect.stringContaining('not https'),
+      });
+      expect(tokens.requests).toEqual([]);
+    } finally {
+      https.tokenAuth = undefined;
+      await tokens.stop();
+    }
+  });
+
   it('no CA, or only another: the certificate is not trusted (ERR_FETCH_UNREACHABLE)', async () => {
     await expect(fetchTrustData(opts(dirs(), { server: https.url }))).rejects.toMatchObject({ code: 'ERR_FETCH_UNREACHABLE' });
     await expect(fetchTrustData(opts(dirs(), { server: https.url, tlsCa: otherCa }))).rejects.toMatchObject({ code: 'ERR_FETCH_UNREACHABLE' });
