@@ -160,7 +160,6 @@ function cacheReader(trustDir: string, gun: string): Run['cached'] {
         b = source(role, cap);
       } catch {
         // An unreadable or unsafe cache file is simply not reused (the reader throws only TrustErrors).
-        b = undefined;
       }
       bytes.set(role, b);
     }
@@ -231,7 +230,8 @@ function result(run: Run, repository: VerifiedRepository, anchor: TrustedState |
     server: run.server.href,
     repository,
     roles,
-    rootRotated: before['root'] !== undefined && repository.root.version > before['root'],
+    // No root before (a first fetch): nothing rotated.
+    rootRotated: repository.root.version > (before['root'] ?? Infinity),
     changed: written.size > 0,
     bytesDownloaded: run.transport.bytesReceived,
     requests: run.transport.requests,
