@@ -23,6 +23,8 @@ export default defineConfig({
       'test/fetch/units.test.ts',
       // An in-test static server on 127.0.0.1 (no notary-server): the fetch's update rules.
       'test/fetch/update-rules.test.ts',
+      // The same static server with the generated vectors: reuse, the delegation walk, rotation count, floors, pins.
+      'test/fetch/generated-update.test.ts',
     ],
     // Both spawn dist/ (the vector generator, the CLI): a mutant in src/ cannot change what they run.
     exclude: ['test/verify/generator-check.test.ts', 'test/verify/resolve-agreement.test.ts'],

@@ -297,6 +297,12 @@ const cases = {
     hooks: { snapshotMeta: (meta) => ({ ...meta, 'targets/releases': { hashes: { md5: b64(Buffer.alloc(16)) }, length: meta['targets/releases'].length } }) },
     expect: fail('ERR_MISSING_HASHES', 'targets/releases'),
   },
+  'delegation-sha512-only': {
+    description: 'snapshot lists targets/releases with only its (correct) sha512: delegation entries need no sha256, one supported hash that matches is enough',
+    spec: '§7.5, §2.5',
+    hooks: { snapshotMeta: (meta) => ({ ...meta, 'targets/releases': { hashes: { sha512: meta['targets/releases'].hashes.sha512 }, length: meta['targets/releases'].length } }) },
+    expect: ok({ docker: { latest: { role: 'targets/releases', digest: digestOf('latest in releases') } } }, { roles: ['targets', 'targets/releases', 'targets/a', 'targets/a/b', 'targets/c'] }),
+  },
   'delegation-no-hashes-with-length': {
     description: 'snapshot lists targets/releases with no hashes but its real length: the checksum is known to exist (only no hashes and length 0 means "unknown", §7.4), so the role is loaded and has no supported hash',
     spec: '§7.4, §7.5',
@@ -332,6 +338,15 @@ const cases = {
     description: 'targets delegates to "targets/../root"',
     spec: '§7.8.1',
     hooks: { edit: (m) => m.targets.signed.delegations.roles.push({ keyids: [keyId(K.c)], name: 'targets/../root', paths: [''], threshold: 1 }) },
+    expect: fail('ERR_ROLE_INVALID', 'targets'),
+  },
+  'delegation-dot-dot-name-in-snapshot': {
+    description: 'targets delegates to "targets/../root" and the snapshot lists that name (with the root\'s hashes): still an invalid role name, never a file to read or ask for',
+    spec: '§7.8.1',
+    hooks: {
+      edit: (m) => m.targets.signed.delegations.roles.push({ keyids: [keyId(K.c)], name: 'targets/../root', paths: [''], threshold: 1 }),
+      snapshotMeta: (meta) => ({ ...meta, 'targets/../root': meta.root }),
+    },
     expect: fail('ERR_ROLE_INVALID', 'targets'),
   },
   'delegations-roles-null': {

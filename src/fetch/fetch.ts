@@ -37,9 +37,13 @@ function positiveInt(name: string, v: number | undefined, fallback: number, min 
   return v;
 }
 
-/** Every listed sha256/sha512 of `entry` matches `bytes` (the verifier checks again; this only decides reuse). */
+/**
+ * `bytes` fit `entry`'s length and match every sha256/sha512 it lists, at least one (the verifier
+ * checks again; this only decides reuse). As Notary's cache-then-remote load (notary-rules.md §7.4,
+ * §7.5), a delegation listed with only a sha512 is reused on that hash; with neither, never.
+ */
 function matches(bytes: Uint8Array, entry: MetaEntry): boolean {
-  if (bytes.length > entry.length || entry.hex['sha256'] === undefined) return false;
+  if (bytes.length > entry.length || Object.keys(entry.hex).length === 0) return false;
   return Object.entries(entry.hex).every(([alg, hex]) => Buffer.from(digest(alg as 'sha256' | 'sha512', bytes)).toString('hex') === hex);
 }
 
@@ -71,7 +75,7 @@ export async function fetchTrustData(opts: FetchOptions): Promise<FetchResult> {
       ...run.verifyBase,
       source: (role) => staged.files.get(role),
       ...(anchor ? { trustedState: anchor } : opts.pins ? { pins: opts.pins } : {}),
-      ...(staged.intermediateRoots.length > 0 ? { intermediateRoots: staged.intermediateRoots } : {}),
+      intermediateRoots: staged.intermediateRoots,
     });
     if (!anchor && opts.pins?.rootPublicKeys) checkRootKeyPins(repository, opts.pins.rootPublicKeys);
     lockHeld();
@@ -154,9 +158,8 @@ function cacheReader(trustDir: string, gun: string): Run['cached'] {
       let b: Uint8Array | undefined;
       try {
         b = source(role, cap);
-      } catch (e) {
-        if (!isTrustError(e)) throw e;
-        b = undefined; // an unreadable or unsafe cache file is simply not reused
+      } catch {
+        // An unreadable or unsafe cache file is simply not reused (the reader throws only TrustErrors).
       }
       bytes.set(role, b);
     }
@@ -227,7 +230,8 @@ function result(run: Run, repository: VerifiedRepository, anchor: TrustedState |
     server: run.server.href,
     repository,
     roles,
-    rootRotated: before['root'] !== undefined && repository.root.version > before['root'],
+    // No root before (a first fetch): nothing rotated.
+    rootRotated: repository.root.version > (before['root'] ?? Infinity),
     changed: written.size > 0,
     bytesDownloaded: run.transport.bytesReceived,
     requests: run.transport.requests,
@@ -356,16 +360,16 @@ async function download(
   // notary-rules.md §7.8.3: targets, then delegations depth-first; roles without a snapshot entry are not fetched.
   const targetsEntry = snapMeta['targets'];
   if (!targetsEntry) return staged;
-  const stack: { role: string; bytes: Uint8Array }[] = [{ role: 'targets', bytes: await byReference('targets', targetsEntry) }];
+  const stack: Uint8Array[] = [await byReference('targets', targetsEntry)];
   let loaded = 0;
   while (stack.length > 0) {
-    const { bytes } = stack.shift() as { role: string; bytes: Uint8Array };
-    const children: { role: string; bytes: Uint8Array }[] = [];
+    const bytes = stack.shift() as Uint8Array;
+    const children: Uint8Array[] = [];
     for (const name of peekDelegations(bytes) ?? []) {
       const entry = snapMeta[name];
       if (!isDelegationRole(name) || files.has(name) || !entry || (entry.length === 0 && Object.keys(entry.hex).length === 0)) continue;
       if (++loaded > limits.maxDelegations) return staged; // the verifier reports the count
-      children.push({ role: name, bytes: await byReference(name, entry) });
+      children.push(await byReference(name, entry));
     }
     stack.unshift(...children);
   }

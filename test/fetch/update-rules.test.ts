@@ -6,16 +6,14 @@
  * its guard against a concurrent fetch, and the stale fallback. The live suites run the same
  * flows against a real notary-server; these run in milliseconds (and under mutation testing).
  */
-import { createHash } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fetchTrustData, readTrustedState } from '../../src/fetch/index.js';
 import { writeTrustedState } from '../../src/fetch/state.js';
 import { NOTARY } from '../helpers/vectors.js';
+import { StaticNotary } from './helpers/static-notary.js';
 
 interface Scenario {
   gun: string;
@@ -30,55 +28,6 @@ const scenarioOf = (name: string): Scenario => {
 const ROT = scenarioOf('root-rotation');
 const DELEG = scenarioOf('delegation');
 const metadataOf = (trustDir: string, gun: string) => join(trustDir, 'tuf', ...gun.split('/'), 'metadata');
-
-/** Serves `<scenario>/server` for its GUN: `name.json`, `name.<sha256>.json`, `<N>.root.json`; records each path. */
-class StaticNotary {
-  readonly seen: string[] = [];
-  /** Per request name (`timestamp`, `snapshot.<hex>`): an answer other than the file. */
-  override: (name: string) => { status: number; body?: Buffer } | undefined = () => undefined;
-  private readonly files = new Map<string, Map<string, Buffer>>();
-  private readonly server = http.createServer((req, res) => this.answer(req, res));
-  url = '';
-
-  add(s: Scenario): void {
-    const m = new Map<string, Buffer>();
-    const walk = (d: string) => {
-      for (const f of readdirSync(d)) {
-        const p = join(d, f);
-        if (statSync(p).isDirectory()) walk(p);
-        else {
-          const bytes = readFileSync(p);
-          const name = relative(join(s.dir, 'server'), p).replace(/\.json$/, '');
-          m.set(name, bytes);
-          m.set(`${name}.${createHash('sha256').update(bytes).digest('hex')}`, bytes);
-        }
-      }
-    };
-    walk(join(s.dir, 'server'));
-    this.files.set(s.gun, m);
-  }
-
-  async start(): Promise<void> {
-    await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', () => r()));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
-  }
-
-  stop(): Promise<void> {
-    this.server.closeAllConnections();
-    return new Promise((r) => this.server.close(() => r()));
-  }
-
-  private answer(req: http.IncomingMessage, res: http.ServerResponse): void {
-    const m = /^\/v2\/(.+)\/_trust\/tuf\/(.+)\.json$/.exec(req.url ?? '');
-    const name = m?.[2] ?? '';
-    this.seen.push(name);
-    const o = this.override(name);
-    const body = o ? (o.body ?? Buffer.alloc(0)) : this.files.get(m?.[1] ?? '')?.get(name);
-    const status = o ? o.status : body === undefined ? 404 : 200;
-    res.writeHead(status, { 'content-type': 'application/json', 'content-length': String(body?.length ?? 0) });
-    res.end(body);
-  }
-}
 
 const server = new StaticNotary();
 const tmp = mkdtempSync(join(tmpdir(), 'trustgate-update-rules-'));
@@ -115,8 +64,8 @@ const fetchNames = async (o: Parameters<typeof fetchTrustData>[0]) => {
 const plain = (names: string[]) => names.map((x) => x.replace(/\.[0-9a-f]{64}$/, '.<sha256>'));
 
 beforeAll(async () => {
-  server.add(ROT);
-  server.add(DELEG);
+  server.add(ROT.gun, join(ROT.dir, 'server'));
+  server.add(DELEG.gun, join(DELEG.dir, 'server'));
   await server.start();
 });
 afterAll(async () => {
@@ -206,7 +155,10 @@ describe('fetch update rules against a static notary', () => {
 
   it('maxDelegations below the tree: the download stops and the verifier reports the count', async () => {
     const d = dirs();
+    server.seen.length = 0;
     await expect(fetchTrustData(opts(DELEG, d, { limits: { maxDelegations: 1 } }))).rejects.toMatchObject({ code: 'ERR_METADATA_TOO_LARGE', check: 'delegation count' });
+    // One delegation downloaded, not the second: the cap bounds the requests, not only the verdict.
+    expect(plain(server.seen)).toEqual(['root', 'timestamp', 'snapshot.<sha256>', 'targets.<sha256>', 'targets/releases.<sha256>']);
     expect(existsSync(d.stateDir)).toBe(false);
   });
 
@@ -324,6 +276,8 @@ describe('fetch options: what each refusal says', () => {
     }
     await expect(fetchTrustData(opts(ROT, { trustDir: d.trustDir, stateDir: `${d.trustDir}-state` }))).resolves.toMatchObject({ gun: ROT.gun });
     await expect(fetchTrustData(opts(ROT, { trustDir: d.trustDir, stateDir: join(d.trustDir, '..', 'elsewhere') }))).resolves.toMatchObject({ gun: ROT.gun });
+    // The trust directory's parent holds it, it is not inside it.
+    await expect(fetchTrustData(opts(ROT, { trustDir: d.trustDir, stateDir: join(d.trustDir, '..') }))).resolves.toMatchObject({ gun: ROT.gun });
   });
 });
 
@@ -381,16 +335,89 @@ describe('fetch: the stale result, limits at their edges, problems found before 
     const ts = JSON.parse(readFileSync(join(ROT.dir, 'server', 'timestamp.json'), 'utf8')) as { signed: { version: number } };
     ts.signed.version += 1;
     const forged = Buffer.from(JSON.stringify(ts));
+    // Without a cached snapshot: with one, its hash matches and the whole set is staged.
+    rmSync(join(metadataOf(d.trustDir, ROT.gun), 'snapshot.json'));
     server.override = (name) => (name === 'timestamp' ? { status: 200, body: forged } : name.startsWith('snapshot.') ? { status: 404 } : undefined);
     try {
+      server.seen.length = 0;
       await expect(fetchTrustData(opts(ROT, d))).rejects.toMatchObject({ code: 'ERR_THRESHOLD_NOT_MET', role: 'timestamp' });
+      expect(plain(server.seen)).toEqual(['timestamp', 'snapshot.<sha256>']);
       // The genuine timestamp, a new snapshot the server lacks: that is the missing file.
-      const cached = join(metadataOf(d.trustDir, ROT.gun), 'snapshot.json');
-      rmSync(cached);
       server.override = (name) => (name.startsWith('snapshot.') ? { status: 404 } : undefined);
       await expect(fetchTrustData(opts(ROT, d))).rejects.toMatchObject({ code: 'ERR_FETCH_NOT_FOUND', role: 'snapshot' });
     } finally {
       server.override = () => undefined;
     }
+  });
+});
+
+describe('fetch: network problems stay network problems, answers about the data are judged on the data', () => {
+  const forgedTimestamp = () => {
+    const ts = JSON.parse(readFileSync(join(ROT.dir, 'server', 'timestamp.json'), 'utf8')) as { signed: { version: number } };
+    ts.signed.version += 1;
+    return Buffer.from(JSON.stringify(ts));
+  };
+  const withOverride = async (o: typeof server.override, f: () => Promise<void>) => {
+    server.override = o;
+    try {
+      await f();
+    } finally {
+      server.override = () => undefined;
+    }
+  };
+
+  it('a forged timestamp, then a server error for the snapshot: ERR_FETCH_SERVER (allowStale may apply), not the forgery', async () => {
+    const forged = forgedTimestamp();
+    await withOverride(
+      (name) => (name === 'timestamp' ? { status: 200, body: forged } : name.startsWith('snapshot.') ? { status: 503 } : undefined),
+      () => expect(fetchTrustData(opts(ROT, dirs()))).rejects.toMatchObject({ code: 'ERR_FETCH_SERVER' }),
+    );
+  });
+
+  it('a forged timestamp, then a snapshot over its cap: the forgery is what is reported', async () => {
+    const forged = forgedTimestamp();
+    const big = Buffer.alloc(readFileSync(join(ROT.dir, 'server', 'snapshot.json')).length + 1, 0x20);
+    await withOverride(
+      (name) => (name === 'timestamp' ? { status: 200, body: forged } : name.startsWith('snapshot.') ? { status: 200, body: big } : undefined),
+      () => expect(fetchTrustData(opts(ROT, dirs()))).rejects.toMatchObject({ code: 'ERR_THRESHOLD_NOT_MET', role: 'timestamp' }),
+    );
+    // The genuine timestamp and an oversized snapshot: that is the oversized file.
+    await withOverride(
+      (name) => (name.startsWith('snapshot.') ? { status: 200, body: big } : undefined),
+      () => expect(fetchTrustData(opts(ROT, dirs()))).rejects.toMatchObject({ code: 'ERR_FETCH_TOO_LARGE', role: 'snapshot' }),
+    );
+  });
+
+  it('an unreachable server without allowStale: ERR_FETCH_UNREACHABLE, even with a verified cache and record', async () => {
+    const d = dirs();
+    await fetchTrustData(opts(ROT, d));
+    await expect(fetchTrustData(opts(ROT, d, { server: 'http://127.0.0.1:1' }))).rejects.toMatchObject({ code: 'ERR_FETCH_UNREACHABLE' });
+  });
+
+  it('a server that never answers the timestamp: ERR_FETCH_TIMEOUT, and with allowStale the cache stands in', async () => {
+    const d = dirs();
+    await fetchTrustData(opts(ROT, d));
+    await withOverride(
+      (name) => (name === 'timestamp' ? 'hang' : undefined),
+      async () => {
+        await expect(fetchTrustData(opts(ROT, d, { timeoutMs: 200 }))).rejects.toMatchObject({ code: 'ERR_FETCH_TIMEOUT' });
+        const r = await fetchTrustData(opts(ROT, d, { timeoutMs: 200, allowStale: { maxAgeMs: 0 } }));
+        expect(r.stale?.error.code).toBe('ERR_FETCH_TIMEOUT');
+      },
+    );
+  });
+
+  it('a timestamp or a snapshot that is not JSON stops the download; the verifier says what is wrong with the file', async () => {
+    const junk = Buffer.from('not json');
+    await withOverride(
+      (name) => (name === 'timestamp' ? { status: 200, body: junk } : undefined),
+      () => expect(fetchTrustData(opts(ROT, dirs()))).rejects.toMatchObject({ code: 'ERR_METADATA_MALFORMED', role: 'timestamp' }),
+    );
+    server.seen.length = 0;
+    await withOverride(
+      (name) => (name.startsWith('snapshot.') ? { status: 200, body: junk } : undefined),
+      () => expect(fetchTrustData(opts(ROT, dirs()))).rejects.toMatchObject({ code: 'ERR_HASH_MISMATCH', role: 'snapshot' }),
+    );
+    expect(plain(server.seen)).toEqual(['root', 'timestamp', 'snapshot.<sha256>']);
   });
 });
