@@ -176,9 +176,10 @@ const LENGTH_MEMBER = ',"length":';
  * the common entry makes no garbage. False means "not proven": the entry is parsed and judged
  * by the schema's own check. The scan already proved the value well-formed and canonical (no
  * escapes, strictly ordered names, safe integers), which is what lets this read it with
- * `indexOf('"')`.
+ * `indexOf('"')`. Exported for its tests: a wrong "false" costs only speed, so they hold it to
+ * exactly the entries Notary writes.
  */
-function isPlainFileMeta(text: string, start: number, end: number): boolean {
+export function isPlainFileMeta(text: string, start: number, end: number): boolean {
   if (!text.startsWith(HASHES_OPEN, start)) return false;
   let p = start + HASHES_OPEN.length;
   if (text.charCodeAt(p) !== 0x7d /* } */) {

@@ -11,7 +11,7 @@ import { canonicalString } from '../../src/json/canonical.js';
 import { parseStrictJsonWithSpan, type IndexedMembers, type JsonObject, type JsonValue } from '../../src/json/strict-parse.js';
 import { readDocument } from '../../src/tuf/document.js';
 import { fileMetaMapSchema, fileMetaProblem, type FileMetaJson } from '../../src/tuf/schema.js';
-import { targetMapFromIndex, targetMapFromRecord, type TargetMap } from '../../src/tuf/target-map.js';
+import { isPlainFileMeta, targetMapFromIndex, targetMapFromRecord, type TargetMap } from '../../src/tuf/target-map.js';
 import { compareCodePoints } from '../../src/json/canonical-order.js';
 import { integerJson } from '../helpers/arbitraries.js';
 import { VECTORS, expectTrustError, scenarios } from '../helpers/vectors.js';
@@ -212,6 +212,51 @@ describe('targets left as text ≡ targets built and checked', () => {
     // Both paths must actually have run: Notary files are canonical unless they escape `<>&`.
     expect(indexedFiles).toBeGreaterThan(50);
     expect(builtFiles).toBeGreaterThan(0);
+  });
+});
+
+describe('isPlainFileMeta: the in-place check takes exactly the entries Notary writes', () => {
+  /** Independently: exactly `hashes` and `length`, and the schema accepts it. */
+  const plain = (v: unknown) =>
+    v !== null && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).sort().join() === 'hashes,length' && fileMetaProblem(v) === undefined;
+  /** The entry inside other text, so offsets past `end` or before `start` would show. */
+  const judge = (entry: string) => {
+    const before = '{"a":"x\\"","t":';
+    const text = `${before}${entry},"u":{"hashes":{"sha256":"YQ=="},"length":1},"v":"}"}`;
+    return isPlainFileMeta(text, before.length, before.length + entry.length);
+  };
+  it('named entries', () => {
+    const cases: [string, boolean][] = [
+      ['{"hashes":{"sha256":"YQ=="},"length":1}', true],
+      ['{"hashes":{},"length":0}', true],
+      ['{"hashes":{"a":"YQ==","b":"YWI="},"length":9007199254740991}', true],
+      ['{"hashes":{"sha256":"YR=="},"length":1}', false],
+      ['{"hashes":{"sha256":"YQ"},"length":1}', false],
+      ['{"hashes":{"a":"YQ==","b":"Y!=="},"length":1}', false],
+      ['{"hashes":{"sha256":"YQ=="},"length":-1}', false],
+      ['{"hashes":{"sha256":"YQ=="},"length":"1"}', false],
+      ['{"hashes":{"sha256":1},"length":1}', false],
+      ['{"hashes":{"sha256":"YQ=="}}', false],
+      ['{"hashes":{"sha256":"YQ=="},"length":1,"x":1}', false],
+      ['{"custom":1,"hashes":{"sha256":"YQ=="},"length":1}', false],
+      ['{"hashes":{"sha256":"YQ==","x":{}},"length":1}', false],
+      ['{"hashes":[],"length":1}', false],
+      ['{"length":1}', false],
+      ['[]', false],
+    ];
+    for (const [entry, want] of cases) {
+      expect(plain(JSON.parse(entry)), `independent verdict on ${entry}`).toBe(want);
+      expect(judge(entry), entry).toBe(want);
+    }
+  });
+  it('any canonical entry, plain or odd (property)', () => {
+    fc.assert(
+      fc.property(fc.oneof(plainMeta, oddMeta), (v) => {
+        const entry = canonicalString(v);
+        expect(judge(entry), entry).toBe(plain(v));
+      }),
+      { numRuns: 400 },
+    );
   });
 });
 
