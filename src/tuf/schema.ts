@@ -56,7 +56,8 @@ export function fileMetaProblem(v: unknown): string | undefined {
     }
   }
   const length = o['length'];
-  if (typeof length !== 'number' || !Number.isSafeInteger(length) || length < 0) return 'length: expected a non-negative integer';
+  // Number.isSafeInteger is false for anything that is not a number.
+  if (!Number.isSafeInteger(length) || (length as number) < 0) return 'length: expected a non-negative integer';
   const hashes = o['hashes'];
   if (hashes === null || typeof hashes !== 'object' || Array.isArray(hashes)) return 'hashes: expected an object';
   for (const k in hashes) {
