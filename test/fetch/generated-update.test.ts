@@ -7,7 +7,6 @@
  * fetch. Each case's verdict is the one its case.json gives the verifier, or the fetch's own
  * (`ERR_FETCH_*`) where the file never arrives.
  */
-import { execFileSync } from 'node:child_process';
 import { X509Certificate, generateKeyPairSync } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,7 +14,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fetchTrustData } from '../../src/fetch/index.js';
 import { VECTORS } from '../helpers/vectors.js';
-import { StaticNotary } from './helpers/static-notary.js';
+import { StaticNotary, staticFetchOptions } from './helpers/static-notary.js';
+import { makeTlsFiles } from './helpers/tls-files.js';
 import { startTokenServer } from './helpers/token-server.js';
 
 const GENERATED = join(VECTORS, 'generated');
@@ -45,18 +45,7 @@ function dirs(seed?: string): { trustDir: string; stateDir: string } {
   return { trustDir, stateDir: join(d, 'state') };
 }
 
-const opts = (d: { trustDir: string; stateDir: string }, extra: object = {}) => ({
-  gun: GUN,
-  now: NOW,
-  server: server.url,
-  ...d,
-  dockerConfigDir: false as const,
-  proxyEnv: {},
-  retries: 0,
-  backoffMs: 1,
-  timeoutMs: 5_000,
-  ...extra,
-});
+const opts = (d: { trustDir: string; stateDir: string }, extra: object = {}) => staticFetchOptions(server.url, GUN, NOW, d, extra);
 
 /** The fetch's outcome (its result or its error) and the names it asked the server for. */
 async function attempt(id: string, o: Parameters<typeof fetchTrustData>[0]) {
@@ -280,25 +269,15 @@ describe("docker's token flow: the pull scope of the GUN, credentials from the o
 
 describe('https: the CA from tlsCa and the one of the registry entry are both trusted', () => {
   const dir = join(tmp, 'tls');
-  const f = (x: string) => join(dir, x);
   let https: StaticNotary;
   let ca = '';
   let otherCa = '';
   beforeAll(async () => {
     mkdirSync(dir, { recursive: true });
-    const ossl = (...a: string[]) => execFileSync('openssl', a, { stdio: ['ignore', 'ignore', 'pipe'] });
-    for (const name of ['ca', 'other']) {
-      ossl('ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', f(`${name}.key`));
-      ossl('req', '-x509', '-new', '-key', f(`${name}.key`), '-sha256', '-days', '2', '-subj', `/CN=trustgate ${name} CA`,
-        '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign', '-out', f(`${name}.crt`));
-    }
-    ossl('ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', f('server.key'));
-    ossl('req', '-new', '-key', f('server.key'), '-subj', '/CN=static-notary', '-out', f('server.csr'));
-    writeFileSync(f('server.ext'), 'subjectAltName=IP:127.0.0.1\nbasicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n');
-    ossl('x509', '-req', '-in', f('server.csr'), '-CA', f('ca.crt'), '-CAkey', f('ca.key'), '-CAcreateserial', '-days', '2', '-sha256', '-extfile', f('server.ext'), '-out', f('server.crt'));
-    ca = readFileSync(f('ca.crt'), 'utf8');
-    otherCa = readFileSync(f('other.crt'), 'utf8');
-    https = new StaticNotary({ cert: readFileSync(f('server.crt')), key: readFileSync(f('server.key')) });
+    const tls = makeTlsFiles(dir, 'static-notary');
+    ca = tls.ca;
+    otherCa = tls.otherCa;
+    https = new StaticNotary({ cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile) });
     https.add(GUN, served('base-valid'));
     await https.start();
   });

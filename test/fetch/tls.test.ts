@@ -3,15 +3,14 @@
  * and the same server reached only through an HTTPS_PROXY (a CONNECT proxy in the test that alone
  * knows where `notary.test` is), as docker reaches a notary server behind a proxy.
  */
-import { execFileSync } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import { connect as netConnect, type AddressInfo } from 'node:net';
-import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fetchTrustData } from '../../src/fetch/index.js';
 import { lookupTarget } from '../../src/index.js';
 import { freshFetchOptions, notaryMissing, Publisher, runLive, startNotaryServer, tempDir, type NotaryServer } from './helpers/notary.js';
+import { makeTlsFiles } from './helpers/tls-files.js';
 
 const GUN = 'registry.test:5000/tls/app';
 
@@ -25,21 +24,11 @@ describe.skipIf(!runLive)(`https with an extra CA${notaryMissing ? ` (skipped: $
   const byName = freshFetchOptions(join(tmp.dir, 'by-name'), GUN, () => server.url.replace('127.0.0.1', 'notary.test'));
 
   beforeAll(async () => {
-    const f = (x: string) => join(tmp.dir, x);
-    const ossl = (...a: string[]) => execFileSync('openssl', a, { stdio: ['ignore', 'ignore', 'pipe'] });
-    for (const name of ['ca', 'other']) {
-      ossl('ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', f(`${name}.key`));
-      ossl('req', '-x509', '-new', '-key', f(`${name}.key`), '-sha256', '-days', '2', '-subj', `/CN=trustgate ${name} CA`,
-        '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign', '-out', f(`${name}.crt`));
-    }
-    ossl('ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', f('server.key'));
-    ossl('req', '-new', '-key', f('server.key'), '-subj', '/CN=notary-server', '-out', f('server.csr'));
-    writeFileSync(f('server.ext'), 'subjectAltName=IP:127.0.0.1,DNS:notary.test\nbasicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n');
-    ossl('x509', '-req', '-in', f('server.csr'), '-CA', f('ca.crt'), '-CAkey', f('ca.key'), '-CAcreateserial', '-days', '2', '-sha256', '-extfile', f('server.ext'), '-out', f('server.crt'));
-    ca = readFileSync(f('ca.crt'), 'utf8');
-    otherCa = readFileSync(f('other.crt'), 'utf8');
-    server = await startNotaryServer(join(tmp.dir, 'server'), {}, { tls: { cert: f('server.crt'), key: f('server.key'), ca: f('ca.crt') } });
-    const pub = new Publisher(tmp.dir, server.url, {}, { remote_server: { root_ca: f('ca.crt') } });
+    const tls = makeTlsFiles(tmp.dir, 'notary-server', ['notary.test']);
+    ca = tls.ca;
+    otherCa = tls.otherCa;
+    server = await startNotaryServer(join(tmp.dir, 'server'), {}, { tls: { cert: tls.certFile, key: tls.keyFile, ca: tls.caFile } });
+    const pub = new Publisher(tmp.dir, server.url, {}, { remote_server: { root_ca: tls.caFile } });
     pub.run(['init', GUN]);
     pub.run(['add', GUN, 'v1', pub.file('v1', 'over tls\n')]);
     pub.run(['publish', GUN]);

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fetchTrustData, readTrustedState } from '../../src/fetch/index.js';
 import { writeTrustedState } from '../../src/fetch/state.js';
 import { NOTARY } from '../helpers/vectors.js';
-import { StaticNotary } from './helpers/static-notary.js';
+import { StaticNotary, staticFetchOptions } from './helpers/static-notary.js';
 
 interface Scenario {
   gun: string;
@@ -43,18 +43,7 @@ function dirs(seed?: { from: string; gun: string }): { trustDir: string; stateDi
   return { trustDir, stateDir };
 }
 
-const opts = (s: Scenario, d: { trustDir: string; stateDir: string }, extra: object = {}) => ({
-  gun: s.gun,
-  now: s.now,
-  server: server.url,
-  ...d,
-  dockerConfigDir: false as const,
-  proxyEnv: {},
-  retries: 0,
-  backoffMs: 1,
-  timeoutMs: 5_000,
-  ...extra,
-});
+const opts = (s: Scenario, d: { trustDir: string; stateDir: string }, extra: object = {}) => staticFetchOptions(server.url, s.gun, s.now, d, extra);
 
 const fetchNames = async (o: Parameters<typeof fetchTrustData>[0]) => {
   server.seen.length = 0;

@@ -104,3 +104,11 @@ function grantsPull(header: string | undefined, gun: string): boolean {
     return false;
   }
 }
+
+/**
+ * Fetch options for a test against a static notary: no docker config, no proxy, no retries, a
+ * short deadline; `extra` overrides any of them.
+ */
+export function staticFetchOptions(server: string, gun: string, now: Date, dirs: { trustDir: string; stateDir: string }, extra: object = {}) {
+  return { gun, now, server, ...dirs, dockerConfigDir: false as const, proxyEnv: {}, retries: 0, backoffMs: 1, timeoutMs: 5_000, ...extra };
+}
