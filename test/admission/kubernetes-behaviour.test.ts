@@ -7,10 +7,10 @@ import { rmSync } from 'node:fs';
 import { request, type Agent } from 'node:https';
 import { connect as tcpConnect } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAdmissionServer, parsePolicy } from '../../src/admission/index.js';
 import { decodePatch, digestOf, fixture, HUB, NOW, selfSignedCert, vectorTrust } from './helpers.js';
+import { closeServer, listenLocal } from '../helpers/listen.js';
 
 const tls = selfSignedCert();
 const logs: Record<string, unknown>[] = [];
@@ -23,12 +23,10 @@ const policy = parsePolicy({
 const server = createAdmissionServer({ policy, sources: { trust: vectorTrust() }, tls, clock: () => clock, log: (e) => logs.push(e) });
 let port = 0;
 beforeAll(async () => {
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  port = (server.address() as AddressInfo).port;
+  port = await listenLocal(server);
 });
 afterAll(async () => {
-  server.closeAllConnections();
-  await new Promise((r) => server.close(r));
+  await closeServer(server);
   rmSync(tls.dir, { recursive: true, force: true });
 });
 

@@ -6,7 +6,6 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { request } from 'node:https';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAdmissionServer, onlineTrustSource, parsePolicy, type OnlineTrustSource } from '../../src/admission/index.js';
 import { fetchBudgetMs } from '../../src/admission/online-trust.js';
@@ -14,6 +13,7 @@ import { startProxy, type FaultProxy } from '../fetch/helpers/proxy.js';
 import { notaryMissing, Publisher, runLive, startNotaryServer, tempDir, type NotaryServer } from '../fetch/helpers/notary.js';
 import { run as runCli } from '../cli/helpers.js';
 import { fixture, selfSignedCert } from './helpers.js';
+import { closeServer, listenLocal } from '../helpers/listen.js';
 
 const GUN = 'registry.test:5000/online/app';
 const policy = parsePolicy({ online: true, rules: [{ images: 'registry.test:5000/**' }], default: { action: 'deny' } });
@@ -37,8 +37,7 @@ describe.skipIf(!runLive)(`online trust from a live notary-server${notaryMissing
     const dir = join(tmp.dir, `client-${n++}`);
     const trust = onlineTrustSource({ server: proxy.url, trustDir: join(dir, 'trust'), stateDir: join(dir, 'state'), dockerConfigDir: false, retries: 0, deadlineMs: 1_000, ...extra });
     const server = createAdmissionServer({ policy, sources: { trust }, tls, timeoutMs: 3_000, clock: () => clock, log: () => undefined });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const port = (server.address() as AddressInfo).port;
+    const port = await listenLocal(server);
     const review = (image = `${GUN}:v1`) =>
       new Promise<{ allowed: boolean; status?: { message: string }; ms: number }>((resolve, reject) => {
         const started = Date.now();
@@ -55,8 +54,7 @@ describe.skipIf(!runLive)(`online trust from a live notary-server${notaryMissing
         req.end(body);
       });
     const close = async () => {
-      server.closeAllConnections();
-      await new Promise((r) => server.close(r));
+      await closeServer(server);
     };
     return { trust: trust as OnlineTrustSource, review, close };
   }

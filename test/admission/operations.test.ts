@@ -15,6 +15,7 @@ import { connect } from 'node:tls';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createAdmissionServer, rememberedTrustSource, type AdmissionServer, type TrustSource } from '../../src/admission/index.js';
 import { fixture, HUB, NOW, ROOT, selfSignedCert, startServe, vectorTrust } from './helpers.js';
+import { closeServer, listenLocal } from '../helpers/listen.js';
 
 const tlsA = selfSignedCert();
 const tlsB = selfSignedCert();
@@ -32,8 +33,7 @@ function podReview(image = 'docker.io/acme/hub:v1'): string {
 }
 
 async function listen(server: AdmissionServer): Promise<number> {
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return (server.address() as AddressInfo).port;
+  return await listenLocal(server);
 }
 
 function call(port: number, path: string, body?: string, ca: string = `${tlsA.cert}${tlsB.cert}`): Promise<{ status: number; body: string; type: string }> {
@@ -79,8 +79,7 @@ describe('metrics, readiness, reload, drain (in-process)', () => {
       expect(m.body).toContain(`trustgate_trust_data_age_seconds{gun="${HUB.gun}"} 0`);
       expect(m.body).toContain('trustgate_trust_fetch_errors_total 0');
     } finally {
-      server.closeAllConnections();
-      await new Promise((r) => server.close(r));
+      await closeServer(server);
     }
   });
 
@@ -94,8 +93,7 @@ describe('metrics, readiness, reload, drain (in-process)', () => {
       why = undefined;
       expect((await call(port, '/readyz')).status).toBe(200);
     } finally {
-      server.closeAllConnections();
-      await new Promise((r) => server.close(r));
+      await closeServer(server);
     }
   });
 
@@ -113,8 +111,7 @@ describe('metrics, readiness, reload, drain (in-process)', () => {
       expect(await servedCert(port)).toBe(fpB);
       expect(allowed(await call(port, '/validate', podReview()))).toBe(false);
     } finally {
-      server.closeAllConnections();
-      await new Promise((r) => server.close(r));
+      await closeServer(server);
     }
   });
 
@@ -139,8 +136,7 @@ describe('metrics, readiness, reload, drain (in-process)', () => {
       const outcomes = new Set(answers.map(allowed));
       expect(outcomes).toEqual(new Set([true, false]));
     } finally {
-      server.closeAllConnections();
-      await new Promise((r) => server.close(r));
+      await closeServer(server);
     }
   });
 
@@ -249,8 +245,7 @@ describe('admission serve: SIGHUP reload and SIGTERM drain', () => {
     } finally {
       child.cleanup();
       for (const r of hung) r.destroy();
-      notary.closeAllConnections();
-      await new Promise((r) => notary.close(r));
+      await closeServer(notary);
     }
   });
 });

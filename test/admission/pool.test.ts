@@ -9,7 +9,6 @@
 import { createHash } from 'node:crypto';
 import { mkdtempSync, renameSync, rmSync } from 'node:fs';
 import { Agent, request } from 'node:https';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -18,6 +17,7 @@ import { checkAdmission, createAdmissionServer, createVerifierPool, parsePolicy,
 // @ts-expect-error: the bench generator is plain JavaScript without types
 import { GUN, NOW, SEED, generateRepo, writeTrustDir } from '../../bench/repo.mjs';
 import { fixture, ROOT, selfSignedCert } from './helpers.js';
+import { closeServer, listenLocal } from '../helpers/listen.js';
 
 const tls = selfSignedCert();
 const tmp = mkdtempSync(join(tmpdir(), 'trustgate-pool-'));
@@ -82,8 +82,7 @@ async function slowestHealthz(port: number, work: () => Promise<unknown>): Promi
 }
 
 async function listen(server: AdmissionServer): Promise<number> {
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return (server.address() as AddressInfo).port;
+  return await listenLocal(server);
 }
 
 /**
@@ -107,8 +106,7 @@ async function coldReview(pool: ReturnType<typeof createVerifierPool> | undefine
     expect(await answer).toMatchObject({ allowed: true });
     return { took, worst };
   } finally {
-    server.closeAllConnections();
-    await new Promise((r) => server.close(r));
+    await closeServer(server);
   }
 }
 

@@ -16,6 +16,7 @@ import { createAdmissionServer, httpQuarantineReader, parsePolicy, type Quaranti
 import { acrAttributes, createMemoryStore, createQuarantineService } from '../../src/quarantine/index.js';
 import { CLI, ROOT } from '../cli/helpers.js';
 import { digestOf, fixture, HUB, NOW, selfSignedCert, vectorTrust } from './helpers.js';
+import { closeServer, listenLocal } from '../helpers/listen.js';
 
 const V1 = digestOf(HUB, 'v1');
 const LATEST = digestOf(HUB, 'latest');
@@ -60,16 +61,14 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   for (const r of hung) r.destroy();
-  registry.closeAllConnections();
-  await new Promise((r) => registry.close(r));
+  await closeServer(registry);
   rmSync(tls.dir, { recursive: true, force: true });
 });
 
 /** A webhook asking `reader`; `review(tag)` posts a pod running docker.io/acme/hub:<tag>. */
 async function webhook(reader: QuarantineReader, clock = () => NOW) {
   const server = createAdmissionServer({ policy, sources: { trust: vectorTrust(), quarantine: reader }, tls, clock, log: () => undefined });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.address() as AddressInfo).port;
+  const port = await listenLocal(server);
   const review = (tag: string) =>
     new Promise<{ allowed: boolean; status?: { message: string }; ms: number }>((resolve, reject) => {
       const r = structuredClone(fixture('pod.json')) as { request: { object: { spec: unknown } } };
@@ -85,8 +84,7 @@ async function webhook(reader: QuarantineReader, clock = () => NOW) {
       req.end(body);
     });
   const close = async () => {
-    server.closeAllConnections();
-    await new Promise((r) => server.close(r));
+    await closeServer(server);
   };
   return { review, close };
 }

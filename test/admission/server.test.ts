@@ -1,9 +1,9 @@
 import { rmSync } from 'node:fs';
 import { request } from 'node:https';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAdmissionServer, parsePolicy, type TrustSource } from '../../src/admission/index.js';
 import { decodePatch, digestOf, fixture, HUB, NOW, selfSignedCert, vectorTrust } from './helpers.js';
+import { closeServer, listenLocal } from '../helpers/listen.js';
 
 const tls = selfSignedCert();
 afterAll(() => rmSync(tls.dir, { recursive: true, force: true }));
@@ -32,8 +32,7 @@ function call(port: number, method: string, path: string, body?: string | Buffer
 }
 
 async function listen(server: ReturnType<typeof createAdmissionServer>): Promise<number> {
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return (server.address() as AddressInfo).port;
+  return await listenLocal(server);
 }
 
 describe('admission server over loopback HTTPS (self-signed cert)', () => {
@@ -50,8 +49,7 @@ describe('admission server over loopback HTTPS (self-signed cert)', () => {
     port = await listen(server);
   });
   afterAll(async () => {
-    server.closeAllConnections();
-    await new Promise((r) => server.close(r));
+    await closeServer(server);
   });
 
   it('GET /healthz', async () => {
@@ -123,8 +121,7 @@ describe('admission server timeout', () => {
       expect(r.status).toBe(503);
       expect(failures).toEqual([expect.objectContaining({ msg: 'admission request failed', status: 503 })]);
     } finally {
-      server.closeAllConnections();
-      await new Promise((r) => server.close(r));
+      await closeServer(server);
     }
   });
 });

@@ -15,13 +15,13 @@
  */
 import { rmSync } from 'node:fs';
 import { request } from 'node:https';
-import type { AddressInfo } from 'node:net';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAdmissionServer, handleAdmissionReview, parsePolicy } from '../../src/admission/index.js';
 import { isTrustError } from '../../src/errors.js';
 import { assertInChunks } from './chunked.js';
 import { BASIC, DELEG, decodePatch, digestOf, fixture, HUB, NOW, selfSignedCert, vectorTrust } from '../admission/helpers.js';
+import { closeServer, listenLocal } from '../helpers/listen.js';
 
 const RUNS = Math.max(125, Math.ceil(Number(process.env['FUZZ_RUNS'] ?? 250) / 20));
 const HTTP_RUNS = Math.max(25, Math.ceil(RUNS / 5));
@@ -204,12 +204,10 @@ describe(`fuzzing AdmissionReview bodies (${RUNS} in-process, ${HTTP_RUNS} over 
   let port = 0;
 
   beforeAll(async () => {
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    port = (server.address() as AddressInfo).port;
+    port = await listenLocal(server);
   });
   afterAll(async () => {
-    server.closeAllConnections();
-    await new Promise((r) => server.close(r));
+    await closeServer(server);
     rmSync(tls.dir, { recursive: true, force: true });
   });
 
