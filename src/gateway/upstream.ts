@@ -90,6 +90,10 @@ function send(c: Conn, method: string, path: string, options: { headers?: http.I
     if (v !== undefined) headers[h] = v;
   }
   if (c.auth !== undefined) headers['authorization'] = c.auth;
+  // The length goes with the body it describes: a client's Content-Length on a request whose
+  // body is not forwarded (a GET, HEAD or DELETE) would leave the upstream waiting for bytes
+  // that never come, holding the gateway's request and a pooled socket (found by the gateway fuzz).
+  if (options.body === undefined) delete headers['content-length'];
   if (Buffer.isBuffer(options.body)) headers['content-length'] = String(options.body.length);
   return new Promise((resolve, reject) => {
     const req = c.lib.request({ protocol: c.u.protocol, hostname: c.u.hostname, port: c.u.port, path, method, headers, agent: c.agent }, resolve);

@@ -6,7 +6,8 @@
  * and serves it back, so a leak would show.
  *
  * State: one image pushed and left Quarantined (hidden), one pushed and passed by the scanner.
- * The fuzzed callers hold no quarantine role (anonymous, a puller, a pusher, bad credentials).
+ * The fuzzed callers hold no quarantine role (anonymous, a puller, a pusher, bad credentials); the
+ * pusher alone may HEAD the hidden manifest (quarantine.md Q1).
  *
  * Properties: never a 5xx; never the hidden manifest's, config's or layer's bytes in a body, nor
  * its digest in Docker-Content-Digest; after a refused (4xx) request the store — every
@@ -56,6 +57,7 @@ async function startFakeRegistry(): Promise<Fake> {
       if (p === '/v2/') return reply(200, { 'content-type': 'application/json' }, Buffer.from('{}'));
       if ((m = /^\/v2\/(.+)\/manifests\/([^/]+)$/.exec(p))) {
         const key = `${m[1]}@${m[2]}`;
+        if (req.method === 'DELETE') return manifests.delete(key) ? reply(202) : err(404, 'MANIFEST_UNKNOWN');
         if (req.method === 'PUT') {
           const d = sha(body);
           manifests.set(`${m[1]}@${d}`, { type: req.headers['content-type'] ?? OCI_MANIFEST, body });
@@ -95,6 +97,7 @@ async function startFakeRegistry(): Promise<Fake> {
         return reply(204);
       }
       if ((m = /^\/v2\/(.+)\/blobs\/([^/]+)$/.exec(p))) {
+        if (req.method === 'DELETE') return blobs.delete(m[2] as string) ? reply(202) : err(404, 'BLOB_UNKNOWN');
         const hit = blobs.get(m[2] as string);
         return hit ? reply(200, { 'content-type': 'application/octet-stream', 'docker-content-digest': m[2] as string }, hit) : err(404, 'BLOB_UNKNOWN');
       }
@@ -211,6 +214,11 @@ describe(`fuzzing Distribution API requests at the gateway (${RUNS} requests)`, 
       'idempotency-key': 'pass-shown',
     }, Buffer.from(JSON.stringify({ quarantineState: 'Passed' })));
     expect(pass.status, pass.body.toString()).toBe(200);
+    // The webhook dispatcher acknowledges outbox events in the background (no hooks: at once), so
+    // a snapshot taken around a request could see an event an earlier accepted request appended
+    // vanish. Stopped and drained here, the outbox changes only by the requests under test.
+    g.webhooks.stop();
+    await g.webhooks.drain();
   }, 30_000);
 
   afterAll(async () => {
@@ -291,7 +299,10 @@ describe(`fuzzing Distribution API requests at the gateway (${RUNS} requests)`, 
           bodyArb,
           async (method, path, query, auth, headers, body) => {
             const before = await storeSnapshot(g);
-            const h: http.OutgoingHttpHeaders = { ...headers, ...(auth === undefined ? {} : { authorization: auth }) };
+            // A body is always framed by Content-Length: node:http sends a DELETE's or GET's body
+            // unframed, so the server would read it as a second, garbage request and answer that
+            // one's 400 after the first (accepted) request had been recorded.
+            const h: http.OutgoingHttpHeaders = { ...headers, ...(auth === undefined ? {} : { authorization: auth }), ...(body === undefined ? {} : { 'content-length': body.length }) };
             let r: Reply;
             try {
               r = await call(method, `${path}${query}`, h, body);
@@ -303,7 +314,9 @@ describe(`fuzzing Distribution API requests at the gateway (${RUNS} requests)`, 
             const what = `${method} ${path}${query} → ${r.status} ${r.body.subarray(0, 200).toString()}`;
             expect(r.status, what).toBeLessThan(500);
             for (const s of secrets()) expect(r.body.includes(s), `hidden content in ${what}`).toBe(false);
-            expect(r.headers['docker-content-digest'], what).not.toBe(hidden.digest);
+            // quarantine.md Q1: push-capable principals may HEAD a quarantined manifest (so that a
+            // client's HEAD-before-PUT works); everyone else never learns its digest.
+            if (!(method === 'HEAD' && auth === CI)) expect(r.headers['docker-content-digest'], what).not.toBe(hidden.digest);
             if (r.status >= 400) expectNothingRecorded(before, await storeSnapshot(g), what);
             statuses[r.status < 400 ? 'ok' : 'refused']++;
           },
