@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { z } from 'zod';
 import { TrustError } from '../errors.js';
 import type { Principal } from '../quarantine/index.js';
 import { checkAdmission, decisionTime, type AdmissionDecision, type AdmissionRequest, type AdmissionSources, type Requester } from './decision.js';
@@ -140,8 +141,26 @@ export function parseAdmissionReview(input: unknown): AdmissionReviewRequest {
   }
   const request = value['request'];
   if (!isObject(request) || typeof request['uid'] !== 'string' || request['uid'] === '') throw bad('AdmissionReview.request.uid is missing');
+  const fields = REQUEST_FIELDS.safeParse(request);
+  if (!fields.success) {
+    const issue = fields.error.issues[0];
+    throw bad(`AdmissionReview.request.${issue?.path.join('.') ?? ''} is not what the API server sends: ${issue?.message ?? 'invalid'}`);
+  }
   return request as unknown as AdmissionReviewRequest;
 }
+
+/**
+ * The request fields that decide whether and how a review is judged, typed as the API server
+ * sends them. A `kind.group` of `false` must not read as the group "false" (an unknown kind,
+ * allowed untouched) when it could as well be the core group's Pod: such a review is refused.
+ */
+const REQUEST_FIELDS = z.object({
+  kind: z.object({ group: z.string().optional(), version: z.string().optional(), kind: z.string() }),
+  subResource: z.string().optional(),
+  operation: z.string(),
+  name: z.string().optional(),
+  namespace: z.string().optional(),
+});
 
 function annotationsOf(object: unknown, metaPath: readonly string[]): Record<string, string> {
   const out: Record<string, string> = {};

@@ -168,6 +168,30 @@ describe('AdmissionReview: denials, unknown kinds, misuse', () => {
       await expect(run(bad, false)).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
     }
   });
+
+  it('refuses a review whose kind, operation or subresource is not typed as the API server sends it, rather than allowing it as an unknown kind', async () => {
+    // Found by the admission fuzz: kind.group false read as the group "false", an unknown kind
+    // allowed untouched, where the review could as well be a core Pod with unsigned images.
+    const edits: Array<[string, (r: Record<string, unknown>) => void]> = [
+      ['kind.group false', (r) => ((r['kind'] as Record<string, unknown>)['group'] = false)],
+      ['kind.kind a number', (r) => ((r['kind'] as Record<string, unknown>)['kind'] = 7)],
+      ['kind missing', (r) => delete r['kind']],
+      ['kind an array', (r) => (r['kind'] = ['Pod'])],
+      ['operation missing', (r) => delete r['operation']],
+      ['operation an object', (r) => (r['operation'] = { op: 'CREATE' })],
+      ['subResource null', (r) => (r['subResource'] = null)],
+      ['namespace a number', (r) => (r['namespace'] = 1)],
+    ];
+    for (const [what, edit] of edits) {
+      const review = fixture('pod-denied.json') as { request: Record<string, unknown> };
+      edit(review.request);
+      await expect(run(review, false), what).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT', message: expect.stringContaining('AdmissionReview.request.') });
+    }
+    // The core group may be absent as well as "" (both are the Pod the fixture is).
+    const noGroup = fixture('pod-denied.json') as { request: { kind: Record<string, unknown> } };
+    delete noGroup.request.kind['group'];
+    expect((await run(noGroup, false)).review.response.allowed).toBe(false);
+  });
 });
 
 describe('test-only JSON Patch applier', () => {
