@@ -1,5 +1,6 @@
 // One replica of the store benchmark (bench/store.ts spawns these). Prints "ready", waits for
-// "go" on stdin, runs its loop for DURATION ms, prints one JSON line {ops, ms, conflicts}.
+// "go" on stdin, runs its loop for DURATION ms, prints one JSON line {ops, ms, conflicts, cpuMs}
+// (cpuMs: this process's user + system CPU over the loop).
 // argv: mode (service | service-nocache | floor), backend (postgres | embedded), target (URL or data dir), id, durationMs, digests per repository
 import { createInterface } from 'node:readline';
 import { createQuarantineService, isTrustError } from '../dist/quarantine.js';
@@ -71,6 +72,7 @@ process.stdout.write('ready\n');
 await new Promise((resolve) => createInterface({ input: process.stdin }).once('line', resolve));
 let ops = 0;
 let conflicts = 0;
+const cpu0 = process.cpuUsage();
 const t0 = performance.now();
 while (performance.now() - t0 < DURATION) {
   try {
@@ -81,5 +83,6 @@ while (performance.now() - t0 < DURATION) {
   }
 }
 const ms = performance.now() - t0;
-process.stdout.write(`${JSON.stringify({ ops, ms, conflicts })}\n`);
+const cpu = process.cpuUsage(cpu0);
+process.stdout.write(`${JSON.stringify({ ops, ms, conflicts, cpuMs: (cpu.user + cpu.system) / 1000 })}\n`);
 process.exit(0);

@@ -3,7 +3,7 @@
 // through pg from as many processes; the embedded store (PGlite) beside it, and open times.
 // Run: npm run bench:store (writes bench/STORE-RESULTS.md; --quick for a short try).
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -18,7 +18,32 @@ const ROUNDS = QUICK ? 1 : 3;
 interface Figure {
   readonly perSecond: number;
   readonly conflicts: number;
+  /** CPU per operation (transition or floor transaction), µs: the replica processes', and the server's (postmaster and backends). */
+  readonly clientUs: number;
+  readonly serverUs: number;
 }
+
+/** User + system CPU in ms of `pid` and its children (a postmaster's backends), from /proc; 0 where /proc is not there. */
+function treeCpuMs(pid: number | undefined): number {
+  if (pid === undefined || !existsSync('/proc')) return 0;
+  const tick = 1000 / 100; // USER_HZ is 100 on Linux
+  let ms = 0;
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    let st: string;
+    try {
+      st = readFileSync(`/proc/${d}/stat`, 'utf8');
+    } catch {
+      continue; // gone meanwhile
+    }
+    const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
+    if (Number(d) === pid || Number(f[1]) === pid) ms += (Number(f[11]) + Number(f[12])) * tick;
+  }
+  return ms;
+}
+
+/** The PostgreSQL server whose CPU `run` counts (the embedded store runs in the replica process). */
+let serverPid: number | undefined;
 
 /** Spawns `k` replicas, starts them together, returns their summed rate. */
 async function run(mode: 'service' | 'service-nocache' | 'floor', backend: 'postgres' | 'embedded', targetOf: (i: number) => string, k: number, perRepo = 50): Promise<Figure> {
@@ -28,9 +53,17 @@ async function run(mode: 'service' | 'service-nocache' | 'floor', backend: 'post
     return { child, next: async () => (await lines.next()).value as string };
   });
   for (const c of children) if ((await c.next()) !== 'ready') throw new Error('replica did not start');
+  const server0 = backend === 'postgres' ? treeCpuMs(serverPid) : 0;
   for (const c of children) c.child.stdin.write('go\n');
-  const results = await Promise.all(children.map(async (c) => JSON.parse(await c.next()) as { ops: number; ms: number; conflicts: number }));
-  return { perSecond: results.reduce((s, r) => s + (r.ops * 1000) / r.ms, 0), conflicts: results.reduce((s, r) => s + r.conflicts, 0) };
+  const results = await Promise.all(children.map(async (c) => JSON.parse(await c.next()) as { ops: number; ms: number; conflicts: number; cpuMs: number }));
+  const server = backend === 'postgres' ? treeCpuMs(serverPid) - server0 : 0;
+  const ops = results.reduce((s, r) => s + r.ops, 0);
+  return {
+    perSecond: results.reduce((s, r) => s + (r.ops * 1000) / r.ms, 0),
+    conflicts: results.reduce((s, r) => s + r.conflicts, 0),
+    clientUs: (results.reduce((s, r) => s + r.cpuMs, 0) * 1000) / ops,
+    serverUs: (server * 1000) / ops,
+  };
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1] as number;
@@ -44,23 +77,32 @@ const SIZES = [50, 1] as const;
  * transition cost before the cache: a load, a policy read and the commit, three round trips).
  */
 async function pair(backend: 'postgres' | 'embedded', targetOf: (i: number) => string, k: number, nocache = false) {
-  const floor: number[] = [];
-  const service = SIZES.map((): number[] => []);
-  const uncached: number[] = [];
-  let conflicts = 0;
+  const floor: Figure[] = [];
+  const service = SIZES.map((): Figure[] => []);
+  const uncached: Figure[] = [];
   for (let r = 0; r < ROUNDS; r++) {
-    floor.push((await run('floor', backend, targetOf, k)).perSecond);
-    for (const [j, size] of SIZES.entries()) {
-      const s = await run('service', backend, targetOf, k, size);
-      (service[j] as number[]).push(s.perSecond);
-      conflicts += s.conflicts;
-    }
-    if (nocache) uncached.push((await run('service-nocache', backend, targetOf, k, SIZES[0])).perSecond);
+    floor.push(await run('floor', backend, targetOf, k));
+    for (const [j, size] of SIZES.entries()) (service[j] as Figure[]).push(await run('service', backend, targetOf, k, size));
+    if (nocache) uncached.push(await run('service-nocache', backend, targetOf, k, SIZES[0]));
   }
-  const fl = median(floor);
-  const rows = SIZES.map((size, j) => ({ k, size, cache: 'on', floor: fl, service: median(service[j] as number[]), ratio: median(service[j] as number[]) / fl, conflicts }));
-  if (nocache) rows.push({ k, size: SIZES[0], cache: 'off', floor: fl, service: median(uncached), ratio: median(uncached) / fl, conflicts });
+  const fl = medianOf(floor);
+  const row = (size: number, cache: string, figures: Figure[]) => {
+    const m = medianOf(figures);
+    return { k, size, cache, floor: fl.perSecond, service: m.perSecond, ratio: m.perSecond / fl.perSecond, conflicts: figures.reduce((n, f) => n + f.conflicts, 0), cpu: m, floorCpu: fl };
+  };
+  const rows = SIZES.map((size, j) => row(size, 'on', service[j] as Figure[]));
+  if (nocache) rows.push(row(SIZES[0], 'off', uncached));
   return rows;
+}
+
+/** The median of each field on its own (rates and CPU costs of the same rounds). */
+function medianOf(fs: readonly Figure[]): Figure {
+  return {
+    perSecond: median(fs.map((f) => f.perSecond)),
+    conflicts: fs.reduce((n, f) => n + f.conflicts, 0),
+    clientUs: median(fs.map((f) => f.clientUs)),
+    serverUs: median(fs.map((f) => f.serverUs)),
+  };
 }
 
 /** Milliseconds to open (and close) a store on a new database, then again on the same one. */
@@ -111,6 +153,7 @@ async function decisionsPerSecond(store: import('../src/quarantine/store.js').Qu
 const started = new Date();
 const load0 = os.loadavg();
 const cluster = await startCluster({ durable: true });
+serverPid = cluster.serverPid();
 const rows: string[] = [];
 try {
   const url = cluster.createDatabase('bench');
@@ -161,6 +204,14 @@ try {
     line('PostgreSQL', pg1),
     line('PostgreSQL', pg4),
     line('Embedded (PGlite)', e1),
+    '',
+    '## CPU per operation (PostgreSQL)',
+    '',
+    `User + system CPU over the same rounds (medians), per service transition and per floor transaction: the replica processes' (\`process.cpuUsage\`) and the server's (the postmaster and its backends, from /proc). With K replicas on this machine, a figure is CPU-bound once (client + server) × rate reaches what its cores give: ${f(os.cpus().length * 1e6)} µs/s.`,
+    '',
+    '| Replicas | Digests per repository | Service client µs | Service server µs | Service total µs | Floor client µs | Floor server µs | Floor total µs |',
+    '|---:|---:|---:|---:|---:|---:|---:|---:|',
+    ...[...pg1, ...pg4].filter((r) => r.cache === 'on').map((r) => `| ${r.k} | ${r.size} | ${f(r.cpu.clientUs)} | ${f(r.cpu.serverUs)} | ${f(r.cpu.clientUs + r.cpu.serverUs)} | ${f(r.floorCpu.clientUs)} | ${f(r.floorCpu.serverUs)} | ${f(r.floorCpu.clientUs + r.floorCpu.serverUs)} |`),
     '',
     '## Visibility decisions with a warm replica cache',
     '',

@@ -5,7 +5,7 @@
  * server is a failure; elsewhere the caller skips with {@link postgresMissing}'s reason.
  */
 import { execFileSync } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -59,6 +59,8 @@ export interface PgCluster {
   stopServer(): void;
   /** pg_ctl start (waits). */
   startServer(): void;
+  /** The postmaster's PID (its backends are its children), from `postmaster.pid`. */
+  serverPid(): number;
   /** Stops the server and deletes its data directory. */
   stop(): void;
 }
@@ -107,6 +109,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<PgClus
     restart: () => ctl('-m', 'fast', '-o', serverOpts.join(' '), 'restart'),
     stopServer: () => ctl('-m', 'fast', 'stop'),
     startServer,
+    serverPid: () => Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0]),
     stop() {
       if (stopped) return;
       stopped = true;
