@@ -76,6 +76,18 @@ export function validityProblem(cert: Certificate, now: Date, notBeforeLeewayMs 
   return undefined;
 }
 
+/**
+ * How long {@link validityProblem}'s answer for `cert` at `now` (same leeway) stays the same: the
+ * instant before which it is certain not to change. A valid certificate: its NotAfter (1 ms early,
+ * as role expiry is used). One not valid yet: the first instant it is (NotBefore less the leeway).
+ * An expired one never changes: `Infinity`.
+ */
+export function validityHoldsUntil(cert: Certificate, now: Date, notBeforeLeewayMs = NOT_BEFORE_LEEWAY_MS): number {
+  const validFrom = cert.notBefore.getTime() - notBeforeLeewayMs;
+  if (now.getTime() < validFrom) return validFrom;
+  return now.getTime() <= cert.notAfter.getTime() ? cert.notAfter.getTime() : Infinity;
+}
+
 /** Notary's CN rule: equal to the GUN, or a `*`-suffixed prefix of it (notary-rules.md §6 step 3). */
 export function commonNameMatchesGun(cn: string, gun: string): boolean {
   if (cn === gun) return true;

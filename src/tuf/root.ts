@@ -76,6 +76,12 @@ function collectCertKeys(signed: RootSigned): { certKeys: CertKey[]; problems: s
 // Parsed certificate bundles are a pure function of the key content (see memo.ts).
 const CERT_BUNDLES = boundedMemo<readonly Certificate[] | string>(256);
 
+/** The certificates of a root key as step 2 reads them, leaf first; none when it is no certificate bundle. */
+export function rootKeyCertificates(key: TufKeyJson): readonly Certificate[] {
+  const bundle = CERT_BUNDLES.get(key.keyval.public, () => readCertBundle(key.keyval.public));
+  return typeof bundle === 'string' ? [] : bundle;
+}
+
 /** The bundle's certificates, leaf first, or why it cannot be a root key. */
 function readCertBundle(publicB64: string): readonly Certificate[] | string {
   const blocks = decodePemBlocks(Buffer.from(decodeBase64(publicB64)).toString('latin1'));

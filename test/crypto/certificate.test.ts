@@ -4,7 +4,7 @@
  * (notary-rules.md §6 step 3).
  */
 import { describe, expect, it } from 'vitest';
-import { commonNameMatchesGun, firstPemCertificate, parseCertificate, validityProblem, weakCertProblem, type Certificate } from '../../src/crypto/certificate.js';
+import { commonNameMatchesGun, firstPemCertificate, parseCertificate, validityHoldsUntil, validityProblem, weakCertProblem, type Certificate } from '../../src/crypto/certificate.js';
 // @ts-expect-error untyped mjs
 import { ecKey, makeCert, pem, rsaKey } from '../../scripts/lib/notary-writer.mjs';
 
@@ -29,6 +29,34 @@ describe('validityProblem', () => {
     expect(validityProblem(c, at('2030-01-01T00:00:00Z'), 0)).toBe('certificate is not valid before 2030-01-02T00:00:00.000Z');
     expect(validityProblem(c, at('2030-01-02T00:00:00Z'), 0)).toBeUndefined();
     expect(validityProblem(c, new Date(at('2030-01-02T00:00:00Z').getTime() - DAY / 2), DAY / 2)).toBeUndefined();
+  });
+});
+
+describe('validityHoldsUntil', () => {
+  const c = cert({ notBefore: '2030-01-02T00:00:00Z', notAfter: '2030-06-01T00:00:00Z' });
+  const ms = (iso: string) => Date.parse(iso);
+  it('a valid certificate: until its NotAfter; one not valid yet: until NotBefore less the leeway; an expired one: for ever', () => {
+    expect(validityHoldsUntil(c, at('2030-03-01T00:00:00Z'))).toBe(ms('2030-06-01T00:00:00Z'));
+    expect(validityHoldsUntil(c, at('2030-06-01T00:00:00Z'))).toBe(ms('2030-06-01T00:00:00Z'));
+    expect(validityHoldsUntil(c, new Date(ms('2030-06-01T00:00:00Z') + 1))).toBe(Infinity);
+    expect(validityHoldsUntil(c, new Date(ms('2030-01-01T00:00:00Z') - 1))).toBe(ms('2030-01-01T00:00:00Z'));
+    expect(validityHoldsUntil(c, at('2030-01-01T00:00:00Z'))).toBe(ms('2030-06-01T00:00:00Z'));
+    expect(validityHoldsUntil(c, at('2030-01-01T00:00:00Z'), 0)).toBe(ms('2030-01-02T00:00:00Z'));
+  });
+  it('agrees with validityProblem on each side of every instant it returns', () => {
+    for (const iso of ['2029-12-01T00:00:00Z', '2030-01-01T12:00:00Z', '2030-06-01T00:00:00Z', '2031-01-01T00:00:00Z']) {
+      for (const leeway of [0, DAY]) {
+        const now = at(iso);
+        const until = validityHoldsUntil(c, now, leeway);
+        const before = validityProblem(c, now, leeway) === undefined;
+        if (Number.isFinite(until)) {
+          expect(validityProblem(c, new Date(until - 1), leeway) === undefined, `${iso} ${leeway}`).toBe(before);
+          expect(validityProblem(c, new Date(until + 1), leeway) === undefined, `${iso} ${leeway}`).toBe(!before);
+        } else {
+          expect(before).toBe(false);
+        }
+      }
+    }
   });
 });
 

@@ -144,6 +144,29 @@ describe('validUntil: the earliest expiry of every role and root certificate', (
   });
 });
 
+describe('validUntil: a root key\'s intermediate certificate', () => {
+  // Generated vector root-bundle-expired-intermediate: the root key holds its leaf and an
+  // intermediate that expires at 2029-01-01T00:00:00Z, signed under that bundle's key ID. Before
+  // then the bundle is the key; after it, the rebuilt key drops the intermediate, its ID changes,
+  // and the same bytes stop verifying (notary-rules.md §6 step 3).
+  const dir = join(VECTORS, 'generated', 'root-bundle-expired-intermediate', 'metadata');
+  const src = (r: string) => {
+    try {
+      return new Uint8Array(readFileSync(join(dir, `${r}.json`)));
+    } catch {
+      return undefined;
+    }
+  };
+  const INTERMEDIATE_NOT_AFTER = Date.parse('2029-01-01T00:00:00Z');
+
+  it('bounds the reuse of a verification, which is refused once the intermediate has expired', () => {
+    const repo = verifyRepository({ gun: GUN, now: new Date('2028-06-01T00:00:00Z'), source: src });
+    expect(validUntil(repo).getTime()).toBe(INTERMEDIATE_NOT_AFTER);
+    expect(verifyRepository({ gun: GUN, now: new Date(INTERMEDIATE_NOT_AFTER), source: src }).root.version).toBe(repo.root.version);
+    expect(() => verifyRepository({ gun: GUN, now: new Date(INTERMEDIATE_NOT_AFTER + 1), source: src })).toThrow(expect.objectContaining({ code: 'ERR_THRESHOLD_NOT_MET', role: 'root' }));
+  });
+});
+
 describe('delegation certificates', () => {
   it('a SHA-1 delegation certificate is refused naming the role, the check and the one key (generated vector delegation-sha1-cert)', () => {
     const dir = join(VECTORS, 'generated', 'delegation-sha1-cert', 'metadata');
