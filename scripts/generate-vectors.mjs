@@ -848,6 +848,13 @@ function rotationChainCases() {
       1, 4, [2, 3, substitute(3)], fail('ERR_ROOT_ROTATION_FAILED', 'root'),
     ),
     'rotation-chain-duplicate-copies': c('root v1 trusted, cached root v4, intermediates v3, v2, v3, v2: byte-identical copies count once', 1, 4, [3, 2, 3, 2], ok(v1)),
+    'rotation-chain-skip-signed-by-trusted': {
+      ...c(
+        'root v1 trusted, cached root v3 signed by the v1 key and its own, no intermediates: the trusted root\'s threshold is met by its own key, so v3 rotates from v1 directly. Fetched from a server, Notary asks for 2.root.json first and fails when it is not there (test/fetch/generated-update.test.ts)',
+        1, 3, [], ok(v1),
+      ),
+      hooks: { edit: (m) => { chainRoot(3).edit(m); m.root.signers = [chainKey(1), chainKey(3)]; } },
+    },
     'rotation-chain-version-gap': c(
       'root v1 trusted, cached root v5, intermediates v2 and v4 (no v3): v4 is not signed by v2\'s key; Notary fails too (3.root.json is not found)',
       1, 5, [2, 4], fail('ERR_ROOT_ROTATION_FAILED', 'root'),

@@ -168,6 +168,21 @@ describe('root rotation through <N>.root.json, counted against maxRootRotations 
     expect(r.roles[0]).toEqual({ role: 'root', before: 1, after: 4, from: 'network', written: true });
   });
 
+  it('v1 to v3 where v3 is signed by the v1 key too: Notary asks for 2.root.json anyway, and a server without it is refused naming root and the file', async () => {
+    // rotation-chain-skip-signed-by-trusted verifies offline (v3 rotates from v1 directly), so the
+    // 404 is not hidden behind an earlier verification problem: it is the answer.
+    const skip = 'rotation-chain-skip-signed-by-trusted';
+    server.add(GUN, served(skip));
+    const d = dirs();
+    mkdirSync(metadataOf(d.trustDir), { recursive: true });
+    cpSync(join(GENERATED, skip, 'trusted-root.json'), join(metadataOf(d.trustDir), 'root.json'));
+    const cached = readFileSync(join(metadataOf(d.trustDir), 'root.json'));
+    server.seen.length = 0;
+    await expect(fetchTrustData(opts(d))).rejects.toMatchObject({ code: 'ERR_FETCH_NOT_FOUND', role: 'root', path: '2.root.json', actual: 404 });
+    expect(plain(server.seen)).toEqual(['timestamp', 'snapshot.<sha256>', 'root.<sha256>', '2.root']);
+    expect(readFileSync(join(metadataOf(d.trustDir), 'root.json')).equals(cached)).toBe(true);
+  });
+
   it('a cached root alone (the cache does not verify) is still the trusted root: not asked for again, its version the one before', async () => {
     const d = dirs();
     mkdirSync(metadataOf(d.trustDir), { recursive: true });
