@@ -46,6 +46,8 @@ export interface GatewayOptions {
   readonly tls?: { readonly cert: string | Buffer; readonly key: string | Buffer };
   /** Webhook retry tuning (tests). */
   readonly webhooks?: { readonly pollMs?: number; readonly backoffMs?: number; readonly timeoutMs?: number };
+  /** How long an upstream exchange may be silent before it is cut (502 if nothing was sent yet); default 30 000 ms. */
+  readonly upstreamIdleMs?: number;
 }
 
 /** A running gateway. */
@@ -147,7 +149,7 @@ function onFailure(res: ServerResponse, e: unknown): void {
  */
 export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const config = parseGatewayConfig(options.config);
-  const upstream = createUpstream(options.upstream, config.upstream);
+  const upstream = createUpstream(options.upstream, config.upstream, options.upstreamIdleMs);
   const store = await (options.storeFactory ?? createMemoryStore)();
   const q = createQuarantineService({ store, config: config.quarantine, ...(options.clock ? { clock: options.clock } : {}) });
   const webhooks = createWebhookDispatcher({ store, hooks: config.webhooks, ...options.webhooks });

@@ -46,7 +46,7 @@ export interface Upstream {
  *
  * @throws {TrustError} `ERR_GATEWAY_CONFIG` for a URL that is not http(s) or has a path.
  */
-export function createUpstream(url: string, credentials?: { username: string; password: string }): Upstream {
+export function createUpstream(url: string, credentials?: { username: string; password: string }, idleTimeoutMs: number = UPSTREAM_IDLE_MS): Upstream {
   let u: URL;
   try {
     u = new URL(url);
@@ -68,7 +68,7 @@ export function createUpstream(url: string, credentials?: { username: string; pa
   return {
     origin: u.origin,
     rawBlobs,
-    request: (method, path, options = {}) => send({ lib, agent, u, auth }, method, path, options),
+    request: (method, path, options = {}) => send({ lib, agent, u, auth, idleTimeoutMs }, method, path, options),
     close: () => {
       agent.destroy();
       rawBlobs?.close();
@@ -81,7 +81,15 @@ interface Conn {
   readonly agent: http.Agent;
   readonly u: URL;
   readonly auth: string | undefined;
+  readonly idleTimeoutMs: number;
 }
+
+/**
+ * How long an upstream exchange may be silent (no byte either way) before it is cut: an upstream
+ * that accepts and never answers, or stalls mid-body, must not hold a client's request and a
+ * pooled socket for ever. The raw blob path has the same bound (raw-blob.ts).
+ */
+export const UPSTREAM_IDLE_MS = 30_000;
 
 function send(c: Conn, method: string, path: string, options: { headers?: http.IncomingHttpHeaders; body?: Readable | Buffer }): Promise<IncomingMessage> {
   const headers: http.OutgoingHttpHeaders = { host: c.u.host };
@@ -98,6 +106,9 @@ function send(c: Conn, method: string, path: string, options: { headers?: http.I
   return new Promise((resolve, reject) => {
     const req = c.lib.request({ protocol: c.u.protocol, hostname: c.u.hostname, port: c.u.port, path, method, headers, agent: c.agent }, resolve);
     req.on('error', (e) => reject(new TrustError('ERR_GATEWAY_UPSTREAM', `upstream ${method} ${path}: ${e.message}`, { cause: e })));
+    // Covers the wait for the head and, on the same socket, the body's pauses (the agent resets
+    // the socket's timeout when it takes the socket back into its pool).
+    req.setTimeout(c.idleTimeoutMs, () => req.destroy(new Error(`no answer for ${c.idleTimeoutMs} ms`)));
     const body = options.body;
     if (body === undefined) req.end();
     else if (Buffer.isBuffer(body)) req.end(body);

@@ -7,6 +7,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import http from 'node:http';
+import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGateway, parseGatewayConfig, type Gateway } from '../../src/gateway/index.js';
 import { eventually, requireTools, startReceiver, startReferrersUpstream, startRegistry, type Receiver, type Registry, USERS } from './harness.js';
@@ -385,6 +386,37 @@ describe.skipIf(!requireTools)('gateway: anonymous pull and an unreachable upstr
       expect([write.status, write.headers.get('www-authenticate')]).toEqual([401, 'Basic realm="trustgate"']);
     } finally {
       await anon.close();
+    }
+  });
+
+  it('cuts an upstream that accepts and never answers (502), or stalls in a body (the connection cut), after upstreamIdleMs', async () => {
+    // A peer that takes the request and says nothing, or sends a head and 10 of 1000 bytes, then nothing.
+    const sockets = new Set<net.Socket>();
+    const silent = net.createServer((sock) => {
+      sockets.add(sock);
+      sock.on('data', (d) => {
+        if (d.toString('latin1').startsWith('GET')) sock.write('HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n0123456789');
+      });
+      sock.on('error', () => undefined);
+    });
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', () => r()));
+    const up = `http://127.0.0.1:${(silent.address() as net.AddressInfo).port}`;
+    const slow = await createGateway({ upstream: up, config: { users: [...USERS].map((u) => ({ ...u, roles: [...u.roles] })), quarantine: { scanners: ['trivy'] } }, upstreamIdleMs: 300 });
+    const p = await slow.listen(0, '127.0.0.1');
+    const auth = { authorization: `Basic ${Buffer.from(CI).toString('base64')}` };
+    try {
+      const t0 = performance.now();
+      const r = await fetch(`http://127.0.0.1:${p}/v2/app/blobs/uploads/`, { method: 'POST', headers: auth, signal: AbortSignal.timeout(5000) });
+      expect([r.status, (await r.json() as { errors: { code: string }[] }).errors[0]?.code]).toEqual([502, 'UNSUPPORTED']);
+      expect(performance.now() - t0).toBeLessThan(4000);
+      // Mid-body: the head was relayed, so the client sees the connection end short of its length.
+      const stalled = await fetch(`http://127.0.0.1:${p}/v2/app/blobs/uploads/some-session`, { headers: auth, signal: AbortSignal.timeout(5000) });
+      expect(stalled.status).toBe(200);
+      await expect(stalled.arrayBuffer()).rejects.toThrow(expect.objectContaining({ name: 'TypeError' }));
+    } finally {
+      await slow.close();
+      for (const s of sockets) s.destroy();
+      await new Promise((r) => silent.close(r));
     }
   });
 
