@@ -40,6 +40,14 @@ describe('numbers inside a target custom', () => {
     expect(span?.canonical).toBe(false);
   });
 
+  it('the whole literal is read: several fraction digits, a signed exponent, several exponent digits', () => {
+    // Each literal ends where a shorter reading (one fraction digit, an unsigned or one-digit
+    // exponent) would stop early and leave the rest as data after the number.
+    const { value } = parse('{"signed":{"targets":{"v1":{"custom":{"a":1.00,"b":1e+2,"c":1e10,"d":-2.000E+02}}}}}');
+    const custom = ((((value as JsonObject)['signed'] as JsonObject)['targets'] as JsonObject)['v1'] as JsonObject)['custom'];
+    expect(custom).toEqual({ a: 1, b: 100, c: 10_000_000_000, d: -200 });
+  });
+
   it('a fraction that is not zero is still refused there', () => {
     expect(() => parse('{"signed":{"targets":{"v1":{"custom":{"a":1.5}}}}}')).toThrow(/1\.5 is not exactly a safe integer/);
   });
