@@ -98,11 +98,12 @@ export interface CertFacts {
 
 const OID_CN = '2.5.4.3';
 
-// Extensions Go's parser understands (crypto/x509 processExtensions): key usage, basic
-// constraints, subject alternative name, name constraints, CRL distribution points, authority
-// key ID, extended key usage, certificate policies — and authority information access and the
-// subject key ID, which Go refuses outright when critical (here: unhandled, also a refusal).
-const GO_HANDLED = new Set(['2.5.29.15', '2.5.29.19', '2.5.29.17', '2.5.29.30', '2.5.29.31', '2.5.29.35', '2.5.29.37', '2.5.29.32']);
+// Extensions Go's parser understands by their OID alone (crypto/x509 processExtensions): key
+// usage, basic constraints, name constraints, CRL distribution points, authority key ID, extended
+// key usage, certificate policies. The subject alternative name is handled only when it names
+// something Go reads (below). Authority information access and the subject key ID, which Go
+// refuses outright when critical, are not here: unhandled, also a refusal.
+const GO_HANDLED = new Set(['2.5.29.15', '2.5.29.19', '2.5.29.30', '2.5.29.31', '2.5.29.35', '2.5.29.37', '2.5.29.32']);
 const OID_BASIC_CONSTRAINTS = '2.5.29.19';
 const OID_SAN = '2.5.29.17';
 const OID_NAME_CONSTRAINTS = '2.5.29.30';

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { commonNameMatchesGun, firstPemCertificate, parseCertificate, validityHoldsUntil, validityProblem, weakCertProblem, type Certificate } from '../../src/crypto/certificate.js';
 // @ts-expect-error untyped mjs
-import { ecKey, makeCert, pem, rsaKey } from '../../scripts/lib/notary-writer.mjs';
+import { ecKey, makeCert, oid, pem, rsaKey, seq, SIG_ALGS } from '../../scripts/lib/notary-writer.mjs';
 
 const key = ecKey('certificate-test');
 const cert = (opts: Record<string, unknown> = {}): Certificate => {
@@ -72,6 +72,28 @@ describe('weakCertProblem', () => {
     const r2048 = rsaKey(2048);
     expect(weakCertProblem(cert({ subjectKey: r1024, issuerKey: r2048 }))).toBe('RSA key of 1024 bits is shorter than 2048');
     expect(weakCertProblem(cert({ subjectKey: r2048 }))).toBeUndefined();
+  });
+  it.each([
+    ['sha1WithRSAEncryption', '1.2.840.113549.1.1.5', true],
+    ['dsa-with-sha1', '1.2.840.10040.4.3', true],
+    ['ecdsa-with-SHA1', '1.2.840.10045.4.1', true],
+    ['sha1WithRSA (OIW)', '1.3.14.3.2.29', true],
+    ['md5WithRSAEncryption', '1.2.840.113549.1.1.4', true],
+    ['md2WithRSAEncryption', '1.2.840.113549.1.1.2', true],
+    ['sha256WithRSAEncryption', '1.2.840.113549.1.1.11', false],
+    ['ecdsa-with-SHA384', '1.2.840.10045.4.3.3', false],
+  ])('a certificate whose signature algorithm is %s (%s): weak %s', (_, algOid, weak) => {
+    // The algorithm is what the certificate says it is; the policy judges the name, not the bytes
+    // of the signature (Go's x509 refuses SHA-1 and older by the algorithm identifier).
+    const alg = `test-${algOid}`;
+    SIG_ALGS[alg] = seq(oid(algOid));
+    try {
+      const c = cert({ alg });
+      expect(c.signatureAlgorithm).toBe(algOid);
+      expect(weakCertProblem(c)).toBe(weak ? `signed with a weak algorithm (${algOid})` : undefined);
+    } finally {
+      delete SIG_ALGS[alg];
+    }
   });
 });
 

@@ -87,6 +87,7 @@ describe('readCertFacts: names, times and OIDs', () => {
       set(seq(oid('2.5.4.10'), utf8str('org'))),
       set(seq(oid('2.5.4.3'), utf8str('second'))),
       set(seq(tlv(0x0c, Buffer.from('2.5.4.3')), utf8str('not-an-oid'))),
+      set(seq()),
     );
     expect(readCertFacts(cert({ subject })).commonName).toBe('second');
     expect(readCertFacts(cert({ subject: seq(set(seq(oid('2.5.4.10'), utf8str('org')))) })).commonName).toBe('');
@@ -115,6 +116,10 @@ describe('readCertFacts: names, times and OIDs', () => {
     ['UTCTime with seconds missing', seq(utc('5001010000Z'), utc('500101000000Z')), 'bad UTCTime 5001010000Z'],
     ['UTCTime without Z', seq(utc('500101000000'), utc('500101000000Z')), 'bad UTCTime'],
     ['UTCTime with an offset', seq(utc('500101000000+0100'), utc('500101000000Z')), 'bad UTCTime'],
+    ['UTCTime with a character before it', seq(utc('1500101000000Z'), utc('500101000000Z')), 'bad UTCTime 1500101000000Z'],
+    ['UTCTime with a character after its Z', seq(utc('500101000000Z0'), utc('500101000000Z')), 'bad UTCTime 500101000000Z0'],
+    ['GeneralizedTime with a character before it', seq(gen('120500101000000Z'), gen('20500101000000Z')), 'bad GeneralizedTime 120500101000000Z'],
+    ['GeneralizedTime with a character after its Z', seq(gen('20500101000000Z0'), gen('20500101000000Z')), 'bad GeneralizedTime 20500101000000Z0'],
     ['GeneralizedTime with a fraction', seq(gen('20500101000000.5Z'), gen('20500101000000Z')), 'bad GeneralizedTime 20500101000000.5Z'],
     ['GeneralizedTime in UTCTime form', seq(utc('500101000000Z'), gen('500101000000Z')), 'bad GeneralizedTime'],
     ['a time that is an INTEGER', seq(int(buf(1)), utc('500101000000Z')), 'validity is not a time'],
@@ -230,6 +235,10 @@ describe('readCertFacts: malformed DER throws', () => {
   ])('%s', (_, bytes, message) => {
     expect(() => readCertFacts(new Uint8Array(bytes))).toThrow(message);
   });
+  it('an extension that is only an OID (no critical flag, no value)', () => {
+    expect(() => readCertFacts(cert({ exts: [seq(oid('2.5.29.15'))] }))).toThrow('bad extension value');
+    expectDerRefusal(() => readCertFacts(cert({ exts: [seq(oid('2.5.29.15'))] })));
+  });
   it('trailing bytes after the certificate', () => {
     expectDerRefusal(() => readCertFacts(new Uint8Array([...good, 0x00])));
   });
@@ -243,6 +252,9 @@ describe('readCertFacts: malformed DER throws', () => {
   it('a truncated TBSCertificate, a signature algorithm that is no OID', () => {
     const tbs = seq(tlv(0xa0, int(buf(2))), int(buf(1)), SIG_ALGS['ecdsa-sha256'], name('i'));
     expectDerRefusal(() => readCertFacts(new Uint8Array(seq(tbs, SIG_ALGS['ecdsa-sha256']))));
+    // A validity and no subject is as truncated as neither.
+    const noSubject = seq(tlv(0xa0, int(buf(2))), int(buf(1)), SIG_ALGS['ecdsa-sha256'], name('i'), seq(time('2030-01-01T00:00:00Z'), time('2031-01-01T00:00:00Z')));
+    expect(() => readCertFacts(new Uint8Array(seq(noSubject, SIG_ALGS['ecdsa-sha256'])))).toThrow('truncated TBSCertificate');
     expectDerRefusal(() => readCertFacts(cert({ alg: seq(int(buf(1))) })));
     expectDerRefusal(() => readCertFacts(cert({ alg: seq() })));
   });

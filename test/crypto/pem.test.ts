@@ -12,6 +12,13 @@ describe('decodePemBlocks', () => {
     expect(decodePemBlocks(pem.replace('CERTIFICATE-----\n', 'CERTIFICATE-----  \n'))).toHaveLength(1);
   });
 
+  it('a BEGIN or END line with anything but spaces after its final "-----" is no such line (Go: HasSuffix, then only whitespace)', () => {
+    const body = '\nAQID\n';
+    expect(decodePemBlocks(`-----BEGIN C-----junk${body}-----END C-----\n`)).toEqual([]);
+    expect(decodePemBlocks(`-----BEGIN C-----${body}-----END C-----junk\n`)).toEqual([]);
+    expect(decodePemBlocks(`-----BEGIN C----- \t${body}-----END C-----\t \n`).map((b) => b.der)).toEqual([new Uint8Array([1, 2, 3])]);
+  });
+
   it('sees blocks whose type contains "-" (so a root bundle with one is refused, as Go refuses it)', () => {
     const pem = encodePem('CERTIFICATE', der) + encodePem('X-Y', der);
     expect(decodePemBlocks(pem).map((b) => b.type)).toEqual(['CERTIFICATE', 'X-Y']);

@@ -3,7 +3,7 @@
  * asked the wrong question, so the test fails if the refusal goes (notary-rules.md §3.4: the
  * method must match the key type; ECDSA is raw r‖s over SHA-256 on Go's curves).
  */
-import { generateKeyPairSync, sign, verify } from 'node:crypto';
+import { constants, createPublicKey, generateKeyPairSync, sign, verify } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { decodePublicKey, verifySignature } from '../../src/crypto/signature.js';
@@ -57,6 +57,19 @@ describe('verifySignature', () => {
     expect(verifySignature('eddsa', 'ed25519', publicKey, MSG, sig)).toBe(true);
     expect(verifySignature('eddsa', 'ed25519', publicKey, MSG, Buffer.concat([sig, Buffer.from([0])]))).toBe(false);
     expect(verifySignature('eddsa', 'ed25519', publicKey, MSG, sig.subarray(0, 63))).toBe(false);
+  });
+
+  it('both RSA paddings verify with a plain rsa key and with an rsa-x509 certificate key', () => {
+    const k = rsaKey(2048);
+    const certKey = decodePublicKey('rsa-x509', new Uint8Array(Buffer.from(pem(makeCert({ cn: 'rsa-signer', subjectKey: k })))));
+    expect(certKey?.asymmetricKeyType).toBe('rsa');
+    const pss = sign('sha256', MSG, { key: k.privateKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 });
+    const pkcs1 = sign('sha256', MSG, k.privateKey);
+    for (const [keytype, key] of [['rsa', createPublicKey(k.privateKey)], ['rsa-x509', certKey]] as const) {
+      expect(verifySignature('rsapss', keytype, key as KeyObject, MSG, pss), `rsapss ${keytype}`).toBe(true);
+      expect(verifySignature('rsapkcs1v15', keytype, key as KeyObject, MSG, pkcs1), `rsapkcs1v15 ${keytype}`).toBe(true);
+      expect(verifySignature('rsapkcs1v15', keytype, key as KeyObject, MSG, pss), `a PSS signature under rsapkcs1v15 ${keytype}`).toBe(false);
+    }
   });
 
   it('RSA under 2048 bits never verifies, by either padding; 2048 does', () => {
