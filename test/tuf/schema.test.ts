@@ -58,6 +58,39 @@ describe('parseSigned: case variants Go would merge', () => {
       }),
     );
   });
+  // Every field of every struct Notary's Go decoder reads (tuf/data: Signed, Signature, Root,
+  // Targets, Snapshot, PublicKey, KeyPair, RootRole, Delegations, Role, FileMeta), written out
+  // here rather than read from the code: an upper-cased copy beside the field must be refused.
+  type Where = [kind: Kind, object: string, get: (s: any) => Record<string, unknown>, fields: string[]];
+  const everyField: Where[] = [
+    ['root', 'root', (s) => s, ['_type', 'expires', 'version', 'consistent_snapshot', 'keys', 'roles']],
+    ['root', 'key', (s) => s.keys.k, ['keytype', 'keyval']],
+    ['root', 'keyval', (s) => s.keys.k.keyval, ['private', 'public']],
+    ['root', 'root role', (s) => s.roles.root, ['keyids', 'threshold']],
+    ['targets', 'targets', (s) => s, ['_type', 'expires', 'version', 'targets', 'delegations']],
+    ['targets', 'delegations', (s) => s.delegations, ['keys', 'roles']],
+    ['targets', 'delegation key', (s) => s.delegations.keys.k, ['keytype', 'keyval']],
+    ['targets', 'delegation role', (s) => s.delegations.roles[0], ['name', 'keyids', 'threshold', 'paths', 'path_hash_prefixes']],
+    ['targets', 'target FileMeta', (s) => s.targets.t, ['length', 'hashes', 'custom']],
+    ['snapshot', 'snapshot', (s) => s, ['_type', 'expires', 'version', 'meta']],
+    ['snapshot', 'snapshot FileMeta', (s) => s.meta.root, ['length', 'hashes', 'custom']],
+  ];
+  it.each(everyField.flatMap(([kind, object, get, fields]) => fields.map((f) => [kind, object, get, f] as const)))('%s: %s field %s, upper-cased beside it', (kind, _, get, field) => {
+    const s = { root, targets, snapshot }[kind]();
+    const o = get(s);
+    o[field.toUpperCase()] = o[field] ?? null;
+    expect(() => read(kind, s)).toThrow(expect.objectContaining({ code: 'ERR_METADATA_MALFORMED', message: expect.stringContaining(`member ${JSON.stringify(field.toUpperCase())} is a case variant of ${JSON.stringify(field)}`) }));
+  });
+  it.each([
+    ['signed', { signed: {}, signatures: [], SIGNED: {} }],
+    ['signatures', { signed: {}, signatures: [], SIGNATURES: [] }],
+    ['keyid', { signed: {}, signatures: [{ keyid: 'a', KEYID: 'a', method: 'ecdsa', sig: 'AA==' }] }],
+    ['method', { signed: {}, signatures: [{ keyid: 'a', method: 'ecdsa', METHOD: 'ecdsa', sig: 'AA==' }] }],
+    ['sig', { signed: {}, signatures: [{ keyid: 'a', method: 'ecdsa', sig: 'AA==', SIG: 'AA==' }] }],
+  ])('envelope field %s, upper-cased beside it', (field, doc) => {
+    expect(() => parseEnvelope(doc, 'x.json', 'root')).toThrow(`x.json: member ${JSON.stringify(field.toUpperCase())} is a case variant of ${JSON.stringify(field)}`);
+  });
+
   it('a target FileMeta with a case variant, and unknown members that are no variant, which Go ignores', () => {
     const s = targets() as any;
     s.targets.t.Length = 1;
