@@ -12,7 +12,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { verifyRepository } from '../../src/verify/repository.js';
 import { validUntil } from '../../src/verify/valid-until.js';
 import { DEFAULT_LIMITS, type VerifiedRepository } from '../../src/verify/types.js';
-import { scenario, VECTORS } from '../helpers/vectors.js';
+import { dirSource, scenario, VECTORS } from '../helpers/vectors.js';
 
 const BASE = join(VECTORS, 'generated', 'base-valid', 'metadata');
 const GUN = 'example.com/trustgate/repo';
@@ -149,14 +149,7 @@ describe('validUntil: a root key\'s intermediate certificate', () => {
   // intermediate that expires at 2029-01-01T00:00:00Z, signed under that bundle's key ID. Before
   // then the bundle is the key; after it, the rebuilt key drops the intermediate, its ID changes,
   // and the same bytes stop verifying (notary-rules.md §6 step 3).
-  const dir = join(VECTORS, 'generated', 'root-bundle-expired-intermediate', 'metadata');
-  const src = (r: string) => {
-    try {
-      return new Uint8Array(readFileSync(join(dir, `${r}.json`)));
-    } catch {
-      return undefined;
-    }
-  };
+  const src = dirSource(join(VECTORS, 'generated', 'root-bundle-expired-intermediate', 'metadata'));
   const INTERMEDIATE_NOT_AFTER = Date.parse('2029-01-01T00:00:00Z');
 
   it('bounds the reuse of a verification, which is refused once the intermediate has expired', () => {
@@ -169,14 +162,7 @@ describe('validUntil: a root key\'s intermediate certificate', () => {
 
 describe('delegation certificates', () => {
   it('a SHA-1 delegation certificate is refused naming the role, the check and the one key (generated vector delegation-sha1-cert)', () => {
-    const dir = join(VECTORS, 'generated', 'delegation-sha1-cert', 'metadata');
-    const src = (r: string) => {
-      try {
-        return new Uint8Array(readFileSync(join(dir, `${r}.json`)));
-      } catch {
-        return undefined;
-      }
-    };
+    const src = dirSource(join(VECTORS, 'generated', 'delegation-sha1-cert', 'metadata'));
     let e: unknown;
     try {
       verifyRepository({ gun: GUN, now: NOW, source: src });
