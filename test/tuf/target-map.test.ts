@@ -243,6 +243,12 @@ describe('isPlainFileMeta: the in-place check takes exactly the entries Notary w
       ['{"hashes":[],"length":1}', false],
       ['{"length":1}', false],
       ['[]', false],
+      // Canonical near misses, each one character from a plain entry: another first member, another
+      // last member, a length that is no number.
+      ['{"hashez":{"sha256":"YQ=="},"length":1}', false],
+      ['{"hashes":{"sha256":"YQ=="},"lengtx":1}', false],
+      ['{"hashes":{"sha256":"YQ=="},"length":true}', false],
+      ['{"hashes":{"sha256":"YQ=="},"length":null}', false],
     ];
     for (const [entry, want] of cases) {
       expect(plain(JSON.parse(entry)), `independent verdict on ${entry}`).toBe(want);
