@@ -26,8 +26,24 @@ function frozenCopy<T>(value: T): T {
   return deepFreeze(structuredClone(value));
 }
 
-/** Throws `ERR_CONFLICT` when any row of `unit` is not at the version it expects. */
+/** Whether `basis` is the repository as it is now: its own maps, or empty like a repository never written. */
+function isCurrent(r: Repo, basis: UnitOfWork['basis'] & object): boolean {
+  if (basis.records === r.records && basis.tags === r.tags) return true;
+  return basis.records.size === 0 && basis.tags.size === 0 && r.records.size === 0 && r.tags.size === 0;
+}
+
+/**
+ * Throws `ERR_CONFLICT` when the repository is no longer the state the unit was decided on, or any
+ * row of `unit` is not at the version it expects. The first is Q16 for what a unit read but does
+ * not write: a release of a child decided before its parent index existed must not commit after
+ * the index was pushed. A commit replaces the repository's maps, so the state `load` handed out
+ * is current exactly while its maps are the repository's; the SQL stores compare a head version
+ * instead, and report it under the same check.
+ */
 function checkGuards(r: Repo, unit: UnitOfWork): void {
+  if (unit.basis !== undefined && !isCurrent(r, unit.basis)) {
+    throw new TrustError('ERR_CONFLICT', `repository ${unit.repository} changed since the unit was decided`, { check: 'record version' });
+  }
   for (const w of unit.records) {
     const cur = r.records.get(w.record.digest)?.version ?? 0;
     if (cur !== w.expectedVersion || w.record.repository !== unit.repository) {
@@ -104,8 +120,10 @@ export function createMemoryStore(): MemoryStore {
       // Check every guard before writing anything: all or nothing, with no await in between.
       const r = repo(unit.repository);
       checkGuards(r, unit);
-      r.records = updateRecords(r.records, new Map(unit.records.map((w): [string, DigestRecord] => [w.record.digest, frozenCopy(w.record)])));
-      r.tags = updateTags(r.tags, new Map(unit.tags.map((w): [string, TagBinding] => [w.binding.tag, frozenCopy(w.binding)])));
+      // Only a unit that writes rows replaces the maps: an audit-only unit (a rejection) leaves
+      // the state as it was, so it does not refuse the units decided on it.
+      if (unit.records.length > 0) r.records = updateRecords(r.records, new Map(unit.records.map((w): [string, DigestRecord] => [w.record.digest, frozenCopy(w.record)])));
+      if (unit.tags.length > 0) r.tags = updateTags(r.tags, new Map(unit.tags.map((w): [string, TagBinding] => [w.binding.tag, frozenCopy(w.binding)])));
       for (const e of unit.events) outbox.push({ entry: { position: outbox.length + 1, event: structuredClone(e) }, delivered: false });
       for (const a of unit.audit) audit.push({ ...structuredClone(a), seq: audit.length + 1 });
     },

@@ -73,9 +73,9 @@ export interface UnitOfWork {
   readonly events: readonly QuarantineEvent[];
   readonly audit: readonly AuditDraft[];
   /**
-   * The state the unit was decided on, as `load` handed it out. A store that versions whole
-   * repositories (the SQL stores) refuses the unit with `ERR_CONFLICT` when the repository changed
-   * since, so a decision on a cached state never commits stale; other stores ignore it.
+   * The state the unit was decided on, as `load` handed it out. Every store refuses the unit with
+   * `ERR_CONFLICT` when the repository changed since (the SQL stores by a head version, the memory
+   * store by the maps it handed out), so a decision on a stale state never commits.
    */
   readonly basis?: RepositoryState | undefined;
   /** The state after the unit; a store with a cache may keep it as the repository's next state. */

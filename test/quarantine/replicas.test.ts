@@ -12,8 +12,10 @@ import { describe, expect, it } from 'vitest';
 import { createMemoryStore, createQuarantineService } from '../../src/quarantine/index.js';
 import { emptyRepository, step } from '../../src/quarantine/machine.js';
 import type { QuarantineStore } from '../../src/quarantine/index.js';
-import { D, INDEX, REPO, T0, ci, config, dev, writer } from './harness.js';
-import { checkReplicas, replicaListsArb } from './linearizability.js';
+import { D, INDEX, REPO, T0, ci, config, dev, ops, writer } from './harness.js';
+import { checkReplicas, replicaListsArb, rows } from './linearizability.js';
+
+const canonicalRows = (st: Parameters<typeof rows>[0]) => JSON.stringify(rows(st));
 
 const CFG = config();
 
@@ -66,6 +68,50 @@ describe('Q16: replicas on one store are linearizable', () => {
     expect(view.manifest(dev, { tag: 'latest' }).allowed).toBe(true);
     const pushes = (await shared.allEvents()).filter((e) => e.event.digest === INDEX && e.event.type === 'push');
     expect(pushes).toHaveLength(1);
+  });
+
+  /**
+   * Found by the property above (seed 947981882): a release of a child decided before its parent
+   * index was pushed committed after the push, because the memory store guarded only the rows a
+   * unit writes. The release reads the index (it settles parents) but writes the child only, so
+   * the index missed the write every serial order gives it. Each store now refuses a unit whose
+   * repository changed since it was read, and the service decides it again.
+   */
+  it('a unit decided before another replica pushed a parent index is refused and decided again on the new state', async () => {
+    const cfg = config();
+    const shared = createMemoryStore();
+    const serial = createQuarantineService({ store: shared, config: cfg, clock: () => T0 });
+    const push = { type: 'push', repository: REPO, digest: D[0], principal: ci };
+    const index = { type: 'push', repository: REPO, digest: INDEX, principal: ci, tag: 'latest', kind: 'index', children: [D[0], D[1]] };
+    const release = { type: 'release', repository: REPO, digest: D[0], principal: ops, reason: 'INC-8', expiresAt: T0 + 60_000 };
+    await serial.execute(push as never);
+    let indexCommitted!: () => void;
+    const afterIndex = new Promise<void>((resolve) => (indexCommitted = resolve));
+    let firstLoad = true;
+    const slow: QuarantineStore = {
+      ...shared,
+      commit: async (unit) => {
+        if (firstLoad) {
+          firstLoad = false;
+          await afterIndex; // the release's first decision waits until the index is in
+        }
+        await shared.commit(unit);
+      },
+    };
+    const fast: QuarantineStore = {
+      ...shared,
+      commit: async (unit) => {
+        await shared.commit(unit);
+        indexCommitted();
+      },
+    };
+    const releasing = createQuarantineService({ store: slow, config: cfg, clock: () => T0 }).execute(release as never);
+    await createQuarantineService({ store: fast, config: cfg, clock: () => T0 }).execute(index as never);
+    await releasing;
+    // The serial order index-then-release, by the pure machine.
+    let expected = emptyRepository(REPO);
+    for (const c of [push, index, release]) expected = step(expected, c, T0, cfg).state;
+    expect(canonicalRows(await shared.load(REPO))).toBe(canonicalRows(expected));
   });
 
   it('a rejection changes no state, not even by the clock: its unit of work is one audit record (Q4)', () => {
