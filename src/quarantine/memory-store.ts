@@ -26,22 +26,18 @@ function frozenCopy<T>(value: T): T {
   return deepFreeze(structuredClone(value));
 }
 
-/** Whether `basis` is the repository as it is now: its own maps, or empty like a repository never written. */
-function isCurrent(r: Repo, basis: UnitOfWork['basis'] & object): boolean {
-  if (basis.records === r.records && basis.tags === r.tags) return true;
-  return basis.records.size === 0 && basis.tags.size === 0 && r.records.size === 0 && r.tags.size === 0;
-}
-
 /**
  * Throws `ERR_CONFLICT` when the repository is no longer the state the unit was decided on, or any
  * row of `unit` is not at the version it expects. The first is Q16 for what a unit read but does
  * not write: a release of a child decided before its parent index existed must not commit after
- * the index was pushed. A commit replaces the repository's maps, so the state `load` handed out
- * is current exactly while its maps are the repository's; the SQL stores compare a head version
- * instead, and report it under the same check.
+ * the index was pushed. A commit replaces the repository's maps, so a state `load` handed out
+ * is current exactly while its maps are the repository's. A basis this store did not hand out
+ * (the service's empty state for an invalid name) is not known, and only the rows are guarded:
+ * as in the SQL stores, which compare a head version and report it under the same check.
  */
-function checkGuards(r: Repo, unit: UnitOfWork): void {
-  if (unit.basis !== undefined && !isCurrent(r, unit.basis)) {
+function checkGuards(r: Repo, unit: UnitOfWork, handedOut: WeakSet<RepositoryState>): void {
+  const basis = unit.basis;
+  if (basis !== undefined && handedOut.has(basis) && (basis.records !== r.records || basis.tags !== r.tags)) {
     throw new TrustError('ERR_CONFLICT', `repository ${unit.repository} changed since the unit was decided`, { check: 'record version' });
   }
   for (const w of unit.records) {
@@ -98,6 +94,8 @@ export function createMemoryStore(): MemoryStore {
   const outbox: { entry: OutboxEntry; delivered: boolean }[] = [];
   const audit: AuditEntry[] = [];
   let policy: StoredPolicy | undefined;
+  /** The states `load` handed out: a unit's basis is checked only if it is one of them. */
+  const handedOut = new WeakSet<RepositoryState>();
   const repo = (name: string): Repo => {
     let r = repos.get(name);
     if (r === undefined) {
@@ -111,6 +109,7 @@ export function createMemoryStore(): MemoryStore {
     async load(repository) {
       const r = repos.get(repository);
       const state: RepositoryState = { repository, records: r?.records ?? NO_RECORDS, tags: r?.tags ?? NO_TAGS };
+      handedOut.add(state);
       return state;
     },
     async repositories() {
@@ -119,7 +118,7 @@ export function createMemoryStore(): MemoryStore {
     async commit(unit: UnitOfWork) {
       // Check every guard before writing anything: all or nothing, with no await in between.
       const r = repo(unit.repository);
-      checkGuards(r, unit);
+      checkGuards(r, unit, handedOut);
       // Only a unit that writes rows replaces the maps: an audit-only unit (a rejection) leaves
       // the state as it was, so it does not refuse the units decided on it.
       if (unit.records.length > 0) r.records = updateRecords(r.records, new Map(unit.records.map((w): [string, DigestRecord] => [w.record.digest, frozenCopy(w.record)])));

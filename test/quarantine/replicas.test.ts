@@ -87,12 +87,12 @@ describe('Q16: replicas on one store are linearizable', () => {
     await serial.execute(push as never);
     let indexCommitted!: () => void;
     const afterIndex = new Promise<void>((resolve) => (indexCommitted = resolve));
-    let firstLoad = true;
+    let firstCommit = true;
     const slow: QuarantineStore = {
       ...shared,
       commit: async (unit) => {
-        if (firstLoad) {
-          firstLoad = false;
+        if (firstCommit) {
+          firstCommit = false;
           await afterIndex; // the release's first decision waits until the index is in
         }
         await shared.commit(unit);
