@@ -66,7 +66,7 @@ function collectCertKeys(signed: RootSigned): { certKeys: CertKey[]; problems: s
   const rootRole = signed.roles['root'];
   for (const id of new Set(rootRole?.keyids ?? [])) {
     const key = signed.keys[id] as TufKeyJson;
-    const bundle = CERT_BUNDLES.get(key.keyval.public, () => readCertBundle(key.keyval.public));
+    const bundle = certBundle(key);
     if (typeof bundle === 'string') problems.push(`key ${id} (${key.keytype}) ${bundle}`);
     else certKeys.push({ listedId: id, leaf: bundle[0] as Certificate, intermediates: bundle.slice(1) });
   }
@@ -76,9 +76,14 @@ function collectCertKeys(signed: RootSigned): { certKeys: CertKey[]; problems: s
 // Parsed certificate bundles are a pure function of the key content (see memo.ts).
 const CERT_BUNDLES = boundedMemo<readonly Certificate[] | string>(256);
 
+/** A root key's certificates, leaf first, or why it cannot be a root key: read once per content. */
+function certBundle(key: TufKeyJson): readonly Certificate[] | string {
+  return CERT_BUNDLES.get(key.keyval.public, () => readCertBundle(key.keyval.public));
+}
+
 /** The certificates of a root key as step 2 reads them, leaf first; none when it is no certificate bundle. */
 export function rootKeyCertificates(key: TufKeyJson): readonly Certificate[] {
-  const bundle = CERT_BUNDLES.get(key.keyval.public, () => readCertBundle(key.keyval.public));
+  const bundle = certBundle(key);
   return typeof bundle === 'string' ? [] : bundle;
 }
 
