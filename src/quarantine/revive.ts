@@ -9,6 +9,7 @@
 import { z } from 'zod';
 import { TrustError } from '../errors.js';
 import { PersistentMap } from './pmap.js';
+import { deepFreeze } from './transitions.js';
 import { digestSchema, findingSchema, repositorySchema, requestInfoSchema, summarize, tagSchema, time } from './schemas.js';
 import { QUARANTINE_STATES, SCANNER_RESULTS } from './types.js';
 import type { DigestRecord, QuarantineState, RepositoryState, TagBinding } from './types.js';
@@ -242,6 +243,31 @@ function reviveRows<V extends { readonly repository: string }>(
     validRows.add(rows);
   }
   return changed ?? rows;
+}
+
+/**
+ * Records that `state`, the machine's result of a unit the store has just committed, needs no
+ * check when a store hands it back (the SQL stores' replica cache keeps this very object): its
+ * rows were built by `step` from rows already validated, not read from a store, so the check
+ * would only repeat a zod parse per written row on every command. The rows are frozen first, so
+ * they cannot change after this. Rows a store reads from its database are still checked.
+ *
+ * @internal
+ */
+export function adoptCommitted(state: RepositoryState): void {
+  adoptRows(state.repository, state.records, reviveRecord);
+  adoptRows(state.repository, state.tags, reviveTag);
+}
+
+function adoptRows(repository: string, rows: ReadonlyMap<string, object>, revive: (raw: unknown) => object): void {
+  if (validRows.has(rows) || !(rows instanceof PersistentMap)) return;
+  const lineage = `${revive.name}\u0000${repository}`;
+  for (const k of keysToCheck(lineage, rows)) {
+    const row = rows.get(k);
+    if (row !== undefined && !validRows.has(row)) validRows.add(deepFreeze(row));
+  }
+  validRows.add(rows);
+  lastValid.set(lineage, rows as PersistentMap<string, object>);
 }
 
 /**

@@ -16,7 +16,7 @@ import type { CommandInput, QuarantineConfig, QuarantineConfigInput } from './sc
 import type { QuarantineStore } from './store.js';
 import { applyPolicyCommand, effectiveConfig } from './policy-commands.js';
 import type { PolicyCommandInput, StoredPolicy } from './policy-commands.js';
-import { reviveState } from './revive.js';
+import { adoptCommitted, reviveState } from './revive.js';
 import { unitOfWork } from './store.js';
 import type { RepositoryState, VerdictResponse } from './types.js';
 import { createView } from './registry-view.js';
@@ -234,8 +234,10 @@ async function execute(core: Core, command: unknown): Promise<CommandResponse> {
     const unit = unitOfWork(before.state, result);
     const audit = repository === INVALID_REPOSITORY ? unit.audit.map((a): AuditDraft => ({ ...a, repository: undefined })) : unit.audit;
     const guard = { basis: before.raw, after: result.state, policyRevision: policy.revision };
-    if (unit.records.length + unit.tags.length + unit.events.length + audit.length > 0) await core.store.commit({ ...unit, audit, ...guard });
-    else await core.store.confirm?.(guard);
+    if (unit.records.length + unit.tags.length + unit.events.length + audit.length > 0) {
+      await core.store.commit({ ...unit, audit, ...guard });
+      adoptCommitted(result.state);
+    } else await core.store.confirm?.(guard);
     return () => {
       if (!result.ok) throw result.error;
       return result.response;

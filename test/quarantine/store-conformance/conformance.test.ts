@@ -225,6 +225,27 @@ describe.each(SQL_FACTORIES)('SQL store: %s', (name, factory) => {
     return r.state;
   }
 
+  it("a replica keeps its own commits as the machine built them (frozen, not parsed again), equal to what a fresh replica reads and validates", async () => {
+    const s = await open();
+    const a = service(s.store);
+    await a.push({ repository: REPO, digest: D[0], principal: ci, tag: 'v1' });
+    await a.execute(verdict(D[0], 'x') as never);
+    await a.execute({ ...verdict(D[0], 'y'), scannerId: 's2' } as never);
+    await a.push({ repository: REPO, digest: D[1], principal: ci, tag: 'v1' });
+    const cached = await s.store.load(REPO);
+    // The warm cache hands out the service's own result: frozen, so nothing can change it after
+    // the commit, and accepted by the revive step as it is.
+    expect(cached.records.size).toBe(2);
+    for (const row of [...cached.records.values(), ...cached.tags.values()]) expect(Object.isFrozen(row), JSON.stringify(row).slice(0, 80)).toBe(true);
+    expect(reviveState(cached), 'no row is parsed into a new value').toBe(cached);
+    const fromDb = await (s.replica as () => Promise<SqlQuarantineStore>)();
+    try {
+      expect(await loaded(fromDb), 'the database holds what this replica serves').toEqual(rows(cached));
+    } finally {
+      await fromDb.close();
+    }
+  });
+
   it('a replica deciding on a stale cache never commits: the head guard refuses it, and the retry decides on the current state', async () => {
     const s = await open();
     const a = service(s.store);
