@@ -204,6 +204,19 @@ const validRows = new WeakSet<object>();
  * repository size (issue #7).
  */
 const lastValid = new Map<string, PersistentMap<string, object>>();
+/**
+ * The most lineages {@link lastValid} keeps, the least recently validated dropped first: without
+ * a bound it held the last map of every repository a process ever loaded (past the replica
+ * cache's own bound, a copy of the whole database). A dropped lineage costs one full check.
+ */
+const MAX_LINEAGES = 2048;
+
+/** Remembers `rows` as the last validated map of `lineage`. */
+function rememberValid(lineage: string, rows: PersistentMap<string, object>): void {
+  lastValid.delete(lineage);
+  lastValid.set(lineage, rows);
+  if (lastValid.size > MAX_LINEAGES) lastValid.delete(lastValid.keys().next().value as string);
+}
 
 /** The keys of `rows` that may hold a row not validated yet. */
 function keysToCheck<V extends object>(lineage: string, rows: ReadonlyMap<string, V>): Iterable<string> {
@@ -238,7 +251,7 @@ function reviveRows<V extends { readonly repository: string }>(
   // A persistent map never changes once built, so a validated one need not be read again.
   if (changed === undefined && rows instanceof PersistentMap) {
     validRows.add(rows);
-    lastValid.set(lineage, rows as PersistentMap<string, object>);
+    rememberValid(lineage, rows as PersistentMap<string, object>);
   } else if (changed === undefined && Object.isFrozen(rows)) {
     validRows.add(rows);
   }
@@ -267,7 +280,7 @@ function adoptRows(repository: string, rows: ReadonlyMap<string, object>, revive
     if (row !== undefined && !validRows.has(row)) validRows.add(deepFreeze(row));
   }
   validRows.add(rows);
-  lastValid.set(lineage, rows as PersistentMap<string, object>);
+  rememberValid(lineage, rows as PersistentMap<string, object>);
 }
 
 /**
@@ -281,4 +294,13 @@ export function reviveState(state: RepositoryState): RepositoryState {
   const records = reviveRows(state.repository, state.records, reviveRecord, (r) => r.digest);
   const tags = reviveRows(state.repository, state.tags, reviveTag, (b) => b.tag);
   return records === state.records && tags === state.tags ? state : { repository: state.repository, records, tags };
+}
+
+/**
+ * How many lineages the incremental check remembers (bounded by an internal limit).
+ *
+ * @internal For tests.
+ */
+export function rememberedLineages(): number {
+  return lastValid.size;
 }

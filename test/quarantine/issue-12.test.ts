@@ -6,8 +6,10 @@
 import { describe, expect, it } from 'vitest';
 import { isTrustError } from '../../src/errors.js';
 import { createMemoryStore, createQuarantineService } from '../../src/quarantine/index.js';
-import type { QuarantineConfig, QuarantineStore } from '../../src/quarantine/index.js';
-import { step } from '../../src/quarantine/machine.js';
+import type { DigestRecord, QuarantineConfig, QuarantineStore, RepositoryState } from '../../src/quarantine/index.js';
+import { emptyRepository, step } from '../../src/quarantine/machine.js';
+import { PersistentMap } from '../../src/quarantine/pmap.js';
+import { rememberedLineages, reviveState } from '../../src/quarantine/revive.js';
 import { isVisible } from '../../src/quarantine/visibility-rule.js';
 import { D, DEADLINE, REPO, T0, apply, ci, config, dev, newWorld, ops, writer } from './harness.js';
 import type { World } from './harness.js';
@@ -143,6 +145,58 @@ describe('issue 12.6: every row the service reads is validated; a corrupt row fa
     expect(view.manifest(dev, { tag: 'v1' }).allowed).toBe(false);
     // Loaded as Quarantined, then its deadlines passed (config: two retries): Unresolved, never Passed.
     expect(view.record(D[0])?.state).toBe('Unresolved');
+  });
+});
+
+describe('a committed state the store hands back is not parsed again, and nothing else escapes the check', () => {
+  /** A store that hands back the service's own committed state (as the SQL stores' cache does), optionally changed by `tamper`. */
+  function echoing(tamper: (s: RepositoryState) => RepositoryState = (s) => s) {
+    const shared = createMemoryStore();
+    let last: RepositoryState | undefined;
+    const store: QuarantineStore = {
+      ...shared,
+      load: async (r) => (last === undefined ? shared.load(r) : tamper(last)),
+      commit: async (unit) => {
+        await shared.commit({ ...unit, basis: undefined });
+        last = unit.after;
+      },
+    };
+    return createQuarantineService({ store, config: { scanners: ['s1'], scanDeadlineMs: DEADLINE }, clock: () => T0 });
+  }
+  const codeOf = (p: Promise<unknown>) => p.then(() => 'ok', (e: unknown) => (isTrustError(e) ? `${e.code} ${e.path}` : String(e)));
+
+  it("the service's own rows are frozen after the commit: they cannot be changed behind the check", async () => {
+    let seen: RepositoryState | undefined;
+    const q = echoing((s) => (seen = s));
+    await q.push({ repository: REPO, digest: D[0], tag: 'v1', principal: ci });
+    await q.view(REPO);
+    const row = seen?.records.get(D[0]);
+    expect(row?.state).toBe('Quarantined');
+    expect(() => {
+      (row as { state: string }).state = 'Passed';
+    }).toThrow(TypeError);
+    expect((await q.view(REPO)).manifest(dev, { digest: D[0] }).allowed).toBe(false);
+  });
+
+  it('a row changed in a map derived from an adopted one is still checked (ERR_STORE_CORRUPT naming it)', async () => {
+    const q = echoing((s) => {
+      const row = s.records.get(D[0]);
+      if (row === undefined) return s;
+      const records = (s.records as PersistentMap<string, DigestRecord>).update(new Map([[D[0], { ...row, state: ['Passed'] } as never]]));
+      return { ...s, records };
+    });
+    await q.push({ repository: REPO, digest: D[0], tag: 'v1', principal: ci });
+    expect(await codeOf(q.view(REPO))).toBe(`ERR_STORE_CORRUPT ${REPO}@${D[0]}`);
+  });
+
+  it('remembers a bounded number of repositories for the incremental check', () => {
+    for (let i = 0; i < 2100; i++) {
+      const repository = `bound/r${i}`;
+      const r = step(emptyRepository(repository), { type: 'push', repository, digest: D[0], principal: ci }, T0, config());
+      reviveState(r.state);
+    }
+    expect(rememberedLineages()).toBeLessThanOrEqual(2048);
+    expect(rememberedLineages()).toBeGreaterThan(1000);
   });
 });
 
