@@ -2,6 +2,7 @@ import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
 import { createView } from '../../src/quarantine/registry-view.js';
 import { step } from '../../src/quarantine/machine.js';
+import { reviveRecord, reviveTag } from '../../src/quarantine/revive.js';
 import { visibleDigests } from '../../src/quarantine/visibility-rule.js';
 import type { QuarantineConfig, RepositoryState, ScannerResult } from '../../src/quarantine/index.js';
 import {
@@ -26,6 +27,19 @@ function pushAndPass(w: World, cfg: QuarantineConfig, d: string, tag?: string): 
 }
 
 describe('quarantine invariants (quarantine.md §5)', () => {
+  it('every row step builds is one the revive step accepts as it is (what adopting a committed state relies on)', () => {
+    fc.assert(
+      fc.property(cfgArb, opsArb, (cfg, list) => {
+        const { trace, world } = run(cfg, list);
+        for (const st of [...trace.map((t) => t.before), world.state]) {
+          for (const r of st.records.values()) expect(reviveRecord(structuredClone(r))).toEqual(r);
+          for (const b of st.tags.values()) expect(reviveTag(structuredClone(b))).toEqual(b);
+        }
+      }),
+      { numRuns: RUNS.targeted },
+    );
+  });
+
   it('Q1: no pass, no visibility — ordinary GET/HEAD by tag or digest succeeds only for visible digests', () => {
     // The checks run only on allowed requests: count them, so that a view denying everything fails.
     const allowed = { digest: 0, tag: 0 };
