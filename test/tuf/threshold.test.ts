@@ -95,7 +95,7 @@ describe('verifyThreshold', () => {
 
   it('threshold 0 is refused even with valid signatures, and no signatures at all has its own code', () => {
     const zero = refusal(() => verifyThreshold(env([sigBy(a)]), message, roleKeys([a], [a], 0, 'targets/x'), new KeyCache()));
-    expect(zero).toMatchObject({ code: 'ERR_THRESHOLD_NOT_MET', role: 'targets/x', expected: 1, actual: 0 });
+    expect(zero).toMatchObject({ code: 'ERR_THRESHOLD_NOT_MET', role: 'targets/x', check: 'signature threshold', expected: 1, actual: 0 });
     expect(zero.message).toBe('targets/x has threshold 0; it must be at least 1');
     const negative = refusal(() => verifyThreshold(env([sigBy(a)]), message, roleKeys([a], [a], -1), new KeyCache()));
     expect(negative).toMatchObject({ code: 'ERR_THRESHOLD_NOT_MET', actual: -1 });

@@ -63,4 +63,18 @@ describe('rotation refusal', () => {
     expect(keyIds).toHaveLength(2);
     for (const id of keyIds) expect(id).toMatch(/^[0-9a-f]{64}$/);
   });
+
+  it('says why when the previous root has no certificate left to check against (CN mismatch, weak)', () => {
+    for (const name of ['rotation-previous-cert-cn-mismatch', 'rotation-previous-cert-sha1', 'rotation-previous-cert-rsa-1024']) {
+      const dir = join(VECTORS, 'generated', name);
+      const trusted = readFileSync(join(dir, 'trusted-root.json'), 'utf8');
+      const e = expectTrustError(
+        () => verifyRepository({ gun, now: new Date(now), source: dirSource(join(dir, 'metadata')), trustedState: { gun, root: trusted, versions: {} } }),
+        'ERR_ROOT_ROTATION_FAILED',
+        'root',
+      );
+      expect(e, name).toMatchObject({ check: 'root rotation', keyIds: [] });
+      expect((e.cause as Error).message, name).toBe('the previous root has no usable certificate');
+    }
+  });
 });
