@@ -138,6 +138,17 @@ describe('validUntil: the earliest expiry of every role and root certificate', (
     }
   });
 
+  it('a root key that is no certificate bundle bounds nothing (a root verifies through its other keys)', () => {
+    const far = withExpiries(repo, {});
+    const rootRole = far.root.roles['root'] as { keyids: readonly string[]; threshold: number };
+    const broken = { keytype: 'ecdsa-x509', keyval: { private: null, public: Buffer.from('not a certificate').toString('base64') } };
+    const withBroken: VerifiedRepository = {
+      ...far,
+      root: { ...far.root, keys: { ...far.root.keys, ['f'.repeat(64)]: broken }, roles: { ...far.root.roles, root: { ...rootRole, keyids: [...rootRole.keyids, 'f'.repeat(64)] } } },
+    };
+    expect(validUntil(withBroken).getTime()).toBe(certNotAfter);
+  });
+
   it('on the real data: the timestamp (14 days) comes first', () => {
     expect(validUntil(repo).getTime()).toBe(repo.timestamp.expiresAt.getTime());
     expect(repo.timestamp.expiresAt.getTime()).toBeLessThan(certNotAfter);

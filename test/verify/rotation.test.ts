@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { verifyRepository } from '../../src/verify/repository.js';
+import { tufKeyId } from '../../src/tuf/keys.js';
 import { dirSource, expectTrustError, scenario, VECTORS } from '../helpers/vectors.js';
 
 const rot = scenario('root-rotation');
@@ -93,4 +94,27 @@ describe('two intermediate roots for one version (vectors/generated/rotation-cha
       expect((e as Error).message).toBe('two different intermediate roots claim version 3');
     });
   }
+});
+
+describe('rotation: a previous root key whose certificate holds neither an EC nor an RSA key', () => {
+  // A self-signed Ed25519 certificate for the vectors' GUN (openssl req -x509 -newkey ed25519, no extensions: a leaf, not a CA).
+  // Notary turns only EC and RSA certificates into keys and ignores the rest (notary-rules.md §6).
+  const ED25519_CERT = '-----BEGIN CERTIFICATE-----\nMIIBBDCBtwIUDwPzqUy30yml6XY0n3mer8PcGOswBQYDK2VwMCUxIzAhBgNVBAMM\nGmV4YW1wbGUuY29tL3RydXN0Z2F0ZS9yZXBvMB4XDTI2MTIwMzA4MDczMVoXDTM2\nMTEzMDA4MDczMVowJTEjMCEGA1UEAwwaZXhhbXBsZS5jb20vdHJ1c3RnYXRlL3Jl\ncG8wKjAFBgMrZXADIQACodSfUeA7hLcOK9w2Hhe0vpflXXvkcSEAcsSj8rFl8jAF\nBgMrZXADQQATJsyR0Kp8p+92KhipS9uurTfHIXS6NRNN54g6RTawjQo1AhDEaK/a\n/wA+GM37bbPc5V4P9x3JTKZRp+8G9wUI\n-----END CERTIFICATE-----\n';
+
+  it("is left out of the previous root's keys: the rotation rests on the usable one and succeeds", () => {
+    const dir = join(VECTORS, 'generated', 'rotation-signed-by-both');
+    const trusted = JSON.parse(readFileSync(join(dir, 'trusted-root.json'), 'utf8')) as {
+      signed: { keys: Record<string, unknown>; roles: { root: { keyids: string[] } } };
+    };
+    const publicB64 = Buffer.from(ED25519_CERT, 'latin1').toString('base64');
+    const id = tufKeyId('ecdsa-x509', publicB64);
+    trusted.signed.keys[id] = { keytype: 'ecdsa-x509', keyval: { private: null, public: publicB64 } };
+    trusted.signed.roles.root.keyids.push(id);
+    const c = JSON.parse(readFileSync(join(dir, 'case.json'), 'utf8')) as { gun: string; now: string };
+    const run = (root: string) =>
+      verifyRepository({ gun: c.gun, now: new Date(c.now), mode: 'strict', source: dirSource(join(dir, 'metadata')), trustedState: { gun: c.gun, root, versions: {} } });
+    const r = run(JSON.stringify(trusted));
+    expect(r.root.version).toBe(2);
+    expect([...r.roles.keys()]).toContain('targets');
+  });
 });
