@@ -259,21 +259,40 @@ function reviveRows<V extends { readonly repository: string }>(
 }
 
 /**
+ * The last state the service committed per repository, with the maps it held then: a store that
+ * hands that very object back (the SQL stores' replica cache keeps it) gets it accepted without a
+ * parse. A Map by name, bounded like {@link lastValid}: a WeakMap entry per commit cost the
+ * in-memory path about 15% of its transitions.
+ */
+const committed = new Map<string, { readonly state: RepositoryState; readonly records: object; readonly tags: object }>();
+/**
  * Records that `state`, the machine's result of a unit the store has just committed, needs no
- * check when a store hands it back (the SQL stores' replica cache keeps this very object): its
- * rows were built by `step` from rows already validated, not read from a store, so the check
- * would only repeat a zod parse per written row on every command. The rows are frozen first, so
- * they cannot change after this. Rows a store reads from its database are still checked.
+ * check if a store hands this very object back: its rows were built by `step` from rows already
+ * validated, not read from a store, so the check would only repeat a zod parse per written row on
+ * every command. Costs one Map entry; the work is done by {@link reviveState} only when the
+ * object does come back (the memory store hands out copies, which are checked as before).
  *
  * @internal
  */
-export function adoptCommitted(state: RepositoryState): void {
-  adoptRows(state.repository, state.records, reviveRecord);
-  adoptRows(state.repository, state.tags, reviveTag);
+export function noteCommitted(state: RepositoryState): void {
+  committed.delete(state.repository);
+  committed.set(state.repository, { state, records: state.records, tags: state.tags });
+  if (committed.size > MAX_LINEAGES) committed.delete(committed.keys().next().value as string);
 }
 
-function adoptRows(repository: string, rows: ReadonlyMap<string, object>, revive: (raw: unknown) => object): void {
-  if (validRows.has(rows) || !(rows instanceof PersistentMap)) return;
+/** Accepts a state the service committed, handed back unchanged: its rows are frozen, then marked validated. */
+function adoptCommitted(state: RepositoryState): boolean {
+  const saved = committed.get(state.repository);
+  if (saved?.state !== state || saved.records !== state.records || saved.tags !== state.tags) return false;
+  committed.delete(state.repository);
+  // Only persistent maps are adopted (they never change once built); anything else is checked.
+  const records = adoptRows(state.repository, state.records, reviveRecord);
+  return adoptRows(state.repository, state.tags, reviveTag) && records;
+}
+
+function adoptRows(repository: string, rows: ReadonlyMap<string, object>, revive: (raw: unknown) => object): boolean {
+  if (validRows.has(rows)) return true;
+  if (!(rows instanceof PersistentMap)) return false;
   const lineage = `${revive.name}\u0000${repository}`;
   for (const k of keysToCheck(lineage, rows)) {
     const row = rows.get(k);
@@ -281,6 +300,7 @@ function adoptRows(repository: string, rows: ReadonlyMap<string, object>, revive
   }
   validRows.add(rows);
   rememberValid(lineage, rows as PersistentMap<string, object>);
+  return true;
 }
 
 /**
@@ -291,6 +311,7 @@ function adoptRows(repository: string, rows: ReadonlyMap<string, object>, revive
  * @throws {TrustError} `ERR_STORE_CORRUPT` for the first row that does not validate.
  */
 export function reviveState(state: RepositoryState): RepositoryState {
+  if (adoptCommitted(state)) return state;
   const records = reviveRows(state.repository, state.records, reviveRecord, (r) => r.digest);
   const tags = reviveRows(state.repository, state.tags, reviveTag, (b) => b.tag);
   return records === state.records && tags === state.tags ? state : { repository: state.repository, records, tags };

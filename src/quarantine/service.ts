@@ -16,7 +16,7 @@ import type { CommandInput, QuarantineConfig, QuarantineConfigInput } from './sc
 import type { QuarantineStore } from './store.js';
 import { applyPolicyCommand, effectiveConfig } from './policy-commands.js';
 import type { PolicyCommandInput, StoredPolicy } from './policy-commands.js';
-import { adoptCommitted, reviveState } from './revive.js';
+import { noteCommitted, reviveState } from './revive.js';
 import { unitOfWork } from './store.js';
 import type { RepositoryState, VerdictResponse } from './types.js';
 import { createView } from './registry-view.js';
@@ -236,7 +236,7 @@ async function execute(core: Core, command: unknown): Promise<CommandResponse> {
     const guard = { basis: before.raw, after: result.state, policyRevision: policy.revision };
     if (unit.records.length + unit.tags.length + unit.events.length + audit.length > 0) {
       await core.store.commit({ ...unit, audit, ...guard });
-      adoptCommitted(result.state);
+      noteCommitted(result.state);
     } else await core.store.confirm?.(guard);
     return () => {
       if (!result.ok) throw result.error;

@@ -178,15 +178,17 @@ describe('a committed state the store hands back is not parsed again, and nothin
     expect((await q.view(REPO)).manifest(dev, { digest: D[0] }).allowed).toBe(false);
   });
 
-  it('a row changed in a map derived from an adopted one is still checked (ERR_STORE_CORRUPT naming it)', async () => {
-    const q = echoing((s) => {
-      const row = s.records.get(D[0]);
-      if (row === undefined) return s;
-      const records = (s.records as PersistentMap<string, DigestRecord>).update(new Map([[D[0], { ...row, state: ['Passed'] } as never]]));
-      return { ...s, records };
-    });
-    await q.push({ repository: REPO, digest: D[0], tag: 'v1', principal: ci });
-    expect(await codeOf(q.view(REPO))).toBe(`ERR_STORE_CORRUPT ${REPO}@${D[0]}`);
+  it('a row changed in a map derived from the committed one is still checked (ERR_STORE_CORRUPT naming it), in a new state object or in the same one', async () => {
+    for (const sameObject of [false, true]) {
+      const q = echoing((s) => {
+        const row = s.records.get(D[0]);
+        if (row === undefined) return s;
+        const records = (s.records as PersistentMap<string, DigestRecord>).update(new Map([[D[0], { ...row, state: ['Passed'] } as never]]));
+        return sameObject ? Object.assign(s, { records }) : { ...s, records };
+      });
+      await q.push({ repository: REPO, digest: D[0], tag: 'v1', principal: ci });
+      expect(await codeOf(q.view(REPO)), `same object: ${sameObject}`).toBe(`ERR_STORE_CORRUPT ${REPO}@${D[0]}`);
+    }
   });
 
   it('remembers a bounded number of repositories for the incremental check', () => {

@@ -233,11 +233,11 @@ describe.each(SQL_FACTORIES)('SQL store: %s', (name, factory) => {
     await a.execute({ ...verdict(D[0], 'y'), scannerId: 's2' } as never);
     await a.push({ repository: REPO, digest: D[1], principal: ci, tag: 'v1' });
     const cached = await s.store.load(REPO);
-    // The warm cache hands out the service's own result: frozen, so nothing can change it after
-    // the commit, and accepted by the revive step as it is.
+    // The warm cache hands out the service's own result: accepted by the revive step as it is,
+    // and frozen by it, so nothing can change it afterwards.
     expect(cached.records.size).toBe(2);
-    for (const row of [...cached.records.values(), ...cached.tags.values()]) expect(Object.isFrozen(row), JSON.stringify(row).slice(0, 80)).toBe(true);
     expect(reviveState(cached), 'no row is parsed into a new value').toBe(cached);
+    for (const row of [...cached.records.values(), ...cached.tags.values()]) expect(Object.isFrozen(row), JSON.stringify(row).slice(0, 80)).toBe(true);
     const fromDb = await (s.replica as () => Promise<SqlQuarantineStore>)();
     try {
       expect(await loaded(fromDb), 'the database holds what this replica serves').toEqual(rows(cached));
