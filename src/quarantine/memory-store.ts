@@ -31,13 +31,14 @@ function frozenCopy<T>(value: T): T {
  * row of `unit` is not at the version it expects. The first is Q16 for what a unit read but does
  * not write: a release of a child decided before its parent index existed must not commit after
  * the index was pushed. A commit replaces the repository's maps, so a state `load` handed out
- * is current exactly while its maps are the repository's. A basis this store did not hand out
- * (the service's empty state for an invalid name) is not known, and only the rows are guarded:
+ * is current exactly while its maps are the repository's. A basis whose maps this store did not
+ * make (the service's empty state for an invalid name) is not known, and only the rows are guarded:
  * as in the SQL stores, which compare a head version and report it under the same check.
  */
-function checkGuards(r: Repo, unit: UnitOfWork, handedOut: WeakSet<RepositoryState>): void {
+function checkGuards(r: Repo, unit: UnitOfWork, ownMaps: WeakSet<object>): void {
   const basis = unit.basis;
-  if (basis !== undefined && handedOut.has(basis) && (basis.records !== r.records || basis.tags !== r.tags)) {
+  const handedOut = basis !== undefined && ownMaps.has(basis.records) && ownMaps.has(basis.tags);
+  if (handedOut && (basis.records !== r.records || basis.tags !== r.tags)) {
     throw new TrustError('ERR_CONFLICT', `repository ${unit.repository} changed since the unit was decided`, { check: 'record version' });
   }
   for (const w of unit.records) {
@@ -94,8 +95,11 @@ export function createMemoryStore(): MemoryStore {
   const outbox: { entry: OutboxEntry; delivered: boolean }[] = [];
   const audit: AuditEntry[] = [];
   let policy: StoredPolicy | undefined;
-  /** The states `load` handed out: a unit's basis is checked only if it is one of them. */
-  const handedOut = new WeakSet<RepositoryState>();
+  /**
+   * The maps this store has made (a state `load` hands out holds two of them): a unit's basis is
+   * checked only if its maps are. Kept per commit, not per load, so views pay nothing for it.
+   */
+  const ownMaps = new WeakSet<object>([NO_RECORDS, NO_TAGS]);
   const repo = (name: string): Repo => {
     let r = repos.get(name);
     if (r === undefined) {
@@ -109,7 +113,6 @@ export function createMemoryStore(): MemoryStore {
     async load(repository) {
       const r = repos.get(repository);
       const state: RepositoryState = { repository, records: r?.records ?? NO_RECORDS, tags: r?.tags ?? NO_TAGS };
-      handedOut.add(state);
       return state;
     },
     async repositories() {
@@ -118,11 +121,11 @@ export function createMemoryStore(): MemoryStore {
     async commit(unit: UnitOfWork) {
       // Check every guard before writing anything: all or nothing, with no await in between.
       const r = repo(unit.repository);
-      checkGuards(r, unit, handedOut);
+      checkGuards(r, unit, ownMaps);
       // Only a unit that writes rows replaces the maps: an audit-only unit (a rejection) leaves
       // the state as it was, so it does not refuse the units decided on it.
-      if (unit.records.length > 0) r.records = updateRecords(r.records, new Map(unit.records.map((w): [string, DigestRecord] => [w.record.digest, frozenCopy(w.record)])));
-      if (unit.tags.length > 0) r.tags = updateTags(r.tags, new Map(unit.tags.map((w): [string, TagBinding] => [w.binding.tag, frozenCopy(w.binding)])));
+      if (unit.records.length > 0) ownMaps.add((r.records = updateRecords(r.records, new Map(unit.records.map((w): [string, DigestRecord] => [w.record.digest, frozenCopy(w.record)])))));
+      if (unit.tags.length > 0) ownMaps.add((r.tags = updateTags(r.tags, new Map(unit.tags.map((w): [string, TagBinding] => [w.binding.tag, frozenCopy(w.binding)])))));
       for (const e of unit.events) outbox.push({ entry: { position: outbox.length + 1, event: structuredClone(e) }, delivered: false });
       for (const a of unit.audit) audit.push({ ...structuredClone(a), seq: audit.length + 1 });
     },
