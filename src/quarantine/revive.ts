@@ -211,12 +211,15 @@ const lastValid = new Map<string, PersistentMap<string, object>>();
  */
 const MAX_LINEAGES = 2048;
 
-/** Remembers `rows` as the last validated map of `lineage`. */
-function rememberValid(lineage: string, rows: PersistentMap<string, object>): void {
-  lastValid.delete(lineage);
-  lastValid.set(lineage, rows);
-  if (lastValid.size > MAX_LINEAGES) lastValid.delete(lastValid.keys().next().value as string);
+/** Sets `key` as the newest entry of `map`, dropping the oldest past {@link MAX_LINEAGES}. */
+function setBounded<V>(map: Map<string, V>, key: string, value: V): void {
+  map.delete(key);
+  map.set(key, value);
+  if (map.size > MAX_LINEAGES) map.delete(map.keys().next().value as string);
 }
+
+/** The key of one kind of row (records or tags, by its revive function) of one repository. */
+const lineageOf = (revive: (raw: never) => unknown, repository: string): string => `${revive.name}\u0000${repository}`;
 
 /** The keys of `rows` that may hold a row not validated yet. */
 function keysToCheck<V extends object>(lineage: string, rows: ReadonlyMap<string, V>): Iterable<string> {
@@ -233,7 +236,7 @@ function reviveRows<V extends { readonly repository: string }>(
   key: (row: V) => string,
 ): ReadonlyMap<string, V> {
   if (validRows.has(rows)) return rows;
-  const lineage = `${revive.name}\u0000${repository}`;
+  const lineage = lineageOf(revive, repository);
   let changed: Map<string, V> | undefined;
   for (const k of keysToCheck(lineage, rows)) {
     const row = rows.get(k);
@@ -251,7 +254,7 @@ function reviveRows<V extends { readonly repository: string }>(
   // A persistent map never changes once built, so a validated one need not be read again.
   if (changed === undefined && rows instanceof PersistentMap) {
     validRows.add(rows);
-    rememberValid(lineage, rows as PersistentMap<string, object>);
+    setBounded(lastValid, lineage, rows as PersistentMap<string, object>);
   } else if (changed === undefined && Object.isFrozen(rows)) {
     validRows.add(rows);
   }
@@ -275,9 +278,7 @@ const committed = new Map<string, { readonly state: RepositoryState; readonly re
  * @internal
  */
 export function noteCommitted(state: RepositoryState): void {
-  committed.delete(state.repository);
-  committed.set(state.repository, { state, records: state.records, tags: state.tags });
-  if (committed.size > MAX_LINEAGES) committed.delete(committed.keys().next().value as string);
+  setBounded(committed, state.repository, { state, records: state.records, tags: state.tags });
 }
 
 /** Accepts a state the service committed, handed back unchanged: its rows are frozen, then marked validated. */
@@ -293,13 +294,13 @@ function adoptCommitted(state: RepositoryState): boolean {
 function adoptRows(repository: string, rows: ReadonlyMap<string, object>, revive: (raw: unknown) => object): boolean {
   if (validRows.has(rows)) return true;
   if (!(rows instanceof PersistentMap)) return false;
-  const lineage = `${revive.name}\u0000${repository}`;
+  const lineage = lineageOf(revive, repository);
   for (const k of keysToCheck(lineage, rows)) {
     const row = rows.get(k);
     if (row !== undefined && !validRows.has(row)) validRows.add(deepFreeze(row));
   }
   validRows.add(rows);
-  rememberValid(lineage, rows as PersistentMap<string, object>);
+  setBounded(lastValid, lineage, rows as PersistentMap<string, object>);
   return true;
 }
 
