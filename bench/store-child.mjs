@@ -1,7 +1,9 @@
 // One replica of the store benchmark (bench/store.ts spawns these). Prints "ready", waits for
-// "go" on stdin, runs its loop for DURATION ms, prints one JSON line {ops, ms, conflicts, cpuMs}
-// (cpuMs: this process's user + system CPU over the loop).
+// "go" on stdin, runs its loop for DURATION ms, prints one JSON line {ops, ms, conflicts, cpuMs,
+// warmOps, audited} (cpuMs: this process's user + system CPU over the loop; audited: the audit
+// rows its repositories hold afterwards, which the parent checks against warmOps + ops).
 // argv: mode (service | service-nocache | floor), backend (postgres | embedded), target (URL or data dir), id, durationMs, digests per repository
+import { randomBytes } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { createQuarantineService, isTrustError } from '../dist/quarantine.js';
 
@@ -11,6 +13,12 @@ const DURATION = Number(durationArg);
 const PER_REPO = Number(process.argv[7] ?? 50);
 const principal = { id: 'ci', roles: ['push'] };
 const writer = { id: 'scanner', roles: ['quarantine-writer'] };
+// Repositories of this process only. Bench runs share one database, and a child that reused an
+// earlier run's names re-pushed digests that had passed: each re-push committed an audit row only
+// and each verdict was a duplicate (a head read), so earlier runs counted cheap no-op commands as
+// transitions. The count of audit rows below is what proves every counted transition committed.
+const RUN = randomBytes(4).toString('hex');
+const REPO_PREFIX = `bench/r${id}-${PER_REPO}-${RUN}-`;
 // A record-sized JSON document for the floor's UPDATE (a pushed+passed record is about this big).
 const DOC = JSON.stringify({ repository: 'bench/app', digest: `sha256:${'a'.repeat(64)}`, state: 'Passed', pad: 'x'.repeat(700) });
 
@@ -34,7 +42,7 @@ function serviceLoop(store) {
   return async () => {
     // A new repository every PER_REPO digests: a load reads the whole repository, so the figure
     // would otherwise fall with its size rather than measure the store.
-    const repository = `bench/r${id}-${PER_REPO}-${Math.floor(i / PER_REPO)}`;
+    const repository = `${REPO_PREFIX}${Math.floor(i / PER_REPO)}`;
     const digest = `sha256:${(id * 1e9 + i++).toString(16).padStart(64, '0')}`;
     await q.push({ repository, digest, principal, tag: 'latest' });
     await q.verdict({ repository, digest, generation: 1, scannerId: 's1', idempotencyKey: 'k', result: 'pass', principal: writer });
@@ -67,7 +75,8 @@ async function floorLoop(raw) {
 
 const db = await open();
 const step = mode === 'floor' ? await floorLoop(db.raw) : serviceLoop(db.store);
-for (const end = performance.now() + 300; performance.now() < end; ) await step(); // warm-up
+let warmOps = 0;
+for (const end = performance.now() + 300; performance.now() < end; ) warmOps += await step(); // warm-up
 process.stdout.write('ready\n');
 await new Promise((resolve) => createInterface({ input: process.stdin }).once('line', resolve));
 let ops = 0;
@@ -84,5 +93,12 @@ while (performance.now() - t0 < DURATION) {
 }
 const ms = performance.now() - t0;
 const cpu = process.cpuUsage(cpu0);
-process.stdout.write(`${JSON.stringify({ ops, ms, conflicts, cpuMs: (cpu.user + cpu.system) / 1000 })}\n`);
+/** Audit rows of this child's repositories: one per transition that committed (the floor writes none). */
+async function audited() {
+  if (mode === 'floor') return 0;
+  const r = await db.raw.query(`SELECT count(*)::int AS n FROM bench.audit WHERE repository LIKE $1`, [`${REPO_PREFIX}%`]);
+  return r.rows[0].n;
+}
+const result = { ops, ms, conflicts, cpuMs: (cpu.user + cpu.system) / 1000, warmOps: mode === 'floor' ? 0 : warmOps, audited: await audited() };
+process.stdout.write(`${JSON.stringify(result)}\n`);
 process.exit(0);

@@ -45,6 +45,27 @@ function treeCpuMs(pid: number | undefined): number {
 /** The PostgreSQL server whose CPU `run` counts (the embedded store runs in the replica process). */
 let serverPid: number | undefined;
 
+interface ChildResult {
+  readonly ops: number;
+  readonly ms: number;
+  readonly conflicts: number;
+  readonly cpuMs: number;
+  readonly warmOps: number;
+  readonly audited: number;
+}
+
+/**
+ * Every transition a service child counts must have committed: one audit row each, warm-up
+ * included. A loop that re-ran commands already applied (an earlier version of this bench reused
+ * repository names across runs) counts audit-only re-pushes and duplicate verdicts, which cost far
+ * less than a transition, and the figures are then worth nothing.
+ */
+function checkCommitted(r: ChildResult): void {
+  if (r.audited !== r.warmOps + r.ops) {
+    throw new Error(`a replica counted ${r.warmOps + r.ops} transitions but its repositories hold ${r.audited} audit rows`);
+  }
+}
+
 /** Spawns `k` replicas, starts them together, returns their summed rate. */
 async function run(mode: 'service' | 'service-nocache' | 'floor', backend: 'postgres' | 'embedded', targetOf: (i: number) => string, k: number, perRepo = 50): Promise<Figure> {
   const children = Array.from({ length: k }, (_, i) => {
@@ -55,8 +76,9 @@ async function run(mode: 'service' | 'service-nocache' | 'floor', backend: 'post
   for (const c of children) if ((await c.next()) !== 'ready') throw new Error('replica did not start');
   const server0 = backend === 'postgres' ? treeCpuMs(serverPid) : 0;
   for (const c of children) c.child.stdin.write('go\n');
-  const results = await Promise.all(children.map(async (c) => JSON.parse(await c.next()) as { ops: number; ms: number; conflicts: number; cpuMs: number }));
+  const results = await Promise.all(children.map(async (c) => JSON.parse(await c.next()) as ChildResult));
   const server = backend === 'postgres' ? treeCpuMs(serverPid) - server0 : 0;
+  if (mode !== 'floor') for (const r of results) checkCommitted(r);
   const ops = results.reduce((s, r) => s + r.ops, 0);
   return {
     perSecond: results.reduce((s, r) => s + (r.ops * 1000) / r.ms, 0),
