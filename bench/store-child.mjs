@@ -52,7 +52,10 @@ function serviceLoop(store) {
 
 /** The floor: one guarded UPDATE of a row of our own per transaction, BEGIN … COMMIT. */
 async function floorLoop(raw) {
-  await raw.query(`CREATE TABLE IF NOT EXISTS bench_floor (id int PRIMARY KEY, version bigint NOT NULL, data jsonb NOT NULL)`);
+  // Replicas that start together race on IF NOT EXISTS (a unique violation in the catalog): one wins.
+  await raw.query(`CREATE TABLE IF NOT EXISTS bench_floor (id int PRIMARY KEY, version bigint NOT NULL, data jsonb NOT NULL)`).catch((e) => {
+    if (e?.code !== '23505' && e?.code !== '42P07') throw e;
+  });
   await raw.query(`INSERT INTO bench_floor VALUES ($1, 0, $2::jsonb) ON CONFLICT (id) DO UPDATE SET version = 0`, [id, DOC]);
   let version = 0;
   const tx = backend === 'postgres' ? await raw.connect() : raw;
