@@ -2,7 +2,7 @@
 // "go" on stdin, runs its loop for DURATION ms, prints one JSON line {ops, ms, conflicts, cpuMs,
 // warmOps, audited} (cpuMs: this process's user + system CPU over the loop; audited: the audit
 // rows its repositories hold afterwards, which the parent checks against warmOps + ops).
-// argv: mode (service | service-nocache | floor), backend (postgres | embedded), target (URL or data dir), id, durationMs, digests per repository
+// argv: mode (service | service-nocache | replay | floor; replay on postgres only), backend (postgres | embedded), target (URL or data dir), id, durationMs, digests per repository
 import { randomBytes } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { createQuarantineService, isTrustError } from '../dist/quarantine.js';
@@ -50,6 +50,39 @@ function serviceLoop(store) {
   };
 }
 
+/**
+ * The service's statements without the service: one push and one verdict go through it while the
+ * pool records their `commit_unit` calls; then each iteration sends those two calls again with a
+ * new digest, a new tag name and this run's repositories, unguarded (basis -1: the head is raised
+ * by an upsert). The store stays open, so its LISTEN connection still receives every notification:
+ * between this and the service lies only the service's own work (the machine's step, JSON, the
+ * replica cache, revive).
+ */
+async function replayLoop(store, pool) {
+  const calls = [];
+  const send = pool.query.bind(pool);
+  pool.query = (config, ...rest) => {
+    if (typeof config === 'object' && config.text?.includes('commit_unit(')) calls.push(config);
+    return send(config, ...rest);
+  };
+  const capture = `${REPO_PREFIX}capture`;
+  const hex0 = 'f'.repeat(64);
+  const q = createQuarantineService({ store, config: { scanners: ['s1'] } });
+  await q.push({ repository: capture, digest: `sha256:${hex0}`, principal, tag: 'latest' });
+  await q.verdict({ repository: capture, digest: `sha256:${hex0}`, generation: 1, scannerId: 's1', idempotencyKey: 'k', result: 'pass', principal: writer });
+  pool.query = send;
+  if (calls.length !== 2) throw new Error(`replay captured ${calls.length} commit_unit calls, not 2`);
+  let i = 0;
+  return async () => {
+    const repository = `${REPO_PREFIX}${Math.floor(i / PER_REPO)}`;
+    const hex = (id * 1e9 + i).toString(16).padStart(64, '0');
+    const tag = `"t${i++}"`;
+    const swap = (v) => (typeof v === 'string' ? v.split(hex0).join(hex).split(capture).join(repository).split('"latest"').join(tag) : v);
+    for (const c of calls) await send({ name: c.name, text: c.text, values: c.values.map((v, k) => (k === 1 || k === 2 ? -1 : swap(v))) });
+    return 2;
+  };
+}
+
 /** The floor: one guarded UPDATE of a row of our own per transaction, BEGIN … COMMIT. */
 async function floorLoop(raw) {
   // Replicas that start together race on IF NOT EXISTS (a unique violation in the catalog): one wins.
@@ -77,8 +110,9 @@ async function floorLoop(raw) {
 }
 
 const db = await open();
-const step = mode === 'floor' ? await floorLoop(db.raw) : serviceLoop(db.store);
-let warmOps = 0;
+const step = mode === 'floor' ? await floorLoop(db.raw) : mode === 'replay' ? await replayLoop(db.store, db.raw) : serviceLoop(db.store);
+/** Transitions committed before the measured loop: the warm-up, and the replay's two captured ones. */
+let warmOps = mode === 'replay' ? 2 : 0;
 for (const end = performance.now() + 300; performance.now() < end; ) warmOps += await step(); // warm-up
 process.stdout.write('ready\n');
 await new Promise((resolve) => createInterface({ input: process.stdin }).once('line', resolve));

@@ -67,7 +67,7 @@ function checkCommitted(r: ChildResult): void {
 }
 
 /** Spawns `k` replicas, starts them together, returns their summed rate. */
-async function run(mode: 'service' | 'service-nocache' | 'floor', backend: 'postgres' | 'embedded', targetOf: (i: number) => string, k: number, perRepo = 50): Promise<Figure> {
+async function run(mode: 'service' | 'service-nocache' | 'replay' | 'floor', backend: 'postgres' | 'embedded', targetOf: (i: number) => string, k: number, perRepo = 50): Promise<Figure> {
   const children = Array.from({ length: k }, (_, i) => {
     const child = spawn(process.execPath, [join(HERE, 'store-child.mjs'), mode, backend, targetOf(i), String(i), String(DURATION), String(perRepo)], { stdio: ['pipe', 'pipe', 'inherit'] });
     const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
@@ -102,10 +102,12 @@ async function pair(backend: 'postgres' | 'embedded', targetOf: (i: number) => s
   const floor: Figure[] = [];
   const service = SIZES.map((): Figure[] => []);
   const uncached: Figure[] = [];
+  const replayed: Figure[] = [];
   for (let r = 0; r < ROUNDS; r++) {
     floor.push(await run('floor', backend, targetOf, k));
     for (const [j, size] of SIZES.entries()) (service[j] as Figure[]).push(await run('service', backend, targetOf, k, size));
     if (nocache) uncached.push(await run('service-nocache', backend, targetOf, k, SIZES[0]));
+    if (backend === 'postgres') replayed.push(await run('replay', backend, targetOf, k, SIZES[0]));
   }
   const fl = medianOf(floor);
   const row = (size: number, cache: string, figures: Figure[]) => {
@@ -114,6 +116,7 @@ async function pair(backend: 'postgres' | 'embedded', targetOf: (i: number) => s
   };
   const rows = SIZES.map((size, j) => row(size, 'on', service[j] as Figure[]));
   if (nocache) rows.push(row(SIZES[0], 'off', uncached));
+  if (replayed.length > 0) rows.push(row(SIZES[0], 'replay', replayed));
   return rows;
 }
 
@@ -200,7 +203,7 @@ try {
 
   const f = (x: number) => Math.round(x).toLocaleString('en-US');
   const line = (name: string, rs: Awaited<ReturnType<typeof pair>>) =>
-    rs.map((r) => `| ${name} | ${r.k} | ${r.size} | ${r.cache} | ${f(r.service)} | ${f(r.floor)} | ${r.ratio.toFixed(2)} | ${r.ratio >= 0.5 ? 'met' : '**not met**'} | ${r.conflicts} |`).join('\n');
+    rs.filter((r) => r.cache !== 'replay').map((r) => `| ${name} | ${r.k} | ${r.size} | ${r.cache} | ${f(r.service)} | ${f(r.floor)} | ${r.ratio.toFixed(2)} | ${r.ratio >= 0.5 ? 'met' : '**not met**'} | ${r.conflicts} |`).join('\n');
   rows.push(
     '# Store benchmark',
     '',
@@ -234,6 +237,18 @@ try {
     '| Replicas | Digests per repository | Service client µs | Service server µs | Service total µs | Floor client µs | Floor server µs | Floor total µs |',
     '|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...[...pg1, ...pg4].filter((r) => r.cache === 'on').map((r) => `| ${r.k} | ${r.size} | ${f(r.cpu.clientUs)} | ${f(r.cpu.serverUs)} | ${f(r.cpu.clientUs + r.cpu.serverUs)} | ${f(r.floorCpu.clientUs)} | ${f(r.floorCpu.serverUs)} | ${f(r.floorCpu.clientUs + r.floorCpu.serverUs)} |`),
+    '',
+    '## The service\'s own work',
+    '',
+    'The same rounds, 50 digests per repository: each replica first sends one push and one verdict through the service and records their `commit_unit` calls, then sends those two calls again per iteration with a new digest, a new tag name and its own repositories, unguarded (basis -1), with the store and its LISTEN connection open. What separates the service from the replay is the service\'s own work per command (the machine\'s step, JSON, the replica cache, revive); what separates the replay from the floor is what one unit of work asks of the database (head, record, tag, log_head, outbox and audit rows, the notification) against one row update.',
+    '',
+    '| Replicas | Service transitions/s | Replayed transitions/s | Floor tx/s | Service / replay | Replay / floor | Service client + server µs | Replay client + server µs |',
+    '|---:|---:|---:|---:|---:|---:|---:|---:|',
+    ...[pg1, pg4].map((rs) => {
+      const [svc, rep] = [rs.find((r) => r.cache === 'on' && r.size === SIZES[0]), rs.find((r) => r.cache === 'replay')];
+      if (svc === undefined || rep === undefined) return '';
+      return `| ${svc.k} | ${f(svc.service)} | ${f(rep.service)} | ${f(svc.floor)} | ${(svc.service / rep.service).toFixed(2)} | ${(rep.service / svc.floor).toFixed(2)} | ${f(svc.cpu.clientUs)} + ${f(svc.cpu.serverUs)} | ${f(rep.cpu.clientUs)} + ${f(rep.cpu.serverUs)} |`;
+    }),
     '',
     '## Visibility decisions with a warm replica cache',
     '',
